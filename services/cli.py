@@ -1,0 +1,126 @@
+"""``icb``: serve the services, create tenants, migrate, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from shared.settings import Settings
+
+DEFAULT_PORTS = {"gateway": 8000, "ingest": 8101, "mapping": 8102, "invoicing": 8103}
+DEFAULT_DATA_DIR = Path(".icb-data")
+
+
+def _serve_one(settings: Settings, name: str, host: str, port: int | None) -> None:
+    from services.registry import SERVICES
+    from shared.bus.kafka import KafkaBus
+    from shared.db import create_engine
+    from shared.events import all_topics
+    from shared.logging import configure_logging
+
+    configure_logging(settings.log_level, name)
+    module = SERVICES[name]
+    engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
+    bus = KafkaBus(settings.kafka_bootstrap_servers, all_topics(settings.topic_prefix),
+                   settings.topic_partitions)
+    app = module.create_app(module.build_runtime(settings, engine, bus))
+    uvicorn.run(app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning",
+                access_log=False)
+
+
+def _serve_embedded(settings: Settings, host: str, port: int | None, data_dir: Path) -> None:
+    from services.embedded import EmbeddedSystem
+    from shared.logging import configure_logging
+
+    configure_logging(settings.log_level, "embedded")
+    system = EmbeddedSystem(settings, data_dir)
+    uvicorn.run(system.app, host=host, port=port or DEFAULT_PORTS["gateway"],
+                log_level="warning", access_log=False)
+
+
+async def _create_tenant(settings: Settings, name: str, timezone: str,
+                         data_dir: Path | None) -> str:
+    from services.gateway import models
+    from services.gateway.keys import create_tenant
+    from services.embedded import sqlite_url
+    from shared.db import create_all, create_engine, session_factory
+
+    url = sqlite_url(data_dir, "gateway") if data_dir else settings.database_url
+    if data_dir:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, models.SCHEMA)
+    try:
+        if data_dir:
+            await create_all(engine, models.Base.metadata)
+        async with session_factory(engine)() as session, session.begin():
+            issued = await create_tenant(session, name, timezone)
+            tenant_id = issued.row.tenant_id
+        print(f"tenant {tenant_id} ({name}, {timezone})")
+        return issued.key
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="icb", description="Integrated Customer Billing")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run one service, or all of them embedded")
+    serve.add_argument("service", nargs="?", choices=sorted(DEFAULT_PORTS))
+    serve.add_argument("--embedded", action="store_true",
+                       help="every service in one process on SQLite and an in-process bus")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+
+    tenant = sub.add_parser("tenant", help="tenants")
+    tenant_sub = tenant.add_subparsers(dest="action", required=True)
+    create = tenant_sub.add_parser("create", help="create a tenant; prints its first admin key")
+    create.add_argument("name")
+    create.add_argument("--timezone", default="UTC")
+    create.add_argument("--data-dir", type=Path, help="the embedded mode's data directory")
+
+    sub.add_parser("migrate", help="apply every service's migrations")
+
+    demo = sub.add_parser("demo", help="the embedded system with a generated sample MSP")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path(".icb-demo"))
+    demo.add_argument("--companies", type=int, default=40)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--period", help="YYYY-MM (default: last month)")
+    demo.add_argument("--exit", action="store_true", help="stop after the summary")
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        if args.embedded:
+            _serve_embedded(settings, args.host, args.port, args.data_dir)
+        elif args.service:
+            _serve_one(settings, args.service, args.host, args.port)
+        else:
+            parser.error("name a service, or give --embedded")
+    elif args.command == "tenant":
+        try:
+            key = asyncio.run(_create_tenant(settings, args.name, args.timezone, args.data_dir))
+        except ValueError as exc:
+            print(f"icb: {exc}", file=sys.stderr)
+            return 2
+        print(key)
+    elif args.command == "migrate":
+        from shared.migrations import migrate_all
+
+        migrate_all(settings.database_url)
+    elif args.command == "demo":
+        from services.demo import run_demo
+
+        return run_demo(settings, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

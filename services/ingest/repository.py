@@ -1,0 +1,136 @@
+"""Storage of usage records and module billing; queries only, the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest.models import ModuleBillingRow, UsageRecordRow
+from services.ingest.validation import RecordKey, ValidRecord
+from shared.db import chunks, insert
+from shared.events import UsageRecord
+
+_records = UsageRecordRow.__table__
+KEY_CHUNK = 2000
+
+
+@dataclass
+class StoreResult:
+    accepted: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    changed: list[UsageRecord] = field(default_factory=list)
+
+
+async def _existing(
+    session: AsyncSession, tenant_id: str, keys: Sequence[RecordKey]
+) -> dict[RecordKey, tuple[object, int, str]]:
+    c = _records.c
+    found: dict[RecordKey, tuple[object, int, str]] = {}
+    for part in chunks(keys, KEY_CHUNK):
+        query = select(c.module, c.org_id, c.metric, c.day, c.quantity, c.revision, c.org_name)
+        query = query.where(
+            c.tenant_id == tenant_id, tuple_(c.module, c.org_id, c.metric, c.day).in_(part)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in await session.execute(query):
+            found[(row.module, row.org_id, row.metric, row.day)] = (
+                row.quantity, row.revision, row.org_name,
+            )
+    return found
+
+
+async def store_usage(
+    session: AsyncSession, tenant_id: str, records: Sequence[ValidRecord]
+) -> StoreResult:
+    """Inserts new records, applies corrections (latest wins) and renames."""
+    result = StoreResult()
+    existing = await _existing(session, tenant_id, [r.key for r in records])
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = []
+    for r in records:
+        before = existing.get(r.key)
+        if before is None:
+            revision = 1
+            result.accepted += 1
+        elif before[0] != r.quantity:
+            revision = before[1] + 1
+            result.corrected += 1
+        else:
+            result.unchanged += 1
+            if before[2] == r.org_name:
+                continue
+            revision = before[1]
+        rows.append(
+            {
+                "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id,
+                "metric": r.metric, "day": r.day, "org_name": r.org_name,
+                "quantity": r.quantity, "revision": revision, "received_at": now,
+            }
+        )
+        result.changed.append(
+            UsageRecord(
+                module=r.module, org_id=r.org_id, org_name=r.org_name, metric=r.metric,
+                date=r.day, quantity=r.quantity, revision=revision,
+            )
+        )
+    dialect = session.bind.dialect.name
+    for part in chunks(rows, 2000):
+        stmt = insert(_records, dialect)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "module", "org_id", "metric", "day"],
+            set_={
+                "quantity": stmt.excluded.quantity,
+                "org_name": stmt.excluded.org_name,
+                "revision": stmt.excluded.revision,
+                "received_at": stmt.excluded.received_at,
+            },
+        )
+        await session.execute(stmt, list(part))
+    return result
+
+
+@dataclass(frozen=True)
+class ModuleActivity:
+    last_usage_date: date | None
+    org_count: int
+
+
+async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
+    c = _records.c
+    query = (
+        select(c.module, func.max(c.day), func.count(func.distinct(c.org_id)))
+        .where(c.tenant_id == tenant_id)
+        .group_by(c.module)
+    )
+    return {
+        module: ModuleActivity(last_day, count)
+        for module, last_day, count in await session.execute(query)
+    }
+
+
+async def module_billing(session: AsyncSession, tenant_id: str) -> dict[str, ModuleBillingRow]:
+    rows = await session.scalars(
+        select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant_id)
+    )
+    return {row.module: row for row in rows}
+
+
+async def set_module_billing(
+    session: AsyncSession, tenant_id: str, module: str, enabled: bool, effective_from: date | None
+) -> ModuleBillingRow:
+    row = await session.get(ModuleBillingRow, (tenant_id, module))
+    now = datetime.now(UTC)
+    if row is None:
+        row = ModuleBillingRow(tenant_id=tenant_id, module=module, enabled=enabled,
+                               effective_from=effective_from, updated_at=now)
+        session.add(row)
+    else:
+        row.enabled, row.effective_from, row.updated_at = enabled, effective_from, now
+    await session.flush()
+    return row

@@ -1,0 +1,71 @@
+"""Billing semantics (product spec section 4): pure domain code, exact decimals, no I/O.
+
+- :mod:`.money`: currencies, minor units, half-up rounding
+- :mod:`.pricing`: price functions per_unit, graduated, volume and their validation
+- :mod:`.series`: missing days carried forward (at most 3) and marked estimated
+- :mod:`.lines`: one line per contract service and counting basis
+- :mod:`.invoice`: one draft per company, period and currency
+"""
+
+from __future__ import annotations
+
+from .invoice import (
+    Contract,
+    InvoiceDraft,
+    Usage,
+    active_days,
+    compute_invoices,
+    parse_period,
+)
+from .lines import (
+    CountingBasis,
+    DayPoint,
+    Line,
+    ServiceTerms,
+    Source,
+    SourceDaily,
+    SourceQuantity,
+    compute_line,
+)
+from .money import (
+    MINOR_UNITS,
+    UnknownCurrency,
+    divide_round,
+    minor_units,
+    round_money,
+    round_quantity,
+)
+from .pricing import InvalidPricing, Pricing, PricingModel, Tier, price, pricing_errors
+from .series import MAX_CARRIED_DAYS, DailyValue, fill_missing_days
+
+__all__ = [
+    "MAX_CARRIED_DAYS",
+    "MINOR_UNITS",
+    "Contract",
+    "CountingBasis",
+    "DailyValue",
+    "DayPoint",
+    "InvalidPricing",
+    "InvoiceDraft",
+    "Line",
+    "Pricing",
+    "PricingModel",
+    "ServiceTerms",
+    "Source",
+    "SourceDaily",
+    "SourceQuantity",
+    "Tier",
+    "UnknownCurrency",
+    "Usage",
+    "active_days",
+    "compute_invoices",
+    "compute_line",
+    "divide_round",
+    "fill_missing_days",
+    "minor_units",
+    "parse_period",
+    "price",
+    "pricing_errors",
+    "round_money",
+    "round_quantity",
+]

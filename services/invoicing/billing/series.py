@@ -1,0 +1,66 @@
+"""Missing days: carry a module's last reported quantities over a failed sync.
+
+If a module sent no record at all for the tenant on day d but did on an earlier day e with
+d - e <= 3 days, every quantity of the module on d is the one of e, marked *estimated*. On a
+day the module did report, a source (``(module, metric)``, or an org of it) without a record
+counts 0. A record received later for an estimated day makes that day a reported one, so the
+late record replaces the estimate the next time the series is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+__all__ = ["MAX_CARRIED_DAYS", "DailyValue", "fill_missing_days", "last_reported_day"]
+
+MAX_CARRIED_DAYS = 3
+"""A module's data is carried forward over at most this many consecutive missing days."""
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyValue:
+    """The quantity of one source on one day; ``estimated`` when carried forward."""
+
+    quantity: Decimal
+    estimated: bool = False
+
+
+def last_reported_day(day: date, reported_days: AbstractSet[date]) -> date | None:
+    """The latest day e < ``day`` the module reported with day - e <= 3, if any."""
+    for back in range(1, MAX_CARRIED_DAYS + 1):
+        earlier = day - timedelta(days=back)
+        if earlier in reported_days:
+            return earlier
+    return None
+
+
+def fill_missing_days(
+    days: Iterable[date],
+    reported_days: AbstractSet[date],
+    values: Mapping[date, Decimal],
+) -> dict[date, DailyValue]:
+    """The quantity of one source on each of ``days``.
+
+    ``reported_days``: the days on which the source's module sent any record for the tenant.
+    ``values``: the source's quantities on (some of) those days; a reported day without an
+    entry counts 0, and a day with an entry counts as reported. Both must reach 3 days
+    before the first of ``days`` for carry-forward across the start of a period.
+    """
+    reported = set(reported_days).union(values)
+    result: dict[date, DailyValue] = {}
+    for day in days:
+        if day in reported:
+            result[day] = DailyValue(values.get(day, _ZERO), estimated=False)
+            continue
+        source_day = last_reported_day(day, reported)
+        if source_day is None:
+            result[day] = DailyValue(_ZERO, estimated=False)
+        else:
+            result[day] = DailyValue(values.get(source_day, _ZERO), estimated=True)
+    return result

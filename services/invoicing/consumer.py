@@ -1,0 +1,47 @@
+"""Invoicing's consumers: the unit table and the replicas it bills from."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.models import CompanyRow, ModuleBillingRow
+from services.invoicing.units import apply_resolved
+from shared.events import CompanyChanged, Contract, ModuleBillingChanged, UsageResolved
+from shared.runtime import ServiceRuntime
+
+
+async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    assert isinstance(event, UsageResolved)
+    await apply_resolved(session, tenant_id, event.records)
+
+
+async def on_company_changed(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    assert isinstance(event, CompanyChanged)
+    await upsert_company(session, tenant_id, event)
+
+
+async def upsert_company(session: AsyncSession, tenant_id: str, event: CompanyChanged) -> None:
+    data = event.company
+    row = await session.get(CompanyRow, data.id)
+    if row is None:
+        row = CompanyRow(id=data.id, tenant_id=tenant_id)
+        session.add(row)
+    row.name, row.external_ref = data.name, data.external_ref
+    row.tax_rate, row.currency = data.tax_rate, data.currency
+
+
+async def on_module_billing(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    assert isinstance(event, ModuleBillingChanged)
+    row = await session.get(ModuleBillingRow, (tenant_id, event.module))
+    if row is None:
+        row = ModuleBillingRow(tenant_id=tenant_id, module=event.module)
+        session.add(row)
+    row.enabled, row.effective_from = event.enabled, event.effective_from
+
+
+def register(runtime: ServiceRuntime) -> None:
+    runtime.consume("usage", {UsageResolved: on_usage_resolved})
+    runtime.consume(
+        "reference",
+        {CompanyChanged: on_company_changed, ModuleBillingChanged: on_module_billing},
+    )

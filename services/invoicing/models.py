@@ -1,0 +1,181 @@
+"""Invoicing's tables (schema ``invoicing``): the unit table, contracts and invoices, and
+replicas of the companies and module billing states other services own."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import service_metadata
+from shared.inbox import inbox_table
+from shared.outbox import outbox_table
+
+SCHEMA = "invoicing"
+Money = Numeric(20, 4)
+Quantity = Numeric(24, 4)
+Price = Numeric(20, 6)
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata(SCHEMA)
+
+
+class UnitRow(Base):
+    """The unit table: one row per usage record and service it feeds (``service_code`` is
+    empty while the record feeds none: unmapped org, excluded org or unmapped metric)."""
+
+    __tablename__ = "units"
+    __table_args__ = (Index("ix_units_tenant_day", "tenant_id", "day", "module"),)
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    company_id: Mapped[str | None] = mapped_column(String(36))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    version: Mapped[int]
+
+
+class CompanyRow(Base):
+    """Replica of mapping's companies, kept from ``company.changed`` events."""
+
+    __tablename__ = "companies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class ModuleBillingRow(Base):
+    """Replica of ingest's module billing states, kept from ``module.billing_changed``."""
+
+    __tablename__ = "module_billing"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool]
+    effective_from: Mapped[date | None] = mapped_column(Date)
+
+
+class ContractRow(Base):
+    __tablename__ = "contracts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    company_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    services: Mapped[list[ContractServiceRow]] = relationship(
+        back_populates="contract", lazy="raise", cascade="all, delete-orphan",
+        order_by="ContractServiceRow.position",
+    )
+
+
+class ContractServiceRow(Base):
+    __tablename__ = "contract_services"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"),
+                                             index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    service_code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    unit_price: Mapped[Decimal] = mapped_column(Price)
+    counting_basis: Mapped[str] = mapped_column(String(16))
+    pricing_model: Mapped[str] = mapped_column(String(16))
+    tiers: Mapped[str] = mapped_column(Text, default="[]")
+    minimum_units: Mapped[Decimal] = mapped_column(Quantity)
+    contract: Mapped[ContractRow] = relationship(back_populates="services", lazy="raise")
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # One live invoice per company, period and currency; corrections reference it.
+        Index(
+            "uq_invoices_live", "tenant_id", "company_id", "period", "currency",
+            unique=True,
+            postgresql_where=text("kind = 'invoice' AND status <> 'void'"),
+            sqlite_where=text("kind = 'invoice' AND status <> 'void'"),
+        ),
+        Index("uq_invoices_number", "tenant_id", "number", unique=True),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    company_id: Mapped[str] = mapped_column(String(36), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))
+    corrects: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int | None]
+    subtotal: Mapped[Decimal] = mapped_column(Money)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    tax: Mapped[Decimal] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lines: Mapped[list[InvoiceLineRow]] = relationship(
+        back_populates="invoice", lazy="raise", cascade="all, delete-orphan",
+        order_by="InvoiceLineRow.position",
+    )
+
+
+class InvoiceLineRow(Base):
+    __tablename__ = "invoice_lines"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
+                                            index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    contract_id: Mapped[str] = mapped_column(String(36))
+    service_code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Price)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    sources: Mapped[str] = mapped_column(Text)
+    daily: Mapped[str] = mapped_column(Text)
+    invoice: Mapped[InvoiceRow] = relationship(back_populates="lines", lazy="raise")
+
+
+class BillingRunRow(Base):
+    __tablename__ = "billing_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    invoices: Mapped[int]
+    corrections: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NumberSequenceRow(Base):
+    """The tenant's gapless invoice numbers: the last one given."""
+
+    __tablename__ = "number_sequences"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_number: Mapped[int]
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)

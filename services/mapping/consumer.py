@@ -1,0 +1,33 @@
+"""Mapping's consumer: ``usage.recorded`` -> store, resolve -> ``usage.resolved``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.mapping.usage import record_usage
+from shared.events import Contract, ResolvedUsage, UsageRecorded, UsageResolved
+from shared.runtime import ServiceRuntime
+
+EVENT_RECORDS = 1000
+
+
+async def publish_resolved(
+    runtime: ServiceRuntime, session: AsyncSession, tenant_id: str, resolved: Sequence[ResolvedUsage]
+) -> None:
+    await runtime.outbox.add(
+        session,
+        tenant_id,
+        *(UsageResolved(records=tuple(resolved[i : i + EVENT_RECORDS]))
+          for i in range(0, len(resolved), EVENT_RECORDS)),
+    )
+
+
+def register(runtime: ServiceRuntime) -> None:
+    async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+        assert isinstance(event, UsageRecorded)
+        resolved = await record_usage(session, tenant_id, event.records)
+        await publish_resolved(runtime, session, tenant_id, resolved)
+
+    runtime.consume("usage", {UsageRecorded: on_usage_recorded})

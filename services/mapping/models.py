@@ -1,0 +1,87 @@
+"""Mapping's tables (schema ``mapping``): companies, module orgs, mappings, usage to resolve."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import service_metadata
+from shared.inbox import inbox_table
+from shared.outbox import outbox_table
+
+SCHEMA = "mapping"
+TENANT_WIDE = ""
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata(SCHEMA)
+
+
+class CompanyRow(Base):
+    __tablename__ = "companies"
+    __table_args__ = (UniqueConstraint("tenant_id", "external_ref"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ModuleOrgRow(Base):
+    """A customer as a module knows it, discovered from usage."""
+
+    __tablename__ = "module_orgs"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    org_name: Mapped[str] = mapped_column(String(300))
+    first_seen: Mapped[date] = mapped_column(Date)
+    last_seen: Mapped[date] = mapped_column(Date)
+
+
+class OrgMappingRow(Base):
+    __tablename__ = "org_mappings"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    company_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    excluded: Mapped[bool]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ServiceMappingRow(Base):
+    """``(module, metric)`` to service codes; ``company_id`` empty means tenant-wide."""
+
+    __tablename__ = "service_mappings"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    service_codes: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageRow(Base):
+    """Every usage record, kept so later mappings can re-resolve it. ``version`` counts
+    the resolutions published for the key."""
+
+    __tablename__ = "usage"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(24, 4))
+    revision: Mapped[int]
+    version: Mapped[int]
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)

@@ -1,0 +1,18 @@
+"""The four services, in the order of the flow: ingest -> mapping -> invoicing, and the
+gateway in front of them."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from services.gateway import app as gateway
+from services.ingest import app as ingest
+from services.invoicing import app as invoicing
+from services.mapping import app as mapping
+
+SERVICES: dict[str, ModuleType] = {
+    "ingest": ingest,
+    "mapping": mapping,
+    "invoicing": invoicing,
+    "gateway": gateway,
+}

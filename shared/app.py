@@ -1,0 +1,74 @@
+"""The FastAPI shell every service shares: problems, request ids, health and lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from shared.context import H_REQUEST_ID
+from shared.logging import request_id_var
+from shared.problems import install_problem_handlers
+from shared.runtime import ServiceRuntime
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def create_service_app(
+    title: str,
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter],
+    *,
+    manage_runtime: bool,
+    extra_checks: ReadinessCheck | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not manage_runtime:
+            yield
+            return
+        await runtime.bus.start()
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            await runtime.bus.stop()
+            await runtime.engine.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get(H_REQUEST_ID) or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers[H_REQUEST_ID] = rid
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = {"database": await runtime.check_database(), "bus": await runtime.bus.ping()}
+        if extra_checks is not None:
+            checks.update(await extra_checks())
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    for router in routers:
+        app.include_router(router)
+    return app

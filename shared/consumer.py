@@ -1,0 +1,101 @@
+"""Event consumption: envelope -> handler -> one DB transaction -> offset commit.
+
+Undecodable messages and events whose handler keeps failing for a reason other than an
+unavailable database go to the dead-letter topic with the reason, so one poison message
+never stalls a partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus import Bus, Message
+from shared.events import DEAD_LETTER, Contract, DeadLetter, Envelope, UnknownEvent, topic_for
+from shared.inbox import claim
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[AsyncSession, str, Contract], Awaitable[None]]
+
+
+@dataclass
+class EventConsumer:
+    group: str
+    bus: Bus
+    sessions: async_sessionmaker[AsyncSession]
+    inbox: Table
+    handlers: dict[type[Contract], EventHandler]
+    topic_prefix: str
+    after_commit: Callable[[], None] = lambda: None
+    batch_size: int = 500
+    _topics: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._topics = tuple(topic_for(self.topic_prefix, t.TYPE) for t in self.handlers)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    async def run(self) -> None:
+        await self.bus.consume(self.group, self._topics, self.handle_batch, self.batch_size)
+
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        decoded: list[tuple[Message, Envelope, Contract]] = []
+        for message in messages:
+            try:
+                envelope = Envelope.model_validate_json(message.value)
+                decoded.append((message, envelope, envelope.open()))
+            except (ValidationError, UnknownEvent) as exc:
+                await self._dead_letter(message, f"undecodable: {exc}")
+        if not decoded:
+            return
+        try:
+            await self._process(decoded)
+        except (OperationalError, DBAPIError, OSError):
+            raise
+        except Exception:
+            if len(decoded) == 1:
+                raise
+            log.exception("batch failed in %s; retrying event by event", self.group)
+            for item in decoded:
+                try:
+                    await self._process([item])
+                except (OperationalError, DBAPIError, OSError):
+                    raise
+                except Exception as exc:
+                    log.exception("event %s failed in %s", item[1].id, self.group)
+                    await self._dead_letter(item[0], f"{type(exc).__name__}: {exc}")
+        self.after_commit()
+
+    async def _process(self, items: Sequence[tuple[Message, Envelope, Contract]]) -> None:
+        async with self.sessions() as session, session.begin():
+            fresh = await claim(session, self.inbox, [env.id for _, env, _ in items])
+            for _, envelope, event in items:
+                event_id = str(envelope.id)
+                if event_id not in fresh:
+                    continue
+                fresh.discard(event_id)
+                await self.handlers[type(event)](session, envelope.tenant_id, event)
+
+    async def _dead_letter(self, message: Message, reason: str) -> None:
+        letter = DeadLetter(
+            group=self.group,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key.decode(errors="replace") if message.key else None,
+            value=message.value.decode(errors="replace"),
+            reason=reason[:2000],
+        )
+        log.error("dead-lettered %s@%s from %s: %s", message.topic, message.offset, self.group, reason)
+        await self.bus.publish(
+            topic_for(self.topic_prefix, DEAD_LETTER), [(message.key, letter.model_dump_json().encode())]
+        )

@@ -1,0 +1,76 @@
+"""Database helpers: async engines on PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+Each service owns one schema. On SQLite every service has a file of its own, and the schema
+name is translated away so the same models and queries run unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+# BIGINT identity on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
+    if is_sqlite(url):
+        engine = create_async_engine(
+            url, execution_options={"schema_translate_map": {schema: None}}
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def insert(table: Table, dialect: str) -> Any:
+    """A dialect insert that knows ``on_conflict_do_nothing``/``on_conflict_do_update``."""
+    module: Any = sqlite if dialect == "sqlite" else postgresql
+    stmt: Insert = module.insert(table)
+    return stmt
+
+
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """Slices small enough for the bind-parameter limits of both databases."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def create_all(engine: AsyncEngine, metadata: MetaData) -> None:
+    """Embedded mode builds its SQLite files from the models; PostgreSQL uses Alembic."""
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)

@@ -1,0 +1,166 @@
+"""Event contracts: the versioned envelope and every event's data, defined once.
+
+Changes are additive. A breaking change is a new ``version`` (or a new type), never an edit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+class UsageRecord(BaseModel):
+    """One stored usage record; ``revision`` grows by one with every correction of its key."""
+
+    model_config = ConfigDict(frozen=True)
+    module: str
+    org_id: str
+    org_name: str
+    metric: str
+    date: date
+    quantity: Decimal
+    revision: int
+
+
+class UsageRecorded(Contract):
+    TYPE = "usage.recorded"
+    records: tuple[UsageRecord, ...]
+
+
+MappingStatus = Literal["mapped", "unmapped", "excluded"]
+
+
+class ResolvedUsage(BaseModel):
+    """A usage record with its resolution. ``version`` grows with every re-resolution of its key."""
+
+    model_config = ConfigDict(frozen=True)
+    module: str
+    org_id: str
+    metric: str
+    date: date
+    quantity: Decimal
+    version: int
+    status: MappingStatus
+    company_id: str | None = None
+    service_codes: tuple[str, ...] = ()
+
+
+class UsageResolved(Contract):
+    TYPE = "usage.resolved"
+    records: tuple[ResolvedUsage, ...]
+
+
+class MappingChanged(Contract):
+    TYPE = "mapping.changed"
+    kind: Literal["org", "service"]
+    module: str
+    org_id: str | None = None
+    metric: str | None = None
+    company_id: str | None = None
+    excluded: bool = False
+    service_codes: tuple[str, ...] = ()
+    reresolved: int = 0
+    actor: str | None = None
+
+
+class CompanyData(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+    external_ref: str | None = None
+    tax_rate: Decimal
+    currency: str | None = None
+
+
+class CompanyChanged(Contract):
+    TYPE = "company.changed"
+    company: CompanyData
+
+
+class ModuleBillingChanged(Contract):
+    TYPE = "module.billing_changed"
+    module: str
+    enabled: bool
+    effective_from: date | None = None
+
+
+class InvoicePosted(Contract):
+    TYPE = "invoice.posted"
+    invoice: dict[str, Any]
+
+
+EVENT_TYPES: dict[str, type[Contract]] = {
+    cls.TYPE: cls
+    for cls in (
+        UsageRecorded,
+        UsageResolved,
+        MappingChanged,
+        CompanyChanged,
+        ModuleBillingChanged,
+        InvoicePosted,
+    )
+}
+
+DEAD_LETTER = "dead-letter"
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    version: int
+    tenant_id: str
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, tenant_id: str, event: Contract) -> Envelope:
+        return cls(
+            type=event.TYPE,
+            version=event.VERSION,
+            tenant_id=tenant_id,
+            data=event.model_dump(mode="json"),
+        )
+
+    def open(self) -> Contract:
+        """The typed event; raises ``UnknownEvent`` or pydantic's ``ValidationError``."""
+        cls = EVENT_TYPES.get(self.type)
+        if cls is None or self.version > cls.VERSION:
+            raise UnknownEvent(f"no contract for {self.type} v{self.version}")
+        return cls.model_validate(self.data)
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+class DeadLetter(BaseModel):
+    """What could not be processed, with the reason, as published on the dead-letter topic."""
+
+    model_config = ConfigDict(frozen=True)
+    group: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str
+    reason: str
+    failed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+def topic_for(prefix: str, event_type: str) -> str:
+    return f"{prefix}{event_type}"
+
+
+def all_topics(prefix: str) -> list[str]:
+    return [topic_for(prefix, t) for t in (*EVENT_TYPES, DEAD_LETTER)]

@@ -1,0 +1,112 @@
+"""Transactional outbox: events are written with the business rows, then relayed to the bus.
+
+A crash between publishing and deleting the rows publishes them again; consumers dedupe by
+event id, so the effect stays single.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus import Bus
+from shared.db import BigId
+from shared.events import Contract, Envelope, topic_for
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=True),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class Outbox:
+    def __init__(self, table: Table, topic_prefix: str) -> None:
+        self.table = table
+        self.topic_prefix = topic_prefix
+
+    async def add(self, session: AsyncSession, tenant_id: str, *events: Contract) -> None:
+        if not events:
+            return
+        now = datetime.now(UTC)
+        await session.execute(
+            self.table.insert(),
+            [
+                {
+                    "topic": topic_for(self.topic_prefix, e.TYPE),
+                    "key": tenant_id,
+                    "payload": Envelope.wrap(tenant_id, e).model_dump_json(),
+                    "created_at": now,
+                }
+                for e in events
+            ],
+        )
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to the bus in order; woken by ``notify`` or a poll."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: Bus,
+        batch_size: int = 1000,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self._table = outbox.table
+        self._sessions = sessions
+        self._bus = bus
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        t = self._table
+        async with self._sessions() as session, session.begin():
+            query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id)
+            query = query.limit(self._batch_size)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
+            by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+            for row in rows:
+                key = row.key.encode() if row.key else None
+                by_topic.setdefault(row.topic, []).append((key, row.payload.encode()))
+            for topic, messages in by_topic.items():
+                await self._bus.publish(topic, messages)
+            await session.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                moved = await self.relay_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(self._poll)
+                continue
+            if moved:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
