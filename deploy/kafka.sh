@@ -18,7 +18,7 @@ LIBS=$K/libs DATA=$K/data CONF=$K/server.properties LOG=$K/kafka.log PIDFILE=$K/
 say() { echo "kafka: $*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 alive() { local st; st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) && [[ $st != Z ]]; }  # zombies count as gone
-answers() { port_open "$PORT" && "$PYTHON" "$DEPLOY/wait_kafka.py" --bootstrap "127.0.0.1:$PORT" --timeout "${1:-5}" --quiet; }
+answers() { port_open "$PORT" && "$PYTHON" "$DEPLOY/wait_kafka.py" --bootstrap "127.0.0.1:$PORT" --timeout 5 --quiet; }
 # pid of the broker we started, if it still runs (guards against a recycled pid)
 our_pid() {
   local pid
@@ -77,8 +77,9 @@ start() {
     mkdir -p "$DATA"
     write_config
     if [[ ! -f $DATA/meta.properties ]]; then
-      local id
-      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+      local id=-
+      # 16 random bytes, base64url, no padding; like Kafka's own ids, never starting with "-"
+      while [[ $id == -* ]]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
       say "formatting storage in $DATA (cluster id $id)"
       java -cp "$LIBS/*" -Dlog4j.configuration="file:$DEPLOY/kafka/log4j.properties" \
         kafka.tools.StorageTool format -t "$id" -c "$CONF" --ignore-formatted >>"$LOG" 2>&1 \

@@ -48,8 +48,6 @@ install() {
 }
 
 init_cluster() {
-  mkdir -p "$ROOT"
-  ((EUID == 0)) && chown postgres:postgres "$ROOT"
   as_pg mkdir -p -m 700 "$SOCK"
   if [[ ! -f $DATA/PG_VERSION ]]; then
     rm -rf "$DATA"  # leftovers of an interrupted initdb
@@ -86,24 +84,24 @@ start() {
   [[ -x $PG_BIN/pg_ctl ]] || install
   mkdir -p "$RUN_DIR"
   set_root
+  mkdir -p "$ROOT"
+  if ((EUID == 0)); then chown postgres:postgres "$ROOT"; fi
+  exec 9>"$ROOT/.lock"
+  flock 9  # one start at a time per cluster (initdb, role and database creation)
   if answers; then
     say "a server already answers on 127.0.0.1:$PORT, reusing it"
   else
     init_cluster
-    exec 9>"$ROOT/.lock"
-    flock 9
-    if ! answers; then
-      ours || rm -f "$DATA/postmaster.pid" "$SOCK"/.s.PGSQL.*  # stale locks of a killed server
-      say "starting cluster $DATA on 127.0.0.1:$PORT, log $LOG"
-      # -w returns early if the postmaster dies; pg_isready then confirms TCP on our port
-      as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null 9>&- \
-        || { say "failed; last lines of $LOG:"; tail -n 20 "$LOG" >&2; exit 1; }
-      local deadline=$((SECONDS + 30))
-      until answers; do
-        ((SECONDS < deadline)) || { say "no answer on 127.0.0.1:$PORT; see $LOG"; exit 1; }
-        sleep 0.3
-      done
-    fi
+    ours || rm -f "$DATA/postmaster.pid" "$SOCK"/.s.PGSQL.*  # stale locks of a killed server
+    say "starting cluster $DATA on 127.0.0.1:$PORT, log $LOG"
+    # -w returns early if the postmaster dies; pg_isready then confirms TCP on our port
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null 9>&- \
+      || { say "failed; last lines of $LOG:"; tail -n 20 "$LOG" >&2; exit 1; }
+    local deadline=$((SECONDS + 30))
+    until answers; do
+      ((SECONDS < deadline)) || { say "no answer on 127.0.0.1:$PORT; see $LOG"; exit 1; }
+      sleep 0.3
+    done
   fi
   if ours; then ensure_db; fi
   PGPASSWORD=icb "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PORT" -U icb -d icb -c 'SELECT 1' >/dev/null \

@@ -1,6 +1,7 @@
 """Wait until a Kafka broker answers a metadata request.
 
-    python deploy/wait_kafka.py [--bootstrap 127.0.0.1:9092] [--timeout 120] [--log FILE] [--pid PID] [--quiet]
+    python deploy/wait_kafka.py [--bootstrap 127.0.0.1:9092] [--timeout 120]
+                                [--log FILE] [--pid PID] [--quiet]
 
 Exit 0 once the broker returns cluster metadata listing at least one broker; exit 1 on timeout,
 or as soon as --pid is gone (the broker died), printing the tail of --log.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from services.registry import SERVICES
 from shared.bus import InProcessBus
@@ -75,6 +76,17 @@ class EmbeddedSystem:
         await self.bus.stop()
         for runtime in self.runtimes.values():
             await runtime.engine.dispose()
+
+    async def idle(self) -> bool:
+        """Whether every outbox is empty and every consumer has caught up with the bus."""
+        for runtime in self.runtimes.values():
+            async with runtime.sessions() as session:
+                if await session.scalar(select(runtime.outbox_table.c.id).limit(1)) is not None:
+                    return False
+            for consumer in runtime.consumers:
+                if not self.bus.caught_up(consumer.group, consumer.topics):
+                    return False
+        return True
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.invoicing.billing import minor_units
 from services.invoicing.models import InvoiceRow, NumberSequenceRow
 from shared.db import insert
 from shared.problems import Conflict, NotFound
@@ -29,7 +30,28 @@ async def load_invoice(
     return row
 
 
-def invoice_json(row: InvoiceRow) -> dict[str, Any]:
+def money(amount: Decimal, currency: str) -> Decimal:
+    """An amount with exactly the currency's minor digits ("50.00", "1235" for JPY)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)))
+
+
+def quantity(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.0001"))
+
+
+def price(value: Decimal, currency: str) -> Decimal:
+    """A unit price without trailing zeros, but never fewer digits than the currency's."""
+    digits = max(minor_units(currency), -int(value.normalize().as_tuple().exponent))
+    return value.quantize(Decimal(1).scaleb(-digits))
+
+
+def rate(value: Decimal) -> Decimal:
+    normal = value.normalize()
+    return normal if normal.as_tuple().exponent <= 0 else normal.quantize(Decimal(1))
+
+
+def invoice_json(row: InvoiceRow, *, lines: bool = True) -> dict[str, Any]:
+    cur = row.currency
     return {
         "id": row.id, "number": row.number, "kind": row.kind, "corrects": row.corrects,
         "company_id": row.company_id, "period": row.period, "currency": row.currency,
@@ -38,13 +60,14 @@ def invoice_json(row: InvoiceRow) -> dict[str, Any]:
             {
                 "id": line.id, "contract_id": line.contract_id,
                 "service_code": line.service_code, "description": line.description,
-                "quantity": line.quantity, "unit_price": line.unit_price,
-                "amount": line.amount, "sources": json.loads(line.sources),
+                "quantity": quantity(line.quantity), "unit_price": price(line.unit_price, cur),
+                "amount": money(line.amount, cur), "sources": json.loads(line.sources),
             }
             for line in row.lines
-        ],
-        "subtotal": row.subtotal, "tax_rate": row.tax_rate, "tax": row.tax,
-        "total": row.total, "balance": row.balance,
+        ] if lines else [],
+        "subtotal": money(row.subtotal, cur), "tax_rate": rate(row.tax_rate),
+        "tax": money(row.tax, cur), "total": money(row.total, cur),
+        "balance": money(row.balance, cur),
         "created_at": row.created_at, "updated_at": row.updated_at, "posted_at": row.posted_at,
     }
 

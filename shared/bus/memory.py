@@ -38,6 +38,9 @@ class InProcessBus:
     def committed(self, group: str, topic: str) -> int:
         return self._committed[(group, topic)]
 
+    def caught_up(self, group: str, topics: Sequence[str]) -> bool:
+        return all(self._committed[(group, t)] >= len(self._logs[t]) for t in topics)
+
     def _pending(self, group: str, topics: Sequence[str], limit: int) -> list[Message]:
         batch: list[Message] = []
         for topic in topics:

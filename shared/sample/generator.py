@@ -462,26 +462,26 @@ def _add_former_customers(b: _Builder, companies: int, by_id: Mapping[str, Modul
 
 
 def _add_events(b: _Builder, period_days: int) -> None:
-    """Renames, churn (an org stops), onboarding (an org starts): each at least once."""
+    """Renames, churn (an org stops), onboarding (an org starts): each at least once, each
+    on different orgs so that every event shows in the records."""
     rng = b.rng
-    plans = list(b.drafts)
-    count = len(plans)
+    pool = list(b.drafts)
 
     def pick(per_mille: int) -> list[_Draft]:
-        chosen = [d for d in plans if below(rng, 1000) < per_mille]
-        return chosen or [plans[rng.randrange(count)]]
+        chosen = [d for d in pool if below(rng, 1000) < per_mille]
+        if not chosen and pool:
+            chosen = [pool[rng.randrange(len(pool))]]
+        taken = {id(d) for d in chosen}
+        pool[:] = [d for d in pool if id(d) not in taken]
+        return chosen
 
     for d in pick(20):
-        p = d.plan
-        p.rename_at = rng.randint(3, period_days - 3)
-        p.name1 = _new_name(b, d)
-    stopped = pick(15)
-    for d in stopped:
-        d.plan.last = rng.randint(4, period_days - 4)
-    ids = {id(d) for d in stopped}
+        d.plan.rename_at = rng.randint(3, period_days - 3)
+        d.plan.name1 = _new_name(b, d)
     for d in pick(15):
-        if id(d) not in ids:
-            d.plan.first = rng.randint(4, period_days - 4)
+        d.plan.last = rng.randint(4, period_days - 4)
+    for d in pick(15):
+        d.plan.first = rng.randint(4, period_days - 4)
 
 
 def _new_name(b: _Builder, d: _Draft) -> str:

@@ -86,6 +86,7 @@ class CompanyNamer:
         self._famous.remove("Contoso")
         self._famous.append("Contoso")  # popped first: every sample has a Contoso
         self._brands: list[str] = []
+        self._twin = False
         self._weights = [c.weight for c in w.COUNTRIES]
 
     def country(self) -> w.Country:
@@ -127,11 +128,14 @@ class CompanyNamer:
     def _core(self, lang: str, index: int, attempt: int) -> tuple[str, bool]:
         """A name without legal form, and whether it often goes without one."""
         rng = self._rng
+        if attempt == 0 and index >= 5 and not self._twin and "Contoso" in self._brands:
+            # A namesake of the classic: "Contoso Ltd" and "Contoso Pharma GmbH".
+            self._twin = True
+            return f"Contoso {self._industry(lang)}", False
+        if attempt == 0 and self._famous[-1:] == ["Contoso"] and index >= 3:
+            return self._famous.pop(), False  # every sample of 4+ customers has a Contoso
         if self._famous and attempt == 0 and chance(rng, 45 if index < 12 else 8):
             return self._famous.pop(), False
-        if index == 5 and attempt == 0 and "Contoso" in self._brands:
-            # A namesake of the classic: "Contoso Ltd" and "Contoso Pharma GmbH".
-            return f"Contoso {self._industry(lang)}", False
         if self._brands and attempt == 0 and chance(rng, 6):
             # Same brand, another company: "Contoso Ltd" and "Contoso Pharma GmbH".
             return f"{rng.choice(self._brands)} {self._industry(lang)}", False

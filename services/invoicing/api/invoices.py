@@ -146,7 +146,7 @@ async def list_invoices(
     async with runtime.sessions() as session:
         return await paginate(
             session, query, [InvoiceRow.id], paging,
-            lambda r: InvoiceSummary.model_validate(r[0], from_attributes=True),
+            lambda r: InvoiceSummary.model_validate(invoices.invoice_json(r[0], lines=False)),
             lambda r: (r[0].id,),
         )
 

@@ -89,7 +89,7 @@ def _reported_days(
 
 
 def _billed(day: date, enabled_from: date | None) -> bool:
-    return enabled_from is not None and enabled_from < day
+    return enabled_from is not None and enabled_from <= day
 
 
 def _source_series(

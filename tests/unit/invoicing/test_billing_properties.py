@@ -98,6 +98,8 @@ def ref_daily(
 class RefLine:
     amount: Decimal
     quantity: Decimal
+    unit_price: Decimal
+    sources: dict[tuple[str, str], Decimal]
 
 
 def ref_invoices(
@@ -119,15 +121,16 @@ def ref_invoices(
         for (module, _metric), vals in per_source.items():
             reported.setdefault(module, set()).update(vals)
 
-    def quantity(code: str, day: date) -> Fraction:
-        total = Fraction(0)
-        for (module, _metric), vals in usage.get(code, {}).items():
+    def by_source(code: str, day: date) -> dict[tuple[str, str], Fraction]:
+        out = {}
+        for (module, metric), vals in usage.get(code, {}).items():
             since = enabled.get(module)
             if since is None or day < since:
+                out[(module, metric)] = Fraction(0)
                 continue
             series = ref_daily(window_start, period[-1], reported.get(module, set()), vals)
-            total += series[day]
-        return total
+            out[(module, metric)] = series[day]
+        return out
 
     def is_active(c: Contract, day: date) -> bool:
         return c.start_date <= day and (c.end_date is None or day <= c.end_date)
@@ -152,16 +155,38 @@ def ref_invoices(
                     if holders and max(holders) == (c.start_date, c.contract_id):
                         mine.append(day)
                 minimum = Fraction(terms.minimum_units)
-                q = [max(quantity(terms.service_code, d), minimum) for d in mine]
+                split = [by_source(terms.service_code, d) for d in mine]
+                q = [max(sum(parts.values(), Fraction(0)), minimum) for parts in split]
+                listed = sorted({src for parts in split for src, v in parts.items() if v != 0})
+                sources: dict[tuple[str, str], Fraction] = {}
                 if not mine:
                     amount, shown = Fraction(0), Fraction(0)
                 elif terms.counting_basis == "daily":
                     amount = sum((ref_price(terms.pricing, x) for x in q), Fraction(0)) / n_days
                     shown = sum(q, Fraction(0)) / n_days
+                    for src in listed:
+                        sources[src] = sum((parts[src] for parts in split), Fraction(0)) / n_days
                 else:
-                    shown = max(q) if terms.counting_basis == "monthly_peak" else q[-1]
+                    if terms.counting_basis == "monthly_peak":
+                        chosen = next(i for i, x in enumerate(q) if x == max(q))
+                    else:
+                        chosen = len(q) - 1
+                    shown = q[chosen]
                     amount = ref_price(terms.pricing, shown) * len(mine) / n_days
-                line = RefLine(half_up(amount, places), half_up(shown, 4))
+                    sources = {src: split[chosen][src] for src in listed}
+                rounded_amount, rounded_shown = half_up(amount, places), half_up(shown, 4)
+                if terms.pricing.model == "per_unit":
+                    unit_price = terms.pricing.unit_price
+                elif rounded_shown == 0:
+                    unit_price = Decimal(0)
+                else:
+                    unit_price = half_up(Fraction(rounded_amount) / Fraction(rounded_shown), 4)
+                line = RefLine(
+                    rounded_amount,
+                    rounded_shown,
+                    unit_price,
+                    {src: half_up(v, 4) for src, v in sources.items()},
+                )
                 if line.amount != 0 or line.quantity != 0:
                     lines[(c.contract_id, terms.service_code)] = line
         subtotal = sum((line.amount for line in lines.values()), Decimal(0))
@@ -273,8 +298,16 @@ def test_invoices_match_the_reference(s: Scenario) -> None:
     assert [d.currency for d in drafts] == list(expected)
     for draft in drafts:
         lines, subtotal, tax, total = expected[draft.currency]
-        got = {(li.contract_id, li.service_code): (li.amount, li.quantity) for li in draft.lines}
-        assert got == {key: (line.amount, line.quantity) for key, line in lines.items()}
+        got = {
+            (li.contract_id, li.service_code): RefLine(
+                li.amount,
+                li.quantity,
+                li.unit_price,
+                {(sq.module, sq.metric): sq.quantity for sq in li.sources},
+            )
+            for li in draft.lines
+        }
+        assert got == lines
         assert (draft.subtotal, draft.tax, draft.total) == (subtotal, tax, total)
         places = PLACES[draft.currency]
         for li in draft.lines:

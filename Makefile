@@ -1,0 +1,58 @@
+# Integrated Customer Billing: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ICB := $(VENV)/bin/icb
+RUN_DIR ?= $(CURDIR)/.run
+INFRA := ICB_RUN_DIR=$(RUN_DIR) PYTHON=$(CURDIR)/$(PY) deploy/infra.sh
+# The settings the services read, from the infrastructure script (ports from ICB_*_PORT).
+WITH_INFRA_ENV = set -a; eval "$$($(INFRA) up)"; set +a
+
+.PHONY: venv demo test test-unit up down infra-up infra-down bench lint typecheck clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## The embedded system with a generated sample MSP; leaves the API running.
+demo: venv
+	$(ICB) demo
+
+## Everything: unit, integration and end-to-end tests on real Kafka and PostgreSQL.
+test: venv
+	@$(WITH_INFRA_ENV); $(PY) -m pytest -p no:cacheprovider tests
+
+test-unit: venv
+	$(PY) -m pytest -q tests/unit
+
+infra-up: venv
+	$(INFRA) up
+
+infra-down:
+	$(INFRA) down
+
+## Infrastructure plus the four services as separate processes.
+up: venv
+	@$(WITH_INFRA_ENV); ICB_RUN_DIR=$(RUN_DIR) deploy/services.sh start
+
+down:
+	-ICB_RUN_DIR=$(RUN_DIR) deploy/services.sh stop
+	$(INFRA) down
+
+bench: venv
+	@$(WITH_INFRA_ENV); $(PY) -m bench
+
+lint: venv
+	$(VENV)/bin/ruff check services shared tests bench
+	$(VENV)/bin/ruff format --check services shared tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy services shared
+
+clean:
+	rm -rf .icb-data .icb-demo
