@@ -186,8 +186,9 @@ class SampleMsp:
         self, start: dt.date | None = None, end: dt.date | None = None
     ) -> Iterator[SampleRecord]:
         """Daily counts from ``start`` to ``end`` (default: the period), day by day, module by
-        module in catalog order, as each module's daily sync would send them. Any date range
-        works: the series extend before and after the period."""
+        module in catalog order, as each module's daily sync would send them; within an org,
+        a derived metric (the RMM total) follows its parts. Any date range works: the series
+        extend before and after the period. Nothing is materialised: call it again to replay."""
         noise = self._noise
         mask = _NOISE_SIZE - 1
         period_days = self.days_in_period

@@ -138,7 +138,7 @@ def compute_line(
             }
         else:
             if terms.counting_basis == "monthly_peak":
-                index = q_min.index(max(q_min))  # the first day of the peak
+                index = len(q_min) - 1 - q_min[::-1].index(max(q_min))  # the first day of the peak
             elif terms.counting_basis == "monthly_last":
                 index = len(days) - 1
             else:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -298,3 +301,25 @@ def test_scale_streams_a_month() -> None:
     count = sum(1 for _ in big.records())
     assert count == big.record_count()
     assert count > 2000 * 5 * 31
+
+
+def test_independent_of_hash_randomisation() -> None:
+    script = (
+        "import hashlib\n"
+        "from shared.sample import generate\n"
+        "m = generate(seed=5, companies=60)\n"
+        "h = hashlib.sha256(repr((m.companies, m.orgs)).encode())\n"
+        "for r in m.records(): h.update(repr(r).encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1
