@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.invoicing.billing import minor_units
+from shared.money import minor_units
 from services.invoicing.models import InvoiceRow, NumberSequenceRow
 from shared.db import insert
 from shared.problems import Conflict, NotFound

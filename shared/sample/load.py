@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -84,10 +85,18 @@ async def load_usage(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
 
 
 async def map_orgs_by_truth(client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport,
-                            skip: set[tuple[str, str]] | None = None) -> None:
-    for org in msp.orgs:
-        if org.company_key is None or (skip and (org.module, org.org_id) in skip):
-            continue
-        _check(await client.put(f"/v1/module-orgs/{org.module}/{org.org_id}/mapping",
-                                json={"company_id": report.company_ids[org.company_key]}))
+                            skip: set[tuple[str, str]] | None = None,
+                            concurrency: int = 1) -> None:
+    """Maps every org to its true company (what a careful person would do by hand)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(module: str, org_id: str, company_key: str) -> None:
+        async with gate:
+            _check(await client.put(f"/v1/module-orgs/{module}/{org_id}/mapping",
+                                    json={"company_id": report.company_ids[company_key]}))
         report.mapped_orgs += 1
+
+    await asyncio.gather(*(
+        one(org.module, org.org_id, org.company_key) for org in msp.orgs
+        if org.company_key is not None and not (skip and (org.module, org.org_id) in skip)
+    ))

@@ -19,7 +19,7 @@ from services.invoicing.billing import Pricing, Tier, pricing_errors
 from services.invoicing.companies import ensure_company
 from services.invoicing.contract_terms import service_pricing
 from services.invoicing.models import ContractRow, ContractServiceRow
-from services.invoicing.billing import UnknownCurrency, minor_units
+from shared.money import UnknownCurrency, minor_units
 from shared.pagination import Page, paginate
 from shared.problems import NotFound, ValidationFailed
 

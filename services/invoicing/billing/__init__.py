@@ -1,6 +1,6 @@
 """Billing semantics (product spec section 4): pure domain code, exact decimals, no I/O.
 
-- :mod:`.money`: currencies, minor units, half-up rounding
+- :mod:`shared.money`: currencies, minor units, half-up rounding (shared with mapping)
 - :mod:`.pricing`: price functions per_unit, graduated, volume and their validation
 - :mod:`.series`: missing days carried forward (at most 3) and marked estimated
 - :mod:`.lines`: one line per contract service and counting basis
@@ -27,7 +27,7 @@ from .lines import (
     SourceQuantity,
     compute_line,
 )
-from .money import (
+from shared.money import (
     MINOR_UNITS,
     UnknownCurrency,
     divide_round,

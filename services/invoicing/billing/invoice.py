@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from .lines import Line, ServiceTerms, Source, compute_line
-from .money import exact_context, minor_units, round_money
+from shared.money import exact_context, minor_units, round_money
 from .series import DailyValue, fill_missing_days
 
 __all__ = [

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, NamedTuple, TypeAlias
 
-from .money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
+from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
 from .pricing import Pricing, price
 from .series import DailyValue
 
@@ -138,7 +138,7 @@ def compute_line(
             }
         else:
             if terms.counting_basis == "monthly_peak":
-                index = len(q_min) - 1 - q_min[::-1].index(max(q_min))  # the first day of the peak
+                index = q_min.index(max(q_min))  # the first day of the peak
             elif terms.counting_basis == "monthly_last":
                 index = len(days) - 1
             else:

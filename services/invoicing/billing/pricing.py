@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
-from .money import exact_context
+from shared.money import exact_context
 
 __all__ = ["InvalidPricing", "Pricing", "PricingModel", "Tier", "price", "pricing_errors"]
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.invoicing.billing import UnknownCurrency, minor_units
+from shared.money import UnknownCurrency, minor_units
 from services.mapping.api.deps import Caller, Paging, Runtime, company_or_404
 from services.mapping.models import CompanyRow
 from shared.events import CompanyChanged, CompanyData

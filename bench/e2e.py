@@ -1,0 +1,112 @@
+"""End-to-end throughput: gateway -> ingest -> Kafka -> mapping -> Kafka -> invoicing -> unit
+table, next to the raw baseline of the same records through aiokafka alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import statistics
+import time
+from dataclasses import dataclass
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.stack import Stack
+from shared.sample import SampleMsp, generate
+from shared.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
+
+BATCH = 10_000
+CONCURRENT_REQUESTS = 4
+
+
+@dataclass(frozen=True)
+class Throughput:
+    records: int
+    seconds: float
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds
+
+
+def sample_for(n: int, period: str = "2026-10") -> SampleMsp:
+    """A sample MSP with at least ``n`` records in the period."""
+    probe = generate(seed=11, companies=50, period=period)
+    companies = max(1, -(-n * 50 // probe.record_count()) + 5)
+    return generate(seed=11, companies=companies, period=period)
+
+
+async def raw_kafka(bootstrap: str, payloads: list[bytes]) -> Throughput:
+    topic = f"bench.raw.{secrets.token_hex(4)}"
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=1024 * 1024)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, p, key=b"tenant") for p in payloads]
+        await asyncio.gather(*futures)
+        seen = 0
+        while seen < len(payloads):
+            got = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(v) for v in got.values())
+        await consumer.commit()
+        return Throughput(len(payloads), time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _units(database_url: str) -> int:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM invoicing.units"))).scalar())
+    finally:
+        await engine.dispose()
+
+
+async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
+    headers = {"Authorization": f"Bearer {stack.admin_key}"}
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers,
+                                 timeout=300) as client:
+        report = LoadReport()
+        await load_setup(client, msp, report)
+        await map_orgs_by_truth(client, msp, report, concurrency=8)
+        records = batches((r for _, r in zip(range(n), msp.records(), strict=False)), BATCH)
+        bodies = [json.dumps({"records": b}).encode() for b in records]
+        latencies: list[float] = []
+        gate = asyncio.Semaphore(CONCURRENT_REQUESTS)
+
+        async def post(body: bytes) -> None:
+            async with gate:
+                t0 = time.perf_counter()
+                response = await client.post("/v1/usage", content=body,
+                                             headers={"content-type": "application/json"})
+                latencies.append(time.perf_counter() - t0)
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(post(b) for b in bodies))
+        engine = create_async_engine(stack.database_url)
+        try:
+            while True:
+                async with engine.connect() as conn:
+                    done = int((await conn.execute(
+                        text("SELECT count(*) FROM invoicing.units"))).scalar())
+                if done >= n:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await engine.dispose()
+        seconds = time.perf_counter() - started
+    ms = sorted(x * 1000 for x in latencies)
+    return Throughput(n, seconds, statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))])
