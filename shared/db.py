@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, MetaData, Table, event
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    event,
+    func,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.dml import Insert
@@ -74,3 +85,23 @@ async def create_all(engine: AsyncEngine, metadata: MetaData) -> None:
     """Embedded mode builds its SQLite files from the models; PostgreSQL uses Alembic."""
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+
+
+def match_keys(
+    dialect: str, columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]
+) -> ColumnElement[bool]:
+    """A condition matching rows whose ``columns`` equal one of ``keys``.
+
+    On PostgreSQL the keys travel as one array per column and are joined through ``unnest``:
+    one small statement whatever the number of keys (a long ``IN`` list of row values makes
+    the planner crawl). SQLite takes the row-value ``IN`` list.
+    """
+    if dialect != "postgresql":
+        return tuple_(*columns).in_(keys)
+    arrays = [
+        bindparam(f"k{i}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
+        for i, c in enumerate(columns)
+    ]
+    names = [f"k{i}" for i in range(len(columns))]
+    derived = func.unnest(*arrays).table_valued(*names).render_derived(name="keys")
+    return and_(*(c == derived.c[n] for c, n in zip(columns, names, strict=True)))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import UnitRow
-from shared.db import chunks
+from shared.db import chunks, match_keys
 from shared.events import ResolvedUsage
 
 _units = UnitRow.__table__
@@ -28,11 +28,12 @@ async def apply_resolved(
         if key not in newest or newest[key].version < r.version:
             newest[key] = r
     stored: dict[tuple[Any, ...], int] = {}
-    key_cols = tuple_(c.module, c.org_id, c.metric, c.day)
+    dialect = session.bind.dialect.name
+    key_cols = [c.module, c.org_id, c.metric, c.day]
     for part in chunks(list(newest), KEY_CHUNK):
         query = (
             select(c.module, c.org_id, c.metric, c.day, func.max(c.version))
-            .where(c.tenant_id == tenant_id, key_cols.in_(part))
+            .where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part))
             .group_by(c.module, c.org_id, c.metric, c.day)
         )
         for m, o, me, d, version in await session.execute(query):
@@ -40,7 +41,7 @@ async def apply_resolved(
     fresh = [r for k, r in newest.items() if stored.get(k, 0) < r.version]
     replaced = [k for k, r in newest.items() if k in stored and stored[k] < r.version]
     for part in chunks(replaced, KEY_CHUNK):
-        await session.execute(delete(_units).where(c.tenant_id == tenant_id, key_cols.in_(part)))
+        await session.execute(delete(_units).where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part)))
     rows = [
         {
             "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id, "metric": r.metric,

@@ -17,7 +17,7 @@ from services.mapping.models import (
     UsageRow,
 )
 from services.mapping.resolution import MetricKey, OrgKey, OrgTarget, Resolver
-from shared.db import chunks, insert
+from shared.db import chunks, insert, match_keys
 from shared.events import ResolvedUsage, UsageRecord
 
 _usage = UsageRow.__table__
@@ -34,7 +34,8 @@ async def load_resolver(
         rows = await session.scalars(
             select(OrgMappingRow).where(
                 OrgMappingRow.tenant_id == tenant_id,
-                tuple_(OrgMappingRow.module, OrgMappingRow.org_id).in_(part),
+                match_keys(session.bind.dialect.name,
+                           [OrgMappingRow.module, OrgMappingRow.org_id], part),
             )
         )
         for row in rows:
@@ -109,7 +110,8 @@ async def record_usage(
     stored: dict[tuple[Any, ...], tuple[int, int]] = {}
     for part in chunks(list(latest), KEY_CHUNK):
         query = select(c.module, c.org_id, c.metric, c.day, c.revision, c.version).where(
-            c.tenant_id == tenant_id, tuple_(c.module, c.org_id, c.metric, c.day).in_(part)
+            c.tenant_id == tenant_id,
+            match_keys(session.bind.dialect.name, [c.module, c.org_id, c.metric, c.day], part),
         )
         for row in await session.execute(query):
             stored[(row.module, row.org_id, row.metric, row.day)] = (row.revision, row.version)
