@@ -19,17 +19,34 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = "icb."
     topic_partitions: int = 4
-    consumer_batch_size: int = 500
-    outbox_batch_size: int = 1000
+    consumer_batch_size: int = 50
+    outbox_batch_size: int = 200
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     internal_secret: str = DEVELOPMENT_SECRET
     ingest_url: str = "http://127.0.0.1:8101"
     mapping_url: str = "http://127.0.0.1:8102"
     invoicing_url: str = "http://127.0.0.1:8103"
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The gateway's per-key token bucket: a steady rate and the burst a key may spend at once.
+    rate_limit_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
     max_body_bytes: int = 16 * 1024 * 1024
     max_usage_records: int = 10_000
     usage_max_age_days: int = 400
+    # The daily pull (ingest). Fernet keys, comma-separated, the first encrypts (rotation); in
+    # development and tests a fixed development key stands in, production refuses to store
+    # connections without it.
+    connection_key: str | None = None
+    sync_time: str = Field(default="00:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    sync_poll_seconds: float = Field(default=60.0, gt=0)
+    sync_max_attempts: int = Field(default=5, ge=1)
+    sync_backoff_seconds: float = Field(default=60.0, ge=0)
+    sync_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    sync_lease_seconds: float = Field(default=900.0, gt=0)
+    sync_catch_up_days: int = Field(default=7, ge=1)
+    sync_timeout_seconds: float = Field(default=30.0, gt=0)
+    sync_max_pages: int = Field(default=10_000, ge=1)
+    sync_concurrency: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
