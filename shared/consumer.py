@@ -62,8 +62,8 @@ class EventConsumer:
         except (OperationalError, DBAPIError, OSError):
             raise
         except Exception:
-            if len(decoded) == 1:
-                raise
+            # Retried alone even when it was alone: re-raising would redeliver a poison
+            # event forever and stall its partition.
             log.exception("batch failed in %s; retrying event by event", self.group)
             for item in decoded:
                 try:
