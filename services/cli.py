@@ -46,8 +46,7 @@ async def _create_tenant(settings: Settings, name: str, timezone: str,
                          data_dir: Path | None) -> str:
     from services.gateway import models
     from services.gateway.keys import create_tenant
-    from services.embedded import sqlite_url
-    from shared.db import create_all, create_engine, session_factory
+    from shared.db import create_all, create_engine, session_factory, sqlite_url
 
     url = sqlite_url(data_dir, "gateway") if data_dir else settings.database_url
     if data_dir:
@@ -95,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--period", help="YYYY-MM (default: last month)")
     demo.add_argument("--exit", action="store_true", help="stop after the summary")
 
+    simulate = sub.add_parser("simulate", help="the module simulator: every module's usage API")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8200)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--companies", type=int, default=40)
+    simulate.add_argument("--period", help="YYYY-MM the sample is built around (default: now)")
+    simulate.add_argument("--token", default="simulator-token", help="the bearer token")
+    simulate.add_argument("--page-size", type=int, default=500)
+    simulate.add_argument("--fail", action="append", default=[], metavar="MODULE:DATE",
+                          help="answer HTTP 500 for this day ('*' for every module); repeatable")
+
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
@@ -115,6 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         from shared.migrations import migrate_all
 
         migrate_all(settings.database_url)
+    elif args.command == "simulate":
+        from services.simulator import serve as simulator
+        from services.simulator.state import SimulatorState
+
+        try:
+            failures = [simulator.parse_failure(text) for text in args.fail]
+        except ValueError as exc:
+            parser.error(str(exc))
+        state = SimulatorState(seed=args.seed, companies=args.companies, period=args.period,
+                               token=args.token, page_size=args.page_size)
+        simulator.serve(state, args.host, args.port, failures)
     elif args.command == "demo":
         from services.demo import run_demo
 

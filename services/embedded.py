@@ -15,14 +15,10 @@ from sqlalchemy import select
 
 from services.registry import SERVICES
 from shared.bus import InProcessBus
-from shared.db import create_all, create_engine
+from shared.db import create_all, create_engine, sqlite_url
 from shared.runtime import ServiceRuntime
 from shared.service_client import ServiceClient
 from shared.settings import Settings
-
-
-def sqlite_url(data_dir: Path, service: str) -> str:
-    return f"sqlite+aiosqlite:///{data_dir / f'{service}.db'}"
 
 
 class EmbeddedSystem:

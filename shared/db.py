@@ -7,6 +7,7 @@ name is translated away so the same models and queries run unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +40,11 @@ NAMING = {
 
 def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING)
+
+
+def sqlite_url(data_dir: Path, service: str) -> str:
+    """The embedded mode's database of a service: one SQLite file each."""
+    return f"sqlite+aiosqlite:///{data_dir / f'{service}.db'}"
 
 
 def is_sqlite(url: str) -> bool:

@@ -25,8 +25,8 @@ class WaitTimeout(AssertionError):
 
 
 async def wait_for(
-    predicate: Callable[[], Awaitable[T]],
-    timeout: float,
+    predicate: Callable[[], Awaitable[T | Pending | None]],
+    seconds: float,
     what: str = "the condition",
     *,
     interval: float = 0.2,
@@ -35,10 +35,10 @@ async def wait_for(
     """Polls ``predicate`` until it answers a truthy value, which is returned.
 
     Exceptions of the ``tolerate`` types count as "not yet"; any other propagates. After
-    ``timeout`` seconds it raises ``WaitTimeout`` with the last answer (or exception).
+    ``seconds`` it raises ``WaitTimeout`` with the last answer (or exception).
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     last: object = None
     while True:
         try:
@@ -46,10 +46,10 @@ async def wait_for(
         except tolerate as exc:
             last = exc
         else:
-            if value:
+            if value and not isinstance(value, Pending):
                 return value
             last = value
         if loop.time() >= deadline:
             detail = last.detail if isinstance(last, Pending) else repr(last)
-            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}; last: {detail}")
+            raise WaitTimeout(f"timed out after {seconds:g}s waiting for {what}; last: {detail}")
         await asyncio.sleep(interval)

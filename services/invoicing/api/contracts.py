@@ -148,7 +148,8 @@ def _service_rows(services: list[ServiceIn]) -> list[ContractServiceRow]:
             errors.append({"loc": [*loc, "unit_price"], "msg": "required for per_unit pricing"})
         tiers = tuple(Tier(t.up_to, t.unit_price) for t in s.pricing.tiers or ())
         pricing = Pricing(s.pricing.model, s.unit_price or Decimal(0), tiers)
-        errors.extend({"loc": [*loc, "pricing", *where.split(".")], "msg": msg}
+        errors.extend({"loc": [*loc, "pricing", *(int(part) if part.isdigit() else part
+                                                   for part in where.split("."))], "msg": msg}
                       for where, msg in pricing_errors(pricing))
         rows.append(ContractServiceRow(
             id=str(uuid.uuid4()), position=i, service_code=s.service_code, name=s.name,
