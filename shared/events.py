@@ -94,6 +94,20 @@ class ModuleBillingChanged(Contract):
     effective_from: date | None = None
 
 
+class ModuleSynced(Contract):
+    """A daily pull of one module's day ended: ``succeeded`` or, after its last attempt,
+    ``failed`` (the day then stays missing and is estimated until a later sync delivers it)."""
+
+    TYPE = "module.synced"
+    module: str
+    date: date
+    trigger: Literal["scheduled", "manual"]
+    outcome: Literal["succeeded", "failed"]
+    records: int = 0
+    rejected: int = 0
+    error: str | None = None
+
+
 class InvoicePosted(Contract):
     TYPE = "invoice.posted"
     invoice: dict[str, Any]
@@ -107,6 +121,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
         MappingChanged,
         CompanyChanged,
         ModuleBillingChanged,
+        ModuleSynced,
         InvoicePosted,
     )
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,8 @@ class ServiceRuntime:
     relay: OutboxRelay = field(init=False)
     consumers: list[EventConsumer] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Further loops ``start`` runs next to the relay and the consumers (e.g. a scheduler)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -81,7 +83,9 @@ class ServiceRuntime:
         self.relay.notify()
 
     async def start(self) -> None:
-        loops: list[Callable[[], Any]] = [self.relay.run, *(c.run for c in self.consumers)]
+        loops: list[Callable[[], Any]] = [
+            self.relay.run, *(c.run for c in self.consumers), *self.background
+        ]
         for loop in loops:
             task = asyncio.create_task(loop(), name=f"{self.name}:{loop.__qualname__}")
             task.add_done_callback(_report_crash)

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     sync_timeout_seconds: float = Field(default=30.0, gt=0)
     sync_max_pages: int = Field(default=10_000, ge=1)
     sync_concurrency: int = Field(default=8, ge=1)
+    # Invoices: the seller printed on them until a tenant sets its own profile
+    # (PUT /v1/seller-profile), and the days from the invoice date to the due date.
+    seller_name: str = Field(default="", max_length=300)
+    payment_terms_days: int = Field(default=14, ge=0, le=365)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

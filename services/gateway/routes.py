@@ -1,4 +1,8 @@
-"""The public API's routing table: which service owns a path and which roles may call it."""
+"""The public API's routing table: which service owns a path and which roles may call it.
+
+It is the one place roles are decided, for the gateway's own endpoints too (service
+``gateway``); the aggregated OpenAPI document shows only what is routed here.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ INGEST: frozenset[Role] = frozenset({"admin", "ingest"})
 ADMIN: frozenset[Role] = frozenset({"admin"})
 
 SEG = "[^/]+"
+GATEWAY = "gateway"
+_TEMPLATE_PARAM = re.compile(r"\{[^/{}]+\}")
 
 
 @dataclass(frozen=True)
@@ -28,10 +34,17 @@ def _route(methods: str, path: str, service: str, roles: frozenset[Role]) -> Rou
 
 
 ROUTES: tuple[Route, ...] = (
+    _route("POST|GET", "/v1/api-keys", GATEWAY, ADMIN),
+    _route("DELETE", f"/v1/api-keys/{SEG}", GATEWAY, ADMIN),
+    _route("GET", "/v1/audit", GATEWAY, ADMIN),
     _route("POST", "/v1/usage", "ingest", INGEST),
     _route("GET", "/v1/usage", "invoicing", READ),
     _route("GET", "/v1/modules", "ingest", READ),
     _route("PUT", f"/v1/modules/{SEG}/billing", "ingest", WRITE),
+    _route("GET", f"/v1/modules/{SEG}/connection", "ingest", READ),
+    _route("PUT|DELETE", f"/v1/modules/{SEG}/connection", "ingest", ADMIN),
+    _route("POST", f"/v1/modules/{SEG}/sync", "ingest", WRITE | INGEST),
+    _route("GET", f"/v1/modules/{SEG}/syncs", "ingest", READ),
     _route("POST", "/v1/companies", "mapping", WRITE),
     _route("GET", "/v1/companies", "mapping", READ),
     _route("GET", f"/v1/companies/{SEG}", "mapping", READ),
@@ -56,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", f"/v1/invoices/{SEG}/void", "invoicing", WRITE),
     _route("POST", f"/v1/invoices/{SEG}/payments", "invoicing", WRITE),
     _route("GET", f"/v1/invoices/{SEG}/payments", "invoicing", READ),
+    _route("POST", "/v1/companies/import", "mapping", WRITE),
+    _route("GET", "/v1/mapping-audit", "mapping", READ),
 )
 
 
@@ -63,8 +78,14 @@ def match(method: str, path: str) -> tuple[Route | None, bool]:
     """The route for the request, and whether the path exists at all (for 404 vs 405)."""
     path_known = False
     for route in ROUTES:
-        if route.pattern.match(path):
+        if route.pattern.fullmatch(path):
             path_known = True
             if method in route.methods:
                 return route, True
     return None, path_known
+
+
+def route_of_template(method: str, template: str) -> Route | None:
+    """The route serving an OpenAPI path template such as ``/v1/companies/{company_id}``."""
+    route, _ = match(method.upper(), _TEMPLATE_PARAM.sub("{param}", template))
+    return route

@@ -1,4 +1,5 @@
-"""Ingest: the front door for usage. Stores every record, publishes ``usage.recorded``."""
+"""Ingest: the front door for usage, pushed or pulled daily from the modules' APIs. Stores
+every record, publishes ``usage.recorded``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest import models
-from services.ingest.api import router
+from services.ingest.api import routers
+from services.ingest.credentials import cipher_from_settings
+from services.ingest.sync.runner import SYNCER, Syncer
 from shared.app import create_service_app
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime
@@ -18,10 +21,14 @@ metadata = models.Base.metadata
 
 
 def build_runtime(settings: Settings, engine: AsyncEngine, bus: Bus) -> ServiceRuntime:
-    return ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
+    runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
+    syncer = Syncer(runtime, cipher_from_settings(settings))
+    runtime.extras[SYNCER] = syncer
+    runtime.background.append(syncer.run)
+    return runtime
 
 
 def create_app(runtime: ServiceRuntime, *, manage_runtime: bool = True) -> FastAPI:
     return create_service_app(
-        "Integrated Customer Billing: ingest", runtime, [router], manage_runtime=manage_runtime
+        "Integrated Customer Billing: ingest", runtime, routers, manage_runtime=manage_runtime
     )

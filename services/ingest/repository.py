@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import cast
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import ModuleBillingRow, UsageRecordRow
 from services.ingest.validation import RecordKey, ValidRecord
-from shared.db import chunks, insert
+from shared.db import chunks, insert, match_keys
 from shared.events import UsageRecord
 
-_records = UsageRecordRow.__table__
+_records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
 KEY_CHUNK = 2000
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 @dataclass
@@ -34,9 +39,10 @@ async def _existing(
     for part in chunks(keys, KEY_CHUNK):
         query = select(c.module, c.org_id, c.metric, c.day, c.quantity, c.revision, c.org_name)
         query = query.where(
-            c.tenant_id == tenant_id, tuple_(c.module, c.org_id, c.metric, c.day).in_(part)
+            c.tenant_id == tenant_id,
+            match_keys(dialect_of(session), [c.module, c.org_id, c.metric, c.day], part),
         )
-        if session.bind.dialect.name == "postgresql":
+        if dialect_of(session) == "postgresql":
             query = query.with_for_update()
         for row in await session.execute(query):
             found[(row.module, row.org_id, row.metric, row.day)] = (
@@ -48,50 +54,55 @@ async def _existing(
 async def store_usage(
     session: AsyncSession, tenant_id: str, records: Sequence[ValidRecord]
 ) -> StoreResult:
-    """Inserts new records, applies corrections (latest wins) and renames."""
+    """Inserts new records, applies corrections (latest wins) and renames.
+
+    The revision is counted up by the database itself, so two writers racing on a new key
+    still give the later quantity the higher revision; the events carry what it returned.
+    """
     result = StoreResult()
     existing = await _existing(session, tenant_id, [r.key for r in records])
     now = datetime.now(UTC)
-    rows: list[dict[str, object]] = []
+    changed: dict[RecordKey, ValidRecord] = {}
     for r in records:
         before = existing.get(r.key)
         if before is None:
-            revision = 1
             result.accepted += 1
         elif before[0] != r.quantity:
-            revision = before[1] + 1
             result.corrected += 1
         else:
             result.unchanged += 1
             if before[2] == r.org_name:
                 continue
-            revision = before[1]
-        rows.append(
-            {
-                "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id,
-                "metric": r.metric, "day": r.day, "org_name": r.org_name,
-                "quantity": r.quantity, "revision": revision, "received_at": now,
-            }
-        )
-        result.changed.append(
-            UsageRecord(
-                module=r.module, org_id=r.org_id, org_name=r.org_name, metric=r.metric,
-                date=r.day, quantity=r.quantity, revision=revision,
+        changed[r.key] = r
+    rows = [
+        {
+            "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id, "metric": r.metric,
+            "day": r.day, "org_name": r.org_name, "quantity": r.quantity, "revision": 1,
+            "received_at": now,
+        }
+        for r in changed.values()
+    ]
+    c = _records.c
+    stmt = insert(_records, dialect_of(session))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "module", "org_id", "metric", "day"],
+        set_={
+            "quantity": stmt.excluded.quantity,
+            "org_name": stmt.excluded.org_name,
+            "revision": case((c.quantity != stmt.excluded.quantity, c.revision + 1),
+                             else_=c.revision),
+            "received_at": stmt.excluded.received_at,
+        },
+    ).returning(c.module, c.org_id, c.metric, c.day, c.revision)
+    for part in chunks(rows, KEY_CHUNK):
+        for row in await session.execute(stmt, list(part)):
+            r = changed[(row.module, row.org_id, row.metric, row.day)]
+            result.changed.append(
+                UsageRecord(
+                    module=r.module, org_id=r.org_id, org_name=r.org_name, metric=r.metric,
+                    date=r.day, quantity=r.quantity, revision=row.revision,
+                )
             )
-        )
-    dialect = session.bind.dialect.name
-    for part in chunks(rows, 2000):
-        stmt = insert(_records, dialect)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "module", "org_id", "metric", "day"],
-            set_={
-                "quantity": stmt.excluded.quantity,
-                "org_name": stmt.excluded.org_name,
-                "revision": stmt.excluded.revision,
-                "received_at": stmt.excluded.received_at,
-            },
-        )
-        await session.execute(stmt, list(part))
     return result
 
 

@@ -125,7 +125,7 @@ def validate_batch(
     valid: dict[RecordKey, tuple[int, ValidRecord]] = {}
     rejected: dict[int, Rejection] = {}
     conflicting: set[RecordKey] = set()
-    repeats = 0
+    repeated: dict[RecordKey, list[int]] = {}
     for index, raw in enumerate(raw_records):
         result = validate_one(raw, today, max_age_days)
         if isinstance(result, list):
@@ -135,15 +135,18 @@ def validate_batch(
         if first is None:
             valid[result.key] = (index, result)
         elif first[1].quantity == result.quantity:
-            repeats += 1
+            repeated.setdefault(result.key, []).append(index)
         else:
             conflicting.add(result.key)
             rejected[index] = Rejection(
                 index, (("quantity", f"conflicts with record {first[0]} for the same key"),)
             )
     for key in conflicting:
-        index, _ = valid.pop(key)
-        rejected[index] = Rejection(
-            index, (("quantity", "the same record appears again with another quantity"),)
-        )
+        # The first record and its identical repeats go down with the key.
+        first_index, _ = valid.pop(key)
+        for index in (first_index, *repeated.pop(key, ())):
+            rejected[index] = Rejection(
+                index, (("quantity", "the same record appears again with another quantity"),)
+            )
+    repeats = sum(len(indexes) for indexes in repeated.values())
     return [r for _, r in valid.values()], sorted(rejected.values(), key=lambda r: r.index), repeats

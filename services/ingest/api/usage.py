@@ -1,0 +1,97 @@
+"""``POST /v1/usage``: pushed usage, validated record by record, durable before the answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from services.ingest.api.deps import Caller, Runtime, tenant_today
+from services.ingest.intake import take_in
+from shared.problems import PayloadTooLarge, ValidationFailed, invalid
+from shared.runtime import ServiceRuntime
+
+router = APIRouter(prefix="/v1", tags=["usage"])
+
+
+class UsageRecordIn(BaseModel):
+    module: str
+    org_id: str
+    org_name: str
+    metric: str
+    date: date
+    quantity: Decimal
+
+
+class UsageBatchIn(BaseModel):
+    records: list[UsageRecordIn]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class RejectedRecord(BaseModel):
+    index: int
+    errors: list[ErrorItem]
+
+
+class UsageAccepted(BaseModel):
+    accepted: int
+    unchanged: int
+    corrected: int
+    rejected: list[RejectedRecord]
+
+
+async def _read_records(request: Request, runtime: ServiceRuntime) -> list[Any]:
+    limit = runtime.settings.max_body_bytes
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    try:
+        payload = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The body is not valid JSON.", errors=[{"loc": ["body"], "msg": str(exc)}]
+        ) from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise invalid(["body", "records"], "an object with a list 'records' is required")
+    records: list[Any] = payload["records"]
+    most = runtime.settings.max_usage_records
+    if len(records) > most:
+        raise PayloadTooLarge(f"{len(records)} records; at most {most} are taken per request.")
+    return records
+
+
+@router.post(
+    "/usage",
+    response_model=UsageAccepted,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": UsageBatchIn.model_json_schema(
+                ref_template="#/components/schemas/{model}")}},
+        }
+    },
+)
+async def post_usage(request: Request, ctx: Caller, runtime: Runtime) -> UsageAccepted:
+    """Stores every valid record and rejects the others one by one. The answer comes after the
+    commit: what it counts is durable, and a retry after a lost answer changes nothing (records
+    are identified by tenant, module, org, metric and date)."""
+    raw = await _read_records(request, runtime)
+    async with runtime.transaction() as session:
+        result = await take_in(session, runtime.outbox, ctx.tenant_id, raw, tenant_today(ctx),
+                               runtime.settings.usage_max_age_days)
+    return UsageAccepted.model_validate(
+        {
+            "accepted": result.accepted,
+            "unchanged": result.unchanged,
+            "corrected": result.corrected,
+            "rejected": [r.as_json() for r in result.rejected],
+        }
+    )

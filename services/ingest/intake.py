@@ -1,0 +1,59 @@
+"""The one way usage enters the system, pushed or pulled: validate record by record, store
+(latest wins), and write ``usage.recorded`` to the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest import repository
+from services.ingest.validation import Rejection, validate_batch
+from shared.events import UsageRecorded
+from shared.outbox import Outbox
+
+EVENT_RECORDS = 1000
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    accepted: int
+    unchanged: int
+    corrected: int
+    rejected: tuple[Rejection, ...]
+
+    @property
+    def received(self) -> int:
+        return self.accepted + self.unchanged + self.corrected + len(self.rejected)
+
+
+async def take_in(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    raw_records: Sequence[Any],
+    today: date,
+    max_age_days: int,
+) -> IntakeResult:
+    """Stores every valid record and rejects the others one by one; the caller commits, and
+    only then is anything acknowledged."""
+    valid, rejected, repeats = validate_batch(raw_records, today, max_age_days)
+    stored = await repository.store_usage(session, tenant_id, valid)
+    changed = stored.changed
+    await outbox.add(
+        session,
+        tenant_id,
+        *(
+            UsageRecorded(records=tuple(changed[i : i + EVENT_RECORDS]))
+            for i in range(0, len(changed), EVENT_RECORDS)
+        ),
+    )
+    return IntakeResult(
+        accepted=stored.accepted,
+        unchanged=stored.unchanged + repeats,
+        corrected=stored.corrected,
+        rejected=tuple(rejected),
+    )

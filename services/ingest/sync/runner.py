@@ -1,0 +1,221 @@
+"""The daily pull: a scheduler loop on the ingest runtime, attempts with backoff, "sync now".
+
+Every attempt fetches the whole day first and stores it in one transaction with the sync's
+outcome, through the same intake as pushed usage. A failed attempt stores nothing, so the day
+stays missing (invoicing estimates it) until a later attempt or sync delivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from services.ingest.connectors import CONNECTORS, ConnectorError, ConnectorRegistry, Pull
+from services.ingest.credentials import CredentialCipher, CredentialsUnreadable
+from services.ingest.intake import IntakeResult, take_in
+from services.ingest.models import ModuleSyncRow
+from services.ingest.sync import store
+from services.ingest.sync.schedule import (
+    backoff,
+    days_to_schedule,
+    due_day,
+    local_today,
+    parse_local_time,
+    zone,
+)
+from shared.events import ModuleSynced
+from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+SYNCER = "syncer"
+DUE_BATCH = 1000
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NoConnection(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed attempt of a sync."""
+
+    id: int
+    tenant_id: str
+    module: str
+    day: date
+    trigger: store.Trigger
+    attempt: int
+
+    @classmethod
+    def of(cls, row: ModuleSyncRow, attempt: int) -> Job:
+        trigger: store.Trigger = "manual" if row.trigger == "manual" else "scheduled"
+        return cls(row.id, row.tenant_id, row.module, row.day, trigger, attempt)
+
+
+def _rejection_note(result: IntakeResult) -> str | None:
+    if not result.rejected:
+        return None
+    first = result.rejected[0].as_json()["errors"][0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{len(result.rejected)} records rejected; the first: {where}: {first['msg']}"
+
+
+class Syncer:
+    """Pulls connected modules. ``clock`` and ``transport`` are injectable for tests."""
+
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        cipher: CredentialCipher | None,
+        connectors: ConnectorRegistry = CONNECTORS,
+        clock: Clock = utc_now,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.cipher = cipher
+        self.connectors = connectors
+        self.clock = clock
+        self.transport = transport
+        settings = runtime.settings
+        self.default_time = parse_local_time(settings.sync_time)
+        self.lease = timedelta(seconds=settings.sync_lease_seconds)
+
+    async def run(self) -> None:
+        """The background loop: a tick now and every ``sync_poll_seconds``."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("sync scheduler tick failed; trying again at the next one")
+            await asyncio.sleep(self.runtime.settings.sync_poll_seconds)
+
+    async def tick(self) -> int:
+        """Creates the syncs that became due and runs every due attempt; answers how many
+        attempts ran."""
+        now = self.clock()
+        await self.schedule(now)
+        return await self.run_due(now)
+
+    async def schedule(self, now: datetime) -> int:
+        runtime = self.runtime
+        async with runtime.sessions() as session:
+            connections = await store.enabled_connections(session)
+        created = 0
+        for conn in connections:
+            at = parse_local_time(conn.sync_time) if conn.sync_time else self.default_time
+            due = due_day(now, zone(conn.timezone), at)
+            if conn.scheduled_through is not None and conn.scheduled_through >= due:
+                continue
+            days = days_to_schedule(due, conn.scheduled_through,
+                                    runtime.settings.sync_catch_up_days)
+            async with runtime.transaction() as session:
+                if not await store.claim_schedule(session, conn.tenant_id, conn.module, due):
+                    continue
+                for day in days:
+                    await store.add_sync(session, conn.tenant_id, conn.module, day,
+                                         "scheduled", now)
+            created += len(days)
+        return created
+
+    async def run_due(self, now: datetime) -> int:
+        runtime = self.runtime
+        async with runtime.sessions() as session:
+            due = await store.due_syncs(session, now, DUE_BATCH)
+        gate = asyncio.Semaphore(runtime.settings.sync_concurrency)
+
+        async def one(row: ModuleSyncRow) -> bool:
+            async with gate:
+                async with runtime.transaction() as session:
+                    if not await store.claim_attempt(session, row, now, self.lease):
+                        return False
+                await self.attempt(Job.of(row, row.attempts + 1))
+                return True
+
+        return sum(await asyncio.gather(*(one(row) for row in due)))
+
+    async def sync_now(self, tenant_id: str, module: str, day: date) -> ModuleSyncRow:
+        """One attempt right away; when it fails for a passing reason, the scheduler retries."""
+        now = self.clock()
+        async with self.runtime.transaction() as session:
+            if await store.get_connection(session, tenant_id, module) is None:
+                raise NoConnection(module)
+            row = await store.add_sync(session, tenant_id, module, day, "manual", now,
+                                       running_until=now + self.lease)
+        return await self.attempt(Job.of(row, 1))
+
+    async def attempt(self, job: Job) -> ModuleSyncRow:
+        async with self.runtime.sessions() as session:
+            conn = await store.get_connection(session, job.tenant_id, job.module)
+        if conn is None:
+            return await self._failed(job, "the module has no connection any more", False)
+        if self.cipher is None:
+            return await self._failed(job, "ICB_CONNECTION_KEY is not configured", False)
+        settings = self.runtime.settings
+        try:
+            pull = Pull(job.module, job.day, conn.base_url, self.cipher.open(conn.credentials),
+                        settings.sync_max_pages)
+            async with httpx.AsyncClient(transport=self.transport,
+                                         timeout=settings.sync_timeout_seconds) as client:
+                raw = await self.connectors.for_module(job.module).fetch(client, pull)
+        except ConnectorError as exc:
+            return await self._failed(job, str(exc), exc.retryable)
+        except CredentialsUnreadable as exc:
+            return await self._failed(job, str(exc), False)
+        except Exception as exc:
+            log.exception("connector of %s failed", job.module)
+            return await self._failed(job, f"the connector failed: {exc!r}", True)
+        try:
+            return await self._store(job, raw, zone(conn.timezone))
+        except Exception as exc:
+            log.exception("storing the sync of %s %s failed", job.module, job.day)
+            return await self._failed(job, f"storing the records failed: {exc!r}", True)
+
+    async def _store(self, job: Job, raw: list[Any], tz: ZoneInfo) -> ModuleSyncRow:
+        runtime = self.runtime
+        now = self.clock()
+        today = local_today(now, tz)
+        async with runtime.transaction() as session:
+            result = await take_in(session, runtime.outbox, job.tenant_id, raw, today,
+                                   runtime.settings.usage_max_age_days)
+            counts = {"records": len(raw), "accepted": result.accepted,
+                      "corrected": result.corrected, "unchanged": result.unchanged,
+                      "rejected": len(result.rejected)}
+            row = await store.finish_attempt(session, job.id, "succeeded", now,
+                                             error=_rejection_note(result), counts=counts)
+            await store.supersede_open(session, job.tenant_id, job.module, job.day, job.id, now)
+            await runtime.outbox.add(session, job.tenant_id, ModuleSynced(
+                module=job.module, date=job.day, trigger=job.trigger, outcome="succeeded",
+                records=len(raw), rejected=len(result.rejected), error=row.error))
+        return row
+
+    async def _failed(self, job: Job, error: str, retryable: bool) -> ModuleSyncRow:
+        settings = self.runtime.settings
+        now = self.clock()
+        retry_at = None
+        if retryable and job.attempt < settings.sync_max_attempts:
+            retry_at = now + backoff(job.attempt, settings.sync_backoff_seconds,
+                                     settings.sync_backoff_max_seconds)
+        log.warning("sync of %s %s, attempt %d, failed: %s", job.module, job.day, job.attempt,
+                    error)
+        async with self.runtime.transaction() as session:
+            row = await store.finish_attempt(
+                session, job.id, "retrying" if retry_at else "failed", now,
+                error=error[:2000], retry_at=retry_at,
+            )
+            if retry_at is None:
+                await self.runtime.outbox.add(session, job.tenant_id, ModuleSynced(
+                    module=job.module, date=job.day, trigger=job.trigger, outcome="failed",
+                    error=row.error))
+        return row
