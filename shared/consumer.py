@@ -17,7 +17,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus, Message
-from shared.events import DEAD_LETTER, Contract, DeadLetter, Envelope, UnknownEvent, topic_for
+from shared.events import (
+    DEAD_LETTER,
+    Contract,
+    DeadLetter,
+    EnvelopeHead,
+    UnknownEvent,
+    decode,
+    topic_for,
+)
 from shared.inbox import claim
 
 log = logging.getLogger(__name__)
@@ -48,11 +56,11 @@ class EventConsumer:
         await self.bus.consume(self.group, self._topics, self.handle_batch, self.batch_size)
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
-        decoded: list[tuple[Message, Envelope, Contract]] = []
+        decoded: list[tuple[Message, EnvelopeHead, Contract]] = []
         for message in messages:
             try:
-                envelope = Envelope.model_validate_json(message.value)
-                decoded.append((message, envelope, envelope.open()))
+                envelope, event = decode(message.value)
+                decoded.append((message, envelope, event))
             except (ValidationError, UnknownEvent) as exc:
                 await self._dead_letter(message, f"undecodable: {exc}")
         if not decoded:
@@ -75,7 +83,7 @@ class EventConsumer:
                     await self._dead_letter(item[0], f"{type(exc).__name__}: {exc}")
         self.after_commit()
 
-    async def _process(self, items: Sequence[tuple[Message, Envelope, Contract]]) -> None:
+    async def _process(self, items: Sequence[tuple[Message, EnvelopeHead, Contract]]) -> None:
         async with self.sessions() as session, session.begin():
             fresh = await claim(session, self.inbox, [env.id for _, env, _ in items])
             for _, envelope, event in items:
@@ -95,7 +103,10 @@ class EventConsumer:
             value=message.value.decode(errors="replace"),
             reason=reason[:2000],
         )
-        log.error("dead-lettered %s@%s from %s: %s", message.topic, message.offset, self.group, reason)
+        log.error(
+            "dead-lettered %s@%s from %s: %s", message.topic, message.offset, self.group, reason
+        )
         await self.bus.publish(
-            topic_for(self.topic_prefix, DEAD_LETTER), [(message.key, letter.model_dump_json().encode())]
+            topic_for(self.topic_prefix, DEAD_LETTER),
+            [(message.key, letter.model_dump_json().encode())],
         )

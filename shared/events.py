@@ -8,9 +8,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 
 class Contract(BaseModel):
@@ -129,13 +129,20 @@ EVENT_TYPES: dict[str, type[Contract]] = {
 DEAD_LETTER = "dead-letter"
 
 
-class Envelope(BaseModel):
+class EnvelopeHead(BaseModel):
+    """Everything of an envelope but its data."""
+
     model_config = ConfigDict(frozen=True)
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str
     version: int
     tenant_id: str
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Envelope(EnvelopeHead):
+    """The envelope with its data as plain JSON values, for any type and version."""
+
     data: dict[str, Any]
 
     @classmethod
@@ -153,6 +160,44 @@ class Envelope(BaseModel):
         if cls is None or self.version > cls.VERSION:
             raise UnknownEvent(f"no contract for {self.type} v{self.version}")
         return cls.model_validate(self.data)
+
+
+def encode(tenant_id: str, event: Contract) -> str:
+    """The envelope of ``event`` as JSON, serialised in one pass (usage events carry
+    thousands of records)."""
+    head = EnvelopeHead(type=event.TYPE, version=event.VERSION, tenant_id=tenant_id)
+    return f'{head.model_dump_json()[:-1]},"data":{event.model_dump_json()}}}'
+
+
+def _typed_envelope(cls: type[Contract]) -> type[EnvelopeHead]:
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{cls.__name__}Envelope",
+        __base__=EnvelopeHead,
+        type=(Literal[cls.TYPE], ...),  # type: ignore[valid-type]
+        data=(cls, ...),
+    )
+
+
+_TYPED_ENVELOPES: TypeAdapter[Any] = TypeAdapter(
+    Annotated[
+        Union[tuple(_typed_envelope(c) for c in EVENT_TYPES.values())],  # type: ignore[misc]  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+)
+
+
+def decode(raw: bytes | str) -> tuple[EnvelopeHead, Contract]:
+    """The envelope and its typed event, parsed straight from JSON in one pass; raises
+    ``UnknownEvent`` or pydantic's ``ValidationError`` like ``Envelope.open``."""
+    try:
+        typed = _TYPED_ENVELOPES.validate_json(raw)
+    except ValidationError:
+        envelope = Envelope.model_validate_json(raw)
+        return envelope, envelope.open()
+    event: Contract = typed.data
+    if typed.version > event.VERSION:
+        raise UnknownEvent(f"no contract for {typed.type} v{typed.version}")
+    return typed, event
 
 
 class UnknownEvent(ValueError):

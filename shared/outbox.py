@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
 from shared.db import BigId
-from shared.events import Contract, Envelope, topic_for
+from shared.events import Contract, encode, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Outbox:
                 {
                     "topic": topic_for(self.topic_prefix, e.TYPE),
                     "key": tenant_id,
-                    "payload": Envelope.wrap(tenant_id, e).model_dump_json(),
+                    "payload": encode(tenant_id, e),
                     "created_at": now,
                 }
                 for e in events
