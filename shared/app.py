@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -15,6 +18,10 @@ from shared.problems import install_problem_handlers
 from shared.runtime import ServiceRuntime
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+access_log = logging.getLogger("icb.access")
+QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+# A caller's request id is kept only if it is short and plain: it goes into logs and the audit.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,64}")
 
 
 def create_service_app(
@@ -24,6 +31,7 @@ def create_service_app(
     *,
     manage_runtime: bool,
     extra_checks: ReadinessCheck | None = None,
+    openapi_url: str | None = "/openapi.json",
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -39,16 +47,23 @@ def create_service_app(
             await runtime.bus.stop()
             await runtime.engine.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, openapi_url=openapi_url)
     app.state.runtime = runtime
     install_problem_handlers(app)
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get(H_REQUEST_ID) or uuid.uuid4().hex
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get(H_REQUEST_ID, "")
+        rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        started = time.perf_counter()
         try:
             response = await call_next(request)
+            if request.url.path not in QUIET_PATHS:  # one line per request, under its id
+                access_log.info("%s %s -> %s in %.1f ms", request.method, request.url.path,
+                                response.status_code, (time.perf_counter() - started) * 1000)
         finally:
             request_id_var.reset(token)
         response.headers[H_REQUEST_ID] = rid

@@ -1,4 +1,5 @@
-"""The gateway's own endpoints (keys, audit) and the authenticated catch-all proxy."""
+"""The gateway's own endpoints (keys, audit, the API description) and the authenticated
+catch-all proxy. Roles come from the routing table for both."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from services.gateway.audit import CALLER_STATE
 from services.gateway.keys import KeyVerifier, issue_key
+from services.gateway.limits import RateLimiter
 from services.gateway.models import ApiKeyRow, AuditRow
+from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import Upstreams, read_body
-from services.gateway.routes import match
+from services.gateway.routes import GATEWAY, match
 from shared.context import CallerContext, Role
-from shared.logging import request_id_var
 from shared.pagination import Page, PageParams, page_params, paginate
-from shared.problems import Forbidden, MethodNotAllowed, NotFound, Problem, Unauthorized
+from shared.problems import Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from shared.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter()
@@ -24,6 +29,8 @@ Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 Paging = Annotated[PageParams, Depends(page_params)]
 VERIFIER = "key_verifier"
 UPSTREAMS = "upstreams"
+RATE_LIMITER = "rate_limiter"
+OPENAPI = "openapi"
 
 
 async def authenticate(request: Request) -> CallerContext:
@@ -39,20 +46,30 @@ async def authenticate(request: Request) -> CallerContext:
     if ctx is None:
         raise Unauthorized("The API key is unknown or revoked.",
                            headers={"WWW-Authenticate": "Bearer"})
-    request.state.caller = ctx
+    setattr(request.state, CALLER_STATE, ctx)
     return ctx
 
 
-Caller = Annotated[CallerContext, Depends(authenticate)]
-
-
-def require_admin(ctx: Caller) -> CallerContext:
-    if ctx.role != "admin":
-        raise Forbidden("Only an admin key may do this.")
+async def authorize(request: Request) -> CallerContext:
+    """The key, within its rate, with a role the routing table allows for this request."""
+    ctx = await authenticate(request)
+    limiter: RateLimiter = runtime_of(request).extras[RATE_LIMITER]
+    limiter.check(ctx.key_id)
+    route, _ = match(request.method, request.url.path)
+    if route is None or ctx.role not in route.roles:
+        raise Forbidden(f"The role {ctx.role!r} may not {request.method} {request.url.path}.")
     return ctx
 
 
-Admin = Annotated[CallerContext, Depends(require_admin)]
+Caller = Annotated[CallerContext, Depends(authorize)]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands times back without their zone; they were written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class KeyIn(BaseModel):
@@ -64,13 +81,13 @@ class KeyIn(BaseModel):
 class KeyOut(BaseModel):
     id: str
     name: str
-    role: str
-    created_at: datetime
-    revoked_at: datetime | None
+    role: Role
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class IssuedKeyOut(KeyOut):
-    key: str
+    key: str = Field(description="The secret API key; shown only in this answer.")
 
 
 def _key_out(row: ApiKeyRow) -> dict[str, Any]:
@@ -79,24 +96,25 @@ def _key_out(row: ApiKeyRow) -> dict[str, Any]:
 
 
 @router.post("/v1/api-keys", status_code=201, response_model=IssuedKeyOut, tags=["api keys"])
-async def create_key(body: KeyIn, ctx: Admin, runtime: Runtime) -> IssuedKeyOut:
-    """The secret key is shown only in this answer."""
+async def create_key(body: KeyIn, ctx: Caller, runtime: Runtime) -> IssuedKeyOut:
+    """A new key of this tenant with a role; the secret key is shown only in this answer."""
     async with runtime.transaction() as session:
         issued = await issue_key(session, ctx.tenant_id, body.name, body.role)
     return IssuedKeyOut(**_key_out(issued.row), key=issued.key)
 
 
 @router.get("/v1/api-keys", response_model=Page[KeyOut], tags=["api keys"])
-async def list_keys(ctx: Admin, runtime: Runtime, paging: Paging) -> Page[KeyOut]:
+async def list_keys(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[KeyOut]:
+    """The tenant's keys, revoked ones included, without their secrets."""
     query = select(ApiKeyRow).where(ApiKeyRow.tenant_id == ctx.tenant_id)
     async with runtime.sessions() as session:
-        return await paginate(session, query, [ApiKeyRow.id], paging,
+        return await paginate(session, query, [ApiKeyRow.id.expression], paging,
                               lambda r: KeyOut(**_key_out(r[0])), lambda r: (r[0].id,))
 
 
 @router.delete("/v1/api-keys/{key_id}", status_code=204, tags=["api keys"])
-async def revoke_key(key_id: str, ctx: Admin, runtime: Runtime) -> Response:
-    """Takes effect at once: every request looks the key up."""
+async def revoke_key(key_id: str, ctx: Caller, runtime: Runtime) -> Response:
+    """Takes effect at once: every request looks its key up."""
     async with runtime.transaction() as session:
         row = await session.get(ApiKeyRow, key_id)
         if row is None or row.tenant_id != ctx.tenant_id:
@@ -111,57 +129,49 @@ class AuditOut(BaseModel):
     key_id: str
     method: str
     path: str
-    status: int
+    status: int = Field(description="The HTTP status the write was answered with.")
     request_id: str
-    at: datetime
+    at: UtcDateTime
 
 
 @router.get("/v1/audit", response_model=Page[AuditOut], tags=["audit"])
 async def list_audit(
-    ctx: Admin, runtime: Runtime, paging: Paging,
+    ctx: Caller, runtime: Runtime, paging: Paging,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
 ) -> Page[AuditOut]:
+    """Every write through the gateway by a key of this tenant, oldest first."""
     query = select(AuditRow).where(AuditRow.tenant_id == ctx.tenant_id)
     if from_ is not None:
         query = query.where(AuditRow.at >= from_)
     if to is not None:
         query = query.where(AuditRow.at <= to)
     async with runtime.sessions() as session:
-        return await paginate(session, query, [AuditRow.id], paging,
+        return await paginate(session, query, [AuditRow.id.expression], paging,
                               lambda r: AuditOut.model_validate(r[0], from_attributes=True),
                               lambda r: (r[0].id,))
 
 
-async def record_audit(runtime: ServiceRuntime, ctx: CallerContext, request: Request,
-                       status: int) -> None:
-    async with runtime.transaction() as session:
-        session.add(AuditRow(
-            tenant_id=ctx.tenant_id, key_id=ctx.key_id, method=request.method,
-            path=request.url.path[:500], status=status, request_id=request_id_var.get(),
-            at=datetime.now(UTC),
-        ))
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi_document(runtime: Runtime) -> Response:
+    aggregator: OpenApiAggregator = runtime.extras[OPENAPI]
+    return Response(await aggregator.document(), media_type="application/json")
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Integrated Customer Billing")
 
 
 @router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
 async def proxy(request: Request, rest: str, runtime: Runtime) -> Response:
     route, path_known = match(request.method, request.url.path)
-    if route is None:
+    if route is None or route.service == GATEWAY:
         if path_known:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
         raise NotFound(f"No such endpoint: {request.method} {request.url.path}.")
-    ctx = await authenticate(request)
-    if ctx.role not in route.roles:
-        raise Forbidden(f"The role {ctx.role!r} may not {request.method} {request.url.path}.")
+    ctx = await authorize(request)
     body = await read_body(request, runtime.settings.max_body_bytes)
     upstreams: Upstreams = runtime.extras[UPSTREAMS]
-    try:
-        response = await upstreams.forward(route.service, request, ctx, body)
-    except Problem as problem:
-        if request.method != "GET":
-            await record_audit(runtime, ctx, request, problem.status)
-        raise
-    if request.method != "GET":
-        await record_audit(runtime, ctx, request, response.status_code)
-    return response
+    return await upstreams.forward(route.service, request, ctx, body)

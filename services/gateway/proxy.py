@@ -3,6 +3,10 @@ and upstream failures turned into problems that leak nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from urllib.parse import quote
+
 import httpx
 from fastapi import Request, Response
 
@@ -10,9 +14,13 @@ from shared.context import H_REQUEST_ID, CallerContext, sign
 from shared.logging import request_id_var
 from shared.problems import BadGateway, GatewayTimeout, PayloadTooLarge, ServiceUnavailable
 
+log = logging.getLogger(__name__)
+
 FORWARDED_HEADERS = ("content-type", "accept")
-RETURNED_HEADERS = ("content-type", "content-disposition", "retry-after")
+RETURNED_HEADERS = ("content-type", "content-disposition", "retry-after", "location")
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.1
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -27,6 +35,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _target(request: Request) -> str:
+    """The path as received (still percent-encoded), so that the service decodes the same
+    path the gateway matched and signed, even with ``%2F`` or ``%3F`` in a segment."""
+    raw: bytes = request.scope.get("raw_path") or b""
+    path = raw.split(b"?", 1)[0].decode("latin-1")
+    return path or quote(request.url.path)
+
+
 class Upstreams:
     def __init__(self, clients: dict[str, httpx.AsyncClient], secret: str) -> None:
         self.clients = clients
@@ -36,39 +52,52 @@ class Upstreams:
         self, service: str, request: Request, ctx: CallerContext, body: bytes
     ) -> Response:
         client = self.clients[service]
-        path = request.url.path
         headers = {h: v for h in FORWARDED_HEADERS if (v := request.headers.get(h))}
-        headers.update(sign(self._secret, ctx, request.method, path))
+        headers.update(sign(self._secret, ctx, request.method, request.url.path))
         headers[H_REQUEST_ID] = request_id_var.get()
-        attempts = 2 if request.method in IDEMPOTENT else 1
-        for attempt in range(attempts):
+        # Only requests that may be repeated are retried, and only when no answer came.
+        attempts = ATTEMPTS if request.method in IDEMPOTENT else 1
+        for attempt in range(1, attempts + 1):
             try:
                 upstream = await client.request(
-                    request.method, path, params=request.query_params, content=body,
-                    headers=headers,
+                    request.method, _target(request), params=request.query_params,
+                    content=body, headers=headers,
                 )
                 break
-            except httpx.TimeoutException as exc:
-                raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
-            except httpx.TransportError as exc:
-                if attempt + 1 < attempts:
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+                    httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt < attempts:
+                    await asyncio.sleep(BACKOFF_SECONDS * attempt)
                     continue
+                log.warning("%s unavailable for %s %s: %r", service, request.method,
+                            request.url.path, exc)
                 raise ServiceUnavailable(f"The {service} service is unavailable.") from exc
+            except httpx.TimeoutException as exc:
+                log.warning("%s timed out on %s %s", service, request.method, request.url.path)
+                raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
+            except Exception as exc:
+                log.exception("%s failed on %s %s", service, request.method, request.url.path)
+                raise BadGateway(f"The {service} service failed to answer this request.") from exc
         if upstream.status_code >= 500:
+            log.warning("%s answered %s to %s %s", service, upstream.status_code,
+                        request.method, request.url.path)
             if upstream.status_code == 503:
                 raise ServiceUnavailable(f"The {service} service is unavailable.")
+            if upstream.status_code == 504:
+                raise GatewayTimeout(f"The {service} service did not answer in time.")
             raise BadGateway(f"The {service} service failed to answer this request.")
         out = {h: v for h in RETURNED_HEADERS if (v := upstream.headers.get(h))}
         return Response(upstream.content, status_code=upstream.status_code, headers=out)
 
     async def healthy(self) -> dict[str, bool]:
-        checks = {}
-        for name, client in self.clients.items():
+        async def one(client: httpx.AsyncClient) -> bool:
             try:
-                checks[name] = (await client.get("/healthz", timeout=3)).status_code == 200
-            except httpx.HTTPError:
-                checks[name] = False
-        return checks
+                return (await client.get("/healthz", timeout=3)).status_code == 200
+            except Exception:
+                return False
+
+        results = await asyncio.gather(*(one(c) for c in self.clients.values()))
+        return dict(zip(self.clients, results, strict=True))
 
     async def aclose(self) -> None:
         for client in self.clients.values():

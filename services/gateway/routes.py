@@ -71,6 +71,9 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", f"/v1/invoices/{SEG}/payments", "invoicing", READ),
     _route("POST", "/v1/companies/import", "mapping", WRITE),
     _route("GET", "/v1/mapping-audit", "mapping", READ),
+    _route("GET", "/v1/invoice-exports", "invoicing", READ),
+    _route("GET", "/v1/seller-profile", "invoicing", READ),
+    _route("PUT", "/v1/seller-profile", "invoicing", WRITE),
 )
 
 
