@@ -44,10 +44,20 @@ def sample_for(n: int, period: str = "2026-10") -> SampleMsp:
 
 async def raw_kafka(bootstrap: str, payloads: list[bytes]) -> Throughput:
     topic = f"bench.raw.{secrets.token_hex(4)}"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=5, max_batch_size=1024 * 1024)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+    )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=topic,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await producer.start()
     await consumer.start()
     try:
@@ -76,8 +86,9 @@ async def _units(database_url: str) -> int:
 
 async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
     headers = {"Authorization": f"Bearer {stack.admin_key}"}
-    async with httpx.AsyncClient(base_url=stack.gateway_url, headers=headers,
-                                 timeout=300) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, headers=headers, timeout=300
+    ) as client:
         report = LoadReport()
         await load_setup(client, msp, report)
         await map_orgs_by_truth(client, msp, report, concurrency=8)
@@ -89,8 +100,9 @@ async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
         async def post(body: bytes) -> None:
             async with gate:
                 t0 = time.perf_counter()
-                response = await client.post("/v1/usage", content=body,
-                                             headers={"content-type": "application/json"})
+                response = await client.post(
+                    "/v1/usage", content=body, headers={"content-type": "application/json"}
+                )
                 latencies.append(time.perf_counter() - t0)
                 response.raise_for_status()
 
@@ -100,8 +112,9 @@ async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
         try:
             while True:
                 async with engine.connect() as conn:
-                    done = int((await conn.execute(
-                        text("SELECT count(*) FROM invoicing.units"))).scalar())
+                    done = int(
+                        (await conn.execute(text("SELECT count(*) FROM invoicing.units"))).scalar()
+                    )
                 if done >= n:
                     break
                 await asyncio.sleep(0.05)

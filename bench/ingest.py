@@ -75,15 +75,18 @@ async def ingest_only(
     if not key:
         raise ValueError("an API key is needed (api_key or ICB_BENCH_API_KEY)")
     records = bench_records(n, seed if seed is not None else time.time_ns() % 2**31)
-    bodies = [json.dumps({"records": records[i : i + BATCH]}).encode()
-              for i in range(0, len(records), BATCH)]
+    bodies = [
+        json.dumps({"records": records[i : i + BATCH]}).encode()
+        for i in range(0, len(records), BATCH)
+    ]
     engine = create_async_engine(database_url or Settings().database_url, poolclass=NullPool)
     totals = {"accepted": 0, "unchanged": 0, "corrected": 0, "rejected": 0}
     gate = asyncio.Semaphore(concurrency)
     try:
         await _drained(engine, time.perf_counter() + 60)  # nobody else's backlog counts
         async with httpx.AsyncClient(
-            base_url=url, timeout=max_seconds,
+            base_url=url,
+            timeout=max_seconds,
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         ) as client:
 

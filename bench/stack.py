@@ -16,8 +16,12 @@ import asyncpg
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-PORTS = {"ICB_GATEWAY_PORT": 8300, "ICB_INGEST_PORT": 8301, "ICB_MAPPING_PORT": 8302,
-         "ICB_INVOICING_PORT": 8303}
+PORTS = {
+    "ICB_GATEWAY_PORT": 8300,
+    "ICB_INGEST_PORT": 8301,
+    "ICB_MAPPING_PORT": 8302,
+    "ICB_INVOICING_PORT": 8303,
+}
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,7 @@ async def _admin(url: str, statement: str) -> None:
 
 
 async def _run(*args: str, env: dict[str, str]) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        *args, env=env, stdout=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed with {proc.returncode}")
@@ -55,16 +58,26 @@ async def running_stack() -> AsyncIterator[Stack]:
     name = f"icb_bench_{secrets.token_hex(4)}"
     await _admin(base, f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + f"/{name}"
-    env = {**os.environ, "ICB_DATABASE_URL": url, "ICB_TOPIC_PREFIX": f"{name}.",
-           "ICB_RUN_DIR": str(REPO / ".run" / "bench"), "ICB_LOG_LEVEL": "WARNING",
-           **{k: str(v) for k, v in PORTS.items()}}
+    env = {
+        **os.environ,
+        "ICB_DATABASE_URL": url,
+        "ICB_TOPIC_PREFIX": f"{name}.",
+        "ICB_RUN_DIR": str(REPO / ".run" / "bench"),
+        "ICB_LOG_LEVEL": "WARNING",
+        **{k: str(v) for k, v in PORTS.items()},
+    }
     script = str(REPO / "deploy" / "services.sh")
     try:
         await _run(script, "start", env=env)
-        out = await _run(str(REPO / ".venv" / "bin" / "icb"), "tenant", "create", "Bench MSP",
-                         env=env)
-        yield Stack(f"http://127.0.0.1:{PORTS['ICB_GATEWAY_PORT']}", url, f"{name}.",
-                    out.strip().splitlines()[-1])
+        out = await _run(
+            str(REPO / ".venv" / "bin" / "icb"), "tenant", "create", "Bench MSP", env=env
+        )
+        yield Stack(
+            f"http://127.0.0.1:{PORTS['ICB_GATEWAY_PORT']}",
+            url,
+            f"{name}.",
+            out.strip().splitlines()[-1],
+        )
     finally:
         await _run(script, "stop", env=env)
         await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

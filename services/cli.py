@@ -25,11 +25,15 @@ def _serve_one(settings: Settings, name: str, host: str, port: int | None) -> No
     configure_logging(settings.log_level, name)
     module = SERVICES[name]
     engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
-    bus = KafkaBus(settings.kafka_bootstrap_servers, all_topics(settings.topic_prefix),
-                   settings.topic_partitions)
+    bus = KafkaBus(
+        settings.kafka_bootstrap_servers,
+        all_topics(settings.topic_prefix),
+        settings.topic_partitions,
+    )
     app = module.create_app(module.build_runtime(settings, engine, bus))
-    uvicorn.run(app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning", access_log=False
+    )
 
 
 def _serve_embedded(settings: Settings, host: str, port: int | None, data_dir: Path) -> None:
@@ -38,19 +42,24 @@ def _serve_embedded(settings: Settings, host: str, port: int | None, data_dir: P
 
     configure_logging(settings.log_level, "embedded")
     system = EmbeddedSystem(settings, data_dir)
-    uvicorn.run(system.app, host=host, port=port or DEFAULT_PORTS["gateway"],
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        system.app,
+        host=host,
+        port=port or DEFAULT_PORTS["gateway"],
+        log_level="warning",
+        access_log=False,
+    )
 
 
-async def _create_tenant(settings: Settings, name: str, timezone: str,
-                         data_dir: Path | None) -> str:
+async def _create_tenant(
+    settings: Settings, name: str, timezone: str, data_dir: Path | None
+) -> str:
+    """The tenant and its first admin key; ``data_dir`` (embedded mode) must exist."""
     from services.gateway import models
     from services.gateway.keys import create_tenant
     from shared.db import create_all, create_engine, session_factory, sqlite_url
 
     url = sqlite_url(data_dir, "gateway") if data_dir else settings.database_url
-    if data_dir:
-        data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, models.SCHEMA)
     try:
         if data_dir:
@@ -70,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = sub.add_parser("serve", help="run one service, or all of them embedded")
     serve.add_argument("service", nargs="?", choices=sorted(DEFAULT_PORTS))
-    serve.add_argument("--embedded", action="store_true",
-                       help="every service in one process on SQLite and an in-process bus")
+    serve.add_argument(
+        "--embedded",
+        action="store_true",
+        help="every service in one process on SQLite and an in-process bus",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int)
     serve.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -102,8 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--period", help="YYYY-MM the sample is built around (default: now)")
     simulate.add_argument("--token", default="simulator-token", help="the bearer token")
     simulate.add_argument("--page-size", type=int, default=500)
-    simulate.add_argument("--fail", action="append", default=[], metavar="MODULE:DATE",
-                          help="answer HTTP 500 for this day ('*' for every module); repeatable")
+    simulate.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="MODULE:DATE",
+        help="answer HTTP 500 for this day ('*' for every module); repeatable",
+    )
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -115,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error("name a service, or give --embedded")
     elif args.command == "tenant":
+        if args.data_dir:
+            args.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             key = asyncio.run(_create_tenant(settings, args.name, args.timezone, args.data_dir))
         except ValueError as exc:
@@ -133,8 +152,13 @@ def main(argv: list[str] | None = None) -> int:
             failures = [simulator.parse_failure(text) for text in args.fail]
         except ValueError as exc:
             parser.error(str(exc))
-        state = SimulatorState(seed=args.seed, companies=args.companies, period=args.period,
-                               token=args.token, page_size=args.page_size)
+        state = SimulatorState(
+            seed=args.seed,
+            companies=args.companies,
+            period=args.period,
+            token=args.token,
+            page_size=args.page_size,
+        )
         simulator.serve(state, args.host, args.port, failures)
     elif args.command == "demo":
         from services.demo import run_demo

@@ -35,8 +35,13 @@ async def _wait_idle(system: EmbeddedSystem, timeout: float = 600) -> None:
         await asyncio.sleep(0.2)
 
 
-def _summary(invoices: list[dict[str, object]], names: dict[str, str], report: LoadReport,
-             unmapped: int, seconds: float) -> str:
+def _summary(
+    invoices: list[dict[str, object]],
+    names: dict[str, str],
+    report: LoadReport,
+    unmapped: int,
+    seconds: float,
+) -> str:
     lines = [
         "",
         f"Loaded {len(report.company_ids)} companies, {report.contracts} contracts, "
@@ -63,8 +68,11 @@ def _summary(invoices: list[dict[str, object]], names: dict[str, str], report: L
 async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
     period = args.period or _last_month()
     system = EmbeddedSystem(settings, args.data_dir)
-    server = uvicorn.Server(uvicorn.Config(system.app, host=args.host, port=args.port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            system.app, host=args.host, port=args.port, log_level="warning", access_log=False
+        )
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -74,11 +82,15 @@ async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
     base = f"http://{args.host}:{args.port}"
     msp = generate(seed=args.seed, companies=args.companies, period=period)
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=base, timeout=120,
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
         report = LoadReport()
-        print(f"Sample MSP {msp.msp_name!r}: {len(msp.companies)} companies, "
-              f"{len(msp.orgs)} module orgs, 25 modules, period {period}", flush=True)
+        print(
+            f"Sample MSP {msp.msp_name!r}: {len(msp.companies)} companies, "
+            f"{len(msp.orgs)} module orgs, 25 modules, period {period}",
+            flush=True,
+        )
         await load_setup(client, msp, report)
         await load_usage(client, msp, report)
         await map_orgs_by_truth(client, msp, report)
@@ -94,9 +106,11 @@ async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
             cursor = page["next_cursor"]
             if not cursor:
                 break
-        unmapped = len((await client.get("/v1/module-orgs",
-                                         params={"status": "unmapped", "limit": 1000})
-                        ).json()["items"])
+        unmapped = len(
+            (
+                await client.get("/v1/module-orgs", params={"status": "unmapped", "limit": 1000})
+            ).json()["items"]
+        )
     names = {report.company_ids[c.key]: c.name for c in msp.companies}
     print(_summary(invoices, names, report, unmapped, time.monotonic() - started))
     print(f"\nBilling run {run['id']}: {run['invoices']} draft invoices for {period}.")
@@ -113,6 +127,7 @@ async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging("WARNING", "demo")
     shutil.rmtree(args.data_dir, ignore_errors=True)
+    args.data_dir.mkdir(parents=True)
     key = asyncio.run(_create_tenant(settings, "Demo MSP", "UTC", args.data_dir))
     try:
         asyncio.run(_demo(settings, args, key))

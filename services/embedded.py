@@ -30,8 +30,9 @@ class EmbeddedSystem:
             name: create_engine(sqlite_url(data_dir, name), module.SCHEMA_NAME)
             for name, module in SERVICES.items()
         }
-        ingest, mapping, invoicing, gateway = (SERVICES[n] for n in
-                                               ("ingest", "mapping", "invoicing", "gateway"))
+        ingest, mapping, invoicing, gateway = (
+            SERVICES[n] for n in ("ingest", "mapping", "invoicing", "gateway")
+        )
         self.runtimes: dict[str, ServiceRuntime] = {}
         apps: dict[str, FastAPI] = {}
 
@@ -41,20 +42,35 @@ class EmbeddedSystem:
 
         add("ingest", ingest.build_runtime(settings, engines["ingest"], self.bus))
         add("mapping", mapping.build_runtime(settings, engines["mapping"], self.bus))
-        add("invoicing", invoicing.build_runtime(
-            settings, engines["invoicing"], self.bus,
-            mapping=ServiceClient("http://mapping", settings.internal_secret,
-                                  transport=httpx.ASGITransport(app=apps["mapping"])),
-        ))
-        add("gateway", gateway.build_runtime(
-            settings, engines["gateway"], self.bus,
-            clients={
-                name: httpx.AsyncClient(base_url=f"http://{name}",
-                                        transport=httpx.ASGITransport(app=apps[name]),
-                                        timeout=settings.upstream_timeout_seconds)
-                for name in ("ingest", "mapping", "invoicing")
-            },
-        ))
+        add(
+            "invoicing",
+            invoicing.build_runtime(
+                settings,
+                engines["invoicing"],
+                self.bus,
+                mapping=ServiceClient(
+                    "http://mapping",
+                    settings.internal_secret,
+                    transport=httpx.ASGITransport(app=apps["mapping"]),
+                ),
+            ),
+        )
+        add(
+            "gateway",
+            gateway.build_runtime(
+                settings,
+                engines["gateway"],
+                self.bus,
+                clients={
+                    name: httpx.AsyncClient(
+                        base_url=f"http://{name}",
+                        transport=httpx.ASGITransport(app=apps[name]),
+                        timeout=settings.upstream_timeout_seconds,
+                    )
+                    for name in ("ingest", "mapping", "invoicing")
+                },
+            ),
+        )
         self.apps = apps
         self.app = apps["gateway"]
         self.app.router.lifespan_context = self.lifespan

@@ -62,8 +62,13 @@ def create_service_app(
         try:
             response = await call_next(request)
             if request.url.path not in QUIET_PATHS:  # one line per request, under its id
-                access_log.info("%s %s -> %s in %.1f ms", request.method, request.url.path,
-                                response.status_code, (time.perf_counter() - started) * 1000)
+                access_log.info(
+                    "%s %s -> %s in %.1f ms",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
         finally:
             request_id_var.reset(token)
         response.headers[H_REQUEST_ID] = rid

@@ -62,13 +62,20 @@ def verify(secret: str, request: Request) -> CallerContext:
         role = h[H_ROLE]
         if role not in ROLES:
             raise KeyError(role)
-        ctx = CallerContext(h[H_TENANT], h[H_TIMEZONE], role, h[H_KEY])  # type: ignore[arg-type]
+        ctx = CallerContext(h[H_TENANT], h[H_TIMEZONE], role, h[H_KEY])
         timestamp = h[H_TIMESTAMP]
         signature = h[H_SIGNATURE]
     except KeyError as exc:
         raise Unauthorized("This service answers only requests signed by the gateway.") from exc
     expected = _signature(secret, ctx, timestamp, request.method, request.url.path)
-    fresh = abs(time.time() - int(timestamp)) <= MAX_SKEW_SECONDS if timestamp.isdigit() else False
-    if not (fresh and hmac.compare_digest(expected, signature)):
+    # Headers arrive as latin-1 text: "²" passes isdigit() but not int(), and compare_digest
+    # refuses non-ASCII str; either would answer 500 instead of 401.
+    fresh = (
+        timestamp.isascii()
+        and timestamp.isdigit()
+        and len(timestamp) <= 20
+        and abs(time.time() - int(timestamp)) <= MAX_SKEW_SECONDS
+    )
+    if not (fresh and hmac.compare_digest(expected.encode(), signature.encode())):
         raise Unauthorized("Invalid or expired gateway signature.")
     return ctx

@@ -23,7 +23,12 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql.dml import Insert
 
 # BIGINT identity on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
@@ -66,13 +71,17 @@ def create_engine(url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """``postgresql`` or ``sqlite``: the dialect the session's engine speaks."""
+    bind = session.get_bind()
+    return str(bind.dialect.name)
 
 
 def insert(table: Table, dialect: str) -> Any:

@@ -169,21 +169,15 @@ def encode(tenant_id: str, event: Contract) -> str:
     return f'{head.model_dump_json()[:-1]},"data":{event.model_dump_json()}}}'
 
 
-def _typed_envelope(cls: type[Contract]) -> type[EnvelopeHead]:
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        f"{cls.__name__}Envelope",
-        __base__=EnvelopeHead,
-        type=(Literal[cls.TYPE], ...),  # type: ignore[valid-type]
-        data=(cls, ...),
+def _typed_envelope(cls: type[Contract]) -> Any:
+    type_field: Any = (Literal[cls.TYPE], ...)
+    return create_model(
+        f"{cls.__name__}Envelope", __base__=EnvelopeHead, type=type_field, data=(cls, ...)
     )
 
 
-_TYPED_ENVELOPES: TypeAdapter[Any] = TypeAdapter(
-    Annotated[
-        Union[tuple(_typed_envelope(c) for c in EVENT_TYPES.values())],  # type: ignore[misc]  # noqa: UP007
-        Field(discriminator="type"),
-    ]
-)
+_ANY_TYPED: Any = Union[tuple(_typed_envelope(c) for c in EVENT_TYPES.values())]  # noqa: UP007
+_TYPED_ENVELOPES: TypeAdapter[Any] = TypeAdapter(Annotated[_ANY_TYPED, Field(discriminator="type")])
 
 
 def decode(raw: bytes | str) -> tuple[EnvelopeHead, Contract]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, DateTime, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import insert
+from shared.db import dialect_of, insert
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -27,7 +27,7 @@ async def claim(session: AsyncSession, table: Table, ids: Sequence[uuid.UUID]) -
         return set()
     now = datetime.now(UTC)
     stmt = (
-        insert(table, session.bind.dialect.name)
+        insert(table, dialect_of(session))
         .values([{"event_id": str(i), "processed_at": now} for i in ids])
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(table.c.event_id)

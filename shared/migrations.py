@@ -58,8 +58,9 @@ def run_env(metadata: MetaData, schema: str) -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, version_table_schema=schema,
-                          literal_binds=True)
+        context.configure(
+            url=url, target_metadata=metadata, version_table_schema=schema, literal_binds=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -14,7 +14,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
-from shared.db import BigId
+from shared.db import BigId, dialect_of
 from shared.events import Contract, encode, topic_for
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id)
             query = query.limit(self._batch_size)
-            if session.bind.dialect.name == "postgresql":
+            if dialect_of(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:

@@ -102,15 +102,29 @@ def invalid(loc: Sequence[str | int], msg: str, detail: str | None = None) -> Va
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     return JSONResponse(
-        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON,
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
         headers=problem.headers,
     )
 
 
 _STATUS_PROBLEMS: dict[int, type[Problem]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, PayloadTooLarge,
-                ValidationFailed, TooManyRequests, BadGateway, ServiceUnavailable, GatewayTimeout)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        ValidationFailed,
+        TooManyRequests,
+        BadGateway,
+        ServiceUnavailable,
+        GatewayTimeout,
+    )
 }
 
 

@@ -84,7 +84,9 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         loops: list[Callable[[], Any]] = [
-            self.relay.run, *(c.run for c in self.consumers), *self.background
+            self.relay.run,
+            *(c.run for c in self.consumers),
+            *self.background,
         ]
         for loop in loops:
             task = asyncio.create_task(loop(), name=f"{self.name}:{loop.__qualname__}")

@@ -12,7 +12,10 @@ from shared.problems import ServiceUnavailable
 
 class ServiceClient:
     def __init__(
-        self, base_url: str, secret: str, timeout: float = 10.0,
+        self,
+        base_url: str,
+        secret: str,
+        timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._secret = secret

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # (PUT /v1/seller-profile), and the days from the invoice date to the due date.
     seller_name: str = Field(default="", max_length=300)
     payment_terms_days: int = Field(default=14, ge=0, le=365)
+    # Billing runs bill companies in this many processes (0: one per CPU core, 1: in the
+    # service's own process) once a period has at least billing_parallel_companies.
+    billing_workers: int = Field(default=0, ge=0, le=64)
+    billing_parallel_companies: int = Field(default=1000, ge=1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -45,8 +45,10 @@ async def _tenant(system: EmbeddedSystem, name: str, timezone: str) -> tuple[str
 
 def _client(system: EmbeddedSystem, key: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=system.app), base_url="http://icb.test",
-        headers={"Authorization": f"Bearer {key}"}, timeout=60,
+        transport=httpx.ASGITransport(app=system.app),
+        base_url="http://icb.test",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
     )
 
 
@@ -61,4 +63,3 @@ async def embedded_api(tmp_path: Path) -> AsyncIterator[EmbeddedApi]:
             yield EmbeddedApi(system, client, key, tenant_id)
     finally:
         await system.stop()
-

@@ -38,14 +38,17 @@ async def authenticate(request: Request) -> CallerContext:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "Send an API key as 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     verifier: KeyVerifier = runtime.extras[VERIFIER]
     async with runtime.sessions() as session:
         ctx = await verifier.caller(session, key.strip())
     if ctx is None:
-        raise Unauthorized("The API key is unknown or revoked.",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
+        )
     setattr(request.state, CALLER_STATE, ctx)
     return ctx
 
@@ -91,8 +94,13 @@ class IssuedKeyOut(KeyOut):
 
 
 def _key_out(row: ApiKeyRow) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "role": row.role, "created_at": row.created_at,
-            "revoked_at": row.revoked_at}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
 
 
 @router.post("/v1/api-keys", status_code=201, response_model=IssuedKeyOut, tags=["api keys"])
@@ -108,8 +116,14 @@ async def list_keys(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[KeyOu
     """The tenant's keys, revoked ones included, without their secrets."""
     query = select(ApiKeyRow).where(ApiKeyRow.tenant_id == ctx.tenant_id)
     async with runtime.sessions() as session:
-        return await paginate(session, query, [ApiKeyRow.id.expression], paging,
-                              lambda r: KeyOut(**_key_out(r[0])), lambda r: (r[0].id,))
+        return await paginate(
+            session,
+            query,
+            [ApiKeyRow.id.expression],
+            paging,
+            lambda r: KeyOut(**_key_out(r[0])),
+            lambda r: (r[0].id,),
+        )
 
 
 @router.delete("/v1/api-keys/{key_id}", status_code=204, tags=["api keys"])
@@ -136,7 +150,9 @@ class AuditOut(BaseModel):
 
 @router.get("/v1/audit", response_model=Page[AuditOut], tags=["audit"])
 async def list_audit(
-    ctx: Caller, runtime: Runtime, paging: Paging,
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
 ) -> Page[AuditOut]:
@@ -147,9 +163,14 @@ async def list_audit(
     if to is not None:
         query = query.where(AuditRow.at <= to)
     async with runtime.sessions() as session:
-        return await paginate(session, query, [AuditRow.id.expression], paging,
-                              lambda r: AuditOut.model_validate(r[0], from_attributes=True),
-                              lambda r: (r[0].id,))
+        return await paginate(
+            session,
+            query,
+            [AuditRow.id.expression],
+            paging,
+            lambda r: AuditOut.model_validate(r[0], from_attributes=True),
+            lambda r: (r[0].id,),
+        )
 
 
 @router.get("/openapi.json", include_in_schema=False)
@@ -163,8 +184,9 @@ async def docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title="Integrated Customer Billing")
 
 
-@router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                  include_in_schema=False)
+@router.api_route(
+    "/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
 async def proxy(request: Request, rest: str, runtime: Runtime) -> Response:
     route, path_known = match(request.method, request.url.path)
     if route is None or route.service == GATEWAY:

@@ -38,32 +38,43 @@ def _version() -> str:
 
 
 def build_runtime(
-    settings: Settings, engine: AsyncEngine, bus: Bus,
+    settings: Settings,
+    engine: AsyncEngine,
+    bus: Bus,
     clients: dict[str, httpx.AsyncClient] | None = None,
 ) -> ServiceRuntime:
     runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
     timeout = httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    urls = {"ingest": settings.ingest_url, "mapping": settings.mapping_url,
-            "invoicing": settings.invoicing_url}
+    urls = {
+        "ingest": settings.ingest_url,
+        "mapping": settings.mapping_url,
+        "invoicing": settings.invoicing_url,
+    }
     runtime.extras[UPSTREAMS] = Upstreams(
-        clients or {
+        clients
+        or {
             name: httpx.AsyncClient(base_url=urls[name], timeout=timeout, limits=limits)
             for name in UPSTREAM_SERVICES
         },
         settings.internal_secret,
     )
     runtime.extras[VERIFIER] = KeyVerifier()
-    runtime.extras[RATE_LIMITER] = RateLimiter(settings.rate_limit_per_second,
-                                               settings.rate_limit_burst)
+    runtime.extras[RATE_LIMITER] = RateLimiter(
+        settings.rate_limit_per_second, settings.rate_limit_burst
+    )
     return runtime
 
 
 def create_app(runtime: ServiceRuntime, *, manage_runtime: bool = True) -> FastAPI:
     upstreams: Upstreams = runtime.extras[UPSTREAMS]
     app = create_service_app(
-        TITLE, runtime, [router], manage_runtime=manage_runtime,
-        extra_checks=upstreams.healthy, openapi_url=None,
+        TITLE,
+        runtime,
+        [router],
+        manage_runtime=manage_runtime,
+        extra_checks=upstreams.healthy,
+        openapi_url=None,
     )
     version = _version()
 

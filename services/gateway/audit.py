@@ -21,13 +21,26 @@ CALLER_STATE = "caller"
 """Where ``authenticate`` leaves the caller: ``request.state.caller`` (the ASGI scope state)."""
 
 
-async def record(runtime: ServiceRuntime, ctx: CallerContext, method: str, path: str,
-                 status: int, request_id: str) -> None:
+async def record(
+    runtime: ServiceRuntime,
+    ctx: CallerContext,
+    method: str,
+    path: str,
+    status: int,
+    request_id: str,
+) -> None:
     async with runtime.transaction() as session:
-        session.add(AuditRow(
-            tenant_id=ctx.tenant_id, key_id=ctx.key_id, method=method, path=path[:500],
-            status=status, request_id=request_id[:64], at=datetime.now(UTC),
-        ))
+        session.add(
+            AuditRow(
+                tenant_id=ctx.tenant_id,
+                key_id=ctx.key_id,
+                method=method,
+                path=path[:500],
+                status=status,
+                request_id=request_id[:64],
+                at=datetime.now(UTC),
+            )
+        )
 
 
 class AuditTrail:
@@ -60,8 +73,9 @@ class AuditTrail:
                 await self._record(state, scope, 500, "-")
             raise
 
-    async def _record(self, state: dict[str, object], scope: Scope, status: int,
-                      request_id: str) -> None:
+    async def _record(
+        self, state: dict[str, object], scope: Scope, status: int, request_id: str
+    ) -> None:
         ctx = state.get(CALLER_STATE)
         if not isinstance(ctx, CallerContext):
             return  # no key was accepted: there is nobody to record
@@ -69,5 +83,10 @@ class AuditTrail:
             await record(self.runtime, ctx, scope["method"], scope["path"], status, request_id)
         except Exception:
             # The write itself is done; failing its answer now would invite a retry of it.
-            log.exception("audit record lost: key %s %s %s -> %s", ctx.key_id, scope["method"],
-                          scope["path"], status)
+            log.exception(
+                "audit record lost: key %s %s %s -> %s",
+                ctx.key_id,
+                scope["method"],
+                scope["path"],
+                status,
+            )

@@ -40,8 +40,12 @@ async def issue_key(session: AsyncSession, tenant_id: str, name: str, role: Role
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32).replace("_", "-")
     row = ApiKeyRow(
-        id=key_id, tenant_id=tenant_id, name=name, role=role,
-        secret_hash=await asyncio.to_thread(_hasher.hash, secret), created_at=datetime.now(UTC),
+        id=key_id,
+        tenant_id=tenant_id,
+        name=name,
+        role=role,
+        secret_hash=await asyncio.to_thread(_hasher.hash, secret),
+        created_at=datetime.now(UTC),
         revoked_at=None,
     )
     session.add(row)
@@ -61,11 +65,13 @@ class KeyVerifier:
         if split is None:
             return None
         key_id, secret = split
-        found = (await session.execute(
-            select(ApiKeyRow, TenantRow.timezone)
-            .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
-            .where(ApiKeyRow.id == key_id)
-        )).first()
+        found = (
+            await session.execute(
+                select(ApiKeyRow, TenantRow.timezone)
+                .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
+                .where(ApiKeyRow.id == key_id)
+            )
+        ).first()
         if found is None:
             return None
         row, timezone = found
@@ -92,8 +98,12 @@ def check_timezone(name: str) -> str:
 
 async def create_tenant(session: AsyncSession, name: str, timezone: str = "UTC") -> IssuedKey:
     """A new tenant and its first admin key."""
-    tenant = TenantRow(id=str(uuid.uuid4()), name=name, timezone=check_timezone(timezone),
-                       created_at=datetime.now(UTC))
+    tenant = TenantRow(
+        id=str(uuid.uuid4()),
+        name=name,
+        timezone=check_timezone(timezone),
+        created_at=datetime.now(UTC),
+    )
     session.add(tenant)
     await session.flush()
     return await issue_key(session, tenant.id, "initial admin key", "admin")

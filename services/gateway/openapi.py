@@ -50,8 +50,7 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["loc", "msg"],
         "properties": {
-            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"},
-                                                         {"type": "integer"}]}},
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
             "msg": {"type": "string"},
         },
     },
@@ -78,8 +77,13 @@ BODIES = {
 }
 HEADERS: dict[str, dict[str, Any]] = {
     "401": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-    "429": {"Retry-After": {"required": True, "description": "Seconds to wait.",
-                            "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+    "429": {
+        "Retry-After": {
+            "required": True,
+            "description": "Seconds to wait.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
 }
 
 
@@ -155,7 +159,8 @@ def _roles_text(route: Route) -> str:
 def _public_operation(op: dict[str, Any], method: str, route: Route) -> dict[str, Any]:
     op = copy.deepcopy(op)
     responses: dict[str, Any] = {
-        status: response for status, response in op.get("responses", {}).items()
+        status: response
+        for status, response in op.get("responses", {}).items()
         if status != "422"  # FastAPI's own shape: every 422 here is a problem
     }
     extra = dict(ALWAYS)
@@ -179,14 +184,26 @@ def _health_paths() -> dict[str, Any]:
             "200": {"description": "OK", "content": {"application/json": {"schema": ok}}}
         }
         for status in extra:
-            responses[status] = {"description": "Not ready",
-                                 "content": {"application/json": {"schema": ok}}}
-        return {"get": {"summary": summary, "tags": ["health"], "security": [],
-                        "operationId": summary.lower().replace(" ", "_"),
-                        "responses": responses}}
+            responses[status] = {
+                "description": "Not ready",
+                "content": {"application/json": {"schema": ok}},
+            }
+        return {
+            "get": {
+                "summary": summary,
+                "tags": ["health"],
+                "security": [],
+                "operationId": summary.lower().replace(" ", "_"),
+                "responses": responses,
+            }
+        }
 
-    status = {"type": "object", "required": ["status"],
-              "properties": {"status": {"type": "string"}}, "additionalProperties": True}
+    status = {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string"}},
+        "additionalProperties": True,
+    }
     return {
         "/healthz": plain("Liveness", status),
         "/readyz": plain("Readiness", status, "503"),
@@ -229,16 +246,19 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
             "title": title,
             "version": version,
             "description": "The public API of Integrated Customer Billing. Every `/v1` "
-                           "operation takes `Authorization: Bearer <API key>`; errors are "
-                           "RFC 9457 problems (`application/problem+json`).",
+            "operation takes `Authorization: Bearer <API key>`; errors are "
+            "RFC 9457 problems (`application/problem+json`).",
         },
         "security": [{SECURITY: []}],
         "paths": ordered,
         "components": {
             "schemas": _prune(schemas, ordered),
             "securitySchemes": {
-                SECURITY: {"type": "http", "scheme": "bearer",
-                           "description": "An API key, `icb_<id>_<secret>`."},
+                SECURITY: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key, `icb_<id>_<secret>`.",
+                },
             },
         },
     }
@@ -249,8 +269,13 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
 
 class OpenApiAggregator:
     def __init__(
-        self, clients: dict[str, httpx.AsyncClient], own: Callable[[], Doc], title: str,
-        version: str, ttl: float = 300.0, timeout: float = 10.0,
+        self,
+        clients: dict[str, httpx.AsyncClient],
+        own: Callable[[], Doc],
+        title: str,
+        version: str,
+        ttl: float = 300.0,
+        timeout: float = 10.0,
     ) -> None:
         self._clients = clients
         self._own = own

@@ -60,17 +60,26 @@ class Upstreams:
         for attempt in range(1, attempts + 1):
             try:
                 upstream = await client.request(
-                    request.method, _target(request), params=request.query_params,
-                    content=body, headers=headers,
+                    request.method,
+                    _target(request),
+                    params=request.query_params,
+                    content=body,
+                    headers=headers,
                 )
                 break
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
-                    httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            except (
+                httpx.ConnectError,
+                httpx.ConnectTimeout,
+                httpx.PoolTimeout,
+                httpx.RemoteProtocolError,
+                httpx.ReadError,
+            ) as exc:
                 if attempt < attempts:
                     await asyncio.sleep(BACKOFF_SECONDS * attempt)
                     continue
-                log.warning("%s unavailable for %s %s: %r", service, request.method,
-                            request.url.path, exc)
+                log.warning(
+                    "%s unavailable for %s %s: %r", service, request.method, request.url.path, exc
+                )
                 raise ServiceUnavailable(f"The {service} service is unavailable.") from exc
             except httpx.TimeoutException as exc:
                 log.warning("%s timed out on %s %s", service, request.method, request.url.path)
@@ -79,8 +88,13 @@ class Upstreams:
                 log.exception("%s failed on %s %s", service, request.method, request.url.path)
                 raise BadGateway(f"The {service} service failed to answer this request.") from exc
         if upstream.status_code >= 500:
-            log.warning("%s answered %s to %s %s", service, upstream.status_code,
-                        request.method, request.url.path)
+            log.warning(
+                "%s answered %s to %s %s",
+                service,
+                upstream.status_code,
+                request.method,
+                request.url.path,
+            )
             if upstream.status_code == 503:
                 raise ServiceUnavailable(f"The {service} service is unavailable.")
             if upstream.status_code == 504:

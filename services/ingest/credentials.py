@@ -53,8 +53,9 @@ class CredentialCipher:
 def cipher_from_settings(settings: Settings) -> CredentialCipher | None:
     """The configured cipher; None in production without a key (connections are refused)."""
     if settings.connection_key:
-        return CredentialCipher([k.strip() for k in settings.connection_key.split(",")
-                                 if k.strip()])
+        return CredentialCipher(
+            [k.strip() for k in settings.connection_key.split(",") if k.strip()]
+        )
     if settings.environment == "production":
         return None
     return CredentialCipher([_DEVELOPMENT_KEY])

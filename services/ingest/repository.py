@@ -12,15 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import ModuleBillingRow, UsageRecordRow
 from services.ingest.validation import RecordKey, ValidRecord
-from shared.db import chunks, insert, match_keys
+from shared.db import chunks, dialect_of, insert, match_keys
 from shared.events import UsageRecord
 
 _records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
 KEY_CHUNK = 2000
-
-
-def dialect_of(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 @dataclass
@@ -46,7 +42,9 @@ async def _existing(
             query = query.with_for_update()
         for row in await session.execute(query):
             found[(row.module, row.org_id, row.metric, row.day)] = (
-                row.quantity, row.revision, row.org_name,
+                row.quantity,
+                row.revision,
+                row.org_name,
             )
     return found
 
@@ -76,8 +74,14 @@ async def store_usage(
         changed[r.key] = r
     rows = [
         {
-            "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id, "metric": r.metric,
-            "day": r.day, "org_name": r.org_name, "quantity": r.quantity, "revision": 1,
+            "tenant_id": tenant_id,
+            "module": r.module,
+            "org_id": r.org_id,
+            "metric": r.metric,
+            "day": r.day,
+            "org_name": r.org_name,
+            "quantity": r.quantity,
+            "revision": 1,
             "received_at": now,
         }
         for r in changed.values()
@@ -89,8 +93,9 @@ async def store_usage(
         set_={
             "quantity": stmt.excluded.quantity,
             "org_name": stmt.excluded.org_name,
-            "revision": case((c.quantity != stmt.excluded.quantity, c.revision + 1),
-                             else_=c.revision),
+            "revision": case(
+                (c.quantity != stmt.excluded.quantity, c.revision + 1), else_=c.revision
+            ),
             "received_at": stmt.excluded.received_at,
         },
     ).returning(c.module, c.org_id, c.metric, c.day, c.revision)
@@ -99,8 +104,13 @@ async def store_usage(
             r = changed[(row.module, row.org_id, row.metric, row.day)]
             result.changed.append(
                 UsageRecord(
-                    module=r.module, org_id=r.org_id, org_name=r.org_name, metric=r.metric,
-                    date=r.day, quantity=r.quantity, revision=row.revision,
+                    module=r.module,
+                    org_id=r.org_id,
+                    org_name=r.org_name,
+                    metric=r.metric,
+                    date=r.day,
+                    quantity=r.quantity,
+                    revision=row.revision,
                 )
             )
     return result
@@ -138,8 +148,13 @@ async def set_module_billing(
     row = await session.get(ModuleBillingRow, (tenant_id, module))
     now = datetime.now(UTC)
     if row is None:
-        row = ModuleBillingRow(tenant_id=tenant_id, module=module, enabled=enabled,
-                               effective_from=effective_from, updated_at=now)
+        row = ModuleBillingRow(
+            tenant_id=tenant_id,
+            module=module,
+            enabled=enabled,
+            effective_from=effective_from,
+            updated_at=now,
+        )
         session.add(row)
     else:
         row.enabled, row.effective_from, row.updated_at = enabled, effective_from, now

@@ -22,10 +22,10 @@ State = Annotated[SimulatorState, Depends(_state)]
 
 def _authorized(state: State, authorization: Annotated[str, Header()] = "") -> None:
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(),
-                                                              state.token.encode()):
-        raise HTTPException(401, "a valid bearer token is required",
-                            headers={"WWW-Authenticate": "Bearer"})
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), state.token.encode()):
+        raise HTTPException(
+            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 Authorized = Depends(_authorized)
@@ -47,12 +47,15 @@ def create_app(state: SimulatorState) -> FastAPI:
 
     @app.get("/modules")
     async def modules() -> list[dict[str, str]]:
-        return [{"module": m.id, "name": m.name, "base_url": f"/{m.id}/v1"}
-                for m in CATALOG.modules]
+        return [
+            {"module": m.id, "name": m.name, "base_url": f"/{m.id}/v1"} for m in CATALOG.modules
+        ]
 
     @app.get("/{module}/v1/usage", dependencies=[Authorized])
     async def usage(
-        module: str, state: State, date_: Annotated[date, Query(alias="date")],
+        module: str,
+        state: State,
+        date_: Annotated[date, Query(alias="date")],
         page: Annotated[int, Query(ge=1)] = 1,
     ) -> dict[str, Any]:
         """One page of the module's daily counts of ``date``."""
@@ -64,23 +67,29 @@ def create_app(state: SimulatorState) -> FastAPI:
         size = state.page_size
         pages = max(1, -(-len(items) // size))
         return {
-            "module": module, "date": date_.isoformat(), "page": page, "pages": pages,
-            "page_size": size, "total": len(items),
+            "module": module,
+            "date": date_.isoformat(),
+            "page": page,
+            "pages": pages,
+            "page_size": size,
+            "total": len(items),
             "next_page": page + 1 if page < pages else None,
             "items": items[(page - 1) * size : page * size],
         }
 
     @app.put("/_control/failures/{module}/{day}", status_code=204, dependencies=[Authorized])
     async def fail(
-        module: str, day: date, state: State, times: Annotated[int | None, Query(ge=1)] = None,
+        module: str,
+        day: date,
+        state: State,
+        times: Annotated[int | None, Query(ge=1)] = None,
         from_page: Annotated[int, Query(ge=1)] = 1,
     ) -> Response:
         """Makes the day answer 500 (``times`` more requests, or until healed)."""
         state.fail(_known(module), day, times, from_page)
         return Response(status_code=204)
 
-    @app.delete("/_control/failures/{module}/{day}", status_code=204,
-                dependencies=[Authorized])
+    @app.delete("/_control/failures/{module}/{day}", status_code=204, dependencies=[Authorized])
     async def heal(module: str, day: date, state: State) -> Response:
         state.heal(_known(module), day)
         return Response(status_code=204)

@@ -21,7 +21,9 @@ def parse_failure(text: str) -> tuple[str, date]:
 def serve(state: SimulatorState, host: str, port: int, failures: list[tuple[str, date]]) -> None:
     for module, day in failures:
         state.fail(module, day)
-    print(f"module simulator on http://{host}:{port} ({state.msp!r}); "
-          f"a module's base URL: http://{host}:{port}/<module>/v1, token {state.token!r}",
-          flush=True)
+    print(
+        f"module simulator on http://{host}:{port} ({state.msp!r}); "
+        f"a module's base URL: http://{host}:{port}/<module>/v1, token {state.token!r}",
+        flush=True,
+    )
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning", access_log=False)

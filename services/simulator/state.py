@@ -68,10 +68,15 @@ class SimulatorState:
         if by_module is None:
             by_module = {}
             for r in self.msp.records(day, day):
-                by_module.setdefault(r.module, []).append({
-                    "org_id": r.org_id, "org_name": r.org_name, "metric": r.metric,
-                    "date": r.date.isoformat(), "quantity": format(r.quantity, "f"),
-                })
+                by_module.setdefault(r.module, []).append(
+                    {
+                        "org_id": r.org_id,
+                        "org_name": r.org_name,
+                        "metric": r.metric,
+                        "date": r.date.isoformat(),
+                        "quantity": format(r.quantity, "f"),
+                    }
+                )
             self._days[day] = by_module
             while len(self._days) > CACHED_DAYS:
                 self._days.popitem(last=False)

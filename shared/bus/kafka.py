@@ -109,14 +109,18 @@ class KafkaBus:
                 try:
                     await handler(batch)
                 except Exception:
-                    log.exception("handler failed in group %s; the batch will be redelivered", group)
+                    log.exception(
+                        "handler failed in group %s; the batch will be redelivered", group
+                    )
                     for tp, tp_records in records.items():
                         consumer.seek(tp, tp_records[0].offset)
                     await asyncio.sleep(self._retry_seconds)
                     continue
                 await consumer.commit(
-                    {TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1
-                     for tp, recs in records.items()}
+                    {
+                        TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1
+                        for tp, recs in records.items()
+                    }
                 )
         finally:
             await consumer.stop()

@@ -30,8 +30,10 @@ class LoadReport:
 
 def _check(response: httpx.Response, *ok: int) -> Any:
     if response.status_code not in (ok or (200, 201)):
-        raise LoadError(f"{response.request.method} {response.request.url.path}: "
-                        f"{response.status_code} {response.text[:500]}")
+        raise LoadError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code} {response.text[:500]}"
+        )
     return response.json() if response.content else None
 
 
@@ -44,16 +46,28 @@ def batches(records: Iterable[SampleRecord], size: int) -> Iterator[list[dict[st
 async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport) -> None:
     """Companies, module billing, service mappings and one contract per company."""
     for company in msp.companies:
-        body = {"name": company.name, "external_ref": company.external_ref,
-                "tax_rate": str(company.tax_rate), "currency": company.currency}
-        report.company_ids[company.key] = _check(await client.post("/v1/companies", json=body))["id"]
-    for module in msp.catalog.modules:
-        _check(await client.put(f"/v1/modules/{module.id}/billing",
-                                json={"enabled": True,
-                                      "effective_from": msp.period_start.isoformat()}))
+        body = {
+            "name": company.name,
+            "external_ref": company.external_ref,
+            "tax_rate": str(company.tax_rate),
+            "currency": company.currency,
+        }
+        report.company_ids[company.key] = _check(await client.post("/v1/companies", json=body))[
+            "id"
+        ]
+    for catalog_module in msp.catalog.modules:
+        _check(
+            await client.put(
+                f"/v1/modules/{catalog_module.id}/billing",
+                json={"enabled": True, "effective_from": msp.period_start.isoformat()},
+            )
+        )
     for (module, metric), codes in msp.service_mappings().items():
-        _check(await client.put(f"/v1/service-mappings/{module}/{metric}",
-                                json={"service_codes": list(codes)}))
+        _check(
+            await client.put(
+                f"/v1/service-mappings/{module}/{metric}", json={"service_codes": list(codes)}
+            )
+        )
     modules_of: dict[str, set[str]] = {}
     for org in msp.orgs:
         if org.company_key is not None:
@@ -61,42 +75,67 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
     plan = msp.price_list()
     for i, company in enumerate(msp.companies):
         used = modules_of.get(company.key, set())
-        services = [as_contract_service_json(s) for s in plan
-                    if any(module in used for module, _ in s.sources)]
+        services = [
+            as_contract_service_json(s)
+            for s in plan
+            if any(module in used for module, _ in s.sources)
+        ]
         if not services:
             continue
         # Most contracts run since before the period; every tenth starts on the 15th.
-        start = (msp.period_start.replace(day=15) if i % 10 == 9
-                 else msp.period_start - dt.timedelta(days=90))
-        _check(await client.post("/v1/contracts", json={
-            "company_id": report.company_ids[company.key], "name": "Managed services",
-            "start_date": start.isoformat(), "currency": company.currency,
-            "services": services,
-        }))
+        start = (
+            msp.period_start.replace(day=15)
+            if i % 10 == 9
+            else msp.period_start - dt.timedelta(days=90)
+        )
+        _check(
+            await client.post(
+                "/v1/contracts",
+                json={
+                    "company_id": report.company_ids[company.key],
+                    "name": "Managed services",
+                    "start_date": start.isoformat(),
+                    "currency": company.currency,
+                    "services": services,
+                },
+            )
+        )
         report.contracts += 1
 
 
-async def load_usage(client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport,
-                     batch_size: int = 5000) -> None:
+async def load_usage(
+    client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport, batch_size: int = 5000
+) -> None:
     for batch in batches(msp.records(), batch_size):
         answer = _check(await client.post("/v1/usage", json={"records": batch}))
         report.records += answer["accepted"] + answer["corrected"] + answer["unchanged"]
         report.rejected += len(answer["rejected"])
 
 
-async def map_orgs_by_truth(client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport,
-                            skip: set[tuple[str, str]] | None = None,
-                            concurrency: int = 1) -> None:
+async def map_orgs_by_truth(
+    client: httpx.AsyncClient,
+    msp: SampleMsp,
+    report: LoadReport,
+    skip: set[tuple[str, str]] | None = None,
+    concurrency: int = 1,
+) -> None:
     """Maps every org to its true company (what a careful person would do by hand)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(module: str, org_id: str, company_key: str) -> None:
         async with gate:
-            _check(await client.put(f"/v1/module-orgs/{module}/{org_id}/mapping",
-                                    json={"company_id": report.company_ids[company_key]}))
+            _check(
+                await client.put(
+                    f"/v1/module-orgs/{module}/{org_id}/mapping",
+                    json={"company_id": report.company_ids[company_key]},
+                )
+            )
         report.mapped_orgs += 1
 
-    await asyncio.gather(*(
-        one(org.module, org.org_id, org.company_key) for org in msp.orgs
-        if org.company_key is not None and not (skip and (org.module, org.org_id) in skip)
-    ))
+    await asyncio.gather(
+        *(
+            one(org.module, org.org_id, org.company_key)
+            for org in msp.orgs
+            if org.company_key is not None and not (skip and (org.module, org.org_id) in skip)
+        )
+    )

@@ -11,8 +11,11 @@ from tests.conftest import EmbeddedApi
 
 def as_key(api: EmbeddedApi, key: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.system.app),
-                             base_url="http://icb.test", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.system.app),
+        base_url="http://icb.test",
+        headers=headers,
+    )
 
 
 async def test_every_write_is_recorded_with_its_key_and_outcome(
@@ -21,14 +24,16 @@ async def test_every_write_is_recorded_with_its_key_and_outcome(
     admin = embedded_api.client
     admin_id = embedded_api.key.split("_")[1]
     started = datetime.now(UTC)
-    created = await admin.post("/v1/companies", json={"name": "Contoso"},
-                               headers={"x-request-id": "audit-1"})
+    created = await admin.post(
+        "/v1/companies", json={"name": "Contoso"}, headers={"x-request-id": "audit-1"}
+    )
     assert created.status_code == 201
     company = created.json()["id"]
     assert (await admin.patch(f"/v1/companies/{company}", json={"name": "C2"})).status_code == 200
     assert (await admin.patch("/v1/companies/nope", json={"name": "C2"})).status_code == 404
-    assert (await admin.put("/v1/service-mappings/datto_rmm/servers",
-                            json={"service_codes": []})).status_code == 422
+    assert (
+        await admin.put("/v1/service-mappings/datto_rmm/servers", json={"service_codes": []})
+    ).status_code == 422
     viewer = (await admin.post("/v1/api-keys", json={"name": "v", "role": "viewer"})).json()
     async with as_key(embedded_api, viewer["key"]) as v:
         assert (await v.post("/v1/companies", json={"name": "X"})).status_code == 403
@@ -66,8 +71,9 @@ async def test_the_audit_filters_and_pages(embedded_api: EmbeddedApi) -> None:
     page = (await admin.get("/v1/audit", params={"limit": 2})).json()
     seen = list(page["items"])
     while page["next_cursor"]:
-        page = (await admin.get("/v1/audit",
-                                params={"limit": 2, "cursor": page["next_cursor"]})).json()
+        page = (
+            await admin.get("/v1/audit", params={"limit": 2, "cursor": page["next_cursor"]})
+        ).json()
         seen.extend(page["items"])
     assert seen == everything
     third = everything[2]["at"]

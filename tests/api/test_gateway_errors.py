@@ -78,8 +78,11 @@ async def lone_gateway(tmp_path: Path) -> AsyncIterator[MakeGateway]:
             issued = await create_tenant(session, "Lone MSP")
         app = gateway_app.create_app(runtime, manage_runtime=False)
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://icb.test",
-            headers={"Authorization": f"Bearer {issued.key}"}, timeout=30)
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://icb.test",
+            headers={"Authorization": f"Bearer {issued.key}"},
+            timeout=30,
+        )
         clients.append(client)
         return LoneGateway(client, runtime.extras[UPSTREAMS])
 
@@ -118,7 +121,8 @@ def failing_app() -> FastAPI:
         status = int(last) if last.isdigit() else 500
         return PlainTextResponse(
             'Traceback (most recent call last):\n  File "/srv/app.py", password=hunter2',
-            status_code=status)
+            status_code=status,
+        )
 
     return app
 
@@ -144,7 +148,8 @@ async def test_a_stopped_service_answers_503_and_the_gateway_says_not_ready(
         assert ready.json()["checks"]["mapping"] is False
         audit = (await embedded_api.client.get("/v1/audit")).json()["items"]
         assert [(a["method"], a["path"], a["status"]) for a in audit] == [
-            ("POST", "/v1/companies", 503)]
+            ("POST", "/v1/companies", 503)
+        ]
     finally:
         await upstreams.clients["mapping"].aclose()
         upstreams.clients["mapping"] = running
@@ -153,7 +158,8 @@ async def test_a_stopped_service_answers_503_and_the_gateway_says_not_ready(
 
 
 async def test_a_slow_service_answers_504_in_time(
-    lone_gateway: MakeGateway, blackhole: str,
+    lone_gateway: MakeGateway,
+    blackhole: str,
 ) -> None:
     slow = httpx.AsyncClient(base_url=blackhole, timeout=httpx.Timeout(0.3, connect=1))
     gateway = await lone_gateway({"mapping": slow})
@@ -166,36 +172,48 @@ async def test_a_slow_service_answers_504_in_time(
     await slow.aclose()
 
 
-@pytest.mark.parametrize(("upstream_status", "status"), [(500, 502), (501, 502), (503, 503),
-                                                         (504, 504), (599, 502)])
+@pytest.mark.parametrize(
+    ("upstream_status", "status"), [(500, 502), (501, 502), (503, 503), (504, 504), (599, 502)]
+)
 async def test_upstream_5xx_become_gateway_problems_without_their_body(
-    lone_gateway: MakeGateway, upstream_status: int, status: int,
+    lone_gateway: MakeGateway,
+    upstream_status: int,
+    status: int,
 ) -> None:
-    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=failing_app()),
-                                 base_url="http://mapping")
+    upstream = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=failing_app()), base_url="http://mapping"
+    )
     gateway = await lone_gateway({"mapping": upstream})
     response = await gateway.client.get(f"/v1/companies/{upstream_status}")
     assert_problem(response, status)
 
 
 async def test_a_service_that_crashes_answers_502(lone_gateway: MakeGateway) -> None:
-    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=failing_app()),
-                                 base_url="http://mapping")
+    upstream = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=failing_app()), base_url="http://mapping"
+    )
     gateway = await lone_gateway({"mapping": upstream})
     for method in ("GET", "PATCH"):
         response = await gateway.client.request(method, "/v1/companies/raise", json={})
         assert_problem(response, 502)
 
 
-@pytest.mark.parametrize(("method", "path", "calls", "status"), [
-    ("GET", "/v1/companies", 3, 200),
-    ("PUT", "/v1/service-mappings/datto_rmm/servers", 3, 200),
-    ("DELETE", "/v1/service-mappings/datto_rmm/servers", 3, 200),
-    ("POST", "/v1/companies", 1, 503),
-    ("PATCH", "/v1/companies/x", 1, 503),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "calls", "status"),
+    [
+        ("GET", "/v1/companies", 3, 200),
+        ("PUT", "/v1/service-mappings/datto_rmm/servers", 3, 200),
+        ("DELETE", "/v1/service-mappings/datto_rmm/servers", 3, 200),
+        ("POST", "/v1/companies", 1, 503),
+        ("PATCH", "/v1/companies/x", 1, 503),
+    ],
+)
 async def test_only_idempotent_requests_are_retried(
-    lone_gateway: MakeGateway, method: str, path: str, calls: int, status: int,
+    lone_gateway: MakeGateway,
+    method: str,
+    path: str,
+    calls: int,
+    status: int,
 ) -> None:
     seen: list[str] = []
 
@@ -240,7 +258,6 @@ class LogIds(logging.Handler):
         self.lines.append((request_id_var.get(), record.getMessage().split(" in ")[0]))
 
 
-
 async def test_the_request_id_reaches_the_service_and_comes_back(
     embedded_api: EmbeddedApi,
 ) -> None:
@@ -262,8 +279,9 @@ async def test_the_request_id_reaches_the_service_and_comes_back(
     level = access.level
     access.setLevel(logging.INFO)
     try:
-        response = await embedded_api.client.post("/v1/companies", json={"name": "A"},
-                                                  headers={H_REQUEST_ID: "req-42.a"})
+        response = await embedded_api.client.post(
+            "/v1/companies", json={"name": "A"}, headers={H_REQUEST_ID: "req-42.a"}
+        )
     finally:
         access.removeHandler(logged)
         access.setLevel(level)
@@ -297,8 +315,12 @@ async def test_the_gateway_answers_problems(embedded_api: EmbeddedApi) -> None:
     assert_problem(await api.get("/v1/companies", headers={"Authorization": "Bearer no"}), 401)
     assert_problem(await api.get("/v1/companies", params={"limit": 0}), 422)
     assert_problem(await api.get("/v1/companies", params={"cursor": "!!"}), 422)
-    assert_problem(await api.post("/v1/companies", content=b"{not json",
-                                  headers={"content-type": "application/json"}), 422)
+    assert_problem(
+        await api.post(
+            "/v1/companies", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
     body = assert_problem(await api.post("/v1/companies", json={"name": ""}), 422)
     errors = body["errors"]
     assert isinstance(errors, list) and errors[0]["loc"] == ["body", "name"]
@@ -308,21 +330,27 @@ async def test_every_service_answers_problems(embedded_api: EmbeddedApi) -> None
     ctx = CallerContext(embedded_api.tenant_id, "UTC", "admin", "k")
     secret = embedded_api.system.settings.internal_secret
     cases: dict[str, list[tuple[str, str, Any, int]]] = {
-        "ingest": [("PUT", "/v1/modules/nope/billing", {"enabled": True}, 404),
-                   ("PUT", "/v1/modules/datto_rmm/billing", {"enabled": "maybe"}, 422),
-                   ("POST", "/v1/usage", {"records": "no"}, 422)],
-        "mapping": [("GET", "/v1/companies/nope", None, 404),
-                    ("POST", "/v1/companies", {"name": 5}, 422)],
-        "invoicing": [("GET", "/v1/invoices/nope", None, 404),
-                      ("POST", "/v1/billing-runs", {"period": "2024-13"}, 422)],
+        "ingest": [
+            ("PUT", "/v1/modules/nope/billing", {"enabled": True}, 404),
+            ("PUT", "/v1/modules/datto_rmm/billing", {"enabled": "maybe"}, 422),
+            ("POST", "/v1/usage", {"records": "no"}, 422),
+        ],
+        "mapping": [
+            ("GET", "/v1/companies/nope", None, 404),
+            ("POST", "/v1/companies", {"name": 5}, 422),
+        ],
+        "invoicing": [
+            ("GET", "/v1/invoices/nope", None, 404),
+            ("POST", "/v1/billing-runs", {"period": "2024-13"}, 422),
+        ],
     }
     for service, requests in cases.items():
         app = embedded_api.system.apps[service]
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url=f"http://{service}") as direct:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
+        ) as direct:
             assert_problem(await direct.get("/v1/anything"), 404)
-            assert_problem(await direct.get("/v1/companies"), 401 if service == "mapping"
-                           else 404)
+            assert_problem(await direct.get("/v1/companies"), 401 if service == "mapping" else 404)
             for method, path, body, status in requests:
                 headers = sign(secret, ctx, method, path)
                 response = await direct.request(method, path, json=body, headers=headers)
@@ -330,5 +358,4 @@ async def test_every_service_answers_problems(embedded_api: EmbeddedApi) -> None
                 if status == 422:
                     assert problem["errors"], problem
                 unsigned = {k: v for k, v in headers.items() if k != H_SIGNATURE}
-                assert_problem(await direct.request(method, path, json=body,
-                                                    headers=unsigned), 401)
+                assert_problem(await direct.request(method, path, json=body, headers=unsigned), 401)

@@ -59,8 +59,11 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         data,
     )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(system.app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            system.app, host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
     thread = threading.Thread(target=server.run, name="fuzzed-gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -21,8 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 async def icb(*args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICB_")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", *args, cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "services.cli",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     assert proc.returncode is not None
@@ -31,14 +37,16 @@ async def icb(*args: str) -> tuple[int, str, str]:
 
 def client(system: EmbeddedSystem, key: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app),
-                             base_url="http://icb.test", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=system.app), base_url="http://icb.test", headers=headers
+    )
 
 
 async def test_tenant_create_prints_a_working_admin_key_last(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    code, out, err = await icb("tenant", "create", "Acme IT", "--timezone", "Europe/Berlin",
-                               "--data-dir", str(data))
+    code, out, err = await icb(
+        "tenant", "create", "Acme IT", "--timezone", "Europe/Berlin", "--data-dir", str(data)
+    )
     assert code == 0, err
     key = out.strip().splitlines()[-1]
     assert key.startswith("icb_"), out
@@ -65,8 +73,15 @@ async def test_tenant_create_prints_a_working_admin_key_last(tmp_path: Path) -> 
 
 
 async def test_tenant_create_refuses_an_unknown_time_zone(tmp_path: Path) -> None:
-    code, out, err = await icb("tenant", "create", "Acme", "--timezone", "Mars/Olympus",
-                               "--data-dir", str(tmp_path / "data"))
+    code, out, err = await icb(
+        "tenant",
+        "create",
+        "Acme",
+        "--timezone",
+        "Mars/Olympus",
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     assert code == 2
     assert "Mars/Olympus" in err and "icb_" not in out
 
@@ -133,14 +148,26 @@ async def test_only_admins_manage_keys_and_only_their_tenants(embedded_api: Embe
 
 async def test_key_requests_are_validated(embedded_api: EmbeddedApi) -> None:
     admin = embedded_api.client
-    for body in ({"name": "x", "role": "root"}, {"name": "", "role": "viewer"}, {"role": "admin"},
-                 {"name": "x", "role": "viewer", "extra": 1}):
+    for body in (
+        {"name": "x", "role": "root"},
+        {"name": "", "role": "viewer"},
+        {"role": "admin"},
+        {"name": "x", "role": "viewer", "extra": 1},
+    ):
         response = await admin.post("/v1/api-keys", json=body)
         assert response.status_code == 422, (body, response.text)
         problem = response.json()
         assert problem["errors"] and all({"loc", "msg"} <= e.keys() for e in problem["errors"])
-    for header in ("", "Bearer", "Bearer ", "Basic abc", "Bearer icb_x", "Bearer icb__",
-                   "Bearer icb_a_b_c", "Bearer " + "x" * 5000):
+    for header in (
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "Bearer icb_x",
+        "Bearer icb__",
+        "Bearer icb_a_b_c",
+        "Bearer " + "x" * 5000,
+    ):
         async with client(embedded_api.system, None) as anonymous:
             response = await anonymous.get("/v1/companies", headers={"Authorization": header})
             assert response.status_code == 401, (header, response.text)

@@ -59,9 +59,11 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(embedded_api: Embed
     # Another key of the same tenant has its own bucket.
     clock.now += 2
     other = (await api.post("/v1/api-keys", json={"name": "v", "role": "viewer"})).json()["key"]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded_api.system.app),
-                                 base_url="http://icb.test",
-                                 headers={"Authorization": f"Bearer {other}"}) as viewer:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=embedded_api.system.app),
+        base_url="http://icb.test",
+        headers={"Authorization": f"Bearer {other}"},
+    ) as viewer:
         assert (await viewer.get("/v1/companies")).status_code == 200
     assert (await api.get("/v1/companies")).status_code == 429
     clock.now += 2
@@ -69,16 +71,16 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(embedded_api: Embed
     # The refused write is in the audit trail with its outcome.
     clock.now += 100
     audit = (await api.get("/v1/audit")).json()["items"]
-    assert ("POST", "/v1/companies", 429) in {(a["method"], a["path"], a["status"])
-                                              for a in audit}
+    assert ("POST", "/v1/companies", 429) in {(a["method"], a["path"], a["status"]) for a in audit}
 
 
 async def test_bodies_above_the_limit_get_413(embedded_api: EmbeddedApi) -> None:
     limit = embedded_api.system.settings.max_body_bytes
     api = embedded_api.client
     big = b'{"name": "' + b"x" * limit + b'"}'
-    response = await api.post("/v1/companies", content=big,
-                              headers={"content-type": "application/json"})
+    response = await api.post(
+        "/v1/companies", content=big, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -87,20 +89,27 @@ async def test_bodies_above_the_limit_get_413(embedded_api: EmbeddedApi) -> None
             yield b" " * 65536
 
     for path in ("/v1/companies", "/v1/api-keys"):
-        response = await api.post(path, content=chunked(),
-                                  headers={"content-type": "application/json"})
+        response = await api.post(
+            path, content=chunked(), headers={"content-type": "application/json"}
+        )
         assert response.status_code == 413, path
     # Without a key, too: the body is refused before anything reads it.
-    response = await api.post("/v1/usage", content=big,
-                              headers={"Authorization": "", "content-type": "application/json"})
+    response = await api.post(
+        "/v1/usage", content=big, headers={"Authorization": "", "content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert (await api.post("/v1/companies", json={"name": "fits"})).status_code == 201
 
 
 def _is_list(op: dict[str, Any], doc: dict[str, Any]) -> tuple[bool, bool]:
     """Whether the operation answers a list, and whether as a page ``{items, next_cursor}``."""
-    schema = op["responses"].get("200", {}).get("content", {}).get("application/json", {}).get(
-        "schema", {})
+    schema = (
+        op["responses"]
+        .get("200", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    )
     if schema.get("type") == "array":
         return True, False
     ref = schema.get("$ref", "")
@@ -136,8 +145,9 @@ async def test_every_list_is_paginated_with_limit_and_cursor(embedded_api: Embed
         await api.post("/v1/api-keys", json={"name": name, "role": "viewer"})
     first = (await api.get("/v1/api-keys", params={"limit": 2})).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    second = (await api.get("/v1/api-keys",
-                            params={"limit": 2, "cursor": first["next_cursor"]})).json()
+    second = (
+        await api.get("/v1/api-keys", params={"limit": 2, "cursor": first["next_cursor"]})
+    ).json()
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     ids = [k["id"] for k in first["items"] + second["items"]]
     assert len(set(ids)) == 3
@@ -151,10 +161,8 @@ async def test_nul_characters_are_refused_wherever_they_come(embedded_api: Embed
     json_type = {"content-type": "application/json"}
     for method, path, body, headers, where in (
         ("POST", "/v1/companies", b'{"name": "a\\u0000b"}', json_type, "body"),
-        ("POST", "/v1/api-keys", b'{"name": "\\\\\\u0000", "role": "viewer"}', json_type,
-         "body"),
-        ("POST", "/v1/companies/import", b"name\nA\x00B\n", {"content-type": "text/csv"},
-         "body"),
+        ("POST", "/v1/api-keys", b'{"name": "\\\\\\u0000", "role": "viewer"}', json_type, "body"),
+        ("POST", "/v1/companies/import", b"name\nA\x00B\n", {"content-type": "text/csv"}, "body"),
         ("GET", "/v1/companies/a%00b", None, {}, "path"),
         ("GET", "/v1/companies?q=a%00", None, {}, "query"),
     ):

@@ -17,26 +17,41 @@ from tests.conftest import EmbeddedApi
 
 # PRODUCT.md section 7: these must exist with these methods.
 SPECIFIED = {
-    ("post", "/v1/usage"), ("get", "/v1/usage"), ("get", "/v1/modules"),
-    ("put", "/v1/modules/{module}/billing"), ("post", "/v1/companies"),
-    ("get", "/v1/companies"), ("get", "/v1/companies/{company_id}"),
-    ("patch", "/v1/companies/{company_id}"), ("get", "/v1/module-orgs"),
+    ("post", "/v1/usage"),
+    ("get", "/v1/usage"),
+    ("get", "/v1/modules"),
+    ("put", "/v1/modules/{module}/billing"),
+    ("post", "/v1/companies"),
+    ("get", "/v1/companies"),
+    ("get", "/v1/companies/{company_id}"),
+    ("patch", "/v1/companies/{company_id}"),
+    ("get", "/v1/module-orgs"),
     ("put", "/v1/module-orgs/{module}/{org_id}/mapping"),
     ("delete", "/v1/module-orgs/{module}/{org_id}/mapping"),
     ("get", "/v1/companies/{company_id}/module-orgs"),
     ("put", "/v1/service-mappings/{module}/{metric}"),
     ("put", "/v1/companies/{company_id}/service-mappings/{module}/{metric}"),
-    ("post", "/v1/contracts"), ("get", "/v1/contracts"), ("get", "/v1/contracts/{contract_id}"),
-    ("patch", "/v1/contracts/{contract_id}"), ("post", "/v1/billing-runs"),
-    ("get", "/v1/invoices"), ("get", "/v1/invoices/{invoice_id}"),
+    ("post", "/v1/contracts"),
+    ("get", "/v1/contracts"),
+    ("get", "/v1/contracts/{contract_id}"),
+    ("patch", "/v1/contracts/{contract_id}"),
+    ("post", "/v1/billing-runs"),
+    ("get", "/v1/invoices"),
+    ("get", "/v1/invoices/{invoice_id}"),
     ("get", "/v1/invoices/{invoice_id}/lines/{line_id}/explain"),
-    ("post", "/v1/invoices/{invoice_id}/post"), ("post", "/v1/invoices/{invoice_id}/void"),
-    ("post", "/v1/api-keys"), ("get", "/v1/api-keys"), ("delete", "/v1/api-keys/{key_id}"),
-    ("get", "/v1/audit"), ("get", "/healthz"), ("get", "/readyz"),
+    ("post", "/v1/invoices/{invoice_id}/post"),
+    ("post", "/v1/invoices/{invoice_id}/void"),
+    ("post", "/v1/api-keys"),
+    ("get", "/v1/api-keys"),
+    ("delete", "/v1/api-keys/{key_id}"),
+    ("get", "/v1/audit"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
 }
 # In PRODUCT.md too, but owned by services others are still building: reported, not required.
 SPECIFIED_LATER = {
-    ("post", "/v1/module-orgs/auto-map"), ("post", "/v1/invoices/{invoice_id}/payments"),
+    ("post", "/v1/module-orgs/auto-map"),
+    ("post", "/v1/invoices/{invoice_id}/payments"),
     ("get", "/v1/insights"),
 }
 
@@ -62,8 +77,9 @@ def refs(node: Any) -> set[str]:
 async def test_the_gateway_serves_one_document_of_the_whole_public_api(
     embedded_api: EmbeddedApi,
 ) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=embedded_api.system.app),
-                                 base_url="http://icb.test") as anonymous:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=embedded_api.system.app), base_url="http://icb.test"
+    ) as anonymous:
         response = await anonymous.get("/openapi.json")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
@@ -92,8 +108,9 @@ async def test_the_gateway_serves_one_document_of_the_whole_public_api(
             responses = op["responses"]
             for status in ("401", "403", "404", "422", "429", "502", "503", "504"):
                 content = responses[status]["content"]
-                assert content == {"application/problem+json": {
-                    "schema": {"$ref": "#/components/schemas/Problem"}}}, (method, path, status)
+                assert content == {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                }, (method, path, status)
             assert responses["429"]["headers"]["Retry-After"]["required"] is True
             assert any(s.startswith("2") for s in responses), (method, path)
             assert op["operationId"]
@@ -129,34 +146,58 @@ def upstream(doc: dict[str, Any] | None, calls: list[str] | None = None) -> http
 
 
 def service_doc(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": paths,
-            "components": {"schemas": schemas or {}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "x", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas or {}},
+    }
 
 
 def get_op(ref: str) -> dict[str, Any]:
-    return {"get": {"operationId": ref, "responses": {"200": {
-        "description": "OK", "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{ref}"}}}}}}}
+    return {
+        "get": {
+            "operationId": ref,
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}
+                    },
+                }
+            },
+        }
+    }
 
 
 def test_merge_keeps_only_routed_operations_of_their_owner_and_renames_clashes() -> None:
     mapping = service_doc(
-        {"/v1/companies": get_op("Thing"), "/v1/internal/reindex": get_op("Thing"),
-         "/v1/contracts": get_op("Thing")},  # contracts belong to invoicing
-        {"Thing": {"type": "object", "properties": {"a": {"type": "string"}}},
-         "Unused": {"type": "object"}},
+        {
+            "/v1/companies": get_op("Thing"),
+            "/v1/internal/reindex": get_op("Thing"),
+            "/v1/contracts": get_op("Thing"),
+        },  # contracts belong to invoicing
+        {
+            "Thing": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "Unused": {"type": "object"},
+        },
     )
     invoicing = service_doc(
         {"/v1/contracts": get_op("Thing")},
         {"Thing": {"type": "object", "properties": {"b": {"type": "integer"}}}},
     )
-    merged = merge({"mapping": mapping, "invoicing": invoicing, "gateway": service_doc({})},
-                   "T", "1")
+    merged = merge(
+        {"mapping": mapping, "invoicing": invoicing, "gateway": service_doc({})}, "T", "1"
+    )
     assert set(merged["paths"]) == {"/v1/companies", "/v1/contracts", "/healthz", "/readyz"}
     schemas = merged["components"]["schemas"]
     assert "Unused" not in schemas
-    ref_of = {p: merged["paths"][p]["get"]["responses"]["200"]["content"]["application/json"]
-              ["schema"]["$ref"].rsplit("/", 1)[1] for p in ("/v1/companies", "/v1/contracts")}
+    ref_of = {
+        p: merged["paths"][p]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
+            "$ref"
+        ].rsplit("/", 1)[1]
+        for p in ("/v1/companies", "/v1/contracts")
+    }
     assert ref_of["/v1/companies"] != ref_of["/v1/contracts"]
     assert schemas[ref_of["/v1/companies"]]["properties"] == {"a": {"type": "string"}}
     assert schemas[ref_of["/v1/contracts"]]["properties"] == {"b": {"type": "integer"}}

@@ -48,10 +48,19 @@ def expected_roles(method: str, template: str) -> frozenset[str]:
 
 # The reads of the specification, all of which the world below has something for.
 WORLD_READS = {
-    "/v1/usage", "/v1/modules", "/v1/companies", "/v1/companies/{company_id}",
-    "/v1/module-orgs", "/v1/companies/{company_id}/module-orgs", "/v1/contracts",
-    "/v1/contracts/{contract_id}", "/v1/invoices", "/v1/invoices/{invoice_id}",
-    "/v1/invoices/{invoice_id}/lines/{line_id}/explain", "/v1/insights", "/v1/api-keys",
+    "/v1/usage",
+    "/v1/modules",
+    "/v1/companies",
+    "/v1/companies/{company_id}",
+    "/v1/module-orgs",
+    "/v1/companies/{company_id}/module-orgs",
+    "/v1/contracts",
+    "/v1/contracts/{contract_id}",
+    "/v1/invoices",
+    "/v1/invoices/{invoice_id}",
+    "/v1/invoices/{invoice_id}/lines/{line_id}/explain",
+    "/v1/insights",
+    "/v1/api-keys",
     "/v1/audit",
 }
 
@@ -67,8 +76,11 @@ def is_problem(response: httpx.Response, status: int) -> bool:
     if response.status_code != status:
         return False
     body = response.json()
-    return (response.headers["content-type"].startswith("application/problem+json")
-            and body["status"] == status and {"type", "title", "detail"} <= body.keys())
+    return (
+        response.headers["content-type"].startswith("application/problem+json")
+        and body["status"] == status
+        and {"type", "title", "detail"} <= body.keys()
+    )
 
 
 # -- one tenant's world: a company with mapped usage, a contract and an invoice --------------
@@ -88,9 +100,14 @@ class World:
 
     def params(self) -> dict[str, str]:
         return {
-            "company_id": self.company_id, "contract_id": self.contract_id,
-            "invoice_id": self.invoice_id, "line_id": self.line_id, "org_id": self.org_id,
-            "key_id": self.key_id, "module": "datto_rmm", "metric": "total_devices",
+            "company_id": self.company_id,
+            "contract_id": self.contract_id,
+            "invoice_id": self.invoice_id,
+            "line_id": self.line_id,
+            "org_id": self.org_id,
+            "key_id": self.key_id,
+            "module": "datto_rmm",
+            "metric": "total_devices",
         }
 
 
@@ -106,24 +123,54 @@ async def build_world(api: EmbeddedApi, client: httpx.AsyncClient | None = None)
     period = first.strftime("%Y-%m")
     days = [first + timedelta(days=i) for i in range(28)]
     org_id = f"org-{first:%m}"
-    company = ok(await c.post("/v1/companies", json={"name": "Contoso Ltd", "currency": "EUR"}),
-                 201)
-    ok(await c.put("/v1/modules/datto_rmm/billing",
-                   json={"enabled": True, "effective_from": first.isoformat()}))
-    ok(await c.put("/v1/service-mappings/datto_rmm/total_devices",
-                   json={"service_codes": ["RMM"]}))
-    contract = ok(await c.post("/v1/contracts", json={
-        "company_id": company["id"], "name": "Managed services",
-        "start_date": first.isoformat(), "currency": "EUR",
-        "services": [{"service_code": "RMM", "name": "RMM devices", "unit_price": "2.50"}],
-    }), 201)
-    usage = ok(await c.post("/v1/usage", json={"records": [
-        {"module": "datto_rmm", "org_id": org_id, "org_name": "Contoso", "metric":
-         "total_devices", "date": d.isoformat(), "quantity": "10"} for d in days]}))
+    company = ok(
+        await c.post("/v1/companies", json={"name": "Contoso Ltd", "currency": "EUR"}), 201
+    )
+    ok(
+        await c.put(
+            "/v1/modules/datto_rmm/billing",
+            json={"enabled": True, "effective_from": first.isoformat()},
+        )
+    )
+    ok(await c.put("/v1/service-mappings/datto_rmm/total_devices", json={"service_codes": ["RMM"]}))
+    contract = ok(
+        await c.post(
+            "/v1/contracts",
+            json={
+                "company_id": company["id"],
+                "name": "Managed services",
+                "start_date": first.isoformat(),
+                "currency": "EUR",
+                "services": [{"service_code": "RMM", "name": "RMM devices", "unit_price": "2.50"}],
+            },
+        ),
+        201,
+    )
+    usage = ok(
+        await c.post(
+            "/v1/usage",
+            json={
+                "records": [
+                    {
+                        "module": "datto_rmm",
+                        "org_id": org_id,
+                        "org_name": "Contoso",
+                        "metric": "total_devices",
+                        "date": d.isoformat(),
+                        "quantity": "10",
+                    }
+                    for d in days
+                ]
+            },
+        )
+    )
     assert usage["accepted"] == len(days), usage
     await api.settle()
-    ok(await c.put(f"/v1/module-orgs/datto_rmm/{org_id}/mapping",
-                   json={"company_id": company["id"]}))
+    ok(
+        await c.put(
+            f"/v1/module-orgs/datto_rmm/{org_id}/mapping", json={"company_id": company["id"]}
+        )
+    )
     await api.settle()
     ok(await c.post("/v1/billing-runs", json={"period": period}), 201)
     invoices = ok(await c.get("/v1/invoices", params={"company_id": company["id"]}))["items"]
@@ -132,16 +179,23 @@ async def build_world(api: EmbeddedApi, client: httpx.AsyncClient | None = None)
     assert invoice["lines"], invoice
     keys = {"admin": _bearer(c)}
     for role in ("billing", "ingest", "viewer"):
-        keys[role] = ok(await c.post("/v1/api-keys", json={"name": role, "role": role}),
-                        201)["key"]
+        keys[role] = ok(await c.post("/v1/api-keys", json={"name": role, "role": role}), 201)["key"]
     spare = ok(await c.post("/v1/api-keys", json={"name": "spare", "role": "viewer"}), 201)
-    return World(company["id"], contract["id"], invoice["id"], invoice["lines"][0]["id"],
-                 org_id, spare["id"], keys)
+    return World(
+        company["id"],
+        contract["id"],
+        invoice["id"],
+        invoice["lines"][0]["id"],
+        org_id,
+        spare["id"],
+        keys,
+    )
 
 
 def anonymous_client(api: EmbeddedApi) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.system.app),
-                             base_url="http://icb.test", timeout=60)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.system.app), base_url="http://icb.test", timeout=60
+    )
 
 
 def _bearer(client: httpx.AsyncClient) -> str:
@@ -161,13 +215,18 @@ def fill(template: str, params: dict[str, str]) -> tuple[str, bool]:
     return re.sub(r"\{([^}]+)\}", value, template), known
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, key: str | None,
-               body: Any = None) -> httpx.Response:
+async def call(
+    client: httpx.AsyncClient, method: str, path: str, key: str | None, body: Any = None
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     if body is None and method in ("post", "put", "patch"):
         body = {}
-    return await client.request(method.upper(), path, headers=headers,
-                                json=body if method in ("post", "put", "patch") else None)
+    return await client.request(
+        method.upper(),
+        path,
+        headers=headers,
+        json=body if method in ("post", "put", "patch") else None,
+    )
 
 
 # -- the tests ----------------------------------------------------------------------------------
@@ -210,30 +269,41 @@ async def test_health_is_public(embedded_api: EmbeddedApi) -> None:
         ready = await anonymous.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {
-            "database": True, "bus": True, "ingest": True, "mapping": True, "invoicing": True,
+            "database": True,
+            "bus": True,
+            "ingest": True,
+            "mapping": True,
+            "invoicing": True,
         }
 
 
 # Bodies that pass validation, so that the answer comes from looking the resource up.
 VALID_BODIES: dict[Op, Any] = {
     ("patch", "/v1/companies/{company_id}"): {"name": "Mine now"},
-    ("put", "/v1/companies/{company_id}/service-mappings/{module}/{metric}"):
-        {"service_codes": ["STOLEN"]},
+    ("put", "/v1/companies/{company_id}/service-mappings/{module}/{metric}"): {
+        "service_codes": ["STOLEN"]
+    },
     ("patch", "/v1/contracts/{contract_id}"): {"name": "Mine now"},
     ("put", "/v1/module-orgs/{module}/{org_id}/mapping"): {"excluded": True},
-    ("post", "/v1/invoices/{invoice_id}/payments"):
-        {"amount": "1.00", "received_on": date.today().isoformat(), "reference": "x"},
+    ("post", "/v1/invoices/{invoice_id}/payments"): {
+        "amount": "1.00",
+        "received_on": date.today().isoformat(),
+        "reference": "x",
+    },
 }
 TENANT_PARAMS = ("company_id", "contract_id", "invoice_id", "line_id", "org_id", "key_id")
 # Every resource of the specification's API, by the path that names it.
 MUST_BE_NOT_FOUND = {
-    ("get", "/v1/companies/{company_id}"), ("patch", "/v1/companies/{company_id}"),
+    ("get", "/v1/companies/{company_id}"),
+    ("patch", "/v1/companies/{company_id}"),
     ("get", "/v1/companies/{company_id}/module-orgs"),
     ("put", "/v1/companies/{company_id}/service-mappings/{module}/{metric}"),
-    ("get", "/v1/contracts/{contract_id}"), ("patch", "/v1/contracts/{contract_id}"),
+    ("get", "/v1/contracts/{contract_id}"),
+    ("patch", "/v1/contracts/{contract_id}"),
     ("get", "/v1/invoices/{invoice_id}"),
     ("get", "/v1/invoices/{invoice_id}/lines/{line_id}/explain"),
-    ("post", "/v1/invoices/{invoice_id}/post"), ("post", "/v1/invoices/{invoice_id}/void"),
+    ("post", "/v1/invoices/{invoice_id}/post"),
+    ("post", "/v1/invoices/{invoice_id}/void"),
     ("delete", "/v1/module-orgs/{module}/{org_id}/mapping"),
     ("delete", "/v1/api-keys/{key_id}"),
 }
@@ -242,10 +312,17 @@ MUST_BE_NOT_FOUND = {
 async def test_another_tenant_finds_nothing_of_the_first(embedded_api: EmbeddedApi) -> None:
     world = await build_world(embedded_api)
     first = embedded_api.client
-    before = {path: ok(await first.get(path)) for path in (
-        f"/v1/companies/{world.company_id}", f"/v1/contracts/{world.contract_id}",
-        f"/v1/invoices/{world.invoice_id}", f"/v1/companies/{world.company_id}/module-orgs",
-        "/v1/service-mappings", "/v1/api-keys")}
+    before = {
+        path: ok(await first.get(path))
+        for path in (
+            f"/v1/companies/{world.company_id}",
+            f"/v1/contracts/{world.contract_id}",
+            f"/v1/invoices/{world.invoice_id}",
+            f"/v1/companies/{world.company_id}/module-orgs",
+            "/v1/service-mappings",
+            "/v1/api-keys",
+        )
+    }
     first_keys = {k["id"] for k in before["/v1/api-keys"]["items"]}
     missing = {name: f"{name.removesuffix('_id')}-that-never-was" for name in TENANT_PARAMS}
     seen: set[Op] = set()
@@ -267,30 +344,41 @@ async def test_another_tenant_finds_nothing_of_the_first(embedded_api: EmbeddedA
             if (method, template) in MUST_BE_NOT_FOUND and not is_problem(got, 404):
                 failures.append(f"{method} {template}: {got.status_code}, want 404")
             if (got.status_code, _kind(got)) != (baseline.status_code, _kind(baseline)):
-                failures.append(f"{method} {template}: {got.status_code} {got.text} but "
-                                f"{baseline.status_code} for a missing one")
+                failures.append(
+                    f"{method} {template}: {got.status_code} {got.text} but "
+                    f"{baseline.status_code} for a missing one"
+                )
         assert MUST_BE_NOT_FOUND <= seen, MUST_BE_NOT_FOUND - seen
         assert not failures, "\n".join(failures)
 
         # Lists and filters show none of the first tenant's rows.
         since = (date.today() - timedelta(days=62)).isoformat()
-        for path, query in (("/v1/companies", {}), ("/v1/contracts", {}), ("/v1/invoices", {}),
-                            ("/v1/invoices", {"company_id": world.company_id}),
-                            ("/v1/contracts", {"company_id": world.company_id}),
-                            ("/v1/module-orgs", {}), ("/v1/audit", {}),
-                            ("/v1/usage", {"company_id": world.company_id, "from": since})):
+        for path, query in (
+            ("/v1/companies", {}),
+            ("/v1/contracts", {}),
+            ("/v1/invoices", {}),
+            ("/v1/invoices", {"company_id": world.company_id}),
+            ("/v1/contracts", {"company_id": world.company_id}),
+            ("/v1/module-orgs", {}),
+            ("/v1/audit", {}),
+            ("/v1/usage", {"company_id": world.company_id, "from": since}),
+        ):
             items = ok(await other.get(path, params=query))["items"]
             assert not items or path == "/v1/audit", (path, items)
             assert all(item.get("key_id") not in first_keys for item in items), items
         assert ok(await other.get("/v1/service-mappings")) == []
         keys = ok(await other.get("/v1/api-keys"))["items"]
         assert {k["id"] for k in keys}.isdisjoint(
-            {k["id"] for k in before["/v1/api-keys"]["items"]})
+            {k["id"] for k in before["/v1/api-keys"]["items"]}
+        )
         # A body naming the first tenant's company is refused like a missing company.
-        contract = {"name": "x", "start_date": "2024-01-01", "currency": "EUR",
-                    "services": [{"service_code": "RMM", "name": "x", "unit_price": "1"}]}
-        mine = await other.post("/v1/contracts", json={**contract,
-                                                       "company_id": world.company_id})
+        contract = {
+            "name": "x",
+            "start_date": "2024-01-01",
+            "currency": "EUR",
+            "services": [{"service_code": "RMM", "name": "x", "unit_price": "1"}],
+        }
+        mine = await other.post("/v1/contracts", json={**contract, "company_id": world.company_id})
         none = await other.post("/v1/contracts", json={**contract, "company_id": "nope"})
         assert (mine.status_code, _kind(mine)) == (none.status_code, _kind(none)), mine.text
         assert mine.status_code in (404, 422)

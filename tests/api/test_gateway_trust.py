@@ -41,8 +41,9 @@ def concrete(template: str) -> str:
 
 
 def direct(api: EmbeddedApi, service: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.system.apps[service]),
-                             base_url=f"http://{service}")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.system.apps[service]), base_url=f"http://{service}"
+    )
 
 
 def caller(api: EmbeddedApi, role: str = "admin") -> CallerContext:
@@ -69,8 +70,10 @@ async def test_every_service_route_refuses_unsigned_and_forged_calls(
             "other key": {**good, H_KEY: "another-key"},
             "other path": sign(secret, ctx, method, f"{path}/elsewhere"),
             "other method": sign(secret, ctx, "GET" if method != "GET" else "DELETE", path),
-            "expired": {**sign(secret, ctx, method, path),
-                        H_TIMESTAMP: str(int(time.time()) - MAX_SKEW_SECONDS - 5)},
+            "expired": {
+                **sign(secret, ctx, method, path),
+                H_TIMESTAMP: str(int(time.time()) - MAX_SKEW_SECONDS - 5),
+            },
             "unknown role": {**good, H_ROLE: "root"},
         }
         async with direct(embedded_api, service) as client:
@@ -78,8 +81,10 @@ async def test_every_service_route_refuses_unsigned_and_forged_calls(
                 response = await client.request(method, path, headers=headers, json={})
                 body = response.json()
                 if response.status_code != 401 or body.get("status") != 401:
-                    failures.append(f"{service} {method} {template} ({label}): "
-                                    f"{response.status_code} {response.text[:200]}")
+                    failures.append(
+                        f"{service} {method} {template} ({label}): "
+                        f"{response.status_code} {response.text[:200]}"
+                    )
             # The same call signed by the gateway's secret gets past the check.
             response = await client.request(method, path, headers=good, json={})
             if response.status_code == 401:
@@ -94,17 +99,22 @@ async def test_every_service_route_is_routed_by_the_gateway(embedded_api: Embedd
     for service, method, template in service_routes(embedded_api):
         route = route_of_template(method, template)
         if route is None or route.service != service:
-            stray.append(f"{service}: {method} {template} -> "
-                         f"{route.service if route else 'not routed'}")
+            stray.append(
+                f"{service}: {method} {template} -> {route.service if route else 'not routed'}"
+            )
     assert not stray, "\n".join(stray)
 
 
 async def test_the_routing_table_sends_nothing_to_the_gateway_that_it_does_not_serve(
     embedded_api: EmbeddedApi,
 ) -> None:
-    own = {(m, r.path or "") for r in iter_route_contexts(embedded_api.system.app.routes)
-           if isinstance(r.original_route, APIRoute) and r.include_in_schema
-           for m in r.methods or () if (r.path or "").startswith("/v1/")}
+    own = {
+        (m, r.path or "")
+        for r in iter_route_contexts(embedded_api.system.app.routes)
+        if isinstance(r.original_route, APIRoute) and r.include_in_schema
+        for m in r.methods or ()
+        if (r.path or "").startswith("/v1/")
+    }
     assert len(own) >= 4, own
     for method, template in own:
         route = route_of_template(method, template)
@@ -123,8 +133,13 @@ async def test_the_gateway_forwards_a_signature_the_service_accepts(
         seen.append(request.headers)
 
     client.event_hooks["request"].append(spy)
-    forged = {H_TENANT: "another-tenant", H_ROLE: "admin", H_KEY: "k", H_SIGNATURE: "f" * 64,
-              H_TIMESTAMP: str(int(time.time()))}
+    forged = {
+        H_TENANT: "another-tenant",
+        H_ROLE: "admin",
+        H_KEY: "k",
+        H_SIGNATURE: "f" * 64,
+        H_TIMESTAMP: str(int(time.time())),
+    }
     response = await embedded_api.client.get("/v1/companies", headers=forged)
     assert response.status_code == 200, response.text
     assert len(seen) == 1

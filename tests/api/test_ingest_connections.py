@@ -20,9 +20,11 @@ SECRET = "tok-4f9a1c-very-secret"
 
 async def keyed_client(api: EmbeddedApi, role: str) -> httpx.AsyncClient:
     key = ok(await api.client.post("/v1/api-keys", json={"name": role, "role": role}), 201)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.system.app),
-                             base_url="http://icb.test",
-                             headers={"Authorization": f"Bearer {key['key']}"})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.system.app),
+        base_url="http://icb.test",
+        headers={"Authorization": f"Bearer {key['key']}"},
+    )
 
 
 async def test_connection_round_trip_without_secrets(embedded_api: EmbeddedApi) -> None:
@@ -43,8 +45,16 @@ async def test_connection_round_trip_without_secrets(embedded_api: EmbeddedApi) 
     assert row is not None and SECRET not in row.credentials  # encrypted at rest
 
     # Without credentials an update keeps them; sync_time and enabled change.
-    updated = ok(await api.put(URL, json={"base_url": "https://rmm.example.com/api/v3",
-                                          "sync_time": "02:15", "enabled": False}))
+    updated = ok(
+        await api.put(
+            URL,
+            json={
+                "base_url": "https://rmm.example.com/api/v3",
+                "sync_time": "02:15",
+                "enabled": False,
+            },
+        )
+    )
     assert updated["base_url"].endswith("/v3") and updated["sync_time"] == "02:15"
     assert updated["credential_names"] == ["token"] and updated["enabled"] is False
     modules = {m["module"]: m for m in ok(await api.get("/v1/modules"))}
@@ -60,16 +70,24 @@ async def test_connection_round_trip_without_secrets(embedded_api: EmbeddedApi) 
     ("body", "loc"),
     [
         ({"base_url": "https://x.example"}, ["body", "credentials"]),
-        ({"base_url": "https://x.example", "credentials": {"key": "v"}},
-         ["body", "credentials", "token"]),
+        (
+            {"base_url": "https://x.example", "credentials": {"key": "v"}},
+            ["body", "credentials", "token"],
+        ),
         ({"base_url": "not a url", "credentials": {"token": "t"}}, ["body", "base_url"]),
         ({"base_url": "ftp://x.example", "credentials": {"token": "t"}}, ["body", "base_url"]),
-        ({"base_url": "https://x.example", "credentials": {"token": "t"}, "sync_time": "25:00"},
-         ["body", "sync_time"]),
-        ({"base_url": "https://x.example", "credentials": {"token": ""}},
-         ["body", "credentials", "token"]),
-        ({"base_url": "https://x.example", "credentials": {"token": "t"}, "extra": 1},
-         ["body", "extra"]),
+        (
+            {"base_url": "https://x.example", "credentials": {"token": "t"}, "sync_time": "25:00"},
+            ["body", "sync_time"],
+        ),
+        (
+            {"base_url": "https://x.example", "credentials": {"token": ""}},
+            ["body", "credentials", "token"],
+        ),
+        (
+            {"base_url": "https://x.example", "credentials": {"token": "t"}, "extra": 1},
+            ["body", "extra"],
+        ),
     ],
 )
 async def test_bad_connections_are_refused(

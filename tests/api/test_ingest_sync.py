@@ -54,8 +54,9 @@ class Pull:
             assert response.status_code == 200, response.text
 
     async def sync_now(self, module: str, day: date) -> dict[str, Any]:
-        response = await self.api.client.post(f"/v1/modules/{module}/sync",
-                                               json={"date": day.isoformat()})
+        response = await self.api.client.post(
+            f"/v1/modules/{module}/sync", json={"date": day.isoformat()}
+        )
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         return answer
@@ -69,14 +70,21 @@ class Pull:
     async def stored(self, module: str, day: date) -> int:
         async with self.api.system.runtimes["ingest"].sessions() as session:
             c = UsageRecordRow
-            return int(await session.scalar(select(func.count()).where(
-                c.tenant_id == self.api.tenant_id, c.module == module, c.day == day)) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count()).where(
+                        c.tenant_id == self.api.tenant_id, c.module == module, c.day == day
+                    )
+                )
+                or 0
+            )
 
 
 @pytest.fixture
 async def pull(embedded_api: EmbeddedApi) -> AsyncIterator[Pull]:
-    simulator = SimulatorState(seed=21, companies=12, period=YESTERDAY.strftime("%Y-%m"),
-                               token=TOKEN, page_size=25)
+    simulator = SimulatorState(
+        seed=21, companies=12, period=YESTERDAY.strftime("%Y-%m"), token=TOKEN, page_size=25
+    )
     syncer: Syncer = embedded_api.system.runtimes["ingest"].extras[SYNCER]
     clock = Clock(datetime.combine(TODAY, time(0, 45), UTC))
     syncer.clock, syncer.transport = clock, httpx.ASGITransport(app=create_app(simulator))
@@ -93,7 +101,10 @@ async def test_the_scheduled_sync_pulls_yesterday_of_all_25_modules_once(pull: P
         expected = len(pull.simulator.items(module, YESTERDAY))
         [sync] = await pull.syncs(module)
         assert (sync["date"], sync["trigger"], sync["status"]) == (
-            YESTERDAY.isoformat(), "scheduled", "succeeded"), sync
+            YESTERDAY.isoformat(),
+            "scheduled",
+            "succeeded",
+        ), sync
         assert (sync["attempts"], sync["records"], sync["accepted"]) == (1, expected, expected)
         assert sync["rejected"] == 0 and sync["error"] is None
         assert sync["started_at"] and sync["finished_at"]
@@ -111,14 +122,19 @@ async def test_the_scheduled_sync_pulls_yesterday_of_all_25_modules_once(pull: P
     pull.clock.advance(minutes=1)
     assert await pull.syncer.tick() == 25  # the next day
     assert [s["date"] for s in await pull.syncs("graphus")] == [
-        TODAY.isoformat(), YESTERDAY.isoformat()]
+        TODAY.isoformat(),
+        YESTERDAY.isoformat(),
+    ]
 
 
 async def test_the_sync_runs_at_the_tenants_local_time(pull: Pull) -> None:
     auckland = ZoneInfo("Pacific/Auckland")
     async with await pull.api.new_tenant("Kiwi MSP", "Pacific/Auckland") as kiwi:
-        body = {"base_url": "http://simulator/graphus/v1", "credentials": {"token": TOKEN},
-                "sync_time": "01:00"}
+        body = {
+            "base_url": "http://simulator/graphus/v1",
+            "credentials": {"token": TOKEN},
+            "sync_time": "01:00",
+        }
         connection = (await kiwi.put("/v1/modules/graphus/connection", json=body)).json()
         assert connection["timezone"] == "Pacific/Auckland"
         local_day = TODAY
@@ -141,7 +157,11 @@ async def test_sync_now(pull: Pull) -> None:
     assert expected > 25  # several pages
     sync = await pull.sync_now("datto_rmm", day)
     assert (sync["trigger"], sync["status"], sync["records"], sync["accepted"]) == (
-        "manual", "succeeded", expected, expected)
+        "manual",
+        "succeeded",
+        expected,
+        expected,
+    )
     assert await pull.stored("datto_rmm", day) == expected
     again = await pull.sync_now("datto_rmm", day)
     assert (again["accepted"], again["unchanged"]) == (0, expected)
@@ -175,15 +195,15 @@ async def test_failed_attempts_are_retried_with_backoff(pull: Pull) -> None:
     [sync] = await pull.syncs("vulscan")
     assert (sync["status"], sync["attempts"]) == ("retrying", 1)
     assert "HTTP 500" in sync["error"]
-    assert datetime.fromisoformat(sync["next_attempt_at"]) == pull.clock.now + timedelta(
-        seconds=60)
+    assert datetime.fromisoformat(sync["next_attempt_at"]) == pull.clock.now + timedelta(seconds=60)
     assert await pull.syncer.tick() == 0  # not before the backoff passed
     pull.clock.advance(seconds=60)
     assert await pull.syncer.tick() == 1
     [sync] = await pull.syncs("vulscan")
     assert (sync["status"], sync["attempts"]) == ("retrying", 2)
     assert datetime.fromisoformat(sync["next_attempt_at"]) == pull.clock.now + timedelta(
-        seconds=120)
+        seconds=120
+    )
     pull.clock.advance(seconds=120)
     assert await pull.syncer.tick() == 1
     [sync] = await pull.syncs("vulscan")
@@ -218,11 +238,15 @@ def _by_metric(items: list[dict[str, str]]) -> dict[str, Decimal]:
 
 
 async def _units(pull: Pull, module: str, start: date, end: date) -> dict[tuple[str, str], Any]:
-    response = await pull.api.client.get("/v1/usage", params={
-        "module": module, "from": start.isoformat(), "to": end.isoformat(), "limit": 1000})
+    response = await pull.api.client.get(
+        "/v1/usage",
+        params={"module": module, "from": start.isoformat(), "to": end.isoformat(), "limit": 1000},
+    )
     assert response.status_code == 200, response.text
-    return {(r["date"], r["metric"]): (Decimal(r["quantity"]), r["estimated"])
-            for r in response.json()["items"]}
+    return {
+        (r["date"], r["metric"]): (Decimal(r["quantity"]), r["estimated"])
+        for r in response.json()["items"]
+    }
 
 
 async def test_a_missed_day_is_estimated_then_replaced_when_it_arrives(pull: Pull) -> None:
@@ -238,11 +262,15 @@ async def test_a_missed_day_is_estimated_then_replaced_when_it_arrives(pull: Pul
     await pull.api.settle()
 
     company = (await client.post("/v1/companies", json={"name": "All of them"})).json()["id"]
-    org_ids = {item["org_id"] for day in (first, second, missed)
-               for item in pull.simulator.items(module, day)}
+    org_ids = {
+        item["org_id"]
+        for day in (first, second, missed)
+        for item in pull.simulator.items(module, day)
+    }
     for org_id in org_ids:
-        response = await client.put(f"/v1/module-orgs/{module}/{org_id}/mapping",
-                                    json={"company_id": company})
+        response = await client.put(
+            f"/v1/module-orgs/{module}/{org_id}/mapping", json={"company_id": company}
+        )
         assert response.status_code == 200, response.text
     await pull.api.settle()
 
@@ -273,10 +301,17 @@ async def test_sync_history_pages_and_filters(pull: Pull) -> None:
     client = pull.api.client
     first = (await client.get("/v1/modules/passly/syncs", params={"limit": 3})).json()
     assert [s["date"] for s in first["items"]] == [d.isoformat() for d in days[:3]]
-    rest = (await client.get("/v1/modules/passly/syncs",
-                             params={"limit": 3, "cursor": first["next_cursor"]})).json()
+    rest = (
+        await client.get(
+            "/v1/modules/passly/syncs", params={"limit": 3, "cursor": first["next_cursor"]}
+        )
+    ).json()
     assert [s["date"] for s in rest["items"]] == [d.isoformat() for d in days[3:]]
     assert rest["next_cursor"] is None
-    window = (await client.get("/v1/modules/passly/syncs", params={
-        "from": days[3].isoformat(), "to": days[1].isoformat()})).json()
+    window = (
+        await client.get(
+            "/v1/modules/passly/syncs",
+            params={"from": days[3].isoformat(), "to": days[1].isoformat()},
+        )
+    ).json()
     assert [s["date"] for s in window["items"]] == [d.isoformat() for d in days[1:4]]

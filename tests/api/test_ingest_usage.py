@@ -22,22 +22,32 @@ YESTERDAY = TODAY - timedelta(days=1)
 
 
 def record(**changes: Any) -> dict[str, Any]:
-    base = {"module": "datto_rmm", "org_id": "org-1", "org_name": "Contoso Ltd.",
-            "metric": "servers", "date": YESTERDAY.isoformat(), "quantity": "12"}
+    base = {
+        "module": "datto_rmm",
+        "org_id": "org-1",
+        "org_name": "Contoso Ltd.",
+        "metric": "servers",
+        "date": YESTERDAY.isoformat(),
+        "quantity": "12",
+    }
     return {**base, **changes}
 
 
 async def stored(api: EmbeddedApi) -> list[UsageRecordRow]:
     async with api.system.runtimes["ingest"].sessions() as session:
-        return list(await session.scalars(
-            select(UsageRecordRow).where(UsageRecordRow.tenant_id == api.tenant_id)))
+        return list(
+            await session.scalars(
+                select(UsageRecordRow).where(UsageRecordRow.tenant_id == api.tenant_id)
+            )
+        )
 
 
 async def outbox_size(api: EmbeddedApi) -> int:
     runtime = api.system.runtimes["ingest"]
     async with runtime.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(runtime.outbox_table))
-                   or 0)
+        return int(
+            await session.scalar(select(func.count()).select_from(runtime.outbox_table)) or 0
+        )
 
 
 async def post(api: EmbeddedApi, records: list[Any], status: int = 200) -> Any:
@@ -49,42 +59,81 @@ async def post(api: EmbeddedApi, records: list[Any], status: int = 200) -> Any:
 BAD_RECORDS: list[tuple[str, Any, str, str]] = [
     ("unknown module", record(module="nope"), "module", "unknown module 'nope'"),
     ("module not a string", record(module=7), "module", "unknown module 7"),
-    ("unknown metric", record(metric="cpus"), "metric",
-     "unknown metric 'cpus' for module datto_rmm"),
-    ("org_id missing", {k: v for k, v in record().items() if k != "org_id"}, "org_id",
-     "required string"),
+    (
+        "unknown metric",
+        record(metric="cpus"),
+        "metric",
+        "unknown metric 'cpus' for module datto_rmm",
+    ),
+    (
+        "org_id missing",
+        {k: v for k, v in record().items() if k != "org_id"},
+        "org_id",
+        "required string",
+    ),
     ("org_id a number", record(org_id=42), "org_id", "must be a string"),
     ("org_id blank", record(org_id="   "), "org_id", "must not be empty"),
     ("org_id too long", record(org_id="x" * 201), "org_id", "longer than 200 characters"),
-    ("org_name too long", record(org_name="x" * 301), "org_name",
-     "longer than 300 characters"),
+    ("org_name too long", record(org_name="x" * 301), "org_name", "longer than 300 characters"),
     ("date not ISO", record(date="27/11/2026"), "date", "must be a date as YYYY-MM-DD"),
-    ("date not a calendar day", record(date="2026-02-30"), "date",
-     "2026-02-30 is not a calendar date"),
-    ("date in the future", record(date=(TODAY + timedelta(days=1)).isoformat()), "date",
-     "is in the future for the tenant"),
-    ("date too old", record(date=(TODAY - timedelta(days=401)).isoformat()), "date",
-     "is older than 400 days"),
-    ("quantity missing", {k: v for k, v in record().items() if k != "quantity"}, "quantity",
-     "must be a decimal number or a decimal string"),
-    ("quantity a boolean", record(quantity=True), "quantity",
-     "must be a decimal number or a decimal string"),
-    ("quantity not a number", record(quantity="twelve"), "quantity",
-     "'twelve' is not a decimal number"),
+    (
+        "date not a calendar day",
+        record(date="2026-02-30"),
+        "date",
+        "2026-02-30 is not a calendar date",
+    ),
+    (
+        "date in the future",
+        record(date=(TODAY + timedelta(days=1)).isoformat()),
+        "date",
+        "is in the future for the tenant",
+    ),
+    (
+        "date too old",
+        record(date=(TODAY - timedelta(days=401)).isoformat()),
+        "date",
+        "is older than 400 days",
+    ),
+    (
+        "quantity missing",
+        {k: v for k, v in record().items() if k != "quantity"},
+        "quantity",
+        "must be a decimal number or a decimal string",
+    ),
+    (
+        "quantity a boolean",
+        record(quantity=True),
+        "quantity",
+        "must be a decimal number or a decimal string",
+    ),
+    (
+        "quantity not a number",
+        record(quantity="twelve"),
+        "quantity",
+        "'twelve' is not a decimal number",
+    ),
     ("quantity NaN", record(quantity="NaN"), "quantity", "must be a finite number"),
     ("quantity too large", record(quantity="1e15"), "quantity", "is too large"),
     ("quantity negative", record(quantity="-1"), "quantity", "quantity must not be negative"),
-    ("count with a fraction", record(quantity="1.5"), "quantity",
-     "quantity must be a whole number (unit 'device' is a count)"),
-    ("too many digits", record(module="datto_azure_backup", metric="storage_tb",
-                               quantity="1.00001"), "quantity",
-     "quantity has more than 4 fractional digits"),
+    (
+        "count with a fraction",
+        record(quantity="1.5"),
+        "quantity",
+        "quantity must be a whole number (unit 'device' is a count)",
+    ),
+    (
+        "too many digits",
+        record(module="datto_azure_backup", metric="storage_tb", quantity="1.00001"),
+        "quantity",
+        "quantity has more than 4 fractional digits",
+    ),
     ("not an object", "datto_rmm,org-1,servers,12", "record", "must be an object"),
 ]
 
 
-@pytest.mark.parametrize(("case", "bad", "field", "msg"), BAD_RECORDS,
-                         ids=[c[0] for c in BAD_RECORDS])
+@pytest.mark.parametrize(
+    ("case", "bad", "field", "msg"), BAD_RECORDS, ids=[c[0] for c in BAD_RECORDS]
+)
 async def test_each_bad_record_gets_its_precise_error_and_stores_nothing(
     embedded_api: EmbeddedApi, case: str, bad: Any, field: str, msg: str
 ) -> None:
@@ -101,16 +150,18 @@ async def test_each_bad_record_gets_its_precise_error_and_stores_nothing(
 
 
 async def test_every_error_of_a_record_is_reported(embedded_api: EmbeddedApi) -> None:
-    answer = await post(embedded_api, [record(metric="cpus", org_name="", date="soon",
-                                              quantity="-x")])
+    answer = await post(
+        embedded_api, [record(metric="cpus", org_name="", date="soon", quantity="-x")]
+    )
     fields = [e["loc"][2] for e in answer["rejected"][0]["errors"]]
     assert fields == ["metric", "org_name", "date", "quantity"]
     assert await stored(embedded_api) == []
 
 
 async def test_one_key_twice_with_two_quantities_rejects_both(embedded_api: EmbeddedApi) -> None:
-    answer = await post(embedded_api, [record(quantity="1"), record(quantity="2"),
-                                       record(org_id="other")])
+    answer = await post(
+        embedded_api, [record(quantity="1"), record(quantity="2"), record(org_id="other")]
+    )
     assert answer["accepted"] == 1
     assert [r["index"] for r in answer["rejected"]] == [0, 1]
     assert [r.org_id for r in await stored(embedded_api)] == ["other"]
@@ -129,7 +180,8 @@ async def test_a_malformed_body_answers_422(
     embedded_api: EmbeddedApi, body: bytes, loc: list[str]
 ) -> None:
     response = await embedded_api.client.post(
-        "/v1/usage", content=body, headers={"content-type": "application/json"})
+        "/v1/usage", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -147,7 +199,11 @@ def sample_records(n: int) -> list[dict[str, str]]:
 async def test_10000_records_round_trip(embedded_api: EmbeddedApi) -> None:
     records = sample_records(10_000)
     assert await post(embedded_api, records) == {
-        "accepted": 10_000, "unchanged": 0, "corrected": 0, "rejected": []}
+        "accepted": 10_000,
+        "unchanged": 0,
+        "corrected": 0,
+        "rejected": [],
+    }
     assert len(await stored(embedded_api)) == 10_000
     await embedded_api.settle(timeout=120)
     modules = (await embedded_api.client.get("/v1/modules")).json()
@@ -155,7 +211,11 @@ async def test_10000_records_round_trip(embedded_api: EmbeddedApi) -> None:
     assert sum(m["org_count"] for m in modules) == len(orgs)
     # The same request again (a client retrying after a lost answer) changes nothing.
     assert await post(embedded_api, records) == {
-        "accepted": 0, "unchanged": 10_000, "corrected": 0, "rejected": []}
+        "accepted": 0,
+        "unchanged": 10_000,
+        "corrected": 0,
+        "rejected": [],
+    }
     assert await outbox_size(embedded_api) == 0
 
 
@@ -180,7 +240,11 @@ async def test_repeat_is_unchanged_and_publishes_nothing(embedded_api: EmbeddedA
     await post(embedded_api, [record()])
     await embedded_api.settle()
     assert await post(embedded_api, [record(), record()]) == {
-        "accepted": 0, "unchanged": 2, "corrected": 0, "rejected": []}
+        "accepted": 0,
+        "unchanged": 2,
+        "corrected": 0,
+        "rejected": [],
+    }
     assert await outbox_size(embedded_api) == 0
     rows = await stored(embedded_api)
     assert [(r.quantity, r.revision) for r in rows] == [(Decimal("12"), 1)]
@@ -191,8 +255,9 @@ async def test_a_new_org_name_renames_the_org_for_mapping(embedded_api: Embedded
     answer = await post(embedded_api, [record(org_name="CONTOSO LIMITED")])
     assert answer == {"accepted": 0, "unchanged": 1, "corrected": 0, "rejected": []}
     await embedded_api.settle()
-    orgs = (await embedded_api.client.get("/v1/module-orgs",
-                                          params={"module": "datto_rmm"})).json()["items"]
+    orgs = (
+        await embedded_api.client.get("/v1/module-orgs", params={"module": "datto_rmm"})
+    ).json()["items"]
     assert [(o["org_id"], o["org_name"]) for o in orgs] == [("org-1", "CONTOSO LIMITED")]
     rows = await stored(embedded_api)
     assert [(r.org_name, r.revision) for r in rows] == [("CONTOSO LIMITED", 1)]

@@ -23,8 +23,9 @@ Loc = list[str | int]
 TODAY = date.today()
 
 
-def assert_problem(response: httpx.Response, status: int, *locs: Loc,
-                   any_locs: bool = False) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, *locs: Loc, any_locs: bool = False
+) -> dict[str, Any]:
     """The answer is a problem of ``status``; a validation problem lists exactly ``locs``
     (or, with ``any_locs``, at least one)."""
     assert response.status_code == status, response.text
@@ -35,8 +36,9 @@ def assert_problem(response: httpx.Response, status: int, *locs: Loc,
         assert isinstance(body[field], str) and body[field], f"{field} missing in {body}"
     if status == 422:
         errors = body["errors"]
-        assert errors and all(isinstance(e["loc"], list) and isinstance(e["msg"], str)
-                              and e["msg"] for e in errors), body
+        assert errors and all(
+            isinstance(e["loc"], list) and isinstance(e["msg"], str) and e["msg"] for e in errors
+        ), body
         assert any_locs or [e["loc"] for e in errors] == list(locs), body
     return body
 
@@ -55,33 +57,46 @@ async def company(api: httpx.AsyncClient) -> dict[str, Any]:
 
 
 def rec(**changes: Any) -> dict[str, Any]:
-    record = {"module": "datto_rmm", "org_id": "o1", "org_name": "Org One",
-              "metric": "servers", "date": (TODAY - timedelta(days=3)).isoformat(),
-              "quantity": 1}
+    record = {
+        "module": "datto_rmm",
+        "org_id": "o1",
+        "org_name": "Org One",
+        "metric": "servers",
+        "date": (TODAY - timedelta(days=3)).isoformat(),
+        "quantity": 1,
+    }
     return {**record, **changes}
 
 
 async def modules(api: httpx.AsyncClient) -> dict[str, tuple[int, str | None]]:
     """Per module: how many orgs sent usage, and the last day of usage."""
-    return {m["module"]: (m["org_count"], m["last_usage_date"])
-            for m in ok(await api.get("/v1/modules"))}
+    return {
+        m["module"]: (m["org_count"], m["last_usage_date"])
+        for m in ok(await api.get("/v1/modules"))
+    }
 
 
-@pytest.mark.parametrize(("body", "status", "locs"), [
-    (b'{"records": [', 422, [["body"]]),
-    (b"[]", 422, [["body", "records"]]),
-    (b'"records"', 422, [["body", "records"]]),
-    (b'{"records": {"module": "datto_rmm"}}', 422, [["body", "records"]]),
-    (None, 413, []),
-], ids=["malformed", "array", "string", "records-not-a-list", "10001-records"])
-async def test_usage_bad_body(api: httpx.AsyncClient, body: bytes | None, status: int,
-                              locs: list[Loc]) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "locs"),
+    [
+        (b'{"records": [', 422, [["body"]]),
+        (b"[]", 422, [["body", "records"]]),
+        (b'"records"', 422, [["body", "records"]]),
+        (b'{"records": {"module": "datto_rmm"}}', 422, [["body", "records"]]),
+        (None, 413, []),
+    ],
+    ids=["malformed", "array", "string", "records-not-a-list", "10001-records"],
+)
+async def test_usage_bad_body(
+    api: httpx.AsyncClient, body: bytes | None, status: int, locs: list[Loc]
+) -> None:
     before = await modules(api)
     if body is None:
         response = await api.post("/v1/usage", json={"records": [rec()] * 10_001})
     else:
-        response = await api.post("/v1/usage", content=body,
-                                  headers={"content-type": "application/json"})
+        response = await api.post(
+            "/v1/usage", content=body, headers={"content-type": "application/json"}
+        )
     assert_problem(response, status, *locs)
     assert await modules(api) == before
 
@@ -111,15 +126,25 @@ async def test_usage_record_errors_reject_only_those_records(api: httpx.AsyncCli
     assert await modules(api) == {**before, "bullphish_id": (1, good["date"])}
 
 
-@pytest.mark.parametrize(("body", "loc"), [
-    ({"tax_rate": "0.19"}, ["body", "name"]),
-    ({"name": "  "}, ["body", "name"]),
-    ({"name": "A", "tax_rate": "1.5"}, ["body", "tax_rate"]),
-    ({"name": "A", "tax_rate": "-0.1"}, ["body", "tax_rate"]),
-    ({"name": "A", "tax_rate": "abc"}, ["body", "tax_rate"]),
-    ({"name": "A", "currency": "XXX"}, ["body", "currency"]),
-], ids=["no-name", "blank-name", "tax-above-1", "tax-negative", "tax-not-a-number",
-        "unknown-currency"])
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"tax_rate": "0.19"}, ["body", "name"]),
+        ({"name": "  "}, ["body", "name"]),
+        ({"name": "A", "tax_rate": "1.5"}, ["body", "tax_rate"]),
+        ({"name": "A", "tax_rate": "-0.1"}, ["body", "tax_rate"]),
+        ({"name": "A", "tax_rate": "abc"}, ["body", "tax_rate"]),
+        ({"name": "A", "currency": "XXX"}, ["body", "currency"]),
+    ],
+    ids=[
+        "no-name",
+        "blank-name",
+        "tax-above-1",
+        "tax-negative",
+        "tax-not-a-number",
+        "unknown-currency",
+    ],
+)
 async def test_company_errors(api: httpx.AsyncClient, body: dict[str, Any], loc: Loc) -> None:
     before = await get_all(api, "/v1/companies")
     assert_problem(await api.post("/v1/companies", json=body), 422, loc)
@@ -127,22 +152,40 @@ async def test_company_errors(api: httpx.AsyncClient, body: dict[str, Any], loc:
 
 
 SERVICE = {"service_code": "S-1", "name": "Service", "unit_price": "1.50"}
-TIERS = {"model": "graduated", "tiers": [{"up_to": "10", "unit_price": "2"},
-                                         {"up_to": "5", "unit_price": "1"},
-                                         {"up_to": None, "unit_price": "0.5"}]}
+TIERS = {
+    "model": "graduated",
+    "tiers": [
+        {"up_to": "10", "unit_price": "2"},
+        {"up_to": "5", "unit_price": "1"},
+        {"up_to": None, "unit_price": "0.5"},
+    ],
+}
 
 
-@pytest.mark.parametrize(("change", "loc"), [
-    ({"start_date": "2026-05-01", "end_date": "2026-04-30"}, ["body", "end_date"]),
-    ({"currency": "ABC"}, ["body", "currency"]),
-    ({"services": [{"service_code": "S-1", "name": "Tiered", "pricing": TIERS}]},
-     ["body", "services", 0, "pricing", "tiers", 1, "up_to"]),
-    ({"company_id": "00000000-0000-0000-0000-000000000000"}, ["body", "company_id"]),
-], ids=["end-before-start", "unknown-currency", "tiers-not-ascending", "unknown-company"])
-async def test_contract_errors(api: httpx.AsyncClient, company: dict[str, Any],
-                               change: dict[str, Any], loc: Loc) -> None:
-    body = {"company_id": company["id"], "name": "C", "start_date": "2026-01-01",
-            "currency": "EUR", "services": [SERVICE], **change}
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"start_date": "2026-05-01", "end_date": "2026-04-30"}, ["body", "end_date"]),
+        ({"currency": "ABC"}, ["body", "currency"]),
+        (
+            {"services": [{"service_code": "S-1", "name": "Tiered", "pricing": TIERS}]},
+            ["body", "services", 0, "pricing", "tiers", 1, "up_to"],
+        ),
+        ({"company_id": "00000000-0000-0000-0000-000000000000"}, ["body", "company_id"]),
+    ],
+    ids=["end-before-start", "unknown-currency", "tiers-not-ascending", "unknown-company"],
+)
+async def test_contract_errors(
+    api: httpx.AsyncClient, company: dict[str, Any], change: dict[str, Any], loc: Loc
+) -> None:
+    body = {
+        "company_id": company["id"],
+        "name": "C",
+        "start_date": "2026-01-01",
+        "currency": "EUR",
+        "services": [SERVICE],
+        **change,
+    }
     assert_problem(await api.post("/v1/contracts", json=body), 422, loc)
     assert await get_all(api, "/v1/contracts") == []
 
@@ -157,31 +200,51 @@ async def test_mapping_errors(api: httpx.AsyncClient, company: dict[str, Any]) -
     assert await wait_for(org_status, 60, "the module org") == "unmapped"
     codes = {"service_codes": ["S-1"]}
     assert_problem(await api.put("/v1/service-mappings/no_such_module/users", json=codes), 404)
-    assert_problem(await api.put("/v1/service-mappings/datto_rmm/no_such_metric", json=codes),
-                   404)
-    assert_problem(await api.put("/v1/service-mappings/datto_rmm/servers",
-                                 json={"service_codes": []}), 422, ["body", "service_codes"])
-    assert_problem(await api.put(
-        "/v1/companies/00000000-0000-0000-0000-000000000000/service-mappings/datto_rmm/servers",
-        json=codes), 404)
-    assert_problem(await api.put("/v1/module-orgs/no_such_module/map-o1/mapping",
-                                 json={"company_id": company["id"]}), 404)
-    assert_problem(await api.put("/v1/module-orgs/datto_rmm/map-o1/mapping",
-                                 json={"company_id": "00000000-0000-0000-0000-000000000000"}),
-                   422, ["body", "company_id"])
+    assert_problem(await api.put("/v1/service-mappings/datto_rmm/no_such_metric", json=codes), 404)
+    assert_problem(
+        await api.put("/v1/service-mappings/datto_rmm/servers", json={"service_codes": []}),
+        422,
+        ["body", "service_codes"],
+    )
+    assert_problem(
+        await api.put(
+            "/v1/companies/00000000-0000-0000-0000-000000000000/service-mappings/datto_rmm/servers",
+            json=codes,
+        ),
+        404,
+    )
+    assert_problem(
+        await api.put(
+            "/v1/module-orgs/no_such_module/map-o1/mapping", json={"company_id": company["id"]}
+        ),
+        404,
+    )
+    assert_problem(
+        await api.put(
+            "/v1/module-orgs/datto_rmm/map-o1/mapping",
+            json={"company_id": "00000000-0000-0000-0000-000000000000"},
+        ),
+        422,
+        ["body", "company_id"],
+    )
     assert ok(await api.get("/v1/service-mappings")) == []
     assert await org_status() == "unmapped"
     assert await get_all(api, f"/v1/companies/{company['id']}/module-orgs") == []
 
 
-@pytest.mark.parametrize(("body", "loc"), [
-    ({"period": "2026-13"}, ["body", "period"]),
-    ({"period": "26-10"}, ["body", "period"]),
-    ({"period": "2026-1"}, ["body", "period"]),
-    ({}, ["body", "period"]),
-], ids=["month-13", "short-year", "one-digit-month", "missing"])
-async def test_billing_run_bad_period(api: httpx.AsyncClient, body: dict[str, Any],
-                                      loc: Loc) -> None:
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"period": "2026-13"}, ["body", "period"]),
+        ({"period": "26-10"}, ["body", "period"]),
+        ({"period": "2026-1"}, ["body", "period"]),
+        ({}, ["body", "period"]),
+    ],
+    ids=["month-13", "short-year", "one-digit-month", "missing"],
+)
+async def test_billing_run_bad_period(
+    api: httpx.AsyncClient, body: dict[str, Any], loc: Loc
+) -> None:
     assert_problem(await api.post("/v1/billing-runs", json=body), 422, loc)
     assert await get_all(api, "/v1/invoices") == []
 
@@ -200,24 +263,32 @@ async def test_unknown_ids_answer_404(stack: Stack, api: httpx.AsyncClient) -> N
 async def stored(api: httpx.AsyncClient) -> list[Any]:
     """What the endpoints below could have stored."""
     return [
-        await get_all(api, "/v1/companies"), await get_all(api, "/v1/contracts"),
-        await get_all(api, "/v1/invoices"), ok(await api.get("/v1/service-mappings")),
-        [(m["module"], m["billing_enabled"], m["effective_from"])
-         for m in ok(await api.get("/v1/modules"))],
+        await get_all(api, "/v1/companies"),
+        await get_all(api, "/v1/contracts"),
+        await get_all(api, "/v1/invoices"),
+        ok(await api.get("/v1/service-mappings")),
+        [
+            (m["module"], m["billing_enabled"], m["effective_from"])
+            for m in ok(await api.get("/v1/modules"))
+        ],
     ]
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/v1/companies"),
-    ("POST", "/v1/contracts"),
-    ("POST", "/v1/billing-runs"),
-    ("PUT", "/v1/service-mappings/datto_rmm/servers"),
-    ("PUT", "/v1/modules/datto_rmm/billing"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/companies"),
+        ("POST", "/v1/contracts"),
+        ("POST", "/v1/billing-runs"),
+        ("PUT", "/v1/service-mappings/datto_rmm/servers"),
+        ("PUT", "/v1/modules/datto_rmm/billing"),
+    ],
+)
 async def test_malformed_json_everywhere(api: httpx.AsyncClient, method: str, path: str) -> None:
     before = await stored(api)
-    response = await api.request(method, path, content=b'{"name": ',
-                                 headers={"content-type": "application/json"})
+    response = await api.request(
+        method, path, content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     body = assert_problem(response, 422, any_locs=True)
     assert [e["loc"][0] for e in body["errors"]] == ["body"]
     assert await stored(api) == before

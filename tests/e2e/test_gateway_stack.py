@@ -44,13 +44,17 @@ def test_schemathesis_finds_nothing_on_the_real_stack(stack: Stack, tenant: Tena
 
 async def test_services_answer_only_the_gateway(stack: Stack, tenant: Tenant) -> None:
     ctx = CallerContext(tenant.id, "UTC", "admin", "k")
-    for service, path in (("ingest", "/v1/modules"), ("mapping", "/v1/companies"),
-                          ("invoicing", "/v1/contracts")):
+    for service, path in (
+        ("ingest", "/v1/modules"),
+        ("mapping", "/v1/companies"),
+        ("invoicing", "/v1/contracts"),
+    ):
         async with httpx.AsyncClient(base_url=stack.url(service), timeout=30) as direct:
             problem(await direct.get(path), 401)
             problem(await direct.get(path, headers=sign("forged", ctx, "GET", path)), 401)
-            unsigned = {k: v for k, v in sign(DEFAULT_SECRET, ctx, "GET", path).items()
-                        if k != H_SIGNATURE}
+            unsigned = {
+                k: v for k, v in sign(DEFAULT_SECRET, ctx, "GET", path).items() if k != H_SIGNATURE
+            }
             problem(await direct.get(path, headers=unsigned), 401)
             tampered = {**sign(DEFAULT_SECRET, ctx, "GET", path), "x-icb-tenant": "other"}
             problem(await direct.get(path, headers=tampered), 401)
@@ -61,23 +65,35 @@ async def test_services_answer_only_the_gateway(stack: Stack, tenant: Tenant) ->
 async def test_the_request_id_is_in_every_log_on_the_way(stack: Stack, tenant: Tenant) -> None:
     rid = f"e2e-{uuid.uuid4().hex[:12]}"
     async with stack.client(tenant.key) as api:
-        created = await api.post("/v1/companies", json={"name": "Logged Ltd"},
-                                 headers={H_REQUEST_ID: rid})
+        created = await api.post(
+            "/v1/companies", json={"name": "Logged Ltd"}, headers={H_REQUEST_ID: rid}
+        )
         assert created.status_code == 201, created.text
         assert created.headers[H_REQUEST_ID] == rid
-        contract = await api.post("/v1/contracts", headers={H_REQUEST_ID: rid}, json={
-            "company_id": created.json()["id"], "name": "c", "start_date": "2024-01-01",
-            "currency": "EUR", "services": [{"service_code": "S", "name": "s",
-                                             "unit_price": "1"}]})
+        contract = await api.post(
+            "/v1/contracts",
+            headers={H_REQUEST_ID: rid},
+            json={
+                "company_id": created.json()["id"],
+                "name": "c",
+                "start_date": "2024-01-01",
+                "currency": "EUR",
+                "services": [{"service_code": "S", "name": "s", "unit_price": "1"}],
+            },
+        )
         assert contract.status_code == 201, contract.text
         audit = (await api.get("/v1/audit")).json()["items"]
     assert [(a["method"], a["path"], a["status"], a["request_id"]) for a in audit] == [
-        ("POST", "/v1/companies", 201, rid), ("POST", "/v1/contracts", 201, rid)]
+        ("POST", "/v1/companies", 201, rid),
+        ("POST", "/v1/contracts", 201, rid),
+    ]
     # The gateway, the service it called, and the service that one called (invoicing reads
     # the company from mapping) all log under the caller's id.
-    for service, line in (("gateway", "POST /v1/companies -> 201"),
-                          ("mapping", "POST /v1/companies -> 201"),
-                          ("invoicing", "POST /v1/contracts -> 201")):
+    for service, line in (
+        ("gateway", "POST /v1/companies -> 201"),
+        ("mapping", "POST /v1/companies -> 201"),
+        ("invoicing", "POST /v1/contracts -> 201"),
+    ):
         log = stack.services[service].log.read_text(errors="replace")
         assert re.search(rf"\[{re.escape(rid)}\] icb\.access: {re.escape(line)}", log), service
 
@@ -102,14 +118,24 @@ async def test_a_stopped_service_answers_503_then_recovers(stack: Stack, tenant:
 
 
 async def test_another_tenant_gets_404_on_the_resources_of_the_first(
-    stack: Stack, tenant: Tenant,
+    stack: Stack,
+    tenant: Tenant,
 ) -> None:
     other = await stack.new_tenant()
     async with stack.client(tenant.key) as first, stack.client(other.key) as second:
         company = (await first.post("/v1/companies", json={"name": "Mine"})).json()["id"]
-        contract = (await first.post("/v1/contracts", json={
-            "company_id": company, "name": "c", "start_date": "2024-01-01", "currency": "EUR",
-            "services": [{"service_code": "S", "name": "s", "unit_price": "1"}]})).json()["id"]
+        contract = (
+            await first.post(
+                "/v1/contracts",
+                json={
+                    "company_id": company,
+                    "name": "c",
+                    "start_date": "2024-01-01",
+                    "currency": "EUR",
+                    "services": [{"service_code": "S", "name": "s", "unit_price": "1"}],
+                },
+            )
+        ).json()["id"]
         key = (await first.post("/v1/api-keys", json={"name": "v", "role": "viewer"})).json()
         for method, path, body in (
             ("GET", f"/v1/companies/{company}", None),

@@ -36,8 +36,9 @@ def _daily_quantities(company: str, code: str) -> list[Decimal]:
         if org.company != company:
             continue
         for metric, values in org.counts.items():
-            codes = sc.OVERRIDES.get((company, org.module, metric),
-                                     sc.SERVICE_MAPPINGS.get((org.module, metric), ()))
+            codes = sc.OVERRIDES.get(
+                (company, org.module, metric), sc.SERVICE_MAPPINGS.get((org.module, metric), ())
+            )
             if code in codes:
                 q = [a + b for a, b in zip(q, values, strict=True)]
     return q
@@ -52,8 +53,10 @@ def expected_invoices() -> dict[str, dict[str, Any]]:
         lines: dict[str, tuple[str, str]] = {}
         subtotal = Decimal(0)
         for s in contract.services:
-            q = [max(x, Decimal(s.minimum_units)) for x in _daily_quantities(contract.company,
-                                                                            s.code)]
+            q = [
+                max(x, Decimal(s.minimum_units))
+                for x in _daily_quantities(contract.company, s.code)
+            ]
             price = Decimal(s.unit_price)
             if s.counting_basis == "daily":
                 amount = (sum(x * price for x in q) / days).quantize(CENT, ROUND_HALF_UP)
@@ -64,8 +67,13 @@ def expected_invoices() -> dict[str, dict[str, Any]]:
             lines[s.code] = (str(quantity), str(amount))
             subtotal += amount
         tax = (subtotal * rates[contract.company]).quantize(CENT, ROUND_HALF_UP)
-        out[contract.company] = {"currency": contract.currency, "subtotal": str(subtotal),
-                                 "tax": str(tax), "total": str(subtotal + tax), "lines": lines}
+        out[contract.company] = {
+            "currency": contract.currency,
+            "subtotal": str(subtotal),
+            "tax": str(tax),
+            "total": str(subtotal + tax),
+            "lines": lines,
+        }
     return out
 
 
@@ -81,7 +89,9 @@ async def real_scenario(stack: Stack) -> Built:
         rows = await stack.fetch(
             "SELECT count(*) AS n FROM invoicing.module_billing"
             " WHERE tenant_id = $1 AND enabled AND effective_from = $2",
-            tenant.id, date.fromisoformat(sc.BILLING_FROM))
+            tenant.id,
+            date.fromisoformat(sc.BILLING_FROM),
+        )
         return rows[0]["n"] == len(sc.MODULES)
 
     async with stack.client(tenant.key) as api:
@@ -95,10 +105,13 @@ async def test_invoices_equal_the_hand_computed_totals(real_scenario: Built) -> 
     names = {cid: name for name, cid in real_scenario.company_ids.items()}
     got = {
         names[inv["company_id"]]: {
-            "currency": inv["currency"], "subtotal": inv["subtotal"], "tax": inv["tax"],
+            "currency": inv["currency"],
+            "subtotal": inv["subtotal"],
+            "tax": inv["tax"],
             "total": inv["total"],
-            "lines": {line["service_code"]: (line["quantity"], line["amount"])
-                      for line in inv["lines"]},
+            "lines": {
+                line["service_code"]: (line["quantity"], line["amount"]) for line in inv["lines"]
+            },
         }
         for inv in real_scenario.invoices
     }
@@ -121,13 +134,20 @@ async def test_embedded_mode_gives_identical_invoices(
 
 
 def _records(n: int, org: str, quantity: int, start: date) -> list[dict[str, Any]]:
-    return [{"module": "datto_rmm", "org_id": org, "org_name": f"Org {org}",
-             "metric": "servers", "date": (start + timedelta(days=i)).isoformat(),
-             "quantity": quantity + i} for i in range(n)]
+    return [
+        {
+            "module": "datto_rmm",
+            "org_id": org,
+            "org_name": f"Org {org}",
+            "metric": "servers",
+            "date": (start + timedelta(days=i)).isoformat(),
+            "quantity": quantity + i,
+        }
+        for i in range(n)
+    ]
 
 
-async def _settled(stack: Stack, api: httpx.AsyncClient, tenant: Tenant, tag: str
-                   ) -> list[Unit]:
+async def _settled(stack: Stack, api: httpx.AsyncClient, tenant: Tenant, tag: str) -> list[Unit]:
     """Posts a sentinel record and waits for it in the unit table: everything the tenant
     sent before it went through too (one partition per tenant). Answers the other rows."""
     sentinel = _records(1, f"sentinel-{tag}", 1, date.today() - timedelta(days=1))
@@ -150,20 +170,25 @@ async def test_redelivered_event_and_repeated_post_change_nothing(stack: Stack) 
         assert tally(first) == (30, 0, 0, 0)
         # A correction after the first event: a redelivered first event must not undo it.
         corrected = [{**records[0], "quantity": 99}]
-        assert tally(ok(await api.post("/v1/usage", json={"records": corrected}))) == (
-            0, 0, 1, 0)
+        assert tally(ok(await api.post("/v1/usage", json={"records": corrected}))) == (0, 0, 1, 0)
         before = await _settled(stack, api, tenant, "a")
         assert len(before) == 30
-        assert [u.quantity for u in before] == [Decimal(99), *(Decimal(10 + i)
-                                                               for i in range(1, 30))]
+        assert [u.quantity for u in before] == [
+            Decimal(99),
+            *(Decimal(10 + i) for i in range(1, 30)),
+        ]
         ingest_before = await stack.fetch(
-            "SELECT * FROM ingest.usage_records WHERE tenant_id = $1 ORDER BY day", tenant.id)
+            "SELECT * FROM ingest.usage_records WHERE tenant_id = $1 ORDER BY day", tenant.id
+        )
 
-        for event_type, group in (("usage.recorded", "mapping.usage"),
-                                  ("usage.resolved", "invoicing.usage")):
+        for event_type, group in (
+            ("usage.recorded", "mapping.usage"),
+            ("usage.resolved", "invoicing.usage"),
+        ):
             partition, offset = await redeliver_first(stack, tenant.id, event_type)
-            await wait_consumed(stack, group, f"{stack.topic_prefix}{event_type}", partition,
-                                offset)
+            await wait_consumed(
+                stack, group, f"{stack.topic_prefix}{event_type}", partition, offset
+            )
         assert await _settled(stack, api, tenant, "b") == before
 
         again = ok(await api.post("/v1/usage", json={"records": [*corrected, *records[1:]]}))
@@ -171,7 +196,9 @@ async def test_redelivered_event_and_repeated_post_change_nothing(stack: Stack) 
         assert await _settled(stack, api, tenant, "c") == before
         ingest_after = await stack.fetch(
             "SELECT * FROM ingest.usage_records WHERE tenant_id = $1 AND org_id = 'dup-org'"
-            " ORDER BY day", tenant.id)
+            " ORDER BY day",
+            tenant.id,
+        )
         unchanged = [dict(r) for r in ingest_before if r["org_id"] == "dup-org"]
         assert [dict(r) for r in ingest_after] == unchanged
 
@@ -185,17 +212,24 @@ def _crash_batches() -> list[list[dict[str, Any]]]:
     start = date.today() - timedelta(days=60)
     days = BATCH_SIZE // ORGS_PER_BATCH
     return [
-        [{"module": "datto_rmm", "org_id": f"o{b:02d}-{j // days:02d}",
-          "org_name": f"Org {b}/{j // days}", "metric": "servers",
-          "date": (start + timedelta(days=j % days)).isoformat(),
-          "quantity": 1 + (b * BATCH_SIZE + j) % 97}
-         for j in range(BATCH_SIZE)]
+        [
+            {
+                "module": "datto_rmm",
+                "org_id": f"o{b:02d}-{j // days:02d}",
+                "org_name": f"Org {b}/{j // days}",
+                "metric": "servers",
+                "date": (start + timedelta(days=j % days)).isoformat(),
+                "quantity": 1 + (b * BATCH_SIZE + j) % 97,
+            }
+            for j in range(BATCH_SIZE)
+        ]
         for b in range(BATCHES)
     ]
 
 
-async def _post_all(api: httpx.AsyncClient, batches: list[list[dict[str, Any]]],
-                    done: list[int]) -> None:
+async def _post_all(
+    api: httpx.AsyncClient, batches: list[list[dict[str, Any]]], done: list[int]
+) -> None:
     for batch in batches:
         answer = ok(await api.post("/v1/usage", json={"records": batch}))
         assert tally(answer) == (len(batch), 0, 0, 0), answer
@@ -215,8 +249,11 @@ async def test_kill_9_loses_and_duplicates_nothing(stack: Stack, victim: str) ->
             await wait_for(lambda: _true(len(done) >= 5), 60, "5 batches accepted")
             await wait_for(lambda: stack.unit_count(tenant.id), 60, "the first units")
             await stack.kill(victim)
-            await wait_for(lambda: _true(len(done) >= 10 or poster.done()), 60,
-                           "more batches accepted while the victim is down")
+            await wait_for(
+                lambda: _true(len(done) >= 10 or poster.done()),
+                60,
+                "more batches accepted while the victim is down",
+            )
             await stack.start(victim)
             await poster
         finally:

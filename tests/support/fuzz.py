@@ -42,8 +42,9 @@ class Pacer:
         self.next = max(now, self.next) + self.interval
 
 
-def fuzz_gateway(base_url: str, key: str, examples: int,
-                 per_second: float | None = None) -> list[str]:
+def fuzz_gateway(
+    base_url: str, key: str, examples: int, per_second: float | None = None
+) -> list[str]:
     """Answers the failures: one per operation and generation mode, shrunk by Hypothesis."""
     response = httpx.get(f"{base_url}/openapi.json", timeout=30)
     assert response.status_code == 200, response.text
@@ -62,8 +63,9 @@ def fuzz_gateway(base_url: str, key: str, examples: int,
     assert len(operations) >= MIN_OPERATIONS, [op.label for op in operations]
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run = _runner(operation.as_strategy(generation_mode=mode), examples,
-                          session, headers, pacer)
+            run = _runner(
+                operation.as_strategy(generation_mode=mode), examples, session, headers, pacer
+            )
             try:
                 run()
             except Unsatisfiable:
@@ -75,12 +77,22 @@ def fuzz_gateway(base_url: str, key: str, examples: int,
     return failures
 
 
-def _runner(strategy: SearchStrategy[schemathesis.Case], examples: int, session: requests.Session,
-            headers: dict[str, str], pacer: Pacer) -> Callable[[], None]:
+def _runner(
+    strategy: SearchStrategy[schemathesis.Case],
+    examples: int,
+    session: requests.Session,
+    headers: dict[str, str],
+    pacer: Pacer,
+) -> Callable[[], None]:
     @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
     def run(case: schemathesis.Case) -> None:
         pacer.wait()
         case.call_and_validate(session=session, headers=headers, checks=CHECKS, timeout=30)

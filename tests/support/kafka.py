@@ -23,12 +23,15 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     finally:
         await admin.close()
     assert described["error_code"] == 0, f"no topic {topic}: {described}"
-    return [TopicPartition(topic, p["partition"])
-            for p in sorted(described["partitions"], key=lambda p: p["partition"])]
+    return [
+        TopicPartition(topic, p["partition"])
+        for p in sorted(described["partitions"], key=lambda p: p["partition"])
+    ]
 
 
-async def _first_of_tenant(bootstrap: str, topic: str, tenant_id: str) -> ConsumerRecord[
-        bytes, bytes]:
+async def _first_of_tenant(
+    bootstrap: str, topic: str, tenant_id: str
+) -> ConsumerRecord[bytes, bytes]:
     partitions = await _partitions(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -52,25 +55,25 @@ async def redeliver_first(stack: Stack, tenant_id: str, event_type: str) -> tupl
     """Publishes the tenant's first ``event_type`` envelope again, byte for byte, on its
     partition; answers (partition, offset) of the copy."""
     topic = f"{stack.topic_prefix}{event_type}"
-    record = await asyncio.wait_for(_first_of_tenant(stack.kafka, topic, tenant_id),
-                                    READ_SECONDS)
+    record = await asyncio.wait_for(_first_of_tenant(stack.kafka, topic, tenant_id), READ_SECONDS)
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
     await producer.start()
     try:
-        meta = await producer.send_and_wait(topic, record.value, key=record.key,
-                                            partition=record.partition)
+        meta = await producer.send_and_wait(
+            topic, record.value, key=record.key, partition=record.partition
+        )
     finally:
         await producer.stop()
     return meta.partition, meta.offset
 
 
-async def wait_consumed(stack: Stack, group: str, topic: str, partition: int,
-                        offset: int) -> None:
+async def wait_consumed(stack: Stack, group: str, topic: str, partition: int, offset: int) -> None:
     """Waits until the service's consumer group committed past ``offset``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka)
     await admin.start()
     tp = TopicPartition(topic, partition)
     try:
+
         async def committed() -> bool | Pending:
             offsets = await admin.list_consumer_group_offsets(f"{stack.topic_prefix}{group}")
             at = offsets[tp].offset if tp in offsets else -1

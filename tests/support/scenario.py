@@ -86,17 +86,27 @@ COMPANIES = (
     CompanySpec(NORTHWIND, "0"),
 )
 ORGS = (
-    OrgSpec("datto_rmm", "rmm-100", "CONTOSO LIMITED", CONTOSO, {
-        "desktops_laptops": counts(40, 7, 13), "servers": counts(5, 3, 4)}),
+    OrgSpec(
+        "datto_rmm",
+        "rmm-100",
+        "CONTOSO LIMITED",
+        CONTOSO,
+        {"desktops_laptops": counts(40, 7, 13), "servers": counts(5, 3, 4)},
+    ),
     OrgSpec("bullphish_id", "bp-7", "contoso-ltd", CONTOSO, {"users": counts(55, 5, 11)}),
     OrgSpec("saas_protection", "sp-fab", "Fabrikam (DE)", FABRIKAM, {"seats": counts(120, 11, 17)}),
     OrgSpec("dark_web_id", "dw-31", "fabrikam.de", FABRIKAM, {"domains": counts(3, 2, 5)}),
-    OrgSpec("datto_rmm", "rmm-200", "NORTHWIND TRADERS INC", NORTHWIND, {
-        "desktops_laptops": counts(18, 5, 9)}),
-    OrgSpec("vulscan", "vs-9", "Northwind-Traders", NORTHWIND, {
-        "ip_addresses": counts(35, 9, 23)}),
-    OrgSpec("datto_rmm", "rmm-lab", "MSP Internal Lab", None, {
-        "desktops_laptops": counts(7, 1, 3)}),
+    OrgSpec(
+        "datto_rmm",
+        "rmm-200",
+        "NORTHWIND TRADERS INC",
+        NORTHWIND,
+        {"desktops_laptops": counts(18, 5, 9)},
+    ),
+    OrgSpec("vulscan", "vs-9", "Northwind-Traders", NORTHWIND, {"ip_addresses": counts(35, 9, 23)}),
+    OrgSpec(
+        "datto_rmm", "rmm-lab", "MSP Internal Lab", None, {"desktops_laptops": counts(7, 1, 3)}
+    ),
 )
 MODULES = tuple(sorted({org.module for org in ORGS}))
 SERVICE_MAPPINGS = {
@@ -109,27 +119,48 @@ SERVICE_MAPPINGS = {
 }
 OVERRIDES = {(NORTHWIND, "datto_rmm", "desktops_laptops"): ("RMM-WS-PREMIUM",)}
 CONTRACTS = (
-    ContractSpec(CONTOSO, "Managed services Contoso", "EUR", (
-        ServiceSpec("RMM-WS", "Workstation monitoring", "3.35"),
-        ServiceSpec("RMM-SRV", "Server monitoring", "12.7"),
-        ServiceSpec("BP-USER", "Phishing training per user", "1.99"),
-    )),
-    ContractSpec(FABRIKAM, "Cloud backup Fabrikam", "EUR", (
-        ServiceSpec("SAAS-SEAT", "M365 backup seat", "2.45"),
-        # 7 domains at the peak x 15.155 = 106.085: half-up gives 106.09 (half-even 106.08).
-        ServiceSpec("DWID-DOMAIN", "Dark web monitoring domain", "15.155", "monthly_peak"),
-    )),
-    ContractSpec(NORTHWIND, "Security Northwind", "USD", (
-        ServiceSpec("RMM-WS-PREMIUM", "Premium workstation care", "4.115"),
-        ServiceSpec("VULSCAN-IP", "Vulnerability scan per IP", "0.85", minimum_units="40"),
-    )),
+    ContractSpec(
+        CONTOSO,
+        "Managed services Contoso",
+        "EUR",
+        (
+            ServiceSpec("RMM-WS", "Workstation monitoring", "3.35"),
+            ServiceSpec("RMM-SRV", "Server monitoring", "12.7"),
+            ServiceSpec("BP-USER", "Phishing training per user", "1.99"),
+        ),
+    ),
+    ContractSpec(
+        FABRIKAM,
+        "Cloud backup Fabrikam",
+        "EUR",
+        (
+            ServiceSpec("SAAS-SEAT", "M365 backup seat", "2.45"),
+            # 7 domains at the peak x 15.155 = 106.085: half-up gives 106.09 (half-even 106.08).
+            ServiceSpec("DWID-DOMAIN", "Dark web monitoring domain", "15.155", "monthly_peak"),
+        ),
+    ),
+    ContractSpec(
+        NORTHWIND,
+        "Security Northwind",
+        "USD",
+        (
+            ServiceSpec("RMM-WS-PREMIUM", "Premium workstation care", "4.115"),
+            ServiceSpec("VULSCAN-IP", "Vulnerability scan per IP", "0.85", minimum_units="40"),
+        ),
+    ),
 )
 
 
 def usage_records() -> list[dict[str, Any]]:
     return [
-        {"module": org.module, "org_id": org.org_id, "org_name": org.org_name,
-         "metric": metric, "date": day.isoformat(), "quantity": values[i]}
+        {
+            "module": org.module,
+            "org_id": org.org_id,
+            "org_name": org.org_name,
+            "metric": metric,
+            "date": day.isoformat(),
+            "quantity": values[i],
+        }
         for org in ORGS
         for metric, values in org.counts.items()
         for i, day in enumerate(DAYS_OF_PERIOD)
@@ -146,8 +177,7 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 def tally(answer: dict[str, Any]) -> tuple[int, int, int, int]:
     """(accepted, unchanged, corrected, rejected) of a POST /v1/usage answer."""
-    return (answer["accepted"], answer["unchanged"], answer["corrected"],
-            len(answer["rejected"]))
+    return (answer["accepted"], answer["unchanged"], answer["corrected"], len(answer["rejected"]))
 
 
 async def get_all(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -193,11 +223,16 @@ async def build_scenario(
     (events, not visible through the public API) has caught up.
     """
     for module in MODULES:
-        ok(await api.put(f"/v1/modules/{module}/billing",
-                         json={"enabled": True, "effective_from": BILLING_FROM}))
+        ok(
+            await api.put(
+                f"/v1/modules/{module}/billing",
+                json={"enabled": True, "effective_from": BILLING_FROM},
+            )
+        )
     company_ids = {
-        c.name: ok(await api.post("/v1/companies", json={"name": c.name, "tax_rate": c.tax_rate}),
-                   201)["id"]
+        c.name: ok(
+            await api.post("/v1/companies", json={"name": c.name, "tax_rate": c.tax_rate}), 201
+        )["id"]
         for c in COMPANIES
     }
     records = usage_records()
@@ -212,38 +247,64 @@ async def build_scenario(
     await wait_for(orgs_visible, SETTLE_SECONDS, "the module orgs")
     # Service mappings first: the org mappings' re-resolutions then carry the final codes.
     for (module, metric), codes in SERVICE_MAPPINGS.items():
-        ok(await api.put(f"/v1/service-mappings/{module}/{metric}",
-                         json={"service_codes": list(codes)}))
+        ok(
+            await api.put(
+                f"/v1/service-mappings/{module}/{metric}", json={"service_codes": list(codes)}
+            )
+        )
     for (company, module, metric), codes in OVERRIDES.items():
-        ok(await api.put(
-            f"/v1/companies/{company_ids[company]}/service-mappings/{module}/{metric}",
-            json={"service_codes": list(codes)}))
+        ok(
+            await api.put(
+                f"/v1/companies/{company_ids[company]}/service-mappings/{module}/{metric}",
+                json={"service_codes": list(codes)},
+            )
+        )
     for org in ORGS:
         target = {"company_id": company_ids[org.company]} if org.company else {"excluded": True}
         ok(await api.put(f"/v1/module-orgs/{org.module}/{org.org_id}/mapping", json=target))
     for contract in CONTRACTS:
-        ok(await api.post("/v1/contracts", json={
-            "company_id": company_ids[contract.company], "name": contract.name,
-            "start_date": BILLING_FROM, "currency": contract.currency,
-            "services": [
-                {"service_code": s.code, "name": s.name, "unit_price": s.unit_price,
-                 "counting_basis": s.counting_basis, "minimum_units": s.minimum_units}
-                for s in contract.services
-            ],
-        }), 201)
+        ok(
+            await api.post(
+                "/v1/contracts",
+                json={
+                    "company_id": company_ids[contract.company],
+                    "name": contract.name,
+                    "start_date": BILLING_FROM,
+                    "currency": contract.currency,
+                    "services": [
+                        {
+                            "service_code": s.code,
+                            "name": s.name,
+                            "unit_price": s.unit_price,
+                            "counting_basis": s.counting_basis,
+                            "minimum_units": s.minimum_units,
+                        }
+                        for s in contract.services
+                    ],
+                },
+            ),
+            201,
+        )
 
     expected = expected_usage(company_ids)
 
     async def usage_complete() -> bool | Pending:
-        rows = await get_all(api, "/v1/usage", **{"from": FIRST_DAY.isoformat(),
-                                                  "to": DAYS_OF_PERIOD[-1].isoformat()})
-        seen = {(r["company_id"], r["module"], r["metric"], r["date"]): Decimal(r["quantity"])
-                for r in rows}
+        rows = await get_all(
+            api,
+            "/v1/usage",
+            **{"from": FIRST_DAY.isoformat(), "to": DAYS_OF_PERIOD[-1].isoformat()},
+        )
+        seen = {
+            (r["company_id"], r["module"], r["metric"], r["date"]): Decimal(r["quantity"])
+            for r in rows
+        }
         wrong = {k: v for k, v in seen.items() if expected.get(k) != v}
         missing = expected.keys() - seen.keys()
         if wrong or missing:
-            return Pending(f"{len(missing)} rows missing, {len(wrong)} differ "
-                           f"(e.g. {sorted(wrong.items())[:3]})")
+            return Pending(
+                f"{len(missing)} rows missing, {len(wrong)} differ "
+                f"(e.g. {sorted(wrong.items())[:3]})"
+            )
         return True
 
     await wait_for(usage_complete, SETTLE_SECONDS, "the unit table of the scenario")
@@ -259,14 +320,39 @@ def comparable(built: Built) -> list[dict[str, Any]]:
     names = {cid: name for name, cid in built.company_ids.items()}
     out = []
     for inv in built.invoices:
-        out.append({
-            "company": names[inv["company_id"]],
-            **{k: inv[k] for k in ("number", "kind", "corrects", "period", "currency", "status",
-                                   "subtotal", "tax_rate", "tax", "total", "balance")},
-            "lines": [
-                {k: line[k] for k in ("service_code", "description", "quantity", "unit_price",
-                                      "amount", "sources")}
-                for line in inv["lines"]
-            ],
-        })
+        out.append(
+            {
+                "company": names[inv["company_id"]],
+                **{
+                    k: inv[k]
+                    for k in (
+                        "number",
+                        "kind",
+                        "corrects",
+                        "period",
+                        "currency",
+                        "status",
+                        "subtotal",
+                        "tax_rate",
+                        "tax",
+                        "total",
+                        "balance",
+                    )
+                },
+                "lines": [
+                    {
+                        k: line[k]
+                        for k in (
+                            "service_code",
+                            "description",
+                            "quantity",
+                            "unit_price",
+                            "amount",
+                            "sources",
+                        )
+                    }
+                    for line in inv["lines"]
+                ],
+            }
+        )
     return sorted(out, key=lambda inv: (inv["company"], inv["currency"]))

@@ -118,17 +118,23 @@ class Stack:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ICB_")}
-        env.update({
-            "ICB_ENVIRONMENT": "test",
-            "ICB_DATABASE_URL": self.database_url,
-            "ICB_DATABASE_POOL_SIZE": "5",
-            "ICB_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
-            "ICB_TOPIC_PREFIX": self.topic_prefix,
-            "ICB_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        })
-        env.update({f"ICB_{name.upper()}_URL": self.url(name)
-                    for name in ("ingest", "mapping", "invoicing")})
+        env.update(
+            {
+                "ICB_ENVIRONMENT": "test",
+                "ICB_DATABASE_URL": self.database_url,
+                "ICB_DATABASE_POOL_SIZE": "5",
+                "ICB_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+                "ICB_TOPIC_PREFIX": self.topic_prefix,
+                "ICB_LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(
+            {
+                f"ICB_{name.upper()}_URL": self.url(name)
+                for name in ("ingest", "mapping", "invoicing")
+            }
+        )
         return env
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -157,7 +163,8 @@ class Stack:
         even when an earlier one failed; the failures are raised together at the end."""
         steps: list[Callable[[], Awaitable[None]]] = [
             *(functools.partial(self._stop, s) for s in self.services.values()),
-            self._close_pool, self._drop_database,
+            self._close_pool,
+            self._drop_database,
         ]
         if self.services:  # the services created the topics
             steps.append(self._delete_topics)
@@ -222,13 +229,20 @@ class Stack:
     async def icb(self, *args: str) -> str:
         """Runs the ``icb`` command line against the test database; answers its stdout."""
         proc = await asyncio.create_subprocess_exec(
-            PYTHON, "-m", "services.cli", *args, cwd=REPO, env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            PYTHON,
+            "-m",
+            "services.cli",
+            *args,
+            cwd=REPO,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), timeout=COMMAND_SECONDS)
         if proc.returncode != 0:
-            raise RuntimeError(f"icb {' '.join(args)} failed ({proc.returncode}):\n"
-                               f"{err.decode(errors='replace')}")
+            raise RuntimeError(
+                f"icb {' '.join(args)} failed ({proc.returncode}):\n{err.decode(errors='replace')}"
+            )
         return out.decode()
 
     async def start(self, name: str) -> None:
@@ -241,8 +255,17 @@ class Stack:
         assert service.process is None or service.process.returncode is not None, "running"
         with service.log.open("ab") as log:
             service.process = await asyncio.create_subprocess_exec(
-                PYTHON, "-m", "services.cli", "serve", name, "--port", str(service.port),
-                cwd=REPO, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                PYTHON,
+                "-m",
+                "services.cli",
+                "serve",
+                name,
+                "--port",
+                str(service.port),
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
             )
 
     async def wait_ready(self, name: str) -> None:
@@ -257,8 +280,12 @@ class Stack:
                 response = await http.get(f"{self.url(name)}/readyz")
             return response.status_code == 200 or Pending(response.text)
 
-        await wait_for(ready, READY_SECONDS, f"{name} /readyz (log {service.log})",
-                       tolerate=(httpx.TransportError,))
+        await wait_for(
+            ready,
+            READY_SECONDS,
+            f"{name} /readyz (log {service.log})",
+            tolerate=(httpx.TransportError,),
+        )
 
     def running(self, name: str) -> bool:
         process = self.services[name].process
@@ -296,7 +323,8 @@ class Stack:
     def client(self, key: str) -> httpx.AsyncClient:
         """A client of the public API (the gateway) with the bearer key."""
         return httpx.AsyncClient(
-            base_url=self.url("gateway"), headers={"Authorization": f"Bearer {key}"},
+            base_url=self.url("gateway"),
+            headers={"Authorization": f"Bearer {key}"},
             timeout=60,
         )
 

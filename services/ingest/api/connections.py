@@ -31,8 +31,9 @@ class ConnectionIn(BaseModel):
     credentials: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] | None = Field(
         default=None, description="required when the connection is new; absent: kept"
     )
-    sync_time: str | None = Field(default=None, pattern=HH_MM,
-                                  description="local HH:MM; absent: the service default")
+    sync_time: str | None = Field(
+        default=None, pattern=HH_MM, description="local HH:MM; absent: the service default"
+    )
     enabled: bool = True
 
 
@@ -79,9 +80,14 @@ def _syncer(runtime: ServiceRuntime) -> Syncer:
 def _connection_out(syncer: Syncer, row: ModuleConnectionRow) -> ConnectionOut:
     names = sorted(syncer.cipher.open(row.credentials)) if syncer.cipher else []
     return ConnectionOut(
-        module=row.module, base_url=row.base_url, credential_names=names,
-        timezone=row.timezone, sync_time=row.sync_time or syncer.runtime.settings.sync_time,
-        enabled=row.enabled, created_at=as_utc(row.created_at), updated_at=as_utc(row.updated_at),
+        module=row.module,
+        base_url=row.base_url,
+        credential_names=names,
+        timezone=row.timezone,
+        sync_time=row.sync_time or syncer.runtime.settings.sync_time,
+        enabled=row.enabled,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -89,14 +95,26 @@ def sync_out(row: ModuleSyncRow) -> SyncOut:
     def utc(value: datetime | None) -> datetime | None:
         return as_utc(value) if value is not None else None
 
-    return SyncOut.model_validate({
-        "id": row.id, "module": row.module, "date": row.day, "trigger": row.trigger,
-        "status": row.status, "attempts": row.attempts, "created_at": as_utc(row.created_at),
-        "started_at": utc(row.started_at), "finished_at": utc(row.finished_at),
-        "next_attempt_at": utc(row.next_attempt_at), "records": row.records,
-        "accepted": row.accepted, "corrected": row.corrected, "unchanged": row.unchanged,
-        "rejected": row.rejected, "error": row.error,
-    })
+    return SyncOut.model_validate(
+        {
+            "id": row.id,
+            "module": row.module,
+            "date": row.day,
+            "trigger": row.trigger,
+            "status": row.status,
+            "attempts": row.attempts,
+            "created_at": as_utc(row.created_at),
+            "started_at": utc(row.started_at),
+            "finished_at": utc(row.finished_at),
+            "next_attempt_at": utc(row.next_attempt_at),
+            "records": row.records,
+            "accepted": row.accepted,
+            "corrected": row.corrected,
+            "unchanged": row.unchanged,
+            "rejected": row.rejected,
+            "error": row.error,
+        }
+    )
 
 
 @router.put("/modules/{module}/connection", response_model=ConnectionOut)
@@ -121,11 +139,13 @@ async def put_connection(
             if name not in credentials:
                 raise invalid(["body", "credentials", name], "required by this module's API")
         data = store.ConnectionIn(
-            base_url=str(body.base_url), sealed_credentials=syncer.cipher.seal(credentials),
-            timezone=ctx.timezone, sync_time=body.sync_time, enabled=body.enabled,
+            base_url=str(body.base_url),
+            sealed_credentials=syncer.cipher.seal(credentials),
+            timezone=ctx.timezone,
+            sync_time=body.sync_time,
+            enabled=body.enabled,
         )
-        row, _ = await store.put_connection(session, ctx.tenant_id, module, data,
-                                            syncer.clock())
+        row, _ = await store.put_connection(session, ctx.tenant_id, module, data, syncer.clock())
     return _connection_out(syncer, row)
 
 
@@ -170,7 +190,9 @@ async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> 
 
 @router.get("/modules/{module}/syncs", response_model=Page[SyncOut])
 async def list_syncs(
-    module: str, ctx: Caller, runtime: Runtime,
+    module: str,
+    ctx: Caller,
+    runtime: Runtime,
     paging: Annotated[PageParams, Depends(page_params)],
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
@@ -179,13 +201,16 @@ async def list_syncs(
     known_module(module)
     after = _after(paging.cursor) if paging.cursor else None
     async with runtime.sessions() as session:
-        rows = await store.list_syncs(session, ctx.tenant_id, module, start=from_, end=to,
-                                      after=after, limit=paging.limit + 1)
+        rows = await store.list_syncs(
+            session, ctx.tenant_id, module, start=from_, end=to, after=after, limit=paging.limit + 1
+        )
     more = len(rows) > paging.limit
     rows = rows[: paging.limit]
     last = rows[-1] if more and rows else None
-    return Page(items=[sync_out(r) for r in rows],
-                next_cursor=encode_cursor([last.day.isoformat(), last.id]) if last else None)
+    return Page(
+        items=[sync_out(r) for r in rows],
+        next_cursor=encode_cursor([last.day.isoformat(), last.id]) if last else None,
+    )
 
 
 def _after(cursor: str) -> tuple[dt.date, int]:

@@ -74,8 +74,9 @@ async def _modules(runtime: ServiceRuntime, tenant_id: str) -> list[ModuleOut]:
             ModuleOut(
                 module=module.id,
                 name=module.name,
-                metrics=[MetricOut(id=m.id, unit=m.unit, fractional=m.fractional)
-                         for m in module.metrics],
+                metrics=[
+                    MetricOut(id=m.id, unit=m.unit, fractional=m.fractional) for m in module.metrics
+                ],
                 billing_enabled=bool(state and state.enabled),
                 effective_from=state.effective_from if state else None,
                 last_usage_date=seen.last_usage_date if seen else None,
@@ -108,7 +109,8 @@ async def put_module_billing(
         await runtime.outbox.add(
             session,
             ctx.tenant_id,
-            ModuleBillingChanged(module=module, enabled=body.enabled,
-                                 effective_from=effective_from),
+            ModuleBillingChanged(
+                module=module, enabled=body.enabled, effective_from=effective_from
+            ),
         )
     return next(m for m in await _modules(runtime, ctx.tenant_id) if m.module == module)

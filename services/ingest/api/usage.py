@@ -74,8 +74,13 @@ async def _read_records(request: Request, runtime: ServiceRuntime) -> list[Any]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": UsageBatchIn.model_json_schema(
-                ref_template="#/components/schemas/{model}")}},
+            "content": {
+                "application/json": {
+                    "schema": UsageBatchIn.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    )
+                }
+            },
         }
     },
 )
@@ -85,8 +90,14 @@ async def post_usage(request: Request, ctx: Caller, runtime: Runtime) -> UsageAc
     are identified by tenant, module, org, metric and date)."""
     raw = await _read_records(request, runtime)
     async with runtime.transaction() as session:
-        result = await take_in(session, runtime.outbox, ctx.tenant_id, raw, tenant_today(ctx),
-                               runtime.settings.usage_max_age_days)
+        result = await take_in(
+            session,
+            runtime.outbox,
+            ctx.tenant_id,
+            raw,
+            tenant_today(ctx),
+            runtime.settings.usage_max_age_days,
+        )
     return UsageAccepted.model_validate(
         {
             "accepted": result.accepted,

@@ -9,8 +9,14 @@ from __future__ import annotations
 from services.ingest.connectors.base import Connector, ConnectorError, Pull
 from services.ingest.connectors.generic import GenericConnector
 
-__all__ = ["CONNECTORS", "Connector", "ConnectorError", "ConnectorRegistry", "GenericConnector",
-           "Pull"]
+__all__ = [
+    "CONNECTORS",
+    "Connector",
+    "ConnectorError",
+    "ConnectorRegistry",
+    "GenericConnector",
+    "Pull",
+]
 
 
 class ConnectorRegistry:

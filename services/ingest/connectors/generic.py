@@ -21,8 +21,9 @@ def _refusal(response: httpx.Response) -> ConnectorError:
     status = response.status_code
     where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
     if status in (401, 403):
-        return ConnectorError(f"the module refused the credentials (HTTP {status})",
-                              retryable=False)
+        return ConnectorError(
+            f"the module refused the credentials (HTTP {status})", retryable=False
+        )
     retryable = status >= 500 or status in RETRYABLE_STATUS
     return ConnectorError(f"{where} answered HTTP {status}", retryable=retryable)
 
@@ -35,8 +36,7 @@ def _page(response: httpx.Response) -> tuple[list[Any], int | None]:
     items = body.get("items") if isinstance(body, dict) else None
     next_page = body.get("next_page") if isinstance(body, dict) else None
     if not isinstance(items, list) or not (next_page is None or isinstance(next_page, int)):
-        raise ConnectorError("the usage page lacks 'items' or a valid 'next_page'",
-                             retryable=True)
+        raise ConnectorError("the usage page lacks 'items' or a valid 'next_page'", retryable=True)
     return items, next_page
 
 
@@ -45,8 +45,10 @@ class GenericConnector:
 
     async def fetch(self, client: httpx.AsyncClient, pull: Pull) -> list[Any]:
         url = pull.base_url.rstrip("/") + "/usage"
-        headers = {"Authorization": f"Bearer {pull.credentials.get('token', '')}",
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {pull.credentials.get('token', '')}",
+            "Accept": "application/json",
+        }
         records: list[Any] = []
         page: int | None = 1
         pages = 0
@@ -59,8 +61,9 @@ class GenericConnector:
                     url, params={"date": pull.day.isoformat(), "page": page}, headers=headers
                 )
             except httpx.HTTPError as exc:
-                raise ConnectorError(f"the module could not be reached: {exc!r}",
-                                     retryable=True) from exc
+                raise ConnectorError(
+                    f"the module could not be reached: {exc!r}", retryable=True
+                ) from exc
             if response.status_code != 200:
                 raise _refusal(response)
             items, next_page = _page(response)

@@ -118,14 +118,16 @@ class Syncer:
             due = due_day(now, zone(conn.timezone), at)
             if conn.scheduled_through is not None and conn.scheduled_through >= due:
                 continue
-            days = days_to_schedule(due, conn.scheduled_through,
-                                    runtime.settings.sync_catch_up_days)
+            days = days_to_schedule(
+                due, conn.scheduled_through, runtime.settings.sync_catch_up_days
+            )
             async with runtime.transaction() as session:
                 if not await store.claim_schedule(session, conn.tenant_id, conn.module, due):
                     continue
                 for day in days:
-                    await store.add_sync(session, conn.tenant_id, conn.module, day,
-                                         "scheduled", now)
+                    await store.add_sync(
+                        session, conn.tenant_id, conn.module, day, "scheduled", now
+                    )
             created += len(days)
         return created
 
@@ -151,8 +153,9 @@ class Syncer:
         async with self.runtime.transaction() as session:
             if await store.get_connection(session, tenant_id, module) is None:
                 raise NoConnection(module)
-            row = await store.add_sync(session, tenant_id, module, day, "manual", now,
-                                       running_until=now + self.lease)
+            row = await store.add_sync(
+                session, tenant_id, module, day, "manual", now, running_until=now + self.lease
+            )
         return await self.attempt(Job.of(row, 1))
 
     async def attempt(self, job: Job) -> ModuleSyncRow:
@@ -164,10 +167,16 @@ class Syncer:
             return await self._failed(job, "ICB_CONNECTION_KEY is not configured", False)
         settings = self.runtime.settings
         try:
-            pull = Pull(job.module, job.day, conn.base_url, self.cipher.open(conn.credentials),
-                        settings.sync_max_pages)
-            async with httpx.AsyncClient(transport=self.transport,
-                                         timeout=settings.sync_timeout_seconds) as client:
+            pull = Pull(
+                job.module,
+                job.day,
+                conn.base_url,
+                self.cipher.open(conn.credentials),
+                settings.sync_max_pages,
+            )
+            async with httpx.AsyncClient(
+                transport=self.transport, timeout=settings.sync_timeout_seconds
+            ) as client:
                 raw = await self.connectors.for_module(job.module).fetch(client, pull)
         except ConnectorError as exc:
             return await self._failed(job, str(exc), exc.retryable)
@@ -187,17 +196,38 @@ class Syncer:
         now = self.clock()
         today = local_today(now, tz)
         async with runtime.transaction() as session:
-            result = await take_in(session, runtime.outbox, job.tenant_id, raw, today,
-                                   runtime.settings.usage_max_age_days)
-            counts = {"records": len(raw), "accepted": result.accepted,
-                      "corrected": result.corrected, "unchanged": result.unchanged,
-                      "rejected": len(result.rejected)}
-            row = await store.finish_attempt(session, job.id, "succeeded", now,
-                                             error=_rejection_note(result), counts=counts)
+            result = await take_in(
+                session,
+                runtime.outbox,
+                job.tenant_id,
+                raw,
+                today,
+                runtime.settings.usage_max_age_days,
+            )
+            counts = {
+                "records": len(raw),
+                "accepted": result.accepted,
+                "corrected": result.corrected,
+                "unchanged": result.unchanged,
+                "rejected": len(result.rejected),
+            }
+            row = await store.finish_attempt(
+                session, job.id, "succeeded", now, error=_rejection_note(result), counts=counts
+            )
             await store.supersede_open(session, job.tenant_id, job.module, job.day, job.id, now)
-            await runtime.outbox.add(session, job.tenant_id, ModuleSynced(
-                module=job.module, date=job.day, trigger=job.trigger, outcome="succeeded",
-                records=len(raw), rejected=len(result.rejected), error=row.error))
+            await runtime.outbox.add(
+                session,
+                job.tenant_id,
+                ModuleSynced(
+                    module=job.module,
+                    date=job.day,
+                    trigger=job.trigger,
+                    outcome="succeeded",
+                    records=len(raw),
+                    rejected=len(result.rejected),
+                    error=row.error,
+                ),
+            )
         return row
 
     async def _failed(self, job: Job, error: str, retryable: bool) -> ModuleSyncRow:
@@ -205,17 +235,31 @@ class Syncer:
         now = self.clock()
         retry_at = None
         if retryable and job.attempt < settings.sync_max_attempts:
-            retry_at = now + backoff(job.attempt, settings.sync_backoff_seconds,
-                                     settings.sync_backoff_max_seconds)
-        log.warning("sync of %s %s, attempt %d, failed: %s", job.module, job.day, job.attempt,
-                    error)
+            retry_at = now + backoff(
+                job.attempt, settings.sync_backoff_seconds, settings.sync_backoff_max_seconds
+            )
+        log.warning(
+            "sync of %s %s, attempt %d, failed: %s", job.module, job.day, job.attempt, error
+        )
         async with self.runtime.transaction() as session:
             row = await store.finish_attempt(
-                session, job.id, "retrying" if retry_at else "failed", now,
-                error=error[:2000], retry_at=retry_at,
+                session,
+                job.id,
+                "retrying" if retry_at else "failed",
+                now,
+                error=error[:2000],
+                retry_at=retry_at,
             )
             if retry_at is None:
-                await self.runtime.outbox.add(session, job.tenant_id, ModuleSynced(
-                    module=job.module, date=job.day, trigger=job.trigger, outcome="failed",
-                    error=row.error))
+                await self.runtime.outbox.add(
+                    session,
+                    job.tenant_id,
+                    ModuleSynced(
+                        module=job.module,
+                        date=job.day,
+                        trigger=job.trigger,
+                        outcome="failed",
+                        error=row.error,
+                    ),
+                )
         return row

@@ -48,8 +48,9 @@ async def put_connection(
     row = await get_connection(session, tenant_id, module)
     created = row is None
     if row is None:
-        row = ModuleConnectionRow(tenant_id=tenant_id, module=module, created_at=now,
-                                  scheduled_through=None)
+        row = ModuleConnectionRow(
+            tenant_id=tenant_id, module=module, created_at=now, scheduled_through=None
+        )
         session.add(row)
     row.base_url, row.credentials = data.base_url, data.sealed_credentials
     row.timezone, row.sync_time, row.enabled = data.timezone, data.sync_time, data.enabled
@@ -69,9 +70,11 @@ async def delete_connection(session: AsyncSession, tenant_id: str, module: str) 
 
 async def enabled_connections(session: AsyncSession) -> Sequence[ModuleConnectionRow]:
     """Every tenant's enabled connections: what the scheduler looks at."""
-    return (await session.scalars(
-        select(ModuleConnectionRow).where(ModuleConnectionRow.enabled.is_(True))
-    )).all()
+    return (
+        await session.scalars(
+            select(ModuleConnectionRow).where(ModuleConnectionRow.enabled.is_(True))
+        )
+    ).all()
 
 
 async def claim_schedule(session: AsyncSession, tenant_id: str, module: str, day: date) -> bool:
@@ -79,25 +82,42 @@ async def claim_schedule(session: AsyncSession, tenant_id: str, module: str, day
     c = ModuleConnectionRow
     result = await session.execute(
         update(c)
-        .where(c.tenant_id == tenant_id, c.module == module,
-               or_(c.scheduled_through.is_(None), c.scheduled_through < day))
+        .where(
+            c.tenant_id == tenant_id,
+            c.module == module,
+            or_(c.scheduled_through.is_(None), c.scheduled_through < day),
+        )
         .values(scheduled_through=day)
     )
     return _rowcount(result) == 1
 
 
 async def add_sync(
-    session: AsyncSession, tenant_id: str, module: str, day: date, trigger: Trigger,
-    now: datetime, *, running_until: datetime | None = None,
+    session: AsyncSession,
+    tenant_id: str,
+    module: str,
+    day: date,
+    trigger: Trigger,
+    now: datetime,
+    *,
+    running_until: datetime | None = None,
 ) -> ModuleSyncRow:
     """A new sync: ``pending`` (due now), or already claimed when ``running_until`` is given."""
     row = ModuleSyncRow(
-        tenant_id=tenant_id, module=module, day=day, trigger=trigger, created_at=now,
+        tenant_id=tenant_id,
+        module=module,
+        day=day,
+        trigger=trigger,
+        created_at=now,
         status="running" if running_until else "pending",
         attempts=1 if running_until else 0,
         started_at=now if running_until else None,
         next_attempt_at=running_until or now,
-        records=0, accepted=0, corrected=0, unchanged=0, rejected=0,
+        records=0,
+        accepted=0,
+        corrected=0,
+        unchanged=0,
+        rejected=0,
     )
     session.add(row)
     await session.flush()
@@ -105,10 +125,14 @@ async def add_sync(
 
 
 async def due_syncs(session: AsyncSession, now: datetime, limit: int) -> Sequence[ModuleSyncRow]:
-    return (await session.scalars(
-        select(S).where(S.status.in_(OPEN), S.next_attempt_at <= now)
-        .order_by(S.next_attempt_at, S.id).limit(limit)
-    )).all()
+    return (
+        await session.scalars(
+            select(S)
+            .where(S.status.in_(OPEN), S.next_attempt_at <= now)
+            .order_by(S.next_attempt_at, S.id)
+            .limit(limit)
+        )
+    ).all()
 
 
 async def claim_attempt(
@@ -117,18 +141,31 @@ async def claim_attempt(
     """Starts the next attempt unless another worker took it (``attempts`` is the lock)."""
     result = await session.execute(
         update(S)
-        .where(S.id == sync.id, S.attempts == sync.attempts, S.status.in_(OPEN),
-               S.next_attempt_at <= now)
-        .values(status="running", attempts=S.attempts + 1, next_attempt_at=now + lease,
-                started_at=func.coalesce(S.started_at, now))
+        .where(
+            S.id == sync.id,
+            S.attempts == sync.attempts,
+            S.status.in_(OPEN),
+            S.next_attempt_at <= now,
+        )
+        .values(
+            status="running",
+            attempts=S.attempts + 1,
+            next_attempt_at=now + lease,
+            started_at=func.coalesce(S.started_at, now),
+        )
         .execution_options(synchronize_session=False)
     )
     return _rowcount(result) == 1
 
 
 async def finish_attempt(
-    session: AsyncSession, sync_id: int, status: str, now: datetime, *,
-    error: str | None = None, retry_at: datetime | None = None,
+    session: AsyncSession,
+    sync_id: int,
+    status: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
     counts: dict[str, int] | None = None,
 ) -> ModuleSyncRow:
     row = await session.get(S, sync_id, populate_existing=True)
@@ -148,8 +185,13 @@ async def supersede_open(
     """A day that was delivered needs no more attempts from other syncs of it."""
     await session.execute(
         update(S)
-        .where(S.tenant_id == tenant_id, S.module == module, S.day == day, S.id != keep_id,
-               S.status.in_(("pending", "retrying")))
+        .where(
+            S.tenant_id == tenant_id,
+            S.module == module,
+            S.day == day,
+            S.id != keep_id,
+            S.status.in_(("pending", "retrying")),
+        )
         .values(status="superseded", next_attempt_at=None, finished_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -160,8 +202,14 @@ async def get_sync(session: AsyncSession, sync_id: int) -> ModuleSyncRow | None:
 
 
 async def list_syncs(
-    session: AsyncSession, tenant_id: str, module: str, *, start: date | None, end: date | None,
-    after: tuple[date, int] | None, limit: int,
+    session: AsyncSession,
+    tenant_id: str,
+    module: str,
+    *,
+    start: date | None,
+    end: date | None,
+    after: tuple[date, int] | None,
+    limit: int,
 ) -> Sequence[ModuleSyncRow]:
     """Latest day first, the latest sync of a day first; ``after`` is the last (day, id) seen."""
     query = select(S).where(S.tenant_id == tenant_id, S.module == module)
@@ -177,8 +225,9 @@ async def list_syncs(
 
 async def latest_syncs(session: AsyncSession, tenant_id: str) -> dict[str, ModuleSyncRow]:
     """Per module, the most recent sync."""
-    newest = (select(func.max(S.id)).where(S.tenant_id == tenant_id).group_by(S.module)
-              .scalar_subquery())
+    newest = (
+        select(func.max(S.id)).where(S.tenant_id == tenant_id).group_by(S.module).scalar_subquery()
+    )
     rows = await session.scalars(select(S).where(S.id.in_(newest)))
     return {row.module: row for row in rows}
 
