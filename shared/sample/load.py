@@ -28,12 +28,18 @@ class LoadReport:
     mapped_orgs: int = 0
 
 
-def _check(response: httpx.Response, *ok: int) -> Any:
-    if response.status_code not in (ok or (200, 201)):
-        raise LoadError(
-            f"{response.request.method} {response.request.url.path}: "
-            f"{response.status_code} {response.text[:500]}"
-        )
+RATE_LIMIT_RETRIES = 50
+
+
+async def _call(client: httpx.AsyncClient, method: str, url: str, body: Any) -> Any:
+    """One API call; waits as told by ``Retry-After`` when the key's rate limit answers 429."""
+    for _ in range(RATE_LIMIT_RETRIES):
+        response = await client.request(method, url, json=body)
+        if response.status_code != 429:
+            break
+        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+    if response.status_code not in (200, 201):
+        raise LoadError(f"{method} {url}: {response.status_code} {response.text[:500]}")
     return response.json() if response.content else None
 
 
@@ -52,21 +58,18 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
             "tax_rate": str(company.tax_rate),
             "currency": company.currency,
         }
-        report.company_ids[company.key] = _check(await client.post("/v1/companies", json=body))[
-            "id"
-        ]
+        created = await _call(client, "POST", "/v1/companies", body)
+        report.company_ids[company.key] = created["id"]
     for catalog_module in msp.catalog.modules:
-        _check(
-            await client.put(
-                f"/v1/modules/{catalog_module.id}/billing",
-                json={"enabled": True, "effective_from": msp.period_start.isoformat()},
-            )
+        await _call(
+            client,
+            "PUT",
+            f"/v1/modules/{catalog_module.id}/billing",
+            {"enabled": True, "effective_from": msp.period_start.isoformat()},
         )
     for (module, metric), codes in msp.service_mappings().items():
-        _check(
-            await client.put(
-                f"/v1/service-mappings/{module}/{metric}", json={"service_codes": list(codes)}
-            )
+        await _call(
+            client, "PUT", f"/v1/service-mappings/{module}/{metric}", {"service_codes": list(codes)}
         )
     modules_of: dict[str, set[str]] = {}
     for org in msp.orgs:
@@ -88,18 +91,14 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
             if i % 10 == 9
             else msp.period_start - dt.timedelta(days=90)
         )
-        _check(
-            await client.post(
-                "/v1/contracts",
-                json={
-                    "company_id": report.company_ids[company.key],
-                    "name": "Managed services",
-                    "start_date": start.isoformat(),
-                    "currency": company.currency,
-                    "services": services,
-                },
-            )
-        )
+        contract = {
+            "company_id": report.company_ids[company.key],
+            "name": "Managed services",
+            "start_date": start.isoformat(),
+            "currency": company.currency,
+            "services": services,
+        }
+        await _call(client, "POST", "/v1/contracts", contract)
         report.contracts += 1
 
 
@@ -107,7 +106,7 @@ async def load_usage(
     client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport, batch_size: int = 5000
 ) -> None:
     for batch in batches(msp.records(), batch_size):
-        answer = _check(await client.post("/v1/usage", json={"records": batch}))
+        answer = await _call(client, "POST", "/v1/usage", {"records": batch})
         report.records += answer["accepted"] + answer["corrected"] + answer["unchanged"]
         report.rejected += len(answer["rejected"])
 
@@ -124,11 +123,11 @@ async def map_orgs_by_truth(
 
     async def one(module: str, org_id: str, company_key: str) -> None:
         async with gate:
-            _check(
-                await client.put(
-                    f"/v1/module-orgs/{module}/{org_id}/mapping",
-                    json={"company_id": report.company_ids[company_key]},
-                )
+            await _call(
+                client,
+                "PUT",
+                f"/v1/module-orgs/{module}/{org_id}/mapping",
+                {"company_id": report.company_ids[company_key]},
             )
         report.mapped_orgs += 1
 
