@@ -1,40 +1,73 @@
-"""``make bench``: figures on the real stack (Kafka and PostgreSQL must be running)."""
+"""``make bench``: throughput and scale figures on the real stack (Kafka and PostgreSQL must
+be running; the Makefile starts them)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 
+from bench.automap import measure as automap
+from bench.billing import billing_run_bench
 from bench.e2e import end_to_end, raw_kafka, sample_for
+from bench.ingest import ingest_only
 from bench.stack import running_stack
 from shared.sample import as_usage_json
 from shared.settings import Settings
 
 
-async def main(n: int) -> None:
+async def main(args: argparse.Namespace) -> None:
     settings = Settings()
+    n = args.records
     msp = sample_for(n)
     payloads = [
         json.dumps(as_usage_json(r)).encode() for _, r in zip(range(n), msp.records(), strict=False)
     ]
     print(f"records: {len(payloads)} ({len(msp.companies)} companies, {msp.period})", flush=True)
     raw = await raw_kafka(settings.kafka_bootstrap_servers, payloads)
-    print(
-        f"raw aiokafka produce+consume: {raw.per_second:,.0f} records/s ({raw.seconds:.2f} s)",
-        flush=True,
-    )
+    print(f"raw aiokafka produce+consume: {raw.per_second:,.0f} records/s ({raw.seconds:.2f} s)")
     async with running_stack() as stack:
         e2e = await end_to_end(stack, msp, len(payloads))
+        print(
+            f"end to end (gateway -> ingest -> Kafka -> mapping -> Kafka -> invoicing -> unit "
+            f"table): {e2e.per_second:,.0f} records/s ({e2e.seconds:.2f} s); ingest requests of "
+            f"10,000 records: p50 {e2e.p50_ms:.0f} ms, p99 {e2e.p99_ms:.0f} ms"
+        )
+        print(f"ratio end to end / raw Kafka: {e2e.per_second / raw.per_second:.2f}", flush=True)
+        ingest = await ingest_only(
+            args.ingest_records,
+            gateway_url=stack.gateway_url,
+            api_key=stack.admin_key,
+            database_url=stack.database_url,
+        )
+        print(
+            f"ingest only (request to Kafka ack): {ingest['records_per_second']:,.0f} records/s "
+            f"({ingest['records']} records in {ingest['seconds']} s)",
+            flush=True,
+        )
+    billing = await billing_run_bench(args.billing_companies)
+    run = billing["run"]
     print(
-        f"end to end (gateway -> unit table): {e2e.per_second:,.0f} records/s "
-        f"({e2e.seconds:.2f} s); ingest requests of 10,000 records: "
-        f"p50 {e2e.p50_ms:.0f} ms, p99 {e2e.p99_ms:.0f} ms"
+        f"billing run, {args.billing_companies} companies x a month on 25 modules: "
+        f"{json.dumps(run)}; unchanged re-run: {json.dumps(billing['rerun'])}",
+        flush=True,
     )
-    print(f"ratio end to end / raw Kafka: {e2e.per_second / raw.per_second:.2f}")
+    for companies in args.automap_companies:
+        r = await automap(7, companies)
+        print(
+            f"auto-map on {companies} generated companies ({r['orgs']} module orgs): precision "
+            f"{r['precision']:.4f}, recall {r['recall']:.4f} at min_score {r['min_score']}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--records", type=int, default=200_000)
-    asyncio.run(main(parser.parse_args().records))
+    parser.add_argument("--ingest-records", type=int, default=100_000)
+    parser.add_argument("--billing-companies", type=int, default=10_000)
+    parser.add_argument("--automap-companies", type=int, nargs="*", default=[200, 1000])
+    asyncio.run(main(parser.parse_args()))
