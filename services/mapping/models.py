@@ -1,14 +1,15 @@
-"""Mapping's tables (schema ``mapping``): companies, module orgs, mappings, usage to resolve."""
+"""Mapping's tables (schema ``mapping``): companies, module orgs, mappings, usage to resolve,
+the audit of mapping changes and a replica of module billing states."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import service_metadata
+from shared.db import BigId, service_metadata
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 
@@ -81,6 +82,35 @@ class UsageRow(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(24, 4))
     revision: Mapped[int]
     version: Mapped[int]
+
+
+class MappingAuditRow(Base):
+    """One mapping change: who (API key id), when, what, and the state before and after
+    (JSON, null where there was or is none)."""
+
+    __tablename__ = "mapping_audit"
+    __table_args__ = (Index("ix_mapping_audit_tenant_id_id", "tenant_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    module: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str | None] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(36))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class ModuleBillingRow(Base):
+    """Replica of ingest's module billing states, kept from ``module.billing_changed``."""
+
+    __tablename__ = "module_billing"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool]
+    effective_from: Mapped[date | None] = mapped_column(Date)
 
 
 outbox = outbox_table(Base.metadata)

@@ -5,9 +5,13 @@ Pure: the caller loads the mappings that concern a batch, this decides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from shared.events import ResolvedUsage
 
@@ -33,20 +37,34 @@ class Resolver:
             return override
         return self.tenant_services.get((module, metric), ())
 
+    def _fields(
+        self, module: str, org_id: str, metric: str, day: date, quantity: Decimal, version: int
+    ) -> dict[str, Any]:
+        fields = {"module": module, "org_id": org_id, "metric": metric, "date": day,
+                  "quantity": quantity, "version": version}
+        target = self.orgs.get((module, org_id))
+        if target is None or (target.company_id is None and not target.excluded):
+            fields["status"] = "unmapped"
+        elif target.excluded:
+            fields["status"] = "excluded"
+        else:
+            assert target.company_id is not None
+            fields["status"] = "mapped"
+            fields["company_id"] = target.company_id
+            fields["service_codes"] = self.services(module, metric, target.company_id)
+        return fields
+
     def resolve(
         self, module: str, org_id: str, metric: str, day: date, quantity: Decimal, version: int
     ) -> ResolvedUsage:
-        target = self.orgs.get((module, org_id))
-        base = {"module": module, "org_id": org_id, "metric": metric, "date": day,
-                "quantity": quantity, "version": version}
-        if target is None or (target.company_id is None and not target.excluded):
-            return ResolvedUsage(status="unmapped", **base)
-        if target.excluded:
-            return ResolvedUsage(status="excluded", **base)
-        assert target.company_id is not None
-        return ResolvedUsage(
-            status="mapped",
-            company_id=target.company_id,
-            service_codes=self.services(module, metric, target.company_id),
-            **base,
-        )
+        return ResolvedUsage(**self._fields(module, org_id, metric, day, quantity, version))
+
+    def resolve_all(self, rows: Iterable[UsageKeyed]) -> list[ResolvedUsage]:
+        """``resolve`` for many records at once: one validation of the whole list, several
+        times faster than record by record when an org's whole history is re-resolved."""
+        return _RESOLVED.validate_python([self._fields(*row) for row in rows])
+
+
+# (module, org_id, metric, day, quantity, version)
+UsageKeyed = tuple[str, str, str, date, Decimal, int]
+_RESOLVED = TypeAdapter(list[ResolvedUsage])

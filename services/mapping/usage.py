@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, case, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import (
@@ -20,9 +20,13 @@ from services.mapping.resolution import MetricKey, OrgKey, OrgTarget, Resolver
 from shared.db import chunks, insert, match_keys
 from shared.events import ResolvedUsage, UsageRecord
 
-_usage = UsageRow.__table__
-_orgs = ModuleOrgRow.__table__
+_usage = cast(Table, UsageRow.__table__)
+_orgs = cast(Table, ModuleOrgRow.__table__)
 KEY_CHUNK = 2000
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 async def load_resolver(
@@ -34,8 +38,9 @@ async def load_resolver(
         rows = await session.scalars(
             select(OrgMappingRow).where(
                 OrgMappingRow.tenant_id == tenant_id,
-                match_keys(session.bind.dialect.name,
-                           [OrgMappingRow.module, OrgMappingRow.org_id], part),
+                match_keys(dialect_name(session),
+                           [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
+                           part),
             )
         )
         for row in rows:
@@ -70,7 +75,7 @@ async def _note_orgs(session: AsyncSession, tenant_id: str, records: Sequence[Us
         item["first_seen"] = min(item["first_seen"], r.date)
         if r.date >= item["last_seen"]:
             item["last_seen"], item["org_name"] = r.date, r.org_name
-    stmt = insert(_orgs, session.bind.dialect.name)
+    stmt = insert(_orgs, dialect_name(session))
     c, new = _orgs.c, stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "module", "org_id"],
@@ -111,7 +116,7 @@ async def record_usage(
     for part in chunks(list(latest), KEY_CHUNK):
         query = select(c.module, c.org_id, c.metric, c.day, c.revision, c.version).where(
             c.tenant_id == tenant_id,
-            match_keys(session.bind.dialect.name, [c.module, c.org_id, c.metric, c.day], part),
+            match_keys(dialect_name(session), [c.module, c.org_id, c.metric, c.day], part),
         )
         for row in await session.execute(query):
             stored[(row.module, row.org_id, row.metric, row.day)] = (row.revision, row.version)
@@ -125,7 +130,7 @@ async def record_usage(
             "day": r.date, "quantity": r.quantity, "revision": r.revision,
             "version": before[1] + 1 if before else 1,
         })
-    stmt = insert(_usage, session.bind.dialect.name)
+    stmt = insert(_usage, dialect_name(session))
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "module", "org_id", "metric", "day"],
         set_={"quantity": stmt.excluded.quantity, "revision": stmt.excluded.revision,
@@ -138,11 +143,10 @@ async def record_usage(
         ((r["module"], r["org_id"]) for r in rows),
         ((r["module"], r["metric"]) for r in rows),
     )
-    return [
-        resolver.resolve(r["module"], r["org_id"], r["metric"], r["day"], r["quantity"],
-                         r["version"])
+    return resolver.resolve_all(
+        (r["module"], r["org_id"], r["metric"], r["day"], r["quantity"], r["version"])
         for r in rows
-    ]
+    )
 
 
 async def reresolve(
@@ -161,12 +165,23 @@ async def reresolve(
         session, tenant_id, ((r.module, r.org_id) for r in rows),
         ((r.module, r.metric) for r in rows),
     )
-    return [resolver.resolve(r.module, r.org_id, r.metric, r.day, r.quantity, r.version)
-            for r in rows]
+    return resolver.resolve_all(
+        (r.module, r.org_id, r.metric, r.day, r.quantity, r.version) for r in rows
+    )
 
 
 def of_org(module: str, org_id: str) -> ColumnElement[bool]:
     return and_(_usage.c.module == module, _usage.c.org_id == org_id)
+
+
+def of_orgs(keys: Sequence[OrgKey]) -> ColumnElement[bool]:
+    """Usage of the orgs, as ``module = ? AND org_id IN (...)`` per module: the primary key's
+    order, so both databases seek instead of scanning for row values."""
+    by_module: dict[str, list[str]] = {}
+    for module, org_id in keys:
+        by_module.setdefault(module, []).append(org_id)
+    return or_(*(and_(_usage.c.module == module, _usage.c.org_id.in_(ids))
+                 for module, ids in sorted(by_module.items())))
 
 
 def of_metric(module: str, metric: str, company_id: str | None = None) -> ColumnElement[bool]:

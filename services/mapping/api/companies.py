@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.money import UnknownCurrency, minor_units
 from services.mapping.api.deps import Caller, Paging, Runtime, company_or_404
 from services.mapping.models import CompanyRow
 from shared.events import CompanyChanged, CompanyData
+from shared.money import UnknownCurrency, minor_units
 from shared.pagination import Page, paginate
 from shared.problems import Conflict
 
@@ -64,14 +64,20 @@ class CompanyOut(BaseModel):
     updated_at: datetime
 
 
-def _out(row: CompanyRow) -> CompanyOut:
+def _aware(value: datetime) -> datetime:
+    """SQLite (embedded mode) hands times back without their zone; they were written in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def company_out(row: CompanyRow) -> CompanyOut:
     return CompanyOut(
         id=row.id, name=row.name, external_ref=row.external_ref, tax_rate=row.tax_rate,
-        currency=row.currency, created_at=row.created_at, updated_at=row.updated_at,
+        currency=row.currency, created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
     )
 
 
-def _changed(row: CompanyRow) -> CompanyChanged:
+def company_changed(row: CompanyRow) -> CompanyChanged:
     return CompanyChanged(
         company=CompanyData(id=row.id, name=row.name, external_ref=row.external_ref,
                             tax_rate=row.tax_rate, currency=row.currency)
@@ -94,10 +100,10 @@ async def create_company(body: CompanyIn, ctx: Caller, runtime: Runtime) -> Comp
         async with runtime.transaction() as session:
             session.add(row)
             await session.flush()
-            await runtime.outbox.add(session, ctx.tenant_id, _changed(row))
+            await runtime.outbox.add(session, ctx.tenant_id, company_changed(row))
     except IntegrityError as exc:
         raise _duplicate_ref(body.external_ref) from exc
-    return _out(row)
+    return company_out(row)
 
 
 @router.get("", response_model=Page[CompanyOut])
@@ -115,15 +121,15 @@ async def list_companies(
         query = query.where(CompanyRow.external_ref == external_ref)
     async with runtime.sessions() as session:
         return await paginate(
-            session, query, [CompanyRow.name, CompanyRow.id], paging,
-            lambda r: _out(r[0]), lambda r: (r[0].name, r[0].id),
+            session, query, [CompanyRow.name.expression, CompanyRow.id.expression], paging,
+            lambda r: company_out(r[0]), lambda r: (r[0].name, r[0].id),
         )
 
 
 @router.get("/{company_id}", response_model=CompanyOut)
 async def get_company(company_id: str, ctx: Caller, runtime: Runtime) -> CompanyOut:
     async with runtime.sessions() as session:
-        return _out(await company_or_404(session, ctx.tenant_id, company_id))
+        return company_out(await company_or_404(session, ctx.tenant_id, company_id))
 
 
 @router.patch("/{company_id}", response_model=CompanyOut)
@@ -142,7 +148,7 @@ async def patch_company(
                 setattr(row, field, value)
             row.updated_at = datetime.now(UTC)
             await session.flush()
-            await runtime.outbox.add(session, ctx.tenant_id, _changed(row))
+            await runtime.outbox.add(session, ctx.tenant_id, company_changed(row))
     except IntegrityError as exc:
         raise _duplicate_ref(changes.get("external_ref")) from exc
-    return _out(row)
+    return company_out(row)

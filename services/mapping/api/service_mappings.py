@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.mapping import audit
 from services.mapping.api.deps import Caller, Runtime, company_or_404
 from services.mapping.consumer import publish_resolved
 from services.mapping.models import TENANT_WIDE, ServiceMappingRow
@@ -52,6 +53,7 @@ async def _save(
     module: str, metric: str, company_id: str, codes: list[str] | None,
 ) -> int:
     row = await session.get(ServiceMappingRow, (tenant_id, module, metric, company_id))
+    before = None if row is None else {"service_codes": json.loads(row.service_codes)}
     if codes is None:
         if row is None:
             raise NotFound(f"No service mapping for {module}/{metric}.")
@@ -71,6 +73,11 @@ async def _save(
     await runtime.outbox.add(session, tenant_id, MappingChanged(
         kind="service", module=module, metric=metric, company_id=company_id or None,
         service_codes=tuple(codes or ()), reresolved=len(resolved), actor=actor,
+    ))
+    audit.record(session, tenant_id, actor, audit.Change(
+        "service_mapping.delete" if codes is None else "service_mapping.put", module,
+        metric=metric, company_id=company_id or None, before=before,
+        after=None if codes is None else {"service_codes": codes},
     ))
     return len(resolved)
 

@@ -1,0 +1,84 @@
+"""Auto-mapping: every unmapped org whose best company is clear gets mapped to it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.mapping import matching
+from services.mapping.api.deps import Caller, Runtime
+from services.mapping.candidates import load_companies
+from services.mapping.models import ModuleOrgRow
+from services.mapping.module_orgs import org_query, with_status
+from services.mapping.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution import OrgTarget
+from shared.catalog import CATALOG
+from shared.problems import invalid
+
+router = APIRouter(prefix="/v1", tags=["module orgs"])
+
+Score = Annotated[float, Field(ge=0, le=1)]
+
+
+class AutoMapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_score: Score = matching.DEFAULT_MIN_SCORE
+    margin: Score = matching.DEFAULT_MARGIN
+    """How far the best company must lead the runner-up."""
+    dry_run: bool = False
+    module: str | None = Field(default=None, max_length=64)
+
+
+class AutoMappingOut(BaseModel):
+    module: str
+    org_id: str
+    org_name: str
+    company_id: str
+    company_name: str
+    score: float
+    evidence: str | None
+    reresolved: int = 0
+
+
+class AutoMapOut(BaseModel):
+    dry_run: bool
+    min_score: float
+    margin: float
+    considered: int
+    mappings: list[AutoMappingOut]
+
+
+def _out(p: matching.Proposal, reresolved: int = 0) -> AutoMappingOut:
+    s = p.suggestion
+    return AutoMappingOut(module=p.module, org_id=p.org_id, org_name=p.org_name,
+                          company_id=s.company_id, company_name=s.name, score=s.score,
+                          evidence=s.evidence, reresolved=reresolved)
+
+
+@router.post("/module-orgs/auto-map", response_model=AutoMapOut)
+async def auto_map(body: AutoMapIn, ctx: Caller, runtime: Runtime) -> AutoMapOut:
+    """Maps unmapped orgs whose best company scores at least ``min_score`` and leads the
+    runner-up by ``margin``; a dry run answers the same mappings and changes nothing."""
+    if body.module is not None and CATALOG.module(body.module) is None:
+        raise invalid(["body", "module"], f"unknown module {body.module!r}")
+    async with runtime.transaction() as session:
+        query = with_status(org_query(ctx.tenant_id), "unmapped")
+        if body.module is not None:
+            query = query.where(ModuleOrgRow.module == body.module)
+        orgs = [(o.module, o.org_id, o.org_name) for o in await session.scalars(query)]
+        plan = matching.plan_auto_map(orgs, await load_companies(session, ctx.tenant_id),
+                                      body.min_score, body.margin)
+        if body.dry_run or not plan:
+            mappings = [_out(p) for p in plan]
+        else:
+            done = await change_org_mappings(
+                runtime, session, ctx.tenant_id, ctx.key_id,
+                [OrgChange(p.module, p.org_id, OrgTarget(p.suggestion.company_id, False))
+                 for p in plan],
+                "org_mapping.auto_map",
+            )
+            mappings = [_out(p, d.reresolved) for p, d in zip(plan, done, strict=True)]
+    return AutoMapOut(dry_run=body.dry_run, min_score=body.min_score, margin=body.margin,
+                      considered=len(orgs), mappings=mappings)

@@ -1,0 +1,81 @@
+"""Insights: what needs the MSP's attention now, computed from the current state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+
+from services.mapping import insights
+from services.mapping.api.deps import Caller, Runtime
+from services.mapping.api.module_orgs import Suggestion
+from services.mapping.insight_facts import load_facts
+from shared.problems import invalid
+
+router = APIRouter(prefix="/v1", tags=["insights"])
+MAX_STALE_DAYS = 366
+
+
+class InsightOut(BaseModel):
+    kind: insights.Kind
+    severity: insights.Severity
+    module: str | None = None
+    metric: str | None = None
+    org_id: str | None = None
+    company_id: str | None = None
+    message: str
+    count: int
+    items: list[dict[str, Any]] | None = None
+    suggestions: list[Suggestion] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields a kind does not have are left out (nested ones keep their nulls)."""
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def of(cls, i: insights.Insight) -> InsightOut:
+        return cls(
+            kind=i.kind, severity=i.severity, module=i.module, metric=i.metric,
+            org_id=i.org_id, company_id=i.company_id, message=i.message, count=i.count,
+            items=None if i.items is None else list(i.items),
+            suggestions=None if i.suggestions is None
+            else [Suggestion.of(s) for s in i.suggestions],
+        )
+
+
+def _kinds(values: list[str]) -> tuple[insights.Kind, ...]:
+    asked = [k.strip() for value in values for k in value.split(",") if k.strip()]
+    unknown = [k for k in asked if k not in insights.KINDS]
+    if unknown:
+        raise invalid(["query", "kind"], f"unknown kind(s) {', '.join(map(repr, unknown))}; "
+                                         f"the kinds are {', '.join(insights.KINDS)}")
+    return tuple(k for k in insights.KINDS if k in asked)
+
+
+@router.get("/insights", response_model=list[InsightOut])
+async def list_insights(
+    ctx: Caller,
+    runtime: Runtime,
+    kind: Annotated[list[str] | None, Query(max_length=len(insights.KINDS))] = None,
+    stale_days: Annotated[int, Query(ge=1, le=MAX_STALE_DAYS)] = insights.DEFAULT_STALE_DAYS,
+) -> list[InsightOut]:
+    """What needs attention now, the most severe first; each insight is gone once its cause is.
+
+    - ``module_not_enabled``: a module sends usage but billing is off (``count``: its orgs);
+    - ``unmapped_orgs``: one per org waiting for a mapping, with ``suggestions`` (``count``:
+      its usage records waiting);
+    - ``unmapped_metric``: a metric of mapped orgs that no service mapping covers, with the
+      companies and orgs as ``items`` (``count``: companies);
+    - ``stale_module``: no usage for more than ``stale_days`` days (``count``: days silent).
+
+    ``kind`` (comma-separated or repeated) narrows the answer."""
+    kinds = _kinds(kind) if kind else insights.KINDS
+    today = datetime.now(ZoneInfo(ctx.timezone)).date()
+    async with runtime.sessions() as session:
+        facts = await load_facts(session, ctx.tenant_id, today, kinds)
+    return [InsightOut.of(i) for i in insights.build(facts, stale_days, kinds)]

@@ -1,0 +1,173 @@
+"""What needs the MSP's attention, from facts mapping knows: pure rules, no I/O.
+
+Each rule turns facts into insights; an insight disappears as soon as its cause is gone,
+because insights are computed from the current state, never stored.
+
+``usage_without_contract`` is not here: contracts live in invoicing and mapping does not
+learn about them (it needs a ``contract.changed`` event first).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from services.mapping.matching import Suggestion
+from shared.catalog import CATALOG
+
+Kind = Literal["module_not_enabled", "unmapped_orgs", "unmapped_metric", "stale_module"]
+KINDS: tuple[Kind, ...] = ("module_not_enabled", "unmapped_orgs", "unmapped_metric",
+                           "stale_module")
+Severity = Literal["info", "warning", "critical"]
+DEFAULT_STALE_DAYS = 3
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class ModuleActivity:
+    module: str
+    org_count: int
+    last_seen: date
+
+
+@dataclass(frozen=True)
+class BillingState:
+    enabled: bool
+    effective_from: date | None = None
+
+
+@dataclass(frozen=True)
+class UnmappedOrg:
+    module: str
+    org_id: str
+    org_name: str
+    first_seen: date
+    last_seen: date
+    records: int
+    """Usage records waiting for the mapping."""
+    suggestions: tuple[Suggestion, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnmappedMetric:
+    """A mapped org reports a metric that no service mapping covers for its company."""
+
+    module: str
+    metric: str
+    org_id: str
+    company_id: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    today: date
+    activity: Mapping[str, ModuleActivity] = field(default_factory=dict)
+    billing: Mapping[str, BillingState] = field(default_factory=dict)
+    unmapped_orgs: Sequence[UnmappedOrg] = ()
+    unmapped_metrics: Sequence[UnmappedMetric] = ()
+
+
+@dataclass(frozen=True)
+class Insight:
+    kind: Kind
+    severity: Severity
+    message: str
+    count: int
+    module: str | None = None
+    metric: str | None = None
+    org_id: str | None = None
+    company_id: str | None = None
+    items: tuple[dict[str, Any], ...] | None = None
+    suggestions: tuple[Suggestion, ...] | None = None
+
+
+def module_name(module: str) -> str:
+    entry = CATALOG.module(module)
+    return entry.name if entry is not None else module
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def modules_not_enabled(facts: Facts) -> list[Insight]:
+    out = []
+    for module, activity in sorted(facts.activity.items()):
+        state = facts.billing.get(module)
+        if state is not None and state.enabled:
+            continue
+        out.append(Insight(
+            kind="module_not_enabled", severity="warning", module=module,
+            count=activity.org_count,
+            message=f"{module_name(module)} sends usage for "
+                    f"{_plural(activity.org_count, 'organisation')} but billing is not enabled "
+                    "for it.",
+        ))
+    return out
+
+
+def unmapped_orgs(facts: Facts) -> list[Insight]:
+    return [
+        Insight(
+            kind="unmapped_orgs", severity="warning", module=org.module, org_id=org.org_id,
+            count=org.records, suggestions=org.suggestions,
+            message=f"Integrated billing is available for a new organisation: "
+                    f"{org.org_name!r} in {module_name(org.module)} "
+                    f"({_plural(org.records, 'usage record')} waiting since {org.first_seen}).",
+        )
+        for org in sorted(facts.unmapped_orgs, key=lambda o: (o.module, o.org_name, o.org_id))
+    ]
+
+
+def unmapped_metrics(facts: Facts) -> list[Insight]:
+    by_metric: dict[tuple[str, str], list[UnmappedMetric]] = defaultdict(list)
+    for item in facts.unmapped_metrics:
+        by_metric[(item.module, item.metric)].append(item)
+    out = []
+    for (module, metric), items in sorted(by_metric.items()):
+        companies = {i.company_id for i in items}
+        out.append(Insight(
+            kind="unmapped_metric", severity="warning", module=module, metric=metric,
+            count=len(companies),
+            company_id=next(iter(companies)) if len(companies) == 1 else None,
+            items=tuple({"company_id": i.company_id, "org_id": i.org_id}
+                        for i in sorted(items, key=lambda i: (i.company_id, i.org_id))),
+            message=f"{module_name(module)} reports {metric!r} for "
+                    f"{_plural(len(companies), 'company')} but no service is mapped to it, "
+                    "so it is not billed.",
+        ))
+    return out
+
+
+def stale_modules(facts: Facts, stale_days: int = DEFAULT_STALE_DAYS) -> list[Insight]:
+    out = []
+    for module, activity in sorted(facts.activity.items()):
+        silent = (facts.today - activity.last_seen).days
+        if silent <= stale_days:
+            continue
+        state = facts.billing.get(module)
+        billed = state is not None and state.enabled
+        out.append(Insight(
+            kind="stale_module", severity="critical" if billed else "warning", module=module,
+            count=silent,
+            message=f"No usage from {module_name(module)} since {activity.last_seen} "
+                    f"({_plural(silent, 'day')}): its daily sync may have stopped.",
+        ))
+    return out
+
+
+def build(
+    facts: Facts, stale_days: int = DEFAULT_STALE_DAYS, kinds: Sequence[Kind] = KINDS
+) -> list[Insight]:
+    """Every insight of the asked kinds, the most severe first."""
+    rules = {
+        "module_not_enabled": modules_not_enabled,
+        "unmapped_orgs": unmapped_orgs,
+        "unmapped_metric": unmapped_metrics,
+        "stale_module": lambda f: stale_modules(f, stale_days),
+    }
+    found = [insight for kind in kinds for insight in rules[kind](facts)]
+    return sorted(found, key=lambda i: _SEVERITY_ORDER[i.severity])
