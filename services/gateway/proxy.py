@@ -62,7 +62,7 @@ class Upstreams:
                 upstream = await client.request(
                     request.method,
                     _target(request),
-                    params=request.query_params,
+                    params=request.query_params.multi_items(),
                     content=body,
                     headers=headers,
                 )

@@ -359,3 +359,12 @@ async def test_every_service_answers_problems(embedded_api: EmbeddedApi) -> None
                     assert problem["errors"], problem
                 unsigned = {k: v for k, v in headers.items() if k != H_SIGNATURE}
                 assert_problem(await direct.request(method, path, json=body, headers=unsigned), 401)
+
+
+async def test_repeated_query_parameters_all_reach_the_service(embedded_api: EmbeddedApi) -> None:
+    # Were only the last value forwarded, the unknown first kind would go unnoticed.
+    response = await embedded_api.client.get(
+        "/v1/insights", params=[("kind", "no_such_kind"), ("kind", "stale_module")]
+    )
+    assert response.status_code == 422
+    assert "no_such_kind" in response.json()["detail"]
