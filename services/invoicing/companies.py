@@ -33,8 +33,9 @@ async def ensure_company(
     status, body = await client.get(ctx, f"/v1/companies/{company_id}")
     if status != 200:
         raise invalid(["body", "company_id"], f"no company {company_id}")
-    await upsert_company(session, ctx.tenant_id, CompanyChanged(
-        company=CompanyData.model_validate(body)))
+    await upsert_company(
+        session, ctx.tenant_id, CompanyChanged(company=CompanyData.model_validate(body))
+    )
     row = await session.get(CompanyRow, company_id)
     assert row is not None
     return row

@@ -85,7 +85,9 @@ class ContractRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     services: Mapped[list[ContractServiceRow]] = relationship(
-        back_populates="contract", lazy="raise", cascade="all, delete-orphan",
+        back_populates="contract",
+        lazy="raise",
+        cascade="all, delete-orphan",
         order_by="ContractServiceRow.position",
     )
 
@@ -93,8 +95,9 @@ class ContractRow(Base):
 class ContractServiceRow(Base):
     __tablename__ = "contract_services"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id", ondelete="CASCADE"),
-                                             index=True)
+    contract_id: Mapped[str] = mapped_column(
+        ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     service_code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(300))
@@ -107,16 +110,32 @@ class ContractServiceRow(Base):
 
 
 class InvoiceRow(Base):
+    """An invoice document: ``kind`` ``invoice``, or a correction of a posted invoice
+    (``adjustment``, ``credit_note``) that names it in ``corrects``."""
+
     __tablename__ = "invoices"
     __table_args__ = (
         # One live invoice per company, period and currency; corrections reference it.
         Index(
-            "uq_invoices_live", "tenant_id", "company_id", "period", "currency",
+            "uq_invoices_live",
+            "tenant_id",
+            "company_id",
+            "period",
+            "currency",
             unique=True,
             postgresql_where=text("kind = 'invoice' AND status <> 'void'"),
             sqlite_where=text("kind = 'invoice' AND status <> 'void'"),
         ),
+        # At most one correction waiting as a draft per posted invoice: runs refresh it.
+        Index(
+            "uq_invoices_open_correction",
+            "corrects",
+            unique=True,
+            postgresql_where=text("kind <> 'invoice' AND status = 'draft'"),
+            sqlite_where=text("kind <> 'invoice' AND status = 'draft'"),
+        ),
         Index("uq_invoices_number", "tenant_id", "number", unique=True),
+        Index("ix_invoices_tenant_period", "tenant_id", "period"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36))
@@ -136,8 +155,16 @@ class InvoiceRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    """The posting date in the tenant's time zone: the invoice date."""
+    due_on: Mapped[date | None] = mapped_column(Date)
+    parties: Mapped[str | None] = mapped_column(Text)
+    """Seller and customer as they were at posting (JSON), so a posted document never
+    changes when the company or the seller profile does; drafts show the current ones."""
     lines: Mapped[list[InvoiceLineRow]] = relationship(
-        back_populates="invoice", lazy="raise", cascade="all, delete-orphan",
+        back_populates="invoice",
+        lazy="raise",
+        cascade="all, delete-orphan",
         order_by="InvoiceLineRow.position",
     )
 
@@ -145,8 +172,9 @@ class InvoiceRow(Base):
 class InvoiceLineRow(Base):
     __tablename__ = "invoice_lines"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
-                                            index=True)
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     contract_id: Mapped[str] = mapped_column(String(36))
     service_code: Mapped[str] = mapped_column(String(64))
@@ -157,6 +185,33 @@ class InvoiceLineRow(Base):
     sources: Mapped[str] = mapped_column(Text)
     daily: Mapped[str] = mapped_column(Text)
     invoice: Mapped[InvoiceRow] = relationship(back_populates="lines", lazy="raise")
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Money)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SellerProfileRow(Base):
+    """What the tenant prints as the seller on its invoices, and its payment terms."""
+
+    __tablename__ = "seller_profiles"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(Text, default="")
+    tax_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(300))
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    footer: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class BillingRunRow(Base):

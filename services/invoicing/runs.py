@@ -1,46 +1,35 @@
-"""Billing runs: compute every company's drafts for a period from the unit table, set-based.
+"""Billing runs: every company's documents of a period, from the unit table, set-based.
 
-One aggregate query reads the month (plus the 3 days before it, for carry-forward); the
-pure billing code turns each company's share into drafts; drafts are written only when their
-content changed, so running again changes nothing.
+One aggregate query streams the month (plus the 3 days before it, for carry-forward) company
+by company; the pure billing code (:mod:`services.invoicing.billing`) turns each company's
+share into drafts, one per currency; documents are written in bulk and only when their
+content changed, so running again changes nothing. A posted invoice whose period now
+computes differently gets a correction document (:mod:`services.invoicing.corrections`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from services.invoicing.billing import (
-    MAX_CARRIED_DAYS,
-    Contract,
-    InvoiceDraft,
-    Line,
-    ServiceTerms,
-    compute_invoices,
-    parse_period,
-)
-from services.invoicing.contract_terms import service_pricing
-from services.invoicing.models import (
-    BillingRunRow,
-    CompanyRow,
-    ContractRow,
-    InvoiceLineRow,
-    InvoiceRow,
-    ModuleBillingRow,
-    UnitRow,
-)
+from services.invoicing.corrections import correction
+from services.invoicing.line_store import Content, StoredLine, parse_sources
+from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
+from services.invoicing.run_compute import Batch, Billed, Biller, Terms, batches
+from services.invoicing.run_inputs import company_usage, load_terms
+from services.invoicing.run_writes import DocumentWriter, Target
+from shared.db import chunks, dialect_of
 
-Usage = dict[str, dict[tuple[str, str], dict[date, Decimal]]]
+_i = InvoiceRow.__table__.c
+POSTED = ("posted", "paid")
+SORT_MEMORY = "64MB"
+BATCH_COMPANIES = 100
 
 
 @dataclass(frozen=True)
@@ -48,170 +37,246 @@ class RunResult:
     id: str
     period: str
     invoices: int
+    """Invoices of the period (one per company and currency with an active contract)."""
     corrections: int
+    """Correction documents of the period waiting as drafts after the run."""
     created: int
     updated: int
+    """Documents (invoices and corrections) this run created or refreshed."""
 
 
-async def _contracts(session: AsyncSession, tenant_id: str, start: date, end: date
-                     ) -> dict[str, list[Contract]]:
-    rows = await session.scalars(
-        select(ContractRow).options(selectinload(ContractRow.services)).where(
-            ContractRow.tenant_id == tenant_id,
-            ContractRow.start_date <= end,
-            or_(ContractRow.end_date.is_(None), ContractRow.end_date >= start),
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    id: str
+    company_id: str
+    currency: str
+    kind: str
+    corrects: str | None
+    status: str
+    fingerprint: str
+    tax_rate: Decimal
+
+
+@dataclass
+class _Period:
+    """The period's documents before the run, and what the run decided so far."""
+
+    live: dict[tuple[str, str], _Doc]
+    """(company_id, currency) -> its invoice (kind ``invoice``, not void)"""
+    open_corrections: dict[str, _Doc]
+    """posted invoice id -> its correction waiting as a draft"""
+    corrected: set[str]
+    """ids of the posted invoices that have a correction (draft or posted)"""
+    computed: set[tuple[str, str]] = field(default_factory=set)
+    recheck: dict[str, Content | None] = field(default_factory=dict)
+    """posted invoice id -> what its period computes now (None: nothing)"""
+    created: int = 0
+    updated: int = 0
+
+
+async def _lock(session: AsyncSession, tenant_id: str, period: str) -> None:
+    """One run per tenant and period at a time; the period's drafts stay ours until commit
+    (a concurrent post of one of them waits, then posts what this run wrote)."""
+    if dialect_of(session) != "postgresql":
+        return  # SQLite: one writer at a time anyway
+    # The month's aggregate is one big query: compiling it (JIT) costs more than it saves,
+    # and a larger sort memory keeps its sort off the disk.
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(f"billing-run:{tenant_id}:{period}", 0)
+            )
         )
     )
-    by_company: dict[str, list[Contract]] = defaultdict(list)
+    await session.execute(
+        select(_i.id)
+        .where(_i.tenant_id == tenant_id, _i.period == period, _i.status == "draft")
+        .with_for_update()
+    )
+
+
+async def _period_documents(session: AsyncSession, tenant_id: str, period: str) -> _Period:
+    state = _Period({}, {}, set())
+    rows = await session.execute(
+        select(
+            _i.id,
+            _i.company_id,
+            _i.currency,
+            _i.kind,
+            _i.corrects,
+            _i.status,
+            _i.fingerprint,
+            _i.tax_rate,
+        ).where(_i.tenant_id == tenant_id, _i.period == period, _i.status != "void")
+    )
     for row in rows:
-        by_company[row.company_id].append(Contract(
-            contract_id=row.id, name=row.name, currency=row.currency,
-            start_date=row.start_date, end_date=row.end_date,
-            services=tuple(
-                ServiceTerms(
-                    service_code=s.service_code, name=s.name, pricing=service_pricing(s),
-                    counting_basis=s.counting_basis,  # type: ignore[arg-type]
-                    minimum_units=s.minimum_units,
+        doc = _Doc(*row)
+        if doc.kind == "invoice":
+            state.live[(doc.company_id, doc.currency)] = doc
+        elif doc.corrects is not None:
+            state.corrected.add(doc.corrects)
+            if doc.status == "draft":
+                state.open_corrections[doc.corrects] = doc
+    return state
+
+
+def _apply(state: _Period, writer: DocumentWriter, company_id: str, billed: Billed) -> None:
+    """A company's computed drafts against its documents: create, refresh, leave alone, or
+    (posted) recheck for a correction."""
+    for currency, content, fingerprint in billed:
+        key = (company_id, currency)
+        state.computed.add(key)
+        live = state.live.get(key)
+        if live is None:
+            writer.create(Target(company_id, currency), content)
+            state.created += 1
+        elif live.status == "draft":
+            if live.fingerprint != fingerprint:
+                writer.refresh(live.id, "invoice", content)
+                state.updated += 1
+        elif live.fingerprint != fingerprint or live.id in state.corrected:
+            state.recheck[live.id] = content
+
+
+async def _invoiced_lines(
+    session: AsyncSession, invoice_ids: list[str]
+) -> dict[str, list[StoredLine]]:
+    """Per posted invoice, its lines and those of its posted corrections."""
+    line = InvoiceLineRow.__table__.c
+    out: dict[str, list[StoredLine]] = defaultdict(list)
+    for part in chunks(invoice_ids, 1000):
+        query = (
+            select(
+                func.coalesce(_i.corrects, _i.id),
+                line.contract_id,
+                line.service_code,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.sources,
+            )
+            .join(InvoiceRow.__table__, _i.id == line.invoice_id)
+            .where(or_(_i.id.in_(part), _i.corrects.in_(part)), _i.status.in_(POSTED))
+            .order_by(_i.number, line.position)
+        )
+        for (
+            invoice_id,
+            contract_id,
+            code,
+            label,
+            quantity,
+            price,
+            amount,
+            sources,
+        ) in await session.execute(query):
+            out[invoice_id].append(
+                StoredLine(
+                    contract_id, code, label, quantity, price, amount, parse_sources(sources), "[]"
                 )
-                for s in row.services
-            ),
-        ))
-    return by_company
+            )
+    return out
 
 
-async def _usage(session: AsyncSession, tenant_id: str, start: date, end: date
-                 ) -> tuple[dict[str, Usage], dict[str, set[date]]]:
-    u = UnitRow.__table__.c
-    in_window = (u.tenant_id == tenant_id, u.day >= start, u.day <= end)
-    query = (
-        select(u.company_id, u.service_code, u.module, u.metric, u.day, func.sum(u.quantity))
-        .where(*in_window, u.status == "mapped", u.service_code != "")
-        .group_by(u.company_id, u.service_code, u.module, u.metric, u.day)
-    )
-    usage: dict[str, Usage] = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
-    for company_id, code, module, metric, day, quantity in await session.execute(query):
-        usage[company_id][code][(module, metric)][day] = Decimal(quantity)
-    module_days: dict[str, set[date]] = defaultdict(set)
-    for module, day in await session.execute(select(u.module, u.day).where(*in_window).distinct()):
-        module_days[module].add(day)
-    return usage, module_days
+async def _correct(session: AsyncSession, state: _Period, writer: DocumentWriter) -> int:
+    """Writes the corrections of the posted invoices to recheck; answers how many wait as
+    drafts for the period."""
+    posted = {doc.id: doc for doc in state.live.values() if doc.status in POSTED}
+    invoiced = await _invoiced_lines(session, list(state.recheck))
+    waiting = len(set(state.open_corrections) - set(state.recheck))
+    for invoice_id, content in state.recheck.items():
+        doc = posted[invoice_id]
+        found = correction(content, invoiced[invoice_id], doc.tax_rate, doc.currency)
+        current = state.open_corrections.get(invoice_id)
+        if found is None:
+            if current is not None:
+                writer.delete(current.id)
+            continue
+        waiting += 1
+        if current is None:
+            writer.create(
+                Target(doc.company_id, doc.currency, found.kind, invoice_id), found.content
+            )
+            state.created += 1
+        elif current.fingerprint != found.content.fingerprint() or current.kind != found.kind:
+            writer.refresh(current.id, found.kind, found.content)
+            state.updated += 1
+    return waiting
 
 
-def fingerprint(draft: InvoiceDraft) -> str:
-    return hashlib.sha256(json.dumps(_content(draft), sort_keys=True).encode()).hexdigest()
+async def _bill(
+    session: AsyncSession,
+    tenant_id: str,
+    terms: Terms,
+    state: _Period,
+    writer: DocumentWriter,
+    workers: int,
+) -> None:
+    """Streams the companies' usage to the biller and applies what comes back, in order."""
+    async with Biller(terms, workers) as biller:
+
+        async def collect(everything: bool) -> None:
+            while biller.waiting and (everything or biller.busy):
+                for company_id, billed in await biller.oldest():
+                    _apply(state, writer, company_id, billed)
+                await writer.flush_if_full()
+
+        unbilled = set(terms.contracts)
+        batch: Batch = []
+        async for company_id, rows in company_usage(session, tenant_id, terms.period):
+            if company_id in unbilled:  # usage without a contract bills nothing
+                unbilled.discard(company_id)
+                batch.append((company_id, rows))
+                if len(batch) == BATCH_COMPANIES:
+                    biller.send(batch)
+                    batch = []
+                    await collect(everything=False)
+        if batch:
+            biller.send(batch)
+        for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0
+            biller.send(no_usage)
+            await collect(everything=False)
+        await collect(everything=True)
 
 
-def _content(draft: InvoiceDraft) -> dict[str, object]:
-    return {
-        "subtotal": str(draft.subtotal), "tax": str(draft.tax), "tax_rate": str(draft.tax_rate),
-        "lines": [_line_json(line) for line in draft.lines],
-    }
-
-
-def _line_json(line: Line) -> dict[str, object]:
-    return {
-        "contract_id": line.contract_id, "service_code": line.service_code,
-        "description": line.description, "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price), "amount": str(line.amount),
-        "sources": [[s.module, s.metric, str(s.quantity)] for s in line.sources],
-        "daily": _daily_json(line),
-    }
-
-
-def _daily_json(line: Line) -> list[dict[str, object]]:
-    return [
-        {"module": s.module, "metric": s.metric,
-         "days": [[p.day.isoformat(), str(p.quantity), p.estimated] for p in s.days]}
-        for s in line.daily
-    ]
-
-
-def line_rows(invoice_id: str, lines: Sequence[Line]) -> list[InvoiceLineRow]:
-    return [
-        InvoiceLineRow(
-            # Stable ids: the same service line keeps its id while the draft is refreshed.
-            id=str(uuid.uuid5(uuid.UUID(invoice_id), f"{line.contract_id}/{line.service_code}")),
-            invoice_id=invoice_id, position=i, contract_id=line.contract_id,
-            service_code=line.service_code, description=line.description,
-            quantity=line.quantity, unit_price=line.unit_price, amount=line.amount,
-            sources=json.dumps([{"module": s.module, "metric": s.metric,
-                                 "quantity": str(s.quantity)} for s in line.sources]),
-            daily=json.dumps(_daily_json(line)),
-        )
-        for i, line in enumerate(lines)
-    ]
-
-
-async def _write_draft(
-    session: AsyncSession, tenant_id: str, company_id: str, draft: InvoiceDraft,
-    existing: InvoiceRow | None, now: datetime,
-) -> str:
-    """'created', 'updated', 'unchanged' or 'frozen' (posted: corrections handle it)."""
-    print_ = fingerprint(draft)
-    if existing is not None and existing.status != "draft":
-        return "frozen"
-    if existing is not None and existing.fingerprint == print_:
-        return "unchanged"
-    if existing is None:
-        existing = InvoiceRow(
-            id=str(uuid.uuid4()), tenant_id=tenant_id, company_id=company_id,
-            period=draft.period, currency=draft.currency, kind="invoice", corrects=None,
-            status="draft", number=None, created_at=now, posted_at=None,
-        )
-        session.add(existing)
-        outcome = "created"
-    else:
-        await session.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == existing.id))
-        outcome = "updated"
-    existing.subtotal, existing.tax_rate = draft.subtotal, draft.tax_rate
-    existing.tax, existing.total, existing.balance = draft.tax, draft.total, draft.total
-    existing.fingerprint, existing.updated_at = print_, now
-    await session.flush()
-    session.add_all(line_rows(existing.id, draft.lines))
-    return outcome
-
-
-async def run_billing(session: AsyncSession, tenant_id: str, period: str) -> RunResult:
-    start, end = parse_period(period)
-    contracts = await _contracts(session, tenant_id, start, end)
-    usage, module_days = await _usage(
-        session, tenant_id, start - timedelta(days=MAX_CARRIED_DAYS), end
-    )
-    enabled_from = {
-        row.module: row.effective_from if row.enabled else None
-        for row in await session.scalars(
-            select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant_id))
-    }
-    companies = {
-        row.id: row for row in await session.scalars(
-            select(CompanyRow).where(CompanyRow.tenant_id == tenant_id,
-                                     CompanyRow.id.in_(list(contracts))))
-    } if contracts else {}
-    existing = {
-        (row.company_id, row.currency): row for row in await session.scalars(
-            select(InvoiceRow).where(
-                InvoiceRow.tenant_id == tenant_id, InvoiceRow.period == period,
-                InvoiceRow.kind == "invoice", InvoiceRow.status != "void"))
-    }
+async def run_billing(
+    session: AsyncSession,
+    tenant_id: str,
+    period: str,
+    *,
+    workers: int = 1,
+    parallel_from: int = 1000,
+) -> RunResult:
+    """``workers`` processes bill the companies when there are at least ``parallel_from``
+    of them with an active contract."""
+    await _lock(session, tenant_id, period)
+    terms = await load_terms(session, tenant_id, period)
+    state = await _period_documents(session, tenant_id, period)
     now = datetime.now(UTC)
-    counts: dict[str, int] = defaultdict(int)
-    live: set[tuple[str, str]] = set()
-    for company_id, company_contracts in contracts.items():
-        company = companies.get(company_id)
-        tax_rate = company.tax_rate if company is not None else Decimal(0)
-        for draft in compute_invoices(period, company_contracts, tax_rate,
-                                      usage.get(company_id, {}), module_days, enabled_from):
-            key = (company_id, draft.currency)
-            live.add(key)
-            outcome = await _write_draft(session, tenant_id, company_id, draft,
-                                         existing.get(key), now)
-            counts[outcome] += 1
-    stale = [row.id for key, row in existing.items() if key not in live and row.status == "draft"]
-    if stale:
-        await session.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id.in_(stale)))
-        await session.execute(delete(InvoiceRow).where(InvoiceRow.id.in_(stale)))
-    run = BillingRunRow(id=str(uuid.uuid4()), tenant_id=tenant_id, period=period,
-                        invoices=len(live), corrections=0, created_at=now)
+    writer = DocumentWriter(session, tenant_id, period, now)
+    parallel = workers if len(terms.contracts) >= parallel_from else 1
+    await _bill(session, tenant_id, terms, state, writer, parallel)
+    for key, doc in state.live.items():
+        if key in state.computed:
+            continue
+        if doc.status == "draft":  # no contract left in the period
+            writer.delete(doc.id)
+        else:  # a posted period that bills nothing now: credit all of it
+            state.recheck[doc.id] = None
+    corrections = (
+        await _correct(session, state, writer) if state.recheck or state.open_corrections else 0
+    )
+    await writer.flush()
+    run = BillingRunRow(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+        period=period,
+        invoices=len(state.computed),
+        corrections=corrections,
+        created_at=now,
+    )
     session.add(run)
     await session.flush()
-    return RunResult(run.id, period, len(live), 0, counts["created"], counts["updated"])
+    return RunResult(run.id, period, len(state.computed), corrections, state.created, state.updated)

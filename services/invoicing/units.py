@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import UnitRow
-from shared.db import chunks, match_keys
+from shared.db import chunks, dialect_of, match_keys
 from shared.events import ResolvedUsage
 
-_units = UnitRow.__table__
+_units = cast(Table, UnitRow.__table__)
 KEY_CHUNK = 2000
 NO_SERVICE = ""
 
@@ -28,7 +28,7 @@ async def apply_resolved(
         if key not in newest or newest[key].version < r.version:
             newest[key] = r
     stored: dict[tuple[Any, ...], int] = {}
-    dialect = session.bind.dialect.name
+    dialect = dialect_of(session)
     key_cols = [c.module, c.org_id, c.metric, c.day]
     for part in chunks(list(newest), KEY_CHUNK):
         query = (
@@ -41,12 +41,21 @@ async def apply_resolved(
     fresh = [r for k, r in newest.items() if stored.get(k, 0) < r.version]
     replaced = [k for k, r in newest.items() if k in stored and stored[k] < r.version]
     for part in chunks(replaced, KEY_CHUNK):
-        await session.execute(delete(_units).where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part)))
+        await session.execute(
+            delete(_units).where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part))
+        )
     rows = [
         {
-            "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id, "metric": r.metric,
-            "day": r.date, "service_code": code, "status": r.status,
-            "company_id": r.company_id, "quantity": r.quantity, "version": r.version,
+            "tenant_id": tenant_id,
+            "module": r.module,
+            "org_id": r.org_id,
+            "metric": r.metric,
+            "day": r.date,
+            "service_code": code,
+            "status": r.status,
+            "company_id": r.company_id,
+            "quantity": r.quantity,
+            "version": r.version,
         }
         for r in fresh
         for code in (r.service_codes or (NO_SERVICE,))

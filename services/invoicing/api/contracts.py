@@ -6,10 +6,17 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -26,8 +33,13 @@ from shared.problems import NotFound, ValidationFailed
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
 ServiceCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+    ),
 ]
 Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_places=6)]
 Units = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=20, decimal_places=4)]
@@ -63,8 +75,13 @@ class ContractIn(BaseModel):
     name: str = Field(min_length=1, max_length=300)
     start_date: date
     end_date: date | None = None
-    currency: str = Field(min_length=3, max_length=3)
+    currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
     services: list[ServiceIn] = Field(min_length=1, max_length=200)
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
 
 
 class ContractPatch(BaseModel):
@@ -116,17 +133,27 @@ class ContractOut(BaseModel):
 
 def contract_out(row: ContractRow) -> ContractOut:
     return ContractOut(
-        id=row.id, company_id=row.company_id, name=row.name, start_date=row.start_date,
-        end_date=row.end_date, currency=row.currency, created_at=row.created_at,
+        id=row.id,
+        company_id=row.company_id,
+        name=row.name,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        currency=row.currency,
+        created_at=row.created_at,
         updated_at=row.updated_at,
         services=[
             ServiceOut(
-                id=s.id, service_code=s.service_code, name=s.name, unit_price=s.unit_price,
-                counting_basis=s.counting_basis,  # type: ignore[arg-type]
+                id=s.id,
+                service_code=s.service_code,
+                name=s.name,
+                unit_price=s.unit_price,
+                counting_basis=s.counting_basis,
                 pricing=PricingOut(
-                    model=s.pricing_model,  # type: ignore[arg-type]
-                    tiers=[TierOut(up_to=t.up_to, unit_price=t.unit_price)
-                           for t in service_pricing(s).tiers],
+                    model=s.pricing_model,
+                    tiers=[
+                        TierOut(up_to=t.up_to, unit_price=t.unit_price)
+                        for t in service_pricing(s).tiers
+                    ],
                 ),
                 minimum_units=s.minimum_units,
             )
@@ -136,7 +163,7 @@ def contract_out(row: ContractRow) -> ContractOut:
 
 
 def _service_rows(services: list[ServiceIn]) -> list[ContractServiceRow]:
-    errors: list[dict[str, object]] = []
+    errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     rows = []
     for i, s in enumerate(services):
@@ -148,40 +175,66 @@ def _service_rows(services: list[ServiceIn]) -> list[ContractServiceRow]:
             errors.append({"loc": [*loc, "unit_price"], "msg": "required for per_unit pricing"})
         tiers = tuple(Tier(t.up_to, t.unit_price) for t in s.pricing.tiers or ())
         pricing = Pricing(s.pricing.model, s.unit_price or Decimal(0), tiers)
-        errors.extend({"loc": [*loc, "pricing", *(int(part) if part.isdigit() else part
-                                                   for part in where.split("."))], "msg": msg}
-                      for where, msg in pricing_errors(pricing))
-        rows.append(ContractServiceRow(
-            id=str(uuid.uuid4()), position=i, service_code=s.service_code, name=s.name,
-            unit_price=pricing.unit_price, counting_basis=s.counting_basis,
-            pricing_model=s.pricing.model,
-            tiers=json.dumps([{"up_to": None if t.up_to is None else str(t.up_to),
-                               "unit_price": str(t.unit_price)} for t in tiers]),
-            minimum_units=s.minimum_units,
-        ))
+        errors.extend(
+            {"loc": _pricing_loc(loc, where), "msg": msg} for where, msg in pricing_errors(pricing)
+        )
+        rows.append(
+            ContractServiceRow(
+                id=str(uuid.uuid4()),
+                position=i,
+                service_code=s.service_code,
+                name=s.name,
+                unit_price=pricing.unit_price,
+                counting_basis=s.counting_basis,
+                pricing_model=s.pricing.model,
+                tiers=json.dumps(
+                    [
+                        {
+                            "up_to": None if t.up_to is None else str(t.up_to),
+                            "unit_price": str(t.unit_price),
+                        }
+                        for t in tiers
+                    ]
+                ),
+                minimum_units=s.minimum_units,
+            )
+        )
     if errors:
-        raise ValidationFailed("The contract's services are invalid.", errors=errors)
+        raise ValidationFailed(
+            "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in errors[:5]),
+            errors=errors,
+        )
     return rows
+
+
+def _pricing_loc(service: list[str | int], where: str) -> list[str | int]:
+    """``tiers.1.up_to`` of the pricing as a request location; the price is the service's."""
+    parts = [int(part) if part.isdigit() else part for part in where.split(".")]
+    return [*service, *parts] if parts[0] == "unit_price" else [*service, "pricing", *parts]
 
 
 def _check_dates(start: date, end: date | None) -> None:
     if end is not None and end < start:
-        raise ValidationFailed("end_date is before start_date.",
-                               errors=[{"loc": ["body", "end_date"],
-                                        "msg": "must not be before start_date"}])
+        raise ValidationFailed(
+            "end_date is before start_date.",
+            errors=[{"loc": ["body", "end_date"], "msg": "must not be before start_date"}],
+        )
 
 
 def _check_currency(code: str) -> None:
     try:
         minor_units(code)
     except UnknownCurrency as exc:
-        raise ValidationFailed(f"Unknown currency {code!r}.", errors=[
-            {"loc": ["body", "currency"], "msg": "not an ISO 4217 currency code"}]) from exc
+        raise ValidationFailed(
+            f"Unknown currency {code!r}.",
+            errors=[{"loc": ["body", "currency"], "msg": "not an ISO 4217 currency code"}],
+        ) from exc
 
 
 async def _load(session: AsyncSession, tenant_id: str, contract_id: str) -> ContractRow:
     row = await session.scalar(
-        select(ContractRow).options(selectinload(ContractRow.services))
+        select(ContractRow)
+        .options(selectinload(ContractRow.services))
         .where(ContractRow.id == contract_id, ContractRow.tenant_id == tenant_id)
     )
     if row is None:
@@ -198,27 +251,47 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     contract_id = str(uuid.uuid4())
     async with runtime.transaction() as session:
         await ensure_company(runtime, session, ctx, body.company_id)
-        session.add(ContractRow(
-            id=contract_id, tenant_id=ctx.tenant_id, company_id=body.company_id,
-            name=body.name, start_date=body.start_date, end_date=body.end_date,
-            currency=body.currency, created_at=now, updated_at=now, services=services,
-        ))
+        session.add(
+            ContractRow(
+                id=contract_id,
+                tenant_id=ctx.tenant_id,
+                company_id=body.company_id,
+                name=body.name,
+                start_date=body.start_date,
+                end_date=body.end_date,
+                currency=body.currency,
+                created_at=now,
+                updated_at=now,
+                services=services,
+            )
+        )
     async with runtime.sessions() as session:
         return contract_out(await _load(session, ctx.tenant_id, contract_id))
 
 
 @router.get("", response_model=Page[ContractOut])
 async def list_contracts(
-    ctx: Caller, runtime: Runtime, paging: Paging,
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[ContractOut]:
-    query = (select(ContractRow).options(selectinload(ContractRow.services))
-             .where(ContractRow.tenant_id == ctx.tenant_id))
+    query = (
+        select(ContractRow)
+        .options(selectinload(ContractRow.services))
+        .where(ContractRow.tenant_id == ctx.tenant_id)
+    )
     if company_id:
         query = query.where(ContractRow.company_id == company_id)
     async with runtime.sessions() as session:
-        return await paginate(session, query, [ContractRow.id], paging,
-                              lambda r: contract_out(r[0]), lambda r: (r[0].id,))
+        return await paginate(
+            session,
+            query,
+            [ContractRow.id.expression],
+            paging,
+            lambda r: contract_out(r[0]),
+            lambda r: (r[0].id,),
+        )
 
 
 @router.get("/{contract_id}", response_model=ContractOut)

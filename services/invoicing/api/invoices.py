@@ -1,108 +1,36 @@
-"""Billing runs and invoices."""
+"""Invoices: list, read (JSON, CSV or PDF), explain a line, post, void."""
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, field_validator
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.invoicing import invoices
 from services.invoicing.api.deps import Caller, Paging, Runtime
+from services.invoicing.api.negotiation import negotiate
+from services.invoicing.api.schemas import InvoiceOut, InvoiceSummary, Kind, Status
 from services.invoicing.billing import parse_period
+from services.invoicing.exports.csv_rows import invoices_csv
+from services.invoicing.exports.document import invoice_document
+from services.invoicing.exports.pdf import invoice_pdf
+from services.invoicing.line_store import parse_daily
 from services.invoicing.models import InvoiceRow
-from services.invoicing.runs import run_billing
+from services.invoicing.parties import parties_of
 from shared.events import InvoicePosted
 from shared.pagination import Page, paginate
 from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
-Kind = Literal["invoice", "adjustment", "credit_note"]
-Status = Literal["draft", "posted", "paid", "void"]
-PERIOD = re.compile(r"^\d{4}-\d{2}$")
-
-
-class BillingRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    period: str
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, value: str) -> str:
-        if not PERIOD.match(value):
-            raise ValueError("must be a month as YYYY-MM")
-        parse_period(value)
-        return value
-
-
-class BillingRunOut(BaseModel):
-    id: str
-    period: str
-    invoices: int
-    corrections: int
-    created: int
-    updated: int
-
-
-class SourceOut(BaseModel):
-    module: str
-    metric: str
-    quantity: Decimal
-
-
-class LineOut(BaseModel):
-    id: str
-    contract_id: str
-    service_code: str
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    sources: list[SourceOut]
-
-
-class InvoiceOut(BaseModel):
-    id: str
-    number: int | None
-    kind: Kind
-    corrects: str | None
-    company_id: str
-    period: str
-    currency: str
-    status: Status
-    lines: list[LineOut]
-    subtotal: Decimal
-    tax_rate: Decimal
-    tax: Decimal
-    total: Decimal
-    balance: Decimal
-    created_at: datetime
-    updated_at: datetime
-    posted_at: datetime | None
-
-
-class InvoiceSummary(BaseModel):
-    id: str
-    number: int | None
-    kind: Kind
-    corrects: str | None
-    company_id: str
-    period: str
-    currency: str
-    status: Status
-    subtotal: Decimal
-    tax: Decimal
-    total: Decimal
-    balance: Decimal
+FILES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 
 
 class DayOut(BaseModel):
-    date: str
+    date: date
     quantity: Decimal
     estimated: bool
 
@@ -114,6 +42,8 @@ class ExplainSource(BaseModel):
 
 
 class ExplainOut(BaseModel):
+    """For a correction line: the recomputed series the correction brings the period to."""
+
     invoice_id: str
     line_id: str
     service_code: str
@@ -122,40 +52,72 @@ class ExplainOut(BaseModel):
     sources: list[ExplainSource]
 
 
-@router.post("/billing-runs", status_code=201, response_model=BillingRunOut)
-async def create_billing_run(body: BillingRunIn, ctx: Caller, runtime: Runtime) -> BillingRunOut:
-    """Creates or refreshes the drafts of every company with a contract active in the period."""
-    async with runtime.transaction() as session:
-        result = await run_billing(session, ctx.tenant_id, body.period)
-    return BillingRunOut(**result.__dict__)
-
-
 @router.get("/invoices", response_model=Page[InvoiceSummary])
 async def list_invoices(
-    ctx: Caller, runtime: Runtime, paging: Paging,
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
     status: Status | None = None,
     kind: Kind | None = None,
 ) -> Page[InvoiceSummary]:
     query = select(InvoiceRow).where(InvoiceRow.tenant_id == ctx.tenant_id)
-    for column, value in ((InvoiceRow.period, period), (InvoiceRow.company_id, company_id),
-                          (InvoiceRow.status, status), (InvoiceRow.kind, kind)):
+    for column, value in (
+        (InvoiceRow.period, period),
+        (InvoiceRow.company_id, company_id),
+        (InvoiceRow.status, status),
+        (InvoiceRow.kind, kind),
+    ):
         if value is not None:
             query = query.where(column == value)
     async with runtime.sessions() as session:
         return await paginate(
-            session, query, [InvoiceRow.id], paging,
+            session,
+            query,
+            [InvoiceRow.id.expression],
+            paging,
             lambda r: InvoiceSummary.model_validate(invoices.invoice_json(r[0], lines=False)),
             lambda r: (r[0].id,),
         )
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
-async def get_invoice(invoice_id: str, ctx: Caller, runtime: Runtime) -> InvoiceOut:
+def file_response(content: bytes | str, media_type: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoiceOut,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/pdf": {}},
+            "description": "The invoice as JSON, CSV (one row per line) or PDF, "
+            "as the Accept header asks.",
+        }
+    },
+)
+async def get_invoice(
+    invoice_id: str,
+    ctx: Caller,
+    runtime: Runtime,
+    accept: Annotated[str | None, Header()] = None,
+) -> InvoiceOut | Response:
+    wanted = negotiate(accept)
     async with runtime.sessions() as session:
         row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id)
-    return InvoiceOut.model_validate(invoices.invoice_json(row))
+        if wanted == "json":
+            parties = await parties_of(session, row, runtime.settings)
+            return InvoiceOut.model_validate(invoices.invoice_json(row, parties))
+        document = await invoice_document(session, row, runtime.settings)
+    name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
+    if wanted == "csv":
+        return file_response(invoices_csv([document]), FILES["csv"], f"{name}.csv")
+    return file_response(invoice_pdf(document), FILES["pdf"], f"{name}.pdf")
 
 
 @router.get("/invoices/{invoice_id}/lines/{line_id}/explain", response_model=ExplainOut)
@@ -166,35 +128,47 @@ async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runt
     line = next((x for x in row.lines if x.id == line_id), None)
     if line is None:
         raise NotFound(f"No line {line_id} on invoice {invoice_id}.")
+    start, _ = parse_period(row.period)
     return ExplainOut(
-        invoice_id=row.id, line_id=line.id, service_code=line.service_code,
-        quantity=line.quantity, amount=line.amount,
+        invoice_id=row.id,
+        line_id=line.id,
+        service_code=line.service_code,
+        quantity=invoices.quantity(line.quantity),
+        amount=invoices.money(line.amount, row.currency),
         sources=[
-            ExplainSource(module=s["module"], metric=s["metric"], days=[
-                DayOut(date=d, quantity=Decimal(q), estimated=e) for d, q, e in s["days"]])
-            for s in json.loads(line.daily)
+            ExplainSource(
+                module=s.module,
+                metric=s.metric,
+                days=[
+                    DayOut(date=d, quantity=invoices.quantity(q), estimated=e) for d, q, e in s.days
+                ],
+            )
+            for s in parse_daily(line.daily, start)
         ],
     )
 
 
 @router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut)
 async def post_invoice(invoice_id: str, ctx: Caller, runtime: Runtime) -> InvoiceOut:
-    """Gives the next number of the tenant's gapless sequence and freezes the invoice."""
+    """Gives the next number of the tenant's gapless sequence and freezes the invoice;
+    publishes ``invoice.posted`` with the full invoice."""
     async with runtime.transaction() as session:
         row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id, lock=True)
-        await invoices.post(session, row)
-        body = invoices.invoice_json(row)
-        out = InvoiceOut.model_validate(body)
-        await runtime.outbox.add(session, ctx.tenant_id,
-                                 InvoicePosted(invoice=out.model_dump(mode="json")))
+        parties = await invoices.post(session, row, ctx.timezone, runtime.settings)
+        out = InvoiceOut.model_validate(invoices.invoice_json(row, parties))
+        await runtime.outbox.add(
+            session, ctx.tenant_id, InvoicePosted(invoice=out.model_dump(mode="json"))
+        )
     return out
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
 async def void_invoice(invoice_id: str, ctx: Caller, runtime: Runtime) -> InvoiceOut:
+    """A draft, or a posted document without payments; a posted invoice's waiting correction
+    is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
         row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id, lock=True)
-        invoices.void(row)
-        await session.flush()
-        out = InvoiceOut.model_validate(invoices.invoice_json(row))
+        await invoices.void(session, row)
+        parties = await parties_of(session, row, runtime.settings)
+        out = InvoiceOut.model_validate(invoices.invoice_json(row, parties))
     return out

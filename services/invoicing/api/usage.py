@@ -52,19 +52,23 @@ async def unit_table(
     if (end - start).days > MAX_RANGE_DAYS:
         raise invalid(["query", "to"], f"the range is limited to {MAX_RANGE_DAYS} days")
     u = UnitRow.__table__.c
-    window = (u.tenant_id == ctx.tenant_id,
-              u.day >= start - timedelta(days=MAX_CARRIED_DAYS), u.day <= end)
+    window = (
+        u.tenant_id == ctx.tenant_id,
+        u.day >= start - timedelta(days=MAX_CARRIED_DAYS),
+        u.day <= end,
+    )
     per_record = (
         select(u.company_id, u.module, u.org_id, u.metric, u.day, u.quantity)
-        .where(*window, u.status == "mapped").distinct()
+        .where(*window, u.status == "mapped")
+        .distinct()
     )
     for column, value in ((u.company_id, company_id), (u.module, module), (u.metric, metric)):
         if value is not None:
             per_record = per_record.where(column == value)
     sub = per_record.subquery()
-    query = select(sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day,
-                   func.sum(sub.c.quantity)).group_by(
-        sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day)
+    query = select(
+        sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day, func.sum(sub.c.quantity)
+    ).group_by(sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day)
     series: dict[tuple[str, str, str], dict[date, Decimal]] = defaultdict(dict)
     async with runtime.sessions() as session:
         for cid, mod, met, day, quantity in await session.execute(query):
@@ -75,11 +79,19 @@ async def unit_table(
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     rows: list[UnitOut] = []
     for (cid, mod, met), values in sorted(series.items()):
-        for day, value in sorted(fill_missing_days(days, reported[mod], values).items()):
-            if value.quantity != 0 or value.estimated or day in values:
-                rows.append(UnitOut(date=day, company_id=cid, module=mod, metric=met,
-                                    quantity=value.quantity, estimated=value.estimated))
+        for day, filled in sorted(fill_missing_days(days, reported[mod], values).items()):
+            if filled.quantity != 0 or filled.estimated or day in values:
+                rows.append(
+                    UnitOut(
+                        date=day,
+                        company_id=cid,
+                        module=mod,
+                        metric=met,
+                        quantity=filled.quantity,
+                        estimated=filled.estimated,
+                    )
+                )
     offset = int(decode_cursor(paging.cursor)[0]) if paging.cursor else 0
-    page = rows[offset: offset + paging.limit]
+    page = rows[offset : offset + paging.limit]
     more = offset + paging.limit < len(rows)
     return Page(items=page, next_cursor=encode_cursor([offset + paging.limit]) if more else None)

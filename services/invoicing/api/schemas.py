@@ -1,0 +1,74 @@
+"""The invoice shapes the API answers (and ``invoice.posted`` carries)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+Kind = Literal["invoice", "adjustment", "credit_note"]
+Status = Literal["draft", "posted", "paid", "void"]
+
+
+class SourceOut(BaseModel):
+    module: str
+    metric: str
+    quantity: Decimal
+
+
+class LineOut(BaseModel):
+    id: str
+    contract_id: str
+    service_code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    sources: list[SourceOut]
+
+
+class SellerOut(BaseModel):
+    name: str
+    address: str
+    tax_id: str | None
+    email: str | None
+
+
+class CustomerOut(BaseModel):
+    company_id: str
+    name: str
+    external_ref: str | None
+
+
+class InvoiceSummary(BaseModel):
+    id: str
+    number: int | None
+    kind: Kind
+    corrects: str | None
+    company_id: str
+    period: str
+    currency: str
+    status: Status
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    balance: Decimal
+    issued_on: date | None
+    due_on: date | None
+
+
+class InvoiceOut(InvoiceSummary):
+    """Quantities and amounts are decimal strings: amounts in the currency's minor digits.
+    ``issued_on`` (invoice date) and ``due_on`` are set at posting; ``seller`` and
+    ``customer`` are frozen at posting too. Corrections (``adjustment``, ``credit_note``)
+    name the posted invoice they correct in ``corrects`` and carry per-line differences."""
+
+    lines: list[LineOut]
+    tax_rate: Decimal
+    seller: SellerOut | None = None
+    customer: CustomerOut | None = None
+    created_at: datetime
+    updated_at: datetime
+    posted_at: datetime | None

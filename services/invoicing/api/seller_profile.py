@@ -1,0 +1,50 @@
+"""The tenant's seller profile: what its invoices print as the seller, and payment terms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.invoicing.api.deps import Caller, Runtime
+from services.invoicing.models import SellerProfileRow
+from services.invoicing.parties import current_seller
+
+router = APIRouter(prefix="/v1", tags=["invoices"])
+
+
+class SellerProfile(BaseModel):
+    """Posted invoices keep the profile they were posted with."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=300)
+    address: str = Field(default="", max_length=1000)
+    tax_id: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=300)
+    payment_terms_days: int = Field(default=14, ge=0, le=365)
+    footer: str = Field(default="", max_length=1000)
+
+
+class SellerProfileOut(SellerProfile):
+    name: str = Field(max_length=300, description="empty until the tenant sets a profile")
+
+
+@router.get("/seller-profile", response_model=SellerProfileOut)
+async def get_seller_profile(ctx: Caller, runtime: Runtime) -> SellerProfileOut:
+    async with runtime.sessions() as session:
+        seller = await current_seller(session, ctx.tenant_id, runtime.settings)
+    return SellerProfileOut.model_construct(**seller.__dict__)
+
+
+@router.put("/seller-profile", response_model=SellerProfile)
+async def put_seller_profile(body: SellerProfile, ctx: Caller, runtime: Runtime) -> SellerProfile:
+    async with runtime.transaction() as session:
+        row = await session.get(SellerProfileRow, ctx.tenant_id)
+        if row is None:
+            row = SellerProfileRow(tenant_id=ctx.tenant_id)
+            session.add(row)
+        for name, value in body.model_dump().items():
+            setattr(row, name, value)
+        row.updated_at = datetime.now(UTC)
+    return body

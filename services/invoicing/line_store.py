@@ -1,0 +1,178 @@
+"""Document content as stored: lines with their sources and daily series, and a fingerprint.
+
+A billing run compares fingerprints to leave unchanged documents alone, so everything a
+document shows goes into it. The daily series of a line is stored compactly, per source:
+the days of the period as day-of-month numbers, the quantities in the same order and the
+estimated days (``{"module", "metric", "days", "q", "estimated"}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from services.invoicing.billing import InvoiceDraft, Line
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAmount:
+    """The part of a line's quantity that comes from one ``(module, metric)``."""
+
+    module: str
+    metric: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    contract_id: str
+    service_code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    sources: tuple[SourceAmount, ...]
+    daily: str
+    """The compact daily series (JSON), empty list when the line has none."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.contract_id, self.service_code
+
+    def sources_json(self) -> str:
+        return orjson.dumps(
+            [
+                {"module": s.module, "metric": s.metric, "quantity": str(s.quantity)}
+                for s in self.sources
+            ]
+        ).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What a document says: totals and lines (the part a fingerprint covers)."""
+
+    subtotal: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+    lines: tuple[StoredLine, ...]
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(f"{self.subtotal}|{self.tax_rate}|{self.tax}".encode())
+        for line in self.lines:
+            digest.update(
+                f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
+                f"{line.unit_price}|{line.amount}|".encode()
+            )
+            for s in line.sources:
+                digest.update(f"{s.module}/{s.metric}={s.quantity};".encode())
+            digest.update(line.daily.encode())
+        return digest.hexdigest()
+
+
+EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
+
+
+def daily_json(line: Line, period_start: date) -> str:
+    series = []
+    for s in line.daily:
+        days, quantities, estimated = [], [], []
+        for point in s.days:
+            number = (point.day - period_start).days + 1
+            days.append(number)
+            quantities.append(str(point.quantity))
+            if point.estimated:
+                estimated.append(number)
+        series.append(
+            {
+                "module": s.module,
+                "metric": s.metric,
+                "days": days,
+                "q": quantities,
+                "estimated": estimated,
+            }
+        )
+    return orjson.dumps(series).decode()
+
+
+def stored_line(line: Line, period_start: date) -> StoredLine:
+    return StoredLine(
+        contract_id=line.contract_id,
+        service_code=line.service_code,
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        amount=line.amount,
+        sources=tuple(SourceAmount(s.module, s.metric, s.quantity) for s in line.sources),
+        daily=daily_json(line, period_start),
+    )
+
+
+def draft_content(draft: InvoiceDraft) -> Content:
+    return Content(
+        subtotal=draft.subtotal,
+        tax_rate=draft.tax_rate,
+        tax=draft.tax,
+        total=draft.total,
+        lines=tuple(stored_line(line, draft.period_start) for line in draft.lines),
+    )
+
+
+def parse_sources(text: str) -> tuple[SourceAmount, ...]:
+    return tuple(
+        SourceAmount(s["module"], s["metric"], Decimal(s["quantity"])) for s in orjson.loads(text)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DailySeries:
+    module: str
+    metric: str
+    days: tuple[tuple[date, Decimal, bool], ...]
+
+
+def parse_daily(text: str, period_start: date) -> list[DailySeries]:
+    """The stored daily series of a line, with dates."""
+    out = []
+    for s in orjson.loads(text):
+        if "q" not in s:  # the first format: [[iso date, quantity, estimated], ...]
+            days = tuple((date.fromisoformat(d), Decimal(q), e) for d, q, e in s["days"])
+        else:
+            estimated = set(s["estimated"])
+            days = tuple(
+                (period_start.replace(day=n), Decimal(q), n in estimated)
+                for n, q in zip(s["days"], s["q"], strict=True)
+            )
+        out.append(DailySeries(s["module"], s["metric"], days))
+    return out
+
+
+def line_values(invoice_id: str, lines: Sequence[StoredLine]) -> list[dict[str, Any]]:
+    """Rows of ``invoice_lines``; a line keeps its id while its draft is refreshed."""
+    base = uuid.UUID(invoice_id)
+    return [
+        {
+            "id": str(uuid.uuid5(base, f"{line.contract_id}/{line.service_code}")),
+            "invoice_id": invoice_id,
+            "position": i,
+            "contract_id": line.contract_id,
+            "service_code": line.service_code,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.amount,
+            "sources": line.sources_json(),
+            "daily": line.daily,
+        }
+        for i, line in enumerate(lines)
+    ]
