@@ -39,11 +39,14 @@ def last_full_month() -> str:
     return last_day.strftime("%Y-%m")
 
 
-def score(msp: SampleMsp, company_ids: dict[str, str], mappings: list[dict[str, Any]]
-          ) -> dict[str, Any]:
+def score(
+    msp: SampleMsp, company_ids: dict[str, str], mappings: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Precision and recall of ``mappings`` (auto-map answers) against the sample's truth."""
-    truth = {(o.module, o.org_id): company_ids.get(o.company_key) if o.company_key else None
-             for o in msp.orgs}
+    truth = {
+        (o.module, o.org_id): company_ids.get(o.company_key) if o.company_key else None
+        for o in msp.orgs
+    }
     labelled = sum(1 for company in truth.values() if company is not None)
     correct = sum(1 for m in mappings if truth.get((m["module"], m["org_id"])) == m["company_id"])
     noise = sum(1 for m in mappings if truth.get((m["module"], m["org_id"])) is None)
@@ -71,8 +74,9 @@ async def _settle(system: EmbeddedSystem) -> None:
 
 def _check(response: httpx.Response) -> Any:
     if response.status_code != 200:
-        raise RuntimeError(f"{response.request.url.path}: {response.status_code} "
-                           f"{response.text[:500]}")
+        raise RuntimeError(
+            f"{response.request.url.path}: {response.status_code} {response.text[:500]}"
+        )
     return response.json()
 
 
@@ -85,8 +89,10 @@ async def measure(seed: int, companies: int, period: str | None = None) -> dict[
             async with system.runtimes["gateway"].sessions() as session, session.begin():
                 issued = await create_tenant(session, "Auto-map bench", "UTC")
             async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=system.app), base_url="http://icb.bench",
-                headers={"Authorization": f"Bearer {issued.key}"}, timeout=TIMEOUT_SECONDS,
+                transport=httpx.ASGITransport(app=system.app),
+                base_url="http://icb.bench",
+                headers={"Authorization": f"Bearer {issued.key}"},
+                timeout=TIMEOUT_SECONDS,
             ) as client:
                 loaded = LoadReport()
                 started = time.perf_counter()
@@ -96,8 +102,7 @@ async def measure(seed: int, companies: int, period: str | None = None) -> dict[
                 load_s = time.perf_counter() - started
 
                 started = time.perf_counter()
-                dry = _check(await client.post("/v1/module-orgs/auto-map",
-                                               json={"dry_run": True}))
+                dry = _check(await client.post("/v1/module-orgs/auto-map", json={"dry_run": True}))
                 dry_s = time.perf_counter() - started
                 started = time.perf_counter()
                 done = _check(await client.post("/v1/module-orgs/auto-map", json={}))
@@ -106,15 +111,22 @@ async def measure(seed: int, companies: int, period: str | None = None) -> dict[
             await system.stop()
     key = ("module", "org_id", "company_id")
     same = sorted(tuple(m[k] for k in key) for m in dry["mappings"]) == sorted(
-        tuple(m[k] for k in key) for m in done["mappings"])
+        tuple(m[k] for k in key) for m in done["mappings"]
+    )
     return {
-        "seed": seed, "companies": companies, "period": msp.period,
-        "min_score": dry["min_score"], "margin": dry["margin"],
+        "seed": seed,
+        "companies": companies,
+        "period": msp.period,
+        "min_score": dry["min_score"],
+        "margin": dry["margin"],
         **score(msp, loaded.company_ids, dry["mappings"]),
         "dry_run_equals_run": same,
         "records": loaded.records,
-        "seconds": {"load": round(load_s, 1), "dry_run": round(dry_s, 2),
-                    "auto_map": round(map_s, 2)},
+        "seconds": {
+            "load": round(load_s, 1),
+            "dry_run": round(dry_s, 2),
+            "auto_map": round(map_s, 2),
+        },
     }
 
 
@@ -131,12 +143,15 @@ def main() -> None:
     for companies in args.companies:
         r = report(args.seed, companies)
         met = r["precision"] >= TARGET_PRECISION and r["recall"] >= TARGET_RECALL
-        print(f"{companies} companies (seed {r['seed']}, {r['orgs']} orgs, {r['labelled']} of a "
-              f"customer): precision {r['precision']:.4f}, recall {r['recall']:.4f} at "
-              f"min_score {r['min_score']} / margin {r['margin']} "
-              f"({r['mapped']} mapped: {r['wrong_company']} to a wrong company, "
-              f"{r['noise_mapped']} of nobody) {'target met' if met else 'TARGET MISSED'}; "
-              f"seconds {r['seconds']}", flush=True)
+        print(
+            f"{companies} companies (seed {r['seed']}, {r['orgs']} orgs, {r['labelled']} of a "
+            f"customer): precision {r['precision']:.4f}, recall {r['recall']:.4f} at "
+            f"min_score {r['min_score']} / margin {r['margin']} "
+            f"({r['mapped']} mapped: {r['wrong_company']} to a wrong company, "
+            f"{r['noise_mapped']} of nobody) {'target met' if met else 'TARGET MISSED'}; "
+            f"seconds {r['seconds']}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class Upstreams:
                 upstream = await client.request(
                     request.method,
                     _target(request),
-                    params=request.query_params.multi_items(),
+                    params=request.url.query,
                     content=body,
                     headers=headers,
                 )

@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import MappingAuditRow
 
-Action = Literal["org_mapping.put", "org_mapping.delete", "org_mapping.auto_map",
-                 "service_mapping.put", "service_mapping.delete"]
+Action = Literal[
+    "org_mapping.put",
+    "org_mapping.delete",
+    "org_mapping.auto_map",
+    "service_mapping.put",
+    "service_mapping.delete",
+]
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,16 @@ def record(session: AsyncSession, tenant_id: str, actor: str | None, *changes: C
     at = datetime.now(UTC)
     session.add_all(
         MappingAuditRow(
-            tenant_id=tenant_id, at=at, actor=actor, action=c.action, module=c.module,
-            org_id=c.org_id, metric=c.metric, company_id=c.company_id,
-            before=_json(c.before), after=_json(c.after),
+            tenant_id=tenant_id,
+            at=at,
+            actor=actor,
+            action=c.action,
+            module=c.module,
+            org_id=c.org_id,
+            metric=c.metric,
+            company_id=c.company_id,
+            before=_json(c.before),
+            after=_json(c.after),
         )
         for c in changes
         if c.before != c.after

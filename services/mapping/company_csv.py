@@ -47,15 +47,19 @@ def read_rows(body: bytes) -> list[CsvRow]:
         raise CsvError(["body"], f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     header_line = text.split("\n", 1)[0]
     if not header_line.strip():
-        raise CsvError(["body", "header"], f"the first line must name the columns: "
-                                           f"{','.join(COLUMNS)}")
+        raise CsvError(
+            ["body", "header"], f"the first line must name the columns: {','.join(COLUMNS)}"
+        )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
     try:
         header = [h.strip().lower() for h in next(reader)]
         unknown = [h for h in header if h not in COLUMNS]
         if unknown:
-            raise CsvError(["body", "header"], f"unknown column(s) {', '.join(map(repr, unknown))};"
-                                               f" the columns are {', '.join(COLUMNS)}")
+            raise CsvError(
+                ["body", "header"],
+                f"unknown column(s) {', '.join(map(repr, unknown))};"
+                f" the columns are {', '.join(COLUMNS)}",
+            )
         repeated = sorted({h for h in header if header.count(h) > 1})
         if repeated:
             raise CsvError(["body", "header"], f"repeated column(s) {', '.join(repeated)}")

@@ -30,8 +30,10 @@ async def publish_resolved(
     await runtime.outbox.add(
         session,
         tenant_id,
-        *(UsageResolved(records=tuple(resolved[i : i + EVENT_RECORDS]))
-          for i in range(0, len(resolved), EVENT_RECORDS)),
+        *(
+            UsageResolved(records=tuple(resolved[i : i + EVENT_RECORDS]))
+            for i in range(0, len(resolved), EVENT_RECORDS)
+        ),
     )
 
 

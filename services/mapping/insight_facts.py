@@ -49,31 +49,50 @@ async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedO
     query = (
         with_status(org_query(tenant_id), "unmapped")
         .add_columns(func.coalesce(waiting.c.records, 0))
-        .outerjoin(waiting, and_(waiting.c.module == ModuleOrgRow.module,
-                                 waiting.c.org_id == ModuleOrgRow.org_id))
+        .outerjoin(
+            waiting,
+            and_(waiting.c.module == ModuleOrgRow.module, waiting.c.org_id == ModuleOrgRow.org_id),
+        )
     )
     rows = (await session.execute(query)).all()
     if not rows:
         return []
     matcher = await load_matcher(session, tenant_id)
     return [
-        UnmappedOrg(org.module, org.org_id, org.org_name, org.first_seen, org.last_seen,
-                    records, tuple(matcher.rank(org.org_name)))
+        UnmappedOrg(
+            org.module,
+            org.org_id,
+            org.org_name,
+            org.first_seen,
+            org.last_seen,
+            records,
+            tuple(matcher.rank(org.org_name)),
+        )
         for org, _, records in rows
     ]
 
 
 async def unmapped_metrics(session: AsyncSession, tenant_id: str) -> list[UnmappedMetric]:
     """Metrics of mapped orgs that resolve to no service for the org's company."""
-    reported = (await session.execute(
-        select(UsageRow.module, UsageRow.org_id, UsageRow.metric, OrgMappingRow.company_id)
-        .join(OrgMappingRow, and_(OrgMappingRow.tenant_id == UsageRow.tenant_id,
-                                  OrgMappingRow.module == UsageRow.module,
-                                  OrgMappingRow.org_id == UsageRow.org_id))
-        .where(UsageRow.tenant_id == tenant_id, OrgMappingRow.company_id.is_not(None),
-               ~OrgMappingRow.excluded)
-        .distinct()
-    )).all()
+    reported = (
+        await session.execute(
+            select(UsageRow.module, UsageRow.org_id, UsageRow.metric, OrgMappingRow.company_id)
+            .join(
+                OrgMappingRow,
+                and_(
+                    OrgMappingRow.tenant_id == UsageRow.tenant_id,
+                    OrgMappingRow.module == UsageRow.module,
+                    OrgMappingRow.org_id == UsageRow.org_id,
+                ),
+            )
+            .where(
+                UsageRow.tenant_id == tenant_id,
+                OrgMappingRow.company_id.is_not(None),
+                ~OrgMappingRow.excluded,
+            )
+            .distinct()
+        )
+    ).all()
     resolver = await load_resolver(session, tenant_id, (), ((r[0], r[2]) for r in reported))
     return [
         UnmappedMetric(module, metric, org_id, company_id)
@@ -90,8 +109,8 @@ async def load_facts(
         today=today,
         activity=await module_activity(session, tenant_id),
         billing=await module_billing(session, tenant_id),
-        unmapped_orgs=await unmapped_orgs(session, tenant_id)
-        if "unmapped_orgs" in kinds else (),
+        unmapped_orgs=await unmapped_orgs(session, tenant_id) if "unmapped_orgs" in kinds else (),
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
-        if "unmapped_metric" in kinds else (),
+        if "unmapped_metric" in kinds
+        else (),
     )

@@ -19,8 +19,7 @@ from services.mapping.matching import Suggestion
 from shared.catalog import CATALOG
 
 Kind = Literal["module_not_enabled", "unmapped_orgs", "unmapped_metric", "stale_module"]
-KINDS: tuple[Kind, ...] = ("module_not_enabled", "unmapped_orgs", "unmapped_metric",
-                           "stale_module")
+KINDS: tuple[Kind, ...] = ("module_not_enabled", "unmapped_orgs", "unmapped_metric", "stale_module")
 Severity = Literal["info", "warning", "critical"]
 DEFAULT_STALE_DAYS = 3
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -99,24 +98,32 @@ def modules_not_enabled(facts: Facts) -> list[Insight]:
         state = facts.billing.get(module)
         if state is not None and state.enabled:
             continue
-        out.append(Insight(
-            kind="module_not_enabled", severity="warning", module=module,
-            count=activity.org_count,
-            message=f"{module_name(module)} sends usage for "
-                    f"{_plural(activity.org_count, 'organisation')} but billing is not enabled "
-                    "for it.",
-        ))
+        out.append(
+            Insight(
+                kind="module_not_enabled",
+                severity="warning",
+                module=module,
+                count=activity.org_count,
+                message=f"{module_name(module)} sends usage for "
+                f"{_plural(activity.org_count, 'organisation')} but billing is not enabled "
+                "for it.",
+            )
+        )
     return out
 
 
 def unmapped_orgs(facts: Facts) -> list[Insight]:
     return [
         Insight(
-            kind="unmapped_orgs", severity="warning", module=org.module, org_id=org.org_id,
-            count=org.records, suggestions=org.suggestions,
+            kind="unmapped_orgs",
+            severity="warning",
+            module=org.module,
+            org_id=org.org_id,
+            count=org.records,
+            suggestions=org.suggestions,
             message=f"Integrated billing is available for a new organisation: "
-                    f"{org.org_name!r} in {module_name(org.module)} "
-                    f"({_plural(org.records, 'usage record')} waiting since {org.first_seen}).",
+            f"{org.org_name!r} in {module_name(org.module)} "
+            f"({_plural(org.records, 'usage record')} waiting since {org.first_seen}).",
         )
         for org in sorted(facts.unmapped_orgs, key=lambda o: (o.module, o.org_name, o.org_id))
     ]
@@ -129,16 +136,23 @@ def unmapped_metrics(facts: Facts) -> list[Insight]:
     out = []
     for (module, metric), items in sorted(by_metric.items()):
         companies = {i.company_id for i in items}
-        out.append(Insight(
-            kind="unmapped_metric", severity="warning", module=module, metric=metric,
-            count=len(companies),
-            company_id=next(iter(companies)) if len(companies) == 1 else None,
-            items=tuple({"company_id": i.company_id, "org_id": i.org_id}
-                        for i in sorted(items, key=lambda i: (i.company_id, i.org_id))),
-            message=f"{module_name(module)} reports {metric!r} for "
-                    f"{_plural(len(companies), 'company')} but no service is mapped to it, "
-                    "so it is not billed.",
-        ))
+        out.append(
+            Insight(
+                kind="unmapped_metric",
+                severity="warning",
+                module=module,
+                metric=metric,
+                count=len(companies),
+                company_id=next(iter(companies)) if len(companies) == 1 else None,
+                items=tuple(
+                    {"company_id": i.company_id, "org_id": i.org_id}
+                    for i in sorted(items, key=lambda i: (i.company_id, i.org_id))
+                ),
+                message=f"{module_name(module)} reports {metric!r} for "
+                f"{_plural(len(companies), 'company')} but no service is mapped to it, "
+                "so it is not billed.",
+            )
+        )
     return out
 
 
@@ -150,12 +164,16 @@ def stale_modules(facts: Facts, stale_days: int = DEFAULT_STALE_DAYS) -> list[In
             continue
         state = facts.billing.get(module)
         billed = state is not None and state.enabled
-        out.append(Insight(
-            kind="stale_module", severity="critical" if billed else "warning", module=module,
-            count=silent,
-            message=f"No usage from {module_name(module)} since {activity.last_seen} "
-                    f"({_plural(silent, 'day')}): its daily sync may have stopped.",
-        ))
+        out.append(
+            Insight(
+                kind="stale_module",
+                severity="critical" if billed else "warning",
+                module=module,
+                count=silent,
+                message=f"No usage from {module_name(module)} since {activity.last_seen} "
+                f"({_plural(silent, 'day')}): its daily sync may have stopped.",
+            )
+        )
     return out
 
 

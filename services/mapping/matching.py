@@ -65,8 +65,9 @@ def _window_ratio(org: NormalName, name: NormalName) -> float:
     n, best = len(name.tokens), 0.0
     for i in range(len(org.tokens) - n + 1):
         window = org.tokens[i : i + n]
-        if all(fuzz.ratio(a, b) >= MIN_WINDOW_RATIO for a, b in zip(window, name.tokens,
-                                                                    strict=True)):
+        if all(
+            fuzz.ratio(a, b) >= MIN_WINDOW_RATIO for a, b in zip(window, name.tokens, strict=True)
+        ):
             best = max(best, fuzz.ratio(" ".join(window), name.text))
     return best
 

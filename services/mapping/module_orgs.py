@@ -20,14 +20,18 @@ def status_of(mapping: OrgMappingRow | None) -> Status:
 
 def org_query(tenant_id: str) -> Select[Any]:
     """``(ModuleOrgRow, OrgMappingRow | None)`` rows of the tenant."""
-    query = select(ModuleOrgRow, OrgMappingRow).outerjoin(
-        OrgMappingRow,
-        and_(
-            OrgMappingRow.tenant_id == ModuleOrgRow.tenant_id,
-            OrgMappingRow.module == ModuleOrgRow.module,
-            OrgMappingRow.org_id == ModuleOrgRow.org_id,
-        ),
-    ).where(ModuleOrgRow.tenant_id == tenant_id)
+    query = (
+        select(ModuleOrgRow, OrgMappingRow)
+        .outerjoin(
+            OrgMappingRow,
+            and_(
+                OrgMappingRow.tenant_id == ModuleOrgRow.tenant_id,
+                OrgMappingRow.module == ModuleOrgRow.module,
+                OrgMappingRow.org_id == ModuleOrgRow.org_id,
+            ),
+        )
+        .where(ModuleOrgRow.tenant_id == tenant_id)
+    )
     return cast(Select[Any], query)
 
 

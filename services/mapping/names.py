@@ -14,29 +14,114 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 # Legal forms as tokens (after dotted abbreviations are joined: "G.m.b.H." -> "gmbh").
-LEGAL_FORMS = frozenset({
-    "ab", "ag", "bv", "co", "company", "corp", "corporation", "dac", "ek", "eurl", "gmbh",
-    "haftungsbeschrankt", "inc", "incorporated", "kg", "limited", "llc", "llp", "ltd", "nv",
-    "oy", "oyj", "plc", "pty", "sa", "sarl", "sas", "sl", "spa", "srl", "ug",
-})
+LEGAL_FORMS = frozenset(
+    {
+        "ab",
+        "ag",
+        "bv",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "dac",
+        "ek",
+        "eurl",
+        "gmbh",
+        "haftungsbeschrankt",
+        "inc",
+        "incorporated",
+        "kg",
+        "limited",
+        "llc",
+        "llp",
+        "ltd",
+        "nv",
+        "oy",
+        "oyj",
+        "plc",
+        "pty",
+        "sa",
+        "sarl",
+        "sas",
+        "sl",
+        "spa",
+        "srl",
+        "ug",
+    }
+)
 # Several-token legal forms whose tokens would otherwise survive ("Public Limited Company").
 _LEGAL_PHRASES = (("public", "limited", "company"),)
 # "and" in the languages of the catalog's customers, "the", and "u." of "GmbH u. Co. KG".
 CONNECTORS = frozenset({"and", "und", "et", "en", "e", "y", "ja", "the", "u"})
 # Words tools add to an organisation's name that say nothing about whose it is ("Contoso -
 # HQ", "Contoso (M365)", "contoso-backup"). Digits count as such too ("Site 2").
-DECORATIONS = frozenset({
-    "hq", "head", "main", "office", "branch", "site", "backup", "backups", "cloud", "bdr",
-    "prod", "production", "managed", "customer", "client", "m365", "o365", "microsoft",
-    "exchange", "online", "google", "workspace", "gws", "soc", "mdr", "rmm", "servers",
-    "workstations", "remote", "workers", "old", "archived", "temp",
-})
+DECORATIONS = frozenset(
+    {
+        "hq",
+        "head",
+        "main",
+        "office",
+        "branch",
+        "site",
+        "backup",
+        "backups",
+        "cloud",
+        "bdr",
+        "prod",
+        "production",
+        "managed",
+        "customer",
+        "client",
+        "m365",
+        "o365",
+        "microsoft",
+        "exchange",
+        "online",
+        "google",
+        "workspace",
+        "gws",
+        "soc",
+        "mdr",
+        "rmm",
+        "servers",
+        "workstations",
+        "remote",
+        "workers",
+        "old",
+        "archived",
+        "temp",
+    }
+)
 # Legal forms that slugs glue to the name ("contosoltd"), longest first.
-_GLUED_FORMS = tuple(sorted(
-    ("gmbh", "ltd", "limited", "inc", "llc", "corp", "plc", "llp", "bv", "sarl", "srl", "spa",
-     "oy", "dac", "ag", "sa", "ug", "ek", "pty", "co", "kg"),
-    key=len, reverse=True,
-))
+_GLUED_FORMS = tuple(
+    sorted(
+        (
+            "gmbh",
+            "ltd",
+            "limited",
+            "inc",
+            "llc",
+            "corp",
+            "plc",
+            "llp",
+            "bv",
+            "sarl",
+            "srl",
+            "spa",
+            "oy",
+            "dac",
+            "ag",
+            "sa",
+            "ug",
+            "ek",
+            "pty",
+            "co",
+            "kg",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
 MIN_GLUED_STEM = 4
 
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,}$")
@@ -132,8 +217,14 @@ def _german(token: str) -> str:
 def unglue(compact: str) -> str:
     """``contosoptyltd`` -> ``contoso``: legal forms glued to the end of a one-word name."""
     while True:
-        form = next((f for f in _GLUED_FORMS if compact.endswith(f)
-                     and len(compact) - len(f) >= MIN_GLUED_STEM), None)
+        form = next(
+            (
+                f
+                for f in _GLUED_FORMS
+                if compact.endswith(f) and len(compact) - len(f) >= MIN_GLUED_STEM
+            ),
+            None,
+        )
         if form is None:
             return compact
         compact = compact[: -len(form)]

@@ -62,11 +62,16 @@ async def _current(
 ) -> dict[OrgKey, OrgMappingRow]:
     rows: dict[OrgKey, OrgMappingRow] = {}
     for part in chunks(list(keys), ORG_CHUNK):
-        found = await session.scalars(select(OrgMappingRow).where(
-            OrgMappingRow.tenant_id == tenant_id,
-            match_keys(dialect_name(session),
-                       [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression], part),
-        ))
+        found = await session.scalars(
+            select(OrgMappingRow).where(
+                OrgMappingRow.tenant_id == tenant_id,
+                match_keys(
+                    dialect_name(session),
+                    [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
+                    part,
+                ),
+            )
+        )
         rows.update(((r.module, r.org_id), r) for r in found)
     return rows
 
@@ -92,8 +97,9 @@ async def change_org_mappings(
             await session.delete(row)
             continue
         if row is None:
-            row = OrgMappingRow(tenant_id=tenant_id, module=change.module,
-                                org_id=change.org_id, excluded=False)
+            row = OrgMappingRow(
+                tenant_id=tenant_id, module=change.module, org_id=change.org_id, excluded=False
+            )
             session.add(row)
         row.company_id, row.excluded = change.target.company_id, change.target.excluded
         row.updated_at, row.updated_by = now, actor
@@ -104,20 +110,37 @@ async def change_org_mappings(
         await publish_resolved(runtime, session, tenant_id, resolved)
         for r in resolved:
             counts[(r.module, r.org_id)] += 1
-    await runtime.outbox.add(session, tenant_id, *(
-        MappingChanged(
-            kind="org", module=c.module, org_id=c.org_id,
-            company_id=c.target.company_id if c.target else None,
-            excluded=c.target.excluded if c.target else False,
-            reresolved=counts[c.key], actor=actor,
-        )
-        for c in changes
-    ))
-    audit.record(session, tenant_id, actor, *(
-        audit.Change(action, c.module, org_id=c.org_id, before=_state(befores[c.key]),
-                     after=_state(c.target))
-        for c in changes
-    ))
+    await runtime.outbox.add(
+        session,
+        tenant_id,
+        *(
+            MappingChanged(
+                kind="org",
+                module=c.module,
+                org_id=c.org_id,
+                company_id=c.target.company_id if c.target else None,
+                excluded=c.target.excluded if c.target else False,
+                reresolved=counts[c.key],
+                actor=actor,
+            )
+            for c in changes
+        ),
+    )
+    audit.record(
+        session,
+        tenant_id,
+        actor,
+        *(
+            audit.Change(
+                action,
+                c.module,
+                org_id=c.org_id,
+                before=_state(befores[c.key]),
+                after=_state(c.target),
+            )
+            for c in changes
+        ),
+    )
     return [
         OrgChangeResult(c.module, c.org_id, befores[c.key], c.target, now, counts[c.key])
         for c in changes

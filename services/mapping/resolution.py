@@ -40,8 +40,14 @@ class Resolver:
     def _fields(
         self, module: str, org_id: str, metric: str, day: date, quantity: Decimal, version: int
     ) -> dict[str, Any]:
-        fields = {"module": module, "org_id": org_id, "metric": metric, "date": day,
-                  "quantity": quantity, "version": version}
+        fields = {
+            "module": module,
+            "org_id": org_id,
+            "metric": metric,
+            "date": day,
+            "quantity": quantity,
+            "version": version,
+        }
         target = self.orgs.get((module, org_id))
         if target is None or (target.company_id is None and not target.excluded):
             fields["status"] = "unmapped"

@@ -51,7 +51,8 @@ class Shortlist:
             # ... or that the org's starts (a domain keeps a name's first words).
             longer = sorted(self._by_prefix.get(form, ()), key=lambda i: len(self._stems[i]))
             found.update(longer[:PER_SOURCE])
-        for _, _, i in process.extract(org.stem, self._stems, scorer=fuzz.ratio,
-                                       limit=PER_SOURCE, score_cutoff=MIN_RATIO):
+        for _, _, i in process.extract(
+            org.stem, self._stems, scorer=fuzz.ratio, limit=PER_SOURCE, score_cutoff=MIN_RATIO
+        ):
             found.add(i)
         return found

@@ -38,9 +38,11 @@ async def load_resolver(
         rows = await session.scalars(
             select(OrgMappingRow).where(
                 OrgMappingRow.tenant_id == tenant_id,
-                match_keys(dialect_name(session),
-                           [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
-                           part),
+                match_keys(
+                    dialect_name(session),
+                    [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
+                    part,
+                ),
             )
         )
         for row in rows:
@@ -68,8 +70,12 @@ async def _note_orgs(session: AsyncSession, tenant_id: str, records: Sequence[Us
         item = seen.get((r.module, r.org_id))
         if item is None:
             seen[(r.module, r.org_id)] = {
-                "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id,
-                "org_name": r.org_name, "first_seen": r.date, "last_seen": r.date,
+                "tenant_id": tenant_id,
+                "module": r.module,
+                "org_id": r.org_id,
+                "org_name": r.org_name,
+                "first_seen": r.date,
+                "last_seen": r.date,
             }
             continue
         item["first_seen"] = min(item["first_seen"], r.date)
@@ -125,27 +131,37 @@ async def record_usage(
         before = stored.get(key)
         if before is not None and before[0] >= r.revision:
             continue
-        rows.append({
-            "tenant_id": tenant_id, "module": r.module, "org_id": r.org_id, "metric": r.metric,
-            "day": r.date, "quantity": r.quantity, "revision": r.revision,
-            "version": before[1] + 1 if before else 1,
-        })
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "module": r.module,
+                "org_id": r.org_id,
+                "metric": r.metric,
+                "day": r.date,
+                "quantity": r.quantity,
+                "revision": r.revision,
+                "version": before[1] + 1 if before else 1,
+            }
+        )
     stmt = insert(_usage, dialect_name(session))
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "module", "org_id", "metric", "day"],
-        set_={"quantity": stmt.excluded.quantity, "revision": stmt.excluded.revision,
-              "version": stmt.excluded.version},
+        set_={
+            "quantity": stmt.excluded.quantity,
+            "revision": stmt.excluded.revision,
+            "version": stmt.excluded.version,
+        },
     )
     for part in chunks(rows, 2000):
         await session.execute(stmt, list(part))
     resolver = await load_resolver(
-        session, tenant_id,
+        session,
+        tenant_id,
         ((r["module"], r["org_id"]) for r in rows),
         ((r["module"], r["metric"]) for r in rows),
     )
     return resolver.resolve_all(
-        (r["module"], r["org_id"], r["metric"], r["day"], r["quantity"], r["version"])
-        for r in rows
+        (r["module"], r["org_id"], r["metric"], r["day"], r["quantity"], r["version"]) for r in rows
     )
 
 
@@ -162,7 +178,9 @@ async def reresolve(
     )
     rows = (await session.execute(stmt)).all()
     resolver = await load_resolver(
-        session, tenant_id, ((r.module, r.org_id) for r in rows),
+        session,
+        tenant_id,
+        ((r.module, r.org_id) for r in rows),
         ((r.module, r.metric) for r in rows),
     )
     return resolver.resolve_all(
@@ -180,8 +198,12 @@ def of_orgs(keys: Sequence[OrgKey]) -> ColumnElement[bool]:
     by_module: dict[str, list[str]] = {}
     for module, org_id in keys:
         by_module.setdefault(module, []).append(org_id)
-    return or_(*(and_(_usage.c.module == module, _usage.c.org_id.in_(ids))
-                 for module, ids in sorted(by_module.items())))
+    return or_(
+        *(
+            and_(_usage.c.module == module, _usage.c.org_id.in_(ids))
+            for module, ids in sorted(by_module.items())
+        )
+    )
 
 
 def of_metric(module: str, metric: str, company_id: str | None = None) -> ColumnElement[bool]:

@@ -34,8 +34,12 @@ async def test_unmapped_orgs_carry_ranked_suggestions(m: MappingApi) -> None:
 
     orgs = {o["org_id"]: o for o in await m.module_orgs(status="unmapped")}
     assert [s["company_id"] for s in orgs["r1"]["suggestions"]][:2] == [pharma, contoso]
-    assert orgs["r1"]["suggestions"][0] == {"company_id": pharma, "name": "Contoso Pharma GmbH",
-                                            "score": 1.0, "evidence": None}
+    assert orgs["r1"]["suggestions"][0] == {
+        "company_id": pharma,
+        "name": "Contoso Pharma GmbH",
+        "score": 1.0,
+        "evidence": None,
+    }
     assert orgs["e1"]["suggestions"][0]["company_id"] == contoso
     assert all(0 <= s["score"] <= 1 for o in orgs.values() for s in o["suggestions"])
     assert orgs["e2"]["suggestions"] == []
@@ -52,22 +56,28 @@ async def test_an_org_mapped_in_another_module_suggests_its_company(m: MappingAp
     await m.usage("datto_bcdr", "b1", "acme-eu datacenter (Backup)", "appliances", 1)
     await m.api.settle()
     before = {o["org_id"]: o for o in await m.module_orgs()}
-    assert all(s["company_id"] != acme or s["score"] < 0.9
-               for s in before["b1"]["suggestions"])
+    assert all(s["company_id"] != acme or s["score"] < 0.9 for s in before["b1"]["suggestions"])
 
     await m.map_org("datto_rmm", "r1", acme)
 
     [b1] = await m.module_orgs(status="unmapped")
-    assert b1["suggestions"][0] == {"company_id": acme, "name": "Acme Holdings plc",
-                                    "score": 1.0, "evidence": "ACME-EU Datacenter"}
+    assert b1["suggestions"][0] == {
+        "company_id": acme,
+        "name": "Acme Holdings plc",
+        "score": 1.0,
+        "evidence": "ACME-EU Datacenter",
+    }
     answer = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
     assert [(x["org_id"], x["company_id"], x["reresolved"]) for x in answer["mappings"]] == [
-        ("b1", acme, PERIOD_DAYS)]
+        ("b1", acme, PERIOD_DAYS)
+    ]
 
 
 def _truth(msp: Any, loaded: LoadReport) -> dict[tuple[str, str], str | None]:
-    return {(o.module, o.org_id): loaded.company_ids[o.company_key] if o.company_key else None
-            for o in msp.orgs}
+    return {
+        (o.module, o.org_id): loaded.company_ids[o.company_key] if o.company_key else None
+        for o in msp.orgs
+    }
 
 
 async def _org_audit(m: MappingApi) -> list[dict[str, Any]]:
@@ -114,15 +124,20 @@ async def test_auto_map_on_a_generated_tenant(m: MappingApi) -> None:
 
 
 async def _all_unmapped(m: MappingApi) -> list[dict[str, Any]]:
-    page = ok(await m.api.client.get("/v1/module-orgs",
-                                     params={"status": "unmapped", "limit": 1000}))
+    page = ok(
+        await m.api.client.get("/v1/module-orgs", params={"status": "unmapped", "limit": 1000})
+    )
     assert page["next_cursor"] is None
     return list(page["items"])
 
 
 async def test_auto_map_rejects_a_bad_body(m: MappingApi) -> None:
-    for body, loc in (({"min_score": 1.5}, "min_score"), ({"dry_run": "maybe"}, "dry_run"),
-                      ({"module": "nope"}, "module"), ({"surprise": 1}, "surprise")):
+    for body, loc in (
+        ({"min_score": 1.5}, "min_score"),
+        ({"dry_run": "maybe"}, "dry_run"),
+        ({"module": "nope"}, "module"),
+        ({"surprise": 1}, "surprise"),
+    ):
         response = await m.api.client.post("/v1/module-orgs/auto-map", json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"

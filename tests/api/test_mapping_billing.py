@@ -39,7 +39,8 @@ async def test_usage_waits_for_its_mapping_then_is_billed(m: MappingApi) -> None
 
     waiting = await m.module_orgs(status="unmapped")
     assert [(o["org_id"], o["status"], o["company_id"]) for o in waiting] == [
-        ("org-1", "unmapped", None)]
+        ("org-1", "unmapped", None)
+    ]
     assert await m.draft_lines(contoso) == {}
 
     mapped = await m.map_org(RMM, "org-1", contoso)

@@ -48,8 +48,12 @@ async def test_unmapped_org_with_suggestions_until_mapped(m: MappingApi) -> None
     [found] = await of_kind(m, "unmapped_orgs")
     assert (found["module"], found["org_id"], found["count"]) == (RMM, "r1", 2)
     assert found["message"].startswith("Integrated billing is available for a new organisation")
-    assert found["suggestions"][0] == {"company_id": contoso, "name": "Contoso Ltd",
-                                       "score": 1.0, "evidence": None}
+    assert found["suggestions"][0] == {
+        "company_id": contoso,
+        "name": "Contoso Ltd",
+        "score": 1.0,
+        "evidence": None,
+    }
 
     await m.map_org(RMM, "r1", contoso)
     assert await of_kind(m, "unmapped_orgs") == []
@@ -74,7 +78,8 @@ async def test_unmapped_metric_until_a_service_is_mapped(m: MappingApi) -> None:
     assert (found["servers"]["count"], found["servers"].get("company_id")) == (2, None)
     assert found["servers"]["items"] == sorted(
         [{"company_id": contoso, "org_id": "r1"}, {"company_id": other, "org_id": "r2"}],
-        key=lambda i: (i["company_id"], i["org_id"]))
+        key=lambda i: (i["company_id"], i["org_id"]),
+    )
     assert found["desktops_laptops"]["company_id"] == contoso
 
     await m.service_mapping(RMM, "servers", "SRV", company_id=contoso)
@@ -87,8 +92,9 @@ async def test_unmapped_metric_until_a_service_is_mapped(m: MappingApi) -> None:
 
 async def test_stale_module_until_data_arrives_again(m: MappingApi) -> None:
     await m.enable(RMM, since=TODAY - timedelta(days=30))
-    await m.usage(RMM, "r1", "Contoso", "servers", 3, [TODAY - timedelta(days=d)
-                                                        for d in (7, 6, 5)])
+    await m.usage(
+        RMM, "r1", "Contoso", "servers", 3, [TODAY - timedelta(days=d) for d in (7, 6, 5)]
+    )
     [found] = await of_kind(m, "stale_module")
     assert (found["module"], found["count"], found["severity"]) == (RMM, 5, "critical")
     assert await of_kind(m, "stale_module", stale_days=5) == []
@@ -106,8 +112,12 @@ async def test_kind_filter_and_bad_parameters(m: MappingApi) -> None:
     only = await m.insights(kind="stale_module,unmapped_orgs")
     assert sorted({i["kind"] for i in only}) == ["stale_module", "unmapped_orgs"]
     assert {i["kind"] for i in await m.insights(kind="stale_module")} == {"stale_module"}
-    for params in ({"kind": "nope"}, {"kind": "stale_module,nope"}, {"stale_days": 0},
-                   {"stale_days": "x"}):
+    for params in (
+        {"kind": "nope"},
+        {"kind": "stale_module,nope"},
+        {"stale_days": 0},
+        {"stale_days": "x"},
+    ):
         response = await m.api.client.get("/v1/insights", params=params)
         assert response.status_code == 422, params
     assert ok(await m.api.client.get("/v1/insights")) != []

@@ -42,43 +42,73 @@ class MappingApi:
         body = {"name": name, "currency": "EUR", **fields}
         return str(ok(await self.api.client.post("/v1/companies", json=body), 201)["id"])
 
-    async def usage(self, module: str, org_id: str, org_name: str, metric: str,
-                    quantity: int | str, days: list[date] | None = None) -> None:
-        records = [{"module": module, "org_id": org_id, "org_name": org_name, "metric": metric,
-                    "date": d.isoformat(), "quantity": str(quantity)} for d in days or DAYS]
+    async def usage(
+        self,
+        module: str,
+        org_id: str,
+        org_name: str,
+        metric: str,
+        quantity: int | str,
+        days: list[date] | None = None,
+    ) -> None:
+        records = [
+            {
+                "module": module,
+                "org_id": org_id,
+                "org_name": org_name,
+                "metric": metric,
+                "date": d.isoformat(),
+                "quantity": str(quantity),
+            }
+            for d in days or DAYS
+        ]
         answer = ok(await self.api.client.post("/v1/usage", json={"records": records}))
         assert not answer["rejected"], answer
 
     async def enable(self, *modules: str, since: date = PERIOD_START) -> None:
         for module in modules:
-            ok(await self.api.client.put(f"/v1/modules/{module}/billing",
-                                         json={"enabled": True,
-                                               "effective_from": since.isoformat()}))
+            ok(
+                await self.api.client.put(
+                    f"/v1/modules/{module}/billing",
+                    json={"enabled": True, "effective_from": since.isoformat()},
+                )
+            )
 
     async def disable(self, module: str) -> None:
         ok(await self.api.client.put(f"/v1/modules/{module}/billing", json={"enabled": False}))
 
-    async def service_mapping(self, module: str, metric: str, *codes: str,
-                              company_id: str | None = None) -> Any:
+    async def service_mapping(
+        self, module: str, metric: str, *codes: str, company_id: str | None = None
+    ) -> Any:
         prefix = f"/v1/companies/{company_id}" if company_id else "/v1"
-        return ok(await self.api.client.put(f"{prefix}/service-mappings/{module}/{metric}",
-                                            json={"service_codes": list(codes)}))
+        return ok(
+            await self.api.client.put(
+                f"{prefix}/service-mappings/{module}/{metric}", json={"service_codes": list(codes)}
+            )
+        )
 
-    async def map_org(self, module: str, org_id: str, company_id: str | None = None,
-                      excluded: bool = False) -> Any:
+    async def map_org(
+        self, module: str, org_id: str, company_id: str | None = None, excluded: bool = False
+    ) -> Any:
         body: dict[str, Any] = {"excluded": True} if excluded else {"company_id": company_id}
-        return ok(await self.api.client.put(f"/v1/module-orgs/{module}/{org_id}/mapping",
-                                            json=body))
+        return ok(
+            await self.api.client.put(f"/v1/module-orgs/{module}/{org_id}/mapping", json=body)
+        )
 
     async def unmap_org(self, module: str, org_id: str) -> None:
         ok(await self.api.client.delete(f"/v1/module-orgs/{module}/{org_id}/mapping"), 204)
 
     async def contract(self, company_id: str, *prices: tuple[str, str]) -> str:
         """A contract since before the period with per-unit services ``(code, price)``."""
-        body = {"company_id": company_id, "name": "Managed services",
-                "start_date": (PERIOD_START - timedelta(days=60)).isoformat(), "currency": "EUR",
-                "services": [{"service_code": code, "name": code, "unit_price": price}
-                             for code, price in prices]}
+        body = {
+            "company_id": company_id,
+            "name": "Managed services",
+            "start_date": (PERIOD_START - timedelta(days=60)).isoformat(),
+            "currency": "EUR",
+            "services": [
+                {"service_code": code, "name": code, "unit_price": price} for code, price in prices
+            ],
+        }
         return str(ok(await self.api.client.post("/v1/contracts", json=body), 201)["id"])
 
     async def draft_lines(self, company_id: str) -> dict[str, tuple[Decimal, Decimal]]:
@@ -86,21 +116,31 @@ class MappingApi:
         ``{service_code: (quantity, amount)}``."""
         await self.api.settle()
         ok(await self.api.client.post("/v1/billing-runs", json={"period": PERIOD}), 201)
-        found = ok(await self.api.client.get(
-            "/v1/invoices", params={"period": PERIOD, "company_id": company_id}))
+        found = ok(
+            await self.api.client.get(
+                "/v1/invoices", params={"period": PERIOD, "company_id": company_id}
+            )
+        )
         drafts = [i for i in found["items"] if i["kind"] == "invoice"]
         assert len(drafts) == 1, found
         invoice = ok(await self.api.client.get(f"/v1/invoices/{drafts[0]['id']}"))
-        return {line["service_code"]: (Decimal(line["quantity"]), Decimal(line["amount"]))
-                for line in invoice["lines"]}
+        return {
+            line["service_code"]: (Decimal(line["quantity"]), Decimal(line["amount"]))
+            for line in invoice["lines"]
+        }
 
     async def key(self, role: str) -> tuple[str, httpx.AsyncClient]:
         """A new API key of the tenant: its id and a client using it (to be closed)."""
-        issued = ok(await self.api.client.post("/v1/api-keys",
-                                               json={"name": f"{role} key", "role": role}), 201)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.api.system.app),
-                                   base_url="http://icb.test", timeout=60,
-                                   headers={"Authorization": f"Bearer {issued['key']}"})
+        issued = ok(
+            await self.api.client.post("/v1/api-keys", json={"name": f"{role} key", "role": role}),
+            201,
+        )
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.api.system.app),
+            base_url="http://icb.test",
+            timeout=60,
+            headers={"Authorization": f"Bearer {issued['key']}"},
+        )
         return str(issued["id"]), client
 
     async def module_orgs(self, **params: Any) -> list[dict[str, Any]]:

@@ -9,6 +9,15 @@
 
 from __future__ import annotations
 
+from shared.money import (
+    MINOR_UNITS,
+    UnknownCurrency,
+    divide_round,
+    minor_units,
+    round_money,
+    round_quantity,
+)
+
 from .invoice import (
     Contract,
     InvoiceDraft,
@@ -26,14 +35,6 @@ from .lines import (
     SourceDaily,
     SourceQuantity,
     compute_line,
-)
-from shared.money import (
-    MINOR_UNITS,
-    UnknownCurrency,
-    divide_round,
-    minor_units,
-    round_money,
-    round_quantity,
 )
 from .pricing import InvalidPricing, Pricing, PricingModel, Tier, price, pricing_errors
 from .series import MAX_CARRIED_DAYS, DailyValue, fill_missing_days

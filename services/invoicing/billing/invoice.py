@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeAlias
 
-from .lines import Line, ServiceTerms, Source, compute_line
 from shared.money import exact_context, minor_units, round_money
+
+from .lines import Line, ServiceTerms, Source, compute_line
 from .series import DailyValue, fill_missing_days
 
 __all__ = [

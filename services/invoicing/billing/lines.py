@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple, TypeAlias
 
 from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
+
 from .pricing import Pricing, price
 from .series import DailyValue
 

@@ -41,8 +41,14 @@ def _utc(value: datetime) -> datetime:
 
 def _out(row: MappingAuditRow) -> AuditEntryOut:
     return AuditEntryOut(
-        id=row.id, at=_utc(row.at), actor=row.actor, action=row.action, module=row.module,
-        org_id=row.org_id, metric=row.metric, company_id=row.company_id,
+        id=row.id,
+        at=_utc(row.at),
+        actor=row.actor,
+        action=row.action,
+        module=row.module,
+        org_id=row.org_id,
+        metric=row.metric,
+        company_id=row.company_id,
         before=json.loads(row.before) if row.before else None,
         after=json.loads(row.after) if row.after else None,
     )
@@ -62,9 +68,13 @@ async def mapping_audit(
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Page[AuditEntryOut]:
     query = select(MappingAuditRow).where(MappingAuditRow.tenant_id == ctx.tenant_id)
-    for column, value in ((MappingAuditRow.module, module), (MappingAuditRow.org_id, org_id),
-                          (MappingAuditRow.metric, metric), (MappingAuditRow.action, action),
-                          (MappingAuditRow.actor, actor)):
+    for column, value in (
+        (MappingAuditRow.module, module),
+        (MappingAuditRow.org_id, org_id),
+        (MappingAuditRow.metric, metric),
+        (MappingAuditRow.action, action),
+        (MappingAuditRow.actor, actor),
+    ):
         if value is not None:
             query = query.where(column == value)
     if since is not None:
@@ -72,5 +82,6 @@ async def mapping_audit(
     if until is not None:
         query = query.where(MappingAuditRow.at < _utc(until))
     async with runtime.sessions() as session:
-        return await paginate(session, query, NEWEST_FIRST, paging,
-                              lambda r: _out(r[0]), lambda r: (-r[0].id,))
+        return await paginate(
+            session, query, NEWEST_FIRST, paging, lambda r: _out(r[0]), lambda r: (-r[0].id,)
+        )

@@ -52,9 +52,16 @@ class AutoMapOut(BaseModel):
 
 def _out(p: matching.Proposal, reresolved: int = 0) -> AutoMappingOut:
     s = p.suggestion
-    return AutoMappingOut(module=p.module, org_id=p.org_id, org_name=p.org_name,
-                          company_id=s.company_id, company_name=s.name, score=s.score,
-                          evidence=s.evidence, reresolved=reresolved)
+    return AutoMappingOut(
+        module=p.module,
+        org_id=p.org_id,
+        org_name=p.org_name,
+        company_id=s.company_id,
+        company_name=s.name,
+        score=s.score,
+        evidence=s.evidence,
+        reresolved=reresolved,
+    )
 
 
 @router.post("/module-orgs/auto-map", response_model=AutoMapOut)
@@ -68,17 +75,28 @@ async def auto_map(body: AutoMapIn, ctx: Caller, runtime: Runtime) -> AutoMapOut
         if body.module is not None:
             query = query.where(ModuleOrgRow.module == body.module)
         orgs = [(o.module, o.org_id, o.org_name) for o in await session.scalars(query)]
-        plan = matching.plan_auto_map(orgs, await load_companies(session, ctx.tenant_id),
-                                      body.min_score, body.margin)
+        plan = matching.plan_auto_map(
+            orgs, await load_companies(session, ctx.tenant_id), body.min_score, body.margin
+        )
         if body.dry_run or not plan:
             mappings = [_out(p) for p in plan]
         else:
             done = await change_org_mappings(
-                runtime, session, ctx.tenant_id, ctx.key_id,
-                [OrgChange(p.module, p.org_id, OrgTarget(p.suggestion.company_id, False))
-                 for p in plan],
+                runtime,
+                session,
+                ctx.tenant_id,
+                ctx.key_id,
+                [
+                    OrgChange(p.module, p.org_id, OrgTarget(p.suggestion.company_id, False))
+                    for p in plan
+                ],
                 "org_mapping.auto_map",
             )
             mappings = [_out(p, d.reresolved) for p, d in zip(plan, done, strict=True)]
-    return AutoMapOut(dry_run=body.dry_run, min_score=body.min_score, margin=body.margin,
-                      considered=len(orgs), mappings=mappings)
+    return AutoMapOut(
+        dry_run=body.dry_run,
+        min_score=body.min_score,
+        margin=body.margin,
+        considered=len(orgs),
+        mappings=mappings,
+    )

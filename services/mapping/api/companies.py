@@ -71,16 +71,25 @@ def _aware(value: datetime) -> datetime:
 
 def company_out(row: CompanyRow) -> CompanyOut:
     return CompanyOut(
-        id=row.id, name=row.name, external_ref=row.external_ref, tax_rate=row.tax_rate,
-        currency=row.currency, created_at=_aware(row.created_at),
+        id=row.id,
+        name=row.name,
+        external_ref=row.external_ref,
+        tax_rate=row.tax_rate,
+        currency=row.currency,
+        created_at=_aware(row.created_at),
         updated_at=_aware(row.updated_at),
     )
 
 
 def company_changed(row: CompanyRow) -> CompanyChanged:
     return CompanyChanged(
-        company=CompanyData(id=row.id, name=row.name, external_ref=row.external_ref,
-                            tax_rate=row.tax_rate, currency=row.currency)
+        company=CompanyData(
+            id=row.id,
+            name=row.name,
+            external_ref=row.external_ref,
+            tax_rate=row.tax_rate,
+            currency=row.currency,
+        )
     )
 
 
@@ -92,9 +101,14 @@ def _duplicate_ref(ref: str | None) -> Conflict:
 async def create_company(body: CompanyIn, ctx: Caller, runtime: Runtime) -> CompanyOut:
     now = datetime.now(UTC)
     row = CompanyRow(
-        id=str(uuid.uuid4()), tenant_id=ctx.tenant_id, name=body.name,
-        external_ref=body.external_ref, tax_rate=body.tax_rate, currency=body.currency,
-        created_at=now, updated_at=now,
+        id=str(uuid.uuid4()),
+        tenant_id=ctx.tenant_id,
+        name=body.name,
+        external_ref=body.external_ref,
+        tax_rate=body.tax_rate,
+        currency=body.currency,
+        created_at=now,
+        updated_at=now,
     )
     try:
         async with runtime.transaction() as session:
@@ -121,8 +135,12 @@ async def list_companies(
         query = query.where(CompanyRow.external_ref == external_ref)
     async with runtime.sessions() as session:
         return await paginate(
-            session, query, [CompanyRow.name.expression, CompanyRow.id.expression], paging,
-            lambda r: company_out(r[0]), lambda r: (r[0].name, r[0].id),
+            session,
+            query,
+            [CompanyRow.name.expression, CompanyRow.id.expression],
+            paging,
+            lambda r: company_out(r[0]),
+            lambda r: (r[0].name, r[0].id),
         )
 
 

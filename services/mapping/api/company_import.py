@@ -47,13 +47,17 @@ class ImportReport(BaseModel):
 def _validate(row: CsvRow) -> CompanyIn | list[RowError]:
     errors: list[RowError] = []
     if row.extra_fields:
-        errors.append(RowError(loc=["row", row.line],
-                               msg=f"{row.extra_fields} more field(s) than the header names"))
+        errors.append(
+            RowError(
+                loc=["row", row.line], msg=f"{row.extra_fields} more field(s) than the header names"
+            )
+        )
     try:
         company = CompanyIn.model_validate(row.values)
     except ValidationError as exc:
-        errors += [RowError(loc=["row", row.line, *map(str, e["loc"])], msg=e["msg"])
-                   for e in exc.errors()]
+        errors += [
+            RowError(loc=["row", row.line, *map(str, e["loc"])], msg=e["msg"]) for e in exc.errors()
+        ]
         return errors
     return errors or company
 
@@ -61,20 +65,34 @@ def _validate(row: CsvRow) -> CompanyIn | list[RowError]:
 async def _taken_refs(session: AsyncSession, tenant_id: str, refs: list[str]) -> set[str]:
     taken: set[str] = set()
     for part in chunks(refs, REF_CHUNK):
-        taken.update(ref for ref in await session.scalars(
-            select(CompanyRow.external_ref).where(CompanyRow.tenant_id == tenant_id,
-                                                  CompanyRow.external_ref.in_(part))
-        ) if ref is not None)
+        taken.update(
+            ref
+            for ref in await session.scalars(
+                select(CompanyRow.external_ref).where(
+                    CompanyRow.tenant_id == tenant_id, CompanyRow.external_ref.in_(part)
+                )
+            )
+            if ref is not None
+        )
     return taken
 
 
 @router.post(
     "/import",
     response_model=ImportReport,
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {
-        "type": "string",
-        "example": "name,external_ref,tax_rate,currency\nContoso Ltd,C-1,0.2,GBP\n",
-    }}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "example": "name,external_ref,tax_rate,currency\nContoso Ltd,C-1,0.2,GBP\n",
+                    }
+                }
+            },
+        }
+    },
 )
 async def import_companies(request: Request, ctx: Caller, runtime: Runtime) -> ImportReport:
     """Creates a company per valid row (``text/csv``, header ``name,external_ref,tax_rate,
@@ -108,25 +126,44 @@ async def import_companies(request: Request, ctx: Caller, runtime: Runtime) -> I
             for row, company in valid:
                 ref = company.external_ref
                 if ref is not None and (ref in taken or ref in first_line):
-                    where = (f"line {first_line[ref]}" if ref in first_line
-                             else "an existing company")
-                    rejected.append(RejectedRow(row=row.line, errors=[RowError(
-                        loc=["row", row.line, "external_ref"],
-                        msg=f"external_ref {ref!r} is already used by {where}")]))
+                    where = (
+                        f"line {first_line[ref]}" if ref in first_line else "an existing company"
+                    )
+                    rejected.append(
+                        RejectedRow(
+                            row=row.line,
+                            errors=[
+                                RowError(
+                                    loc=["row", row.line, "external_ref"],
+                                    msg=f"external_ref {ref!r} is already used by {where}",
+                                )
+                            ],
+                        )
+                    )
                     continue
                 if ref is not None:
                     first_line[ref] = row.line
-                created.append(CompanyRow(
-                    id=str(uuid.uuid4()), tenant_id=ctx.tenant_id, name=company.name,
-                    external_ref=ref, tax_rate=company.tax_rate, currency=company.currency,
-                    created_at=now, updated_at=now,
-                ))
+                created.append(
+                    CompanyRow(
+                        id=str(uuid.uuid4()),
+                        tenant_id=ctx.tenant_id,
+                        name=company.name,
+                        external_ref=ref,
+                        tax_rate=company.tax_rate,
+                        currency=company.currency,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             session.add_all(created)
             await session.flush()
             await runtime.outbox.add(session, ctx.tenant_id, *map(company_changed, created))
     except IntegrityError as exc:
-        raise Conflict("Another request created a company with one of these external_ref "
-                       "values meanwhile; nothing was imported. Send the file again.") from exc
+        raise Conflict(
+            "Another request created a company with one of these external_ref "
+            "values meanwhile; nothing was imported. Send the file again."
+        ) from exc
     rejected.sort(key=lambda r: r.row)
-    return ImportReport(created=len(created), rejected=rejected,
-                        companies=[company_out(c) for c in created])
+    return ImportReport(
+        created=len(created), rejected=rejected, companies=[company_out(c) for c in created]
+    )

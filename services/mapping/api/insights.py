@@ -40,10 +40,17 @@ class InsightOut(BaseModel):
     @classmethod
     def of(cls, i: insights.Insight) -> InsightOut:
         return cls(
-            kind=i.kind, severity=i.severity, module=i.module, metric=i.metric,
-            org_id=i.org_id, company_id=i.company_id, message=i.message, count=i.count,
+            kind=i.kind,
+            severity=i.severity,
+            module=i.module,
+            metric=i.metric,
+            org_id=i.org_id,
+            company_id=i.company_id,
+            message=i.message,
+            count=i.count,
             items=None if i.items is None else list(i.items),
-            suggestions=None if i.suggestions is None
+            suggestions=None
+            if i.suggestions is None
             else [Suggestion.of(s) for s in i.suggestions],
         )
 
@@ -52,8 +59,11 @@ def _kinds(values: list[str]) -> tuple[insights.Kind, ...]:
     asked = [k.strip() for value in values for k in value.split(",") if k.strip()]
     unknown = [k for k in asked if k not in insights.KINDS]
     if unknown:
-        raise invalid(["query", "kind"], f"unknown kind(s) {', '.join(map(repr, unknown))}; "
-                                         f"the kinds are {', '.join(insights.KINDS)}")
+        raise invalid(
+            ["query", "kind"],
+            f"unknown kind(s) {', '.join(map(repr, unknown))}; "
+            f"the kinds are {', '.join(insights.KINDS)}",
+        )
     return tuple(k for k in insights.KINDS if k in asked)
 
 

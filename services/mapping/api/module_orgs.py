@@ -50,9 +50,13 @@ class ModuleOrgOut(BaseModel):
 
 def _org_out(org: ModuleOrgRow, mapping: OrgMappingRow | None) -> ModuleOrgOut:
     return ModuleOrgOut(
-        module=org.module, org_id=org.org_id, org_name=org.org_name, status=status_of(mapping),
+        module=org.module,
+        org_id=org.org_id,
+        org_name=org.org_name,
+        status=status_of(mapping),
         company_id=mapping.company_id if mapping else None,
-        first_seen=org.first_seen, last_seen=org.last_seen,
+        first_seen=org.first_seen,
+        last_seen=org.last_seen,
     )
 
 
@@ -86,8 +90,12 @@ async def list_module_orgs(
         query = with_status(query, status)
     async with runtime.sessions() as session:
         page = await paginate(
-            session, query, ORG_ORDER, paging,
-            lambda r: _org_out(r[0], r[1]), lambda r: (r[0].module, r[0].org_id),
+            session,
+            query,
+            ORG_ORDER,
+            paging,
+            lambda r: _org_out(r[0], r[1]),
+            lambda r: (r[0].module, r[0].org_id),
         )
         await _with_suggestions(session, ctx.tenant_id, page.items)
     return page
@@ -101,8 +109,12 @@ async def company_module_orgs(
         await company_or_404(session, ctx.tenant_id, company_id)
         query = org_query(ctx.tenant_id).where(OrgMappingRow.company_id == company_id)
         return await paginate(
-            session, query, ORG_ORDER, paging,
-            lambda r: _org_out(r[0], r[1]), lambda r: (r[0].module, r[0].org_id),
+            session,
+            query,
+            ORG_ORDER,
+            paging,
+            lambda r: _org_out(r[0], r[1]),
+            lambda r: (r[0].module, r[0].org_id),
         )
 
 
@@ -146,12 +158,21 @@ async def put_org_mapping(
                 raise invalid(["body", "company_id"], f"no company {body.company_id}") from exc
         target = OrgTarget(body.company_id, body.excluded)
         [done] = await change_org_mappings(
-            runtime, session, ctx.tenant_id, ctx.key_id, [OrgChange(module, org_id, target)],
+            runtime,
+            session,
+            ctx.tenant_id,
+            ctx.key_id,
+            [OrgChange(module, org_id, target)],
             "org_mapping.put",
         )
-    return OrgMappingOut(module=module, org_id=org_id, company_id=body.company_id,
-                         excluded=body.excluded, updated_at=done.updated_at,
-                         reresolved=done.reresolved)
+    return OrgMappingOut(
+        module=module,
+        org_id=org_id,
+        company_id=body.company_id,
+        excluded=body.excluded,
+        updated_at=done.updated_at,
+        reresolved=done.reresolved,
+    )
 
 
 @router.delete("/module-orgs/{module}/{org_id}/mapping", status_code=204)
@@ -160,7 +181,11 @@ async def delete_org_mapping(module: str, org_id: str, ctx: Caller, runtime: Run
     _check_module(module)
     async with runtime.transaction() as session:
         await change_org_mappings(
-            runtime, session, ctx.tenant_id, ctx.key_id, [OrgChange(module, org_id, None)],
+            runtime,
+            session,
+            ctx.tenant_id,
+            ctx.key_id,
+            [OrgChange(module, org_id, None)],
             "org_mapping.delete",
         )
     return Response(status_code=204)

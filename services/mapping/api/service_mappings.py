@@ -23,8 +23,13 @@ from shared.problems import NotFound
 router = APIRouter(prefix="/v1", tags=["service mappings"])
 
 ServiceCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+    ),
 ]
 
 
@@ -49,8 +54,14 @@ def _check(module: str, metric: str) -> None:
 
 
 async def _save(
-    runtime: Runtime, session: AsyncSession, tenant_id: str, actor: str,
-    module: str, metric: str, company_id: str, codes: list[str] | None,
+    runtime: Runtime,
+    session: AsyncSession,
+    tenant_id: str,
+    actor: str,
+    module: str,
+    metric: str,
+    company_id: str,
+    codes: list[str] | None,
 ) -> int:
     row = await session.get(ServiceMappingRow, (tenant_id, module, metric, company_id))
     before = None if row is None else {"service_codes": json.loads(row.service_codes)}
@@ -59,26 +70,47 @@ async def _save(
             raise NotFound(f"No service mapping for {module}/{metric}.")
         await session.delete(row)
     elif row is None:
-        session.add(ServiceMappingRow(
-            tenant_id=tenant_id, module=module, metric=metric, company_id=company_id,
-            service_codes=json.dumps(codes), updated_at=datetime.now(UTC),
-        ))
+        session.add(
+            ServiceMappingRow(
+                tenant_id=tenant_id,
+                module=module,
+                metric=metric,
+                company_id=company_id,
+                service_codes=json.dumps(codes),
+                updated_at=datetime.now(UTC),
+            )
+        )
     else:
         row.service_codes, row.updated_at = json.dumps(codes), datetime.now(UTC)
     await session.flush()
-    resolved = await reresolve(
-        session, tenant_id, of_metric(module, metric, company_id or None)
-    )
+    resolved = await reresolve(session, tenant_id, of_metric(module, metric, company_id or None))
     await publish_resolved(runtime, session, tenant_id, resolved)
-    await runtime.outbox.add(session, tenant_id, MappingChanged(
-        kind="service", module=module, metric=metric, company_id=company_id or None,
-        service_codes=tuple(codes or ()), reresolved=len(resolved), actor=actor,
-    ))
-    audit.record(session, tenant_id, actor, audit.Change(
-        "service_mapping.delete" if codes is None else "service_mapping.put", module,
-        metric=metric, company_id=company_id or None, before=before,
-        after=None if codes is None else {"service_codes": codes},
-    ))
+    await runtime.outbox.add(
+        session,
+        tenant_id,
+        MappingChanged(
+            kind="service",
+            module=module,
+            metric=metric,
+            company_id=company_id or None,
+            service_codes=tuple(codes or ()),
+            reresolved=len(resolved),
+            actor=actor,
+        ),
+    )
+    audit.record(
+        session,
+        tenant_id,
+        actor,
+        audit.Change(
+            "service_mapping.delete" if codes is None else "service_mapping.put",
+            module,
+            metric=metric,
+            company_id=company_id or None,
+            before=before,
+            after=None if codes is None else {"service_codes": codes},
+        ),
+    )
     return len(resolved)
 
 
@@ -92,12 +124,17 @@ async def list_service_mappings(ctx: Caller, runtime: Runtime) -> list[ServiceMa
         rows = await session.scalars(
             select(ServiceMappingRow)
             .where(ServiceMappingRow.tenant_id == ctx.tenant_id)
-            .order_by(ServiceMappingRow.module, ServiceMappingRow.metric,
-                      ServiceMappingRow.company_id)
+            .order_by(
+                ServiceMappingRow.module, ServiceMappingRow.metric, ServiceMappingRow.company_id
+            )
         )
         return [
-            ServiceMappingOut(module=r.module, metric=r.metric, company_id=r.company_id or None,
-                              service_codes=json.loads(r.service_codes))
+            ServiceMappingOut(
+                module=r.module,
+                metric=r.metric,
+                company_id=r.company_id or None,
+                service_codes=json.loads(r.service_codes),
+            )
             for r in rows
         ]
 
@@ -109,10 +146,12 @@ async def put_service_mapping(
     _check(module, metric)
     codes = _unique(body.service_codes)
     async with runtime.transaction() as session:
-        count = await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric,
-                            TENANT_WIDE, codes)
-    return ServiceMappingOut(module=module, metric=metric, company_id=None,
-                             service_codes=codes, reresolved=count)
+        count = await _save(
+            runtime, session, ctx.tenant_id, ctx.key_id, module, metric, TENANT_WIDE, codes
+        )
+    return ServiceMappingOut(
+        module=module, metric=metric, company_id=None, service_codes=codes, reresolved=count
+    )
 
 
 @router.delete("/service-mappings/{module}/{metric}", status_code=204)
@@ -121,8 +160,7 @@ async def delete_service_mapping(
 ) -> Response:
     _check(module, metric)
     async with runtime.transaction() as session:
-        await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric, TENANT_WIDE,
-                    None)
+        await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric, TENANT_WIDE, None)
     return Response(status_code=204)
 
 
@@ -131,7 +169,11 @@ async def delete_service_mapping(
     response_model=ServiceMappingOut,
 )
 async def put_company_service_mapping(
-    company_id: str, module: str, metric: str, body: ServiceMappingIn, ctx: Caller,
+    company_id: str,
+    module: str,
+    metric: str,
+    body: ServiceMappingIn,
+    ctx: Caller,
     runtime: Runtime,
 ) -> ServiceMappingOut:
     """A company override: wins over the tenant-wide mapping for that company's orgs."""
@@ -139,10 +181,12 @@ async def put_company_service_mapping(
     codes = _unique(body.service_codes)
     async with runtime.transaction() as session:
         await company_or_404(session, ctx.tenant_id, company_id)
-        count = await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric,
-                            company_id, codes)
-    return ServiceMappingOut(module=module, metric=metric, company_id=company_id,
-                             service_codes=codes, reresolved=count)
+        count = await _save(
+            runtime, session, ctx.tenant_id, ctx.key_id, module, metric, company_id, codes
+        )
+    return ServiceMappingOut(
+        module=module, metric=metric, company_id=company_id, service_codes=codes, reresolved=count
+    )
 
 
 @router.delete("/companies/{company_id}/service-mappings/{module}/{metric}", status_code=204)
@@ -152,6 +196,5 @@ async def delete_company_service_mapping(
     _check(module, metric)
     async with runtime.transaction() as session:
         await company_or_404(session, ctx.tenant_id, company_id)
-        await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric, company_id,
-                    None)
+        await _save(runtime, session, ctx.tenant_id, ctx.key_id, module, metric, company_id, None)
     return Response(status_code=204)

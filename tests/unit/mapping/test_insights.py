@@ -28,11 +28,18 @@ def activity(module: str, last_seen: date = TODAY, orgs: int = 2) -> ModuleActiv
 
 
 def test_module_sending_data_without_billing() -> None:
-    facts = Facts(TODAY, activity={RMM: activity(RMM, orgs=3), EDR: activity(EDR)},
-                  billing={EDR: BillingState(True, TODAY)})
+    facts = Facts(
+        TODAY,
+        activity={RMM: activity(RMM, orgs=3), EDR: activity(EDR)},
+        billing={EDR: BillingState(True, TODAY)},
+    )
     [found] = modules_not_enabled(facts)
     assert (found.kind, found.module, found.count, found.severity) == (
-        "module_not_enabled", RMM, 3, "warning")
+        "module_not_enabled",
+        RMM,
+        3,
+        "warning",
+    )
     assert "Datto RMM" in found.message and "3 organisations" in found.message
     disabled = Facts(TODAY, activity={RMM: activity(RMM)}, billing={RMM: BillingState(False)})
     assert [i.module for i in modules_not_enabled(disabled)] == [RMM]
@@ -43,8 +50,10 @@ def test_module_sending_data_without_billing() -> None:
 
 def test_unmapped_orgs_one_each_with_suggestions() -> None:
     hint = Suggestion("c-1", "Contoso Ltd", 0.97)
-    orgs = [UnmappedOrg(RMM, "b", "Zeta", TODAY, TODAY, 1),
-            UnmappedOrg(RMM, "a", "Contoso", TODAY - timedelta(days=4), TODAY, 31, (hint,))]
+    orgs = [
+        UnmappedOrg(RMM, "b", "Zeta", TODAY, TODAY, 1),
+        UnmappedOrg(RMM, "a", "Contoso", TODAY - timedelta(days=4), TODAY, 31, (hint,)),
+    ]
     first, second = unmapped_orgs(Facts(TODAY, unmapped_orgs=orgs))
     assert (first.org_id, first.count, first.suggestions) == ("a", 31, (hint,))
     assert first.message.startswith("Integrated billing is available for a new organisation")
@@ -54,26 +63,35 @@ def test_unmapped_orgs_one_each_with_suggestions() -> None:
 
 
 def test_unmapped_metric_per_module_and_metric_with_the_companies() -> None:
-    facts = Facts(TODAY, unmapped_metrics=[
-        UnmappedMetric(RMM, "servers", "o2", "c-2"),
-        UnmappedMetric(RMM, "servers", "o1", "c-1"),
-        UnmappedMetric(RMM, "servers", "o3", "c-1"),
-        UnmappedMetric(EDR, "endpoints", "e1", "c-1"),
-    ])
+    facts = Facts(
+        TODAY,
+        unmapped_metrics=[
+            UnmappedMetric(RMM, "servers", "o2", "c-2"),
+            UnmappedMetric(RMM, "servers", "o1", "c-1"),
+            UnmappedMetric(RMM, "servers", "o3", "c-1"),
+            UnmappedMetric(EDR, "endpoints", "e1", "c-1"),
+        ],
+    )
     edr, rmm = unmapped_metrics(facts)
     assert (edr.module, edr.metric, edr.count, edr.company_id) == (EDR, "endpoints", 1, "c-1")
     assert (rmm.metric, rmm.count, rmm.company_id) == ("servers", 2, None)
-    assert rmm.items == ({"company_id": "c-1", "org_id": "o1"},
-                         {"company_id": "c-1", "org_id": "o3"},
-                         {"company_id": "c-2", "org_id": "o2"})
+    assert rmm.items == (
+        {"company_id": "c-1", "org_id": "o1"},
+        {"company_id": "c-1", "org_id": "o3"},
+        {"company_id": "c-2", "org_id": "o2"},
+    )
     assert unmapped_metrics(Facts(TODAY)) == []
 
 
 def test_stale_module_after_more_than_the_configured_days() -> None:
-    facts = Facts(TODAY, activity={
-        RMM: activity(RMM, TODAY - timedelta(days=3)),
-        EDR: activity(EDR, TODAY - timedelta(days=4)),
-    }, billing={EDR: BillingState(True)})
+    facts = Facts(
+        TODAY,
+        activity={
+            RMM: activity(RMM, TODAY - timedelta(days=3)),
+            EDR: activity(EDR, TODAY - timedelta(days=4)),
+        },
+        billing={EDR: BillingState(True)},
+    )
     [edr] = stale_modules(facts)
     assert (edr.module, edr.count, edr.severity) == (EDR, 4, "critical")
     assert "since 2026-11-23 (4 days)" in edr.message
@@ -91,8 +109,10 @@ def test_build_filters_kinds_and_puts_the_most_severe_first() -> None:
         unmapped_orgs=[UnmappedOrg(EDR, "x", "X", TODAY, TODAY, 2)],
     )
     assert [(i.kind, i.severity) for i in build(facts)] == [
-        ("stale_module", "critical"), ("module_not_enabled", "warning"),
-        ("unmapped_orgs", "warning")]
+        ("stale_module", "critical"),
+        ("module_not_enabled", "warning"),
+        ("unmapped_orgs", "warning"),
+    ]
     assert [i.kind for i in build(facts, kinds=("unmapped_orgs",))] == ["unmapped_orgs"]
     assert build(facts, stale_days=30, kinds=KINDS)[0].kind == "module_not_enabled"
     assert build(Facts(TODAY)) == []

@@ -33,37 +33,46 @@ def sim(a: str, b: str) -> float:
     return similarity(normalise(a), normalise(b))
 
 
-@pytest.mark.parametrize(("org", "company"), [
-    ("CONTOSO LIMITED", "Contoso Ltd."),
-    ("contoso-ltd", "Contoso Ltd."),
-    ("contosoltd", "Contoso Ltd."),
-    ("contoso.onmicrosoft.com", "Contoso Ltd."),
-    ("Contoso Ltd - HQ", "Contoso Ltd."),
-    ("Contoso (Backup)", "Contoso Ltd."),
-    ("mueller_und_soehne", "Müller & Söhne GmbH"),
-    ("Söhne & Müller", "Müller & Söhne GmbH"),
-])
+@pytest.mark.parametrize(
+    ("org", "company"),
+    [
+        ("CONTOSO LIMITED", "Contoso Ltd."),
+        ("contoso-ltd", "Contoso Ltd."),
+        ("contosoltd", "Contoso Ltd."),
+        ("contoso.onmicrosoft.com", "Contoso Ltd."),
+        ("Contoso Ltd - HQ", "Contoso Ltd."),
+        ("Contoso (Backup)", "Contoso Ltd."),
+        ("mueller_und_soehne", "Müller & Söhne GmbH"),
+        ("Söhne & Müller", "Müller & Söhne GmbH"),
+    ],
+)
 def test_spellings_of_one_customer_score_one(org: str, company: str) -> None:
     assert sim(org, company) == 1.0
 
 
-@pytest.mark.parametrize(("org", "company", "low", "high"), [
-    ("Contsoo Ltd", "Contoso Ltd", 0.8, 0.9),  # a typo
-    ("Fabrikam Inc - Branch Warehouse Kingston", "Fabrikam, Inc.", 0.85, 0.95),  # a site
-    ("blueharborlogistics.com", "Blue Harbor Logistics Transport", 0.85, 0.99),  # a domain
-    ("Contoso Pharma", "Contoso Ltd", 0.85, 0.95),  # another company of the same brand
-])
+@pytest.mark.parametrize(
+    ("org", "company", "low", "high"),
+    [
+        ("Contsoo Ltd", "Contoso Ltd", 0.8, 0.9),  # a typo
+        ("Fabrikam Inc - Branch Warehouse Kingston", "Fabrikam, Inc.", 0.85, 0.95),  # a site
+        ("blueharborlogistics.com", "Blue Harbor Logistics Transport", 0.85, 0.99),  # a domain
+        ("Contoso Pharma", "Contoso Ltd", 0.85, 0.95),  # another company of the same brand
+    ],
+)
 def test_partial_evidence_scores_between(org: str, company: str, low: float, high: float) -> None:
     assert low <= sim(org, company) < high
 
 
-@pytest.mark.parametrize(("org", "company"), [
-    ("Test Org", "Contoso Ltd"),
-    ("MSP Internal", "Fabrikam, Inc."),
-    ("Sandbox", "Litware SARL"),
-    ("Harbor", "Blue Harbor Logistics"),
-    ("", "Contoso"),
-])
+@pytest.mark.parametrize(
+    ("org", "company"),
+    [
+        ("Test Org", "Contoso Ltd"),
+        ("MSP Internal", "Fabrikam, Inc."),
+        ("Sandbox", "Litware SARL"),
+        ("Harbor", "Blue Harbor Logistics"),
+        ("", "Contoso"),
+    ],
+)
 def test_different_names_score_low(org: str, company: str) -> None:
     assert sim(org, company) < DEFAULT_MIN_SCORE
 
@@ -79,8 +88,10 @@ def test_rank_orders_companies_best_first_within_limit_and_floor() -> None:
 
 
 def test_an_org_mapped_in_another_module_is_evidence_for_its_company() -> None:
-    companies = [Company("c-1", "Acme Holdings", aliases=("ACME-EU Datacenter",)),
-                 Company("c-2", "Datacenter Services")]
+    companies = [
+        Company("c-1", "Acme Holdings", aliases=("ACME-EU Datacenter",)),
+        Company("c-2", "Datacenter Services"),
+    ]
     [best, *_] = Matcher(companies).rank("acme-eu datacenter")
     assert (best.company_id, best.score, best.evidence) == ("c-1", 1.0, "ACME-EU Datacenter")
     [own] = Matcher(companies).rank("Acme Holdings", limit=1)
@@ -111,8 +122,11 @@ def test_plan_maps_clear_winners_only() -> None:
     twins = [*COMPANIES, Company("c-fab-2", "Fabrikam Inc")]  # two companies, one name
     orgs.append(("vsa_10", "5", "FABRIKAM"))
     planned = {(p.module, p.org_id): p.suggestion.company_id for p in plan_auto_map(orgs, twins)}
-    assert planned == {("datto_rmm", "1"): "c-contoso", ("datto_rmm", "2"): "c-pharma",
-                       ("graphus", "4"): "c-litware"}
+    assert planned == {
+        ("datto_rmm", "1"): "c-contoso",
+        ("datto_rmm", "2"): "c-pharma",
+        ("graphus", "4"): "c-litware",
+    }
     assert plan_auto_map(orgs, twins, min_score=1.01) == []
 
 
@@ -122,8 +136,9 @@ def test_auto_map_on_a_labelled_sample_is_precise_and_finds_most(seed: int) -> N
     msp = generate(seed, 80)
     truth = {(o.module, o.org_id): o.company_key for o in msp.orgs}
     companies = [Company(c.key, c.name) for c in msp.companies]
-    last = {o.org_id: o.name_on(msp.period_end if o.last_day is None else o.last_day)
-            for o in msp.orgs}
+    last = {
+        o.org_id: o.name_on(msp.period_end if o.last_day is None else o.last_day) for o in msp.orgs
+    }
     plan = plan_auto_map(((o.module, o.org_id, last[o.org_id]) for o in msp.orgs), companies)
     correct = sum(1 for p in plan if truth[(p.module, p.org_id)] == p.suggestion.company_id)
     labelled = sum(1 for key in truth.values() if key is not None)

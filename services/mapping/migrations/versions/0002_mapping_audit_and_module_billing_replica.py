@@ -19,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "mapping_audit",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True,
-                  nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("tenant_id", sa.String(length=36), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=True),
@@ -34,8 +38,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mapping_audit")),
         schema="mapping",
     )
-    op.create_index("ix_mapping_audit_tenant_id_id", "mapping_audit", ["tenant_id", "id"],
-                    unique=False, schema="mapping")
+    op.create_index(
+        "ix_mapping_audit_tenant_id_id",
+        "mapping_audit",
+        ["tenant_id", "id"],
+        unique=False,
+        schema="mapping",
+    )
     op.create_table(
         "module_billing",
         sa.Column("tenant_id", sa.String(length=36), nullable=False),
