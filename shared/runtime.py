@@ -93,10 +93,15 @@ class ServiceRuntime:
             task.add_done_callback(_report_crash)
             self._tasks.append(task)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Cancels the background loops; one that does not end within the grace period is
+        logged and left behind rather than hanging the shutdown."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in pending:
+                log.error("background task %s did not stop when cancelled", task.get_name())
         self._tasks.clear()
 
     async def check_database(self) -> bool:

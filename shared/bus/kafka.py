@@ -71,7 +71,8 @@ class KafkaBus:
         if self._producer is None:
             return False
         try:
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=5)
+            async with asyncio.timeout(5):
+                await self._producer.client.fetch_all_metadata()
         except (KafkaError, TimeoutError, OSError):
             return False
         return True
