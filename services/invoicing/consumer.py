@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.models import CompanyRow, ModuleBillingRow
 from services.invoicing.units import apply_resolved
 from shared.events import CompanyChanged, Contract, ModuleBillingChanged, UsageResolved
+from shared.replicas import module_billing_handler
 from shared.runtime import ServiceRuntime
 
 
@@ -30,13 +31,7 @@ async def upsert_company(session: AsyncSession, tenant_id: str, event: CompanyCh
     row.tax_rate, row.currency = data.tax_rate, data.currency
 
 
-async def on_module_billing(session: AsyncSession, tenant_id: str, event: Contract) -> None:
-    assert isinstance(event, ModuleBillingChanged)
-    row = await session.get(ModuleBillingRow, (tenant_id, event.module))
-    if row is None:
-        row = ModuleBillingRow(tenant_id=tenant_id, module=event.module)
-        session.add(row)
-    row.enabled, row.effective_from = event.enabled, event.effective_from
+on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
 def register(runtime: ServiceRuntime) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from shared.db import service_metadata
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
+from shared.replicas import ModuleBillingReplica
 
 SCHEMA = "invoicing"
 Money = Numeric(20, 4)
@@ -63,14 +64,8 @@ class CompanyRow(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
 
 
-class ModuleBillingRow(Base):
+class ModuleBillingRow(ModuleBillingReplica, Base):
     """Replica of ingest's module billing states, kept from ``module.billing_changed``."""
-
-    __tablename__ = "module_billing"
-    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    module: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool]
-    effective_from: Mapped[date | None] = mapped_column(Date)
 
 
 class ContractRow(Base):

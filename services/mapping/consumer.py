@@ -16,6 +16,7 @@ from shared.events import (
     UsageRecorded,
     UsageResolved,
 )
+from shared.replicas import module_billing_handler
 from shared.runtime import ServiceRuntime
 
 EVENT_RECORDS = 1000
@@ -37,15 +38,7 @@ async def publish_resolved(
     )
 
 
-async def on_module_billing(session: AsyncSession, tenant_id: str, event: Contract) -> None:
-    """A tenant's events arrive in order (keyed by tenant) and the inbox drops redeliveries,
-    so the replica ends in the state ingest holds."""
-    assert isinstance(event, ModuleBillingChanged)
-    row = await session.get(ModuleBillingRow, (tenant_id, event.module))
-    if row is None:
-        row = ModuleBillingRow(tenant_id=tenant_id, module=event.module)
-        session.add(row)
-    row.enabled, row.effective_from = event.enabled, event.effective_from
+on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
 def register(runtime: ServiceRuntime) -> None:

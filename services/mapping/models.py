@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import BigId, service_metadata
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
+from shared.replicas import ModuleBillingReplica
 
 SCHEMA = "mapping"
 TENANT_WIDE = ""
@@ -103,14 +104,8 @@ class MappingAuditRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
 
 
-class ModuleBillingRow(Base):
+class ModuleBillingRow(ModuleBillingReplica, Base):
     """Replica of ingest's module billing states, kept from ``module.billing_changed``."""
-
-    __tablename__ = "module_billing"
-    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    module: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enabled: Mapped[bool]
-    effective_from: Mapped[date | None] = mapped_column(Date)
 
 
 outbox = outbox_table(Base.metadata)
