@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.stack import Stack
 from shared.sample import SampleMsp, generate
@@ -75,13 +75,9 @@ async def raw_kafka(bootstrap: str, payloads: list[bytes]) -> Throughput:
         await producer.stop()
 
 
-async def _units(database_url: str) -> int:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return int((await conn.execute(text("SELECT count(*) FROM invoicing.units"))).scalar())
-    finally:
-        await engine.dispose()
+async def _units(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM invoicing.units"))).scalar_one())
 
 
 async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
@@ -110,12 +106,8 @@ async def end_to_end(stack: Stack, msp: SampleMsp, n: int) -> Throughput:
         await asyncio.gather(*(post(b) for b in bodies))
         engine = create_async_engine(stack.database_url)
         try:
-            while True:
-                async with engine.connect() as conn:
-                    done = int(
-                        (await conn.execute(text("SELECT count(*) FROM invoicing.units"))).scalar()
-                    )
-                if done >= n:
+            while True:  # the unit table is in another process: poll it
+                if await _units(engine) >= n:
                     break
                 await asyncio.sleep(0.05)
         finally:

@@ -62,7 +62,3 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.internal_secret == DEVELOPMENT_SECRET:
             raise ValueError("ICB_INTERNAL_SECRET must be set to a real secret in production")
         return self
-
-
-def get_settings() -> Settings:
-    return Settings()
