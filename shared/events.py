@@ -108,6 +108,21 @@ class ModuleSynced(Contract):
     error: str | None = None
 
 
+class ContractChanged(Contract):
+    """A recurring service contract was created or changed: its whole current state.
+
+    Contracts cannot be deleted (ending one is moving its ``end_date``), so there is no
+    removal. ``updated_at`` orders the states of one contract for replicas."""
+
+    TYPE = "contract.changed"
+    contract_id: str
+    company_id: str
+    start_date: date
+    end_date: date | None = None
+    service_codes: tuple[str, ...]
+    updated_at: datetime
+
+
 class InvoicePosted(Contract):
     TYPE = "invoice.posted"
     invoice: dict[str, Any]
@@ -122,6 +137,7 @@ EVENT_TYPES: dict[str, type[Contract]] = {
         CompanyChanged,
         ModuleBillingChanged,
         ModuleSynced,
+        ContractChanged,
         InvoicePosted,
     )
 }

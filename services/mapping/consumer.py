@@ -1,5 +1,5 @@
 """Mapping's consumers: ``usage.recorded`` -> store, resolve -> ``usage.resolved``; and the
-replica of module billing states that insights need."""
+replicas of module billing states and contracts that insights need."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.mapping.contracts import keep_contract
 from services.mapping.models import ModuleBillingRow
 from services.mapping.usage import record_usage
 from shared.events import (
     Contract,
+    ContractChanged,
     ModuleBillingChanged,
     ResolvedUsage,
     UsageRecorded,
@@ -48,4 +50,6 @@ def register(runtime: ServiceRuntime) -> None:
         await publish_resolved(runtime, session, tenant_id, resolved)
 
     runtime.consume("usage", {UsageRecorded: on_usage_recorded})
-    runtime.consume("reference", {ModuleBillingChanged: on_module_billing})
+    runtime.consume(
+        "reference", {ModuleBillingChanged: on_module_billing, ContractChanged: keep_contract}
+    )

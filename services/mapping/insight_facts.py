@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.candidates import load_matcher
+from services.mapping.contracts import contract_covers
 from services.mapping.insights import (
     BillingState,
     Facts,
     Kind,
+    MappedUsage,
     ModuleActivity,
     UnmappedMetric,
     UnmappedOrg,
+    usage_window_start,
 )
-from services.mapping.models import ModuleBillingRow, ModuleOrgRow, OrgMappingRow, UsageRow
+from services.mapping.models import (
+    CompanyRow,
+    ModuleBillingRow,
+    ModuleOrgRow,
+    OrgMappingRow,
+    UsageRow,
+)
 from services.mapping.module_orgs import org_query, with_status
 from services.mapping.usage import load_resolver
 
@@ -72,25 +84,31 @@ async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedO
     ]
 
 
+def _mapped_usage(tenant_id: str, *columns: Any) -> Select[Any]:
+    """``columns`` and the company of usage rows whose org is mapped to one."""
+    return (
+        select(*columns, OrgMappingRow.company_id)
+        .join(
+            OrgMappingRow,
+            and_(
+                OrgMappingRow.tenant_id == UsageRow.tenant_id,
+                OrgMappingRow.module == UsageRow.module,
+                OrgMappingRow.org_id == UsageRow.org_id,
+            ),
+        )
+        .where(
+            UsageRow.tenant_id == tenant_id,
+            OrgMappingRow.company_id.is_not(None),
+            ~OrgMappingRow.excluded,
+        )
+    )
+
+
 async def unmapped_metrics(session: AsyncSession, tenant_id: str) -> list[UnmappedMetric]:
     """Metrics of mapped orgs that resolve to no service for the org's company."""
     reported = (
         await session.execute(
-            select(UsageRow.module, UsageRow.org_id, UsageRow.metric, OrgMappingRow.company_id)
-            .join(
-                OrgMappingRow,
-                and_(
-                    OrgMappingRow.tenant_id == UsageRow.tenant_id,
-                    OrgMappingRow.module == UsageRow.module,
-                    OrgMappingRow.org_id == UsageRow.org_id,
-                ),
-            )
-            .where(
-                UsageRow.tenant_id == tenant_id,
-                OrgMappingRow.company_id.is_not(None),
-                ~OrgMappingRow.excluded,
-            )
-            .distinct()
+            _mapped_usage(tenant_id, UsageRow.module, UsageRow.org_id, UsageRow.metric).distinct()
         )
     ).all()
     resolver = await load_resolver(session, tenant_id, (), ((r[0], r[2]) for r in reported))
@@ -101,11 +119,40 @@ async def unmapped_metrics(session: AsyncSession, tenant_id: str) -> list[Unmapp
     ]
 
 
+async def mapped_usage(session: AsyncSession, tenant_id: str, since: date) -> list[MappedUsage]:
+    """Per company and ``(module, metric)``: the days since ``since`` with units, and the
+    service codes the metric resolves to for the company."""
+    query = _mapped_usage(tenant_id, UsageRow.module, UsageRow.metric, UsageRow.day).where(
+        UsageRow.day >= since, UsageRow.quantity > 0
+    )
+    days: dict[tuple[str, str, str], set[date]] = defaultdict(set)
+    for module, metric, day, company_id in await session.execute(query.distinct()):
+        days[(company_id, module, metric)].add(day)
+    resolver = await load_resolver(session, tenant_id, (), ((m, x) for _, m, x in days))
+    return [
+        MappedUsage(
+            company_id,
+            module,
+            metric,
+            resolver.services(module, metric, company_id),
+            frozenset(found),
+        )
+        for (company_id, module, metric), found in days.items()
+    ]
+
+
+async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]:
+    rows = await session.execute(
+        select(CompanyRow.id, CompanyRow.name).where(CompanyRow.tenant_id == tenant_id)
+    )
+    return {company_id: name for company_id, name in rows}
+
+
 async def load_facts(
     session: AsyncSession, tenant_id: str, today: date, kinds: Collection[Kind]
 ) -> Facts:
     """Only what the asked kinds need: suggestions and usage scans are the costly parts."""
-    return Facts(
+    facts = Facts(
         today=today,
         activity=await module_activity(session, tenant_id),
         billing=await module_billing(session, tenant_id),
@@ -113,4 +160,12 @@ async def load_facts(
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
         if "unmapped_metric" in kinds
         else (),
+    )
+    if "usage_without_contract" not in kinds:
+        return facts
+    return replace(
+        facts,
+        mapped_usage=await mapped_usage(session, tenant_id, usage_window_start(today)),
+        contracts=await contract_covers(session, tenant_id),
+        company_names=await company_names(session, tenant_id),
     )

@@ -1,5 +1,5 @@
 """Mapping's tables (schema ``mapping``): companies, module orgs, mappings, usage to resolve,
-the audit of mapping changes and a replica of module billing states."""
+the audit of mapping changes and replicas of module billing states and contracts."""
 
 from __future__ import annotations
 
@@ -106,6 +106,22 @@ class MappingAuditRow(Base):
 
 class ModuleBillingRow(ModuleBillingReplica, Base):
     """Replica of ingest's module billing states, kept from ``module.billing_changed``."""
+
+
+class ContractReplicaRow(Base):
+    """Replica of invoicing's contracts, as much as insights need: which company is covered
+    for which service codes on which days. Kept from ``contract.changed``."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (Index("ix_contracts_tenant_id_company_id", "tenant_id", "company_id"),)
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(36))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    service_codes: Mapped[str] = mapped_column(Text)
+    """JSON list, like ``service_mappings.service_codes``."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 outbox = outbox_table(Base.metadata)

@@ -3,11 +3,12 @@ disappears once it is resolved."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from services.mapping.insights import usage_window_start
 from tests.api.test_mapping_support import TODAY, MappingApi, ok
 
 if TYPE_CHECKING:
@@ -104,6 +105,115 @@ async def test_stale_module_until_data_arrives_again(m: MappingApi) -> None:
     assert await of_kind(m, "stale_module") == []
 
 
+async def without_contract(m: MappingApi) -> dict[str, dict[str, Any]]:
+    """The ``usage_without_contract`` insights by company."""
+    found = await of_kind(m, "usage_without_contract")
+    by_company = {i["company_id"]: i for i in found}
+    assert len(by_company) == len(found)
+    return by_company
+
+
+async def patch_contract(m: MappingApi, contract_id: str, **changes: Any) -> None:
+    ok(await m.api.client.patch(f"/v1/contracts/{contract_id}", json=changes))
+
+
+def srv_item(days: list[date], code: str = "SRV", metric: str = "servers") -> dict[str, Any]:
+    return {
+        "service_code": code,
+        "module": RMM,
+        "metric": metric,
+        "days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+    }
+
+
+async def billed_usage(m: MappingApi, company: str, days: list[date] = RECENT) -> None:
+    """Contoso's RMM servers, billed from long ago and mapped to ``SRV``."""
+    await m.enable(RMM, since=TODAY - timedelta(days=400))
+    await m.usage(RMM, "r1", "Contoso", "servers", 3, days)
+    await m.map_org(RMM, "r1", company)
+    await m.service_mapping(RMM, "servers", "SRV")
+
+
+async def test_usage_without_contract_until_a_contract_covers_it(m: MappingApi) -> None:
+    contoso = await m.company("Contoso Ltd")
+    await billed_usage(m, contoso)
+    found = (await without_contract(m))[contoso]
+    assert (found["severity"], found["count"], found["module"]) == ("critical", 1, RMM)
+    assert found["items"] == [srv_item(RECENT)]
+    assert found["message"] == (
+        f"Contoso Ltd has usage of 1 service (SRV) on 2 days since {RECENT[0]} but no "
+        "contract active on those days, so it is not billed."
+    )
+
+    await m.contract(contoso, ("SRV", "5.00"))
+    assert await without_contract(m) == {}
+
+
+async def test_usage_of_a_service_the_contract_does_not_carry(m: MappingApi) -> None:
+    contoso = await m.company("Contoso Ltd")
+    await billed_usage(m, contoso)
+    await m.usage(RMM, "r1", "Contoso", "desktops_laptops", 7, RECENT)
+    await m.service_mapping(RMM, "desktops_laptops", "DESK", "SRV")
+    contract = await m.contract(contoso, ("SRV", "5.00"))
+
+    found = (await without_contract(m))[contoso]
+    assert found["count"] == 1
+    assert found["items"] == [srv_item(RECENT, "DESK", "desktops_laptops")]
+    assert "(DESK)" in found["message"]
+    assert "none of its active contracts includes" in found["message"]
+
+    services = [
+        {"service_code": code, "name": code, "unit_price": "1.00"} for code in ("SRV", "DESK")
+    ]
+    await patch_contract(m, contract, services=services)
+    assert await without_contract(m) == {}
+    await patch_contract(m, contract, services=services[:1])
+    assert [i["service_code"] for i in (await without_contract(m))[contoso]["items"]] == ["DESK"]
+    # A company override that feeds only covered services resolves it as well.
+    await m.service_mapping(RMM, "desktops_laptops", "SRV", company_id=contoso)
+    assert await without_contract(m) == {}
+
+
+async def test_contract_dates_decide_which_days_are_covered(m: MappingApi) -> None:
+    contoso = await m.company("Contoso Ltd")
+    await billed_usage(m, contoso)
+    contract = await m.contract(contoso, ("SRV", "5.00"))
+    assert await without_contract(m) == {}
+
+    await patch_contract(m, contract, end_date=(RECENT[0] - timedelta(days=1)).isoformat())
+    found = (await without_contract(m))[contoso]
+    assert found["items"] == [srv_item(RECENT)]
+    assert "no contract active on those days" in found["message"]
+
+    await patch_contract(m, contract, end_date=RECENT[0].isoformat())
+    assert (await without_contract(m))[contoso]["items"] == [srv_item(RECENT[1:])]
+    await patch_contract(m, contract, end_date=None)
+    assert await without_contract(m) == {}
+
+
+async def test_only_billed_recent_usage_of_mapped_orgs_counts(m: MappingApi) -> None:
+    contoso, fabrikam = await m.company("Contoso Ltd"), await m.company("Fabrikam")
+    window = usage_window_start(TODAY)
+    await billed_usage(m, contoso, [window - timedelta(days=1)])
+    await m.usage(RMM, "r2", "Fabrikam", "servers", 0, RECENT)
+    await m.map_org(RMM, "r2", fabrikam)
+    await m.usage(RMM, "r3", "Unmapped", "servers", 4, RECENT)
+    await m.usage("datto_edr", "e1", "Contoso", "endpoints", 4, RECENT)
+    await m.map_org("datto_edr", "e1", contoso)
+    await m.service_mapping("datto_edr", "endpoints", "EDR")
+    assert await without_contract(m) == {}  # too old, zero, unmapped, module not billed
+
+    await m.enable("datto_edr", since=RECENT[1])
+    found = (await without_contract(m))[contoso]
+    assert found["items"] == [{**srv_item(RECENT[1:], "EDR", "endpoints"), "module": "datto_edr"}]
+    await m.usage(RMM, "r1", "Contoso", "servers", 3, [window])
+    found = (await without_contract(m))[contoso]
+    assert (found["count"], "module" in found) == (2, False)
+    assert [i["service_code"] for i in found["items"]] == ["EDR", "SRV"]
+
+
 async def test_kind_filter_and_bad_parameters(m: MappingApi) -> None:
     await m.usage(RMM, "r1", "Contoso", "servers", 3, [TODAY - timedelta(days=9)])
     await m.api.settle()
@@ -121,3 +231,16 @@ async def test_kind_filter_and_bad_parameters(m: MappingApi) -> None:
         response = await m.api.client.get("/v1/insights", params=params)
         assert response.status_code == 422, params
     assert ok(await m.api.client.get("/v1/insights")) != []
+
+
+async def test_the_public_api_document_lists_every_kind(m: MappingApi) -> None:
+    doc = ok(await m.api.client.get("/openapi.json"))
+    kind = doc["components"]["schemas"]["InsightOut"]["properties"]["kind"]
+    assert kind["enum"] == [
+        "module_not_enabled",
+        "unmapped_orgs",
+        "unmapped_metric",
+        "usage_without_contract",
+        "stale_module",
+    ]
+    assert "usage_without_contract" in doc["paths"]["/v1/insights"]["get"]["description"]

@@ -26,9 +26,11 @@ from services.invoicing.billing import Pricing, Tier, pricing_errors
 from services.invoicing.companies import ensure_company
 from services.invoicing.contract_terms import service_pricing
 from services.invoicing.models import ContractRow, ContractServiceRow
+from shared.events import ContractChanged
 from shared.money import UnknownCurrency, minor_units
 from shared.pagination import Page, paginate
 from shared.problems import NotFound, ValidationFailed
+from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -231,15 +233,36 @@ def _check_currency(code: str) -> None:
         ) from exc
 
 
-async def _load(session: AsyncSession, tenant_id: str, contract_id: str) -> ContractRow:
-    row = await session.scalar(
+async def _load(
+    session: AsyncSession, tenant_id: str, contract_id: str, for_update: bool = False
+) -> ContractRow:
+    query = (
         select(ContractRow)
         .options(selectinload(ContractRow.services))
         .where(ContractRow.id == contract_id, ContractRow.tenant_id == tenant_id)
     )
+    row = await session.scalar(query.with_for_update() if for_update else query)
     if row is None:
         raise NotFound(f"No contract {contract_id}.")
     return row
+
+
+async def _publish_changed(
+    runtime: ServiceRuntime, session: AsyncSession, tenant_id: str, row: ContractRow
+) -> None:
+    """``contract.changed`` in the transaction of the write (mapping keeps a replica)."""
+    await runtime.outbox.add(
+        session,
+        tenant_id,
+        ContractChanged(
+            contract_id=row.id,
+            company_id=row.company_id,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            service_codes=tuple(s.service_code for s in row.services),
+            updated_at=row.updated_at,
+        ),
+    )
 
 
 @router.post("", status_code=201, response_model=ContractOut)
@@ -251,20 +274,20 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     contract_id = str(uuid.uuid4())
     async with runtime.transaction() as session:
         await ensure_company(runtime, session, ctx, body.company_id)
-        session.add(
-            ContractRow(
-                id=contract_id,
-                tenant_id=ctx.tenant_id,
-                company_id=body.company_id,
-                name=body.name,
-                start_date=body.start_date,
-                end_date=body.end_date,
-                currency=body.currency,
-                created_at=now,
-                updated_at=now,
-                services=services,
-            )
+        row = ContractRow(
+            id=contract_id,
+            tenant_id=ctx.tenant_id,
+            company_id=body.company_id,
+            name=body.name,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            currency=body.currency,
+            created_at=now,
+            updated_at=now,
+            services=services,
         )
+        session.add(row)
+        await _publish_changed(runtime, session, ctx.tenant_id, row)
     async with runtime.sessions() as session:
         return contract_out(await _load(session, ctx.tenant_id, contract_id))
 
@@ -306,7 +329,9 @@ async def patch_contract(
 ) -> ContractOut:
     """Changes apply to drafts at the next billing run; posted invoices get corrections."""
     async with runtime.transaction() as session:
-        row = await _load(session, ctx.tenant_id, contract_id)
+        # Locked: concurrent changes of one contract commit in the order of their
+        # ``updated_at``, which replicas of ``contract.changed`` rely on.
+        row = await _load(session, ctx.tenant_id, contract_id, for_update=True)
         fields = body.model_fields_set
         start = body.start_date if "start_date" in fields and body.start_date else row.start_date
         end = body.end_date if "end_date" in fields else row.end_date
@@ -317,5 +342,6 @@ async def patch_contract(
         if body.services is not None:
             row.services = _service_rows(body.services)
         row.updated_at = datetime.now(UTC)
+        await _publish_changed(runtime, session, ctx.tenant_id, row)
     async with runtime.sessions() as session:
         return contract_out(await _load(session, ctx.tenant_id, contract_id))

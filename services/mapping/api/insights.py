@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.mapping import insights
 from services.mapping.api.deps import Caller, Runtime
@@ -31,11 +32,12 @@ class InsightOut(BaseModel):
     items: list[dict[str, Any]] | None = None
     suggestions: list[Suggestion] | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Fields a kind does not have are left out (nested ones keep their nulls)."""
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+    def answer(self) -> dict[str, Any]:
+        """Fields a kind does not have are left out (nested ones keep their nulls). Not a
+        model serializer: its ``dict`` return type would hide every field and the kinds from
+        the API document."""
+        absent = {name for name in type(self).model_fields if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=absent)
 
     @classmethod
     def of(cls, i: insights.Insight) -> InsightOut:
@@ -73,7 +75,7 @@ async def list_insights(
     runtime: Runtime,
     kind: Annotated[list[str] | None, Query(max_length=len(insights.KINDS))] = None,
     stale_days: Annotated[int, Query(ge=1, le=MAX_STALE_DAYS)] = insights.DEFAULT_STALE_DAYS,
-) -> list[InsightOut]:
+) -> JSONResponse:
     """What needs attention now, the most severe first; each insight is gone once its cause is.
 
     - ``module_not_enabled``: a module sends usage but billing is off (``count``: its orgs);
@@ -81,6 +83,11 @@ async def list_insights(
       its usage records waiting);
     - ``unmapped_metric``: a metric of mapped orgs that no service mapping covers, with the
       companies and orgs as ``items`` (``count``: companies);
+    - ``usage_without_contract`` (critical): one per company whose billed usage since the
+      first of the previous month resolves to service codes that no contract of the company
+      carries on the day of the usage, so no invoice bills it; ``items``: per service code
+      and ``(module, metric)`` the uncovered ``days``, ``first_day`` and ``last_day``
+      (``count``: service codes not covered);
     - ``stale_module``: no usage for more than ``stale_days`` days (``count``: days silent).
 
     ``kind`` (comma-separated or repeated) narrows the answer."""
@@ -88,4 +95,6 @@ async def list_insights(
     today = datetime.now(ZoneInfo(ctx.timezone)).date()
     async with runtime.sessions() as session:
         facts = await load_facts(session, ctx.tenant_id, today, kinds)
-    return [InsightOut.of(i) for i in insights.build(facts, stale_days, kinds)]
+    return JSONResponse(
+        [InsightOut.of(i).answer() for i in insights.build(facts, stale_days, kinds)]
+    )
