@@ -76,10 +76,14 @@ def _rounding() -> decimal.Context:
     )
 
 
+_EXACT = _exact()
+_ROUNDING = _rounding()  # used as is: only its sticky flags change, never a result
+
+
 @contextmanager
 def exact_context() -> Iterator[decimal.Context]:
     """Local decimal context in which sums and products are exact or raise ``Inexact``."""
-    with decimal.localcontext(_exact()) as ctx:
+    with decimal.localcontext(_EXACT) as ctx:  # a copy of it: flags stay local
         yield ctx
 
 
@@ -98,12 +102,12 @@ def _quantum(places: int) -> Decimal:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """``amount`` rounded half-up to the minor unit of ``currency`` (JPY 1234.5 -> 1235)."""
     places = minor_units(currency)
-    return amount.quantize(_quantum(places), rounding=ROUND_HALF_UP, context=_rounding())
+    return amount.quantize(_quantum(places), rounding=ROUND_HALF_UP, context=_ROUNDING)
 
 
 def round_quantity(q: Decimal) -> Decimal:
     """``q`` rounded half-up to 4 fractional digits."""
-    return q.quantize(_quantum(QUANTITY_PLACES), rounding=ROUND_HALF_UP, context=_rounding())
+    return q.quantize(_quantum(QUANTITY_PLACES), rounding=ROUND_HALF_UP, context=_ROUNDING)
 
 
 def divide_round(numerator: Decimal, denominator: Decimal | int, places: int) -> Decimal:
@@ -124,4 +128,4 @@ def divide_round(numerator: Decimal, denominator: Decimal | int, places: int) ->
     whole, rest = divmod(abs(top), bottom)
     if 2 * rest >= bottom:
         whole += 1
-    return Decimal(sign * whole).scaleb(-places, context=_rounding())
+    return Decimal(sign * whole).scaleb(-places, context=_ROUNDING)

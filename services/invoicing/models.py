@@ -39,7 +39,19 @@ class UnitRow(Base):
     empty while the record feeds none: unmapped org, excluded org or unmapped metric)."""
 
     __tablename__ = "units"
-    __table_args__ = (Index("ix_units_tenant_day", "tenant_id", "day", "module"),)
+    __table_args__ = (
+        Index("ix_units_tenant_day", "tenant_id", "day", "module"),
+        # A billing run reads a company's billed usage of a month from this index alone.
+        Index(
+            "ix_units_company_day",
+            "tenant_id",
+            "company_id",
+            "day",
+            postgresql_include=["service_code", "module", "metric", "quantity"],
+            postgresql_where=text("status = 'mapped'"),
+            sqlite_where=text("status = 'mapped'"),
+        ),
+    )
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     module: Mapped[str] = mapped_column(String(64), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(200), primary_key=True)

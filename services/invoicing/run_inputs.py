@@ -4,7 +4,7 @@ and the unit table's month aggregated per company in one streamed query."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -62,14 +62,20 @@ async def _contracts(
         .order_by(s.contract_id, s.position)
     )
     pricings: dict[tuple[str, Decimal, str], Pricing] = {}
+    shared: dict[tuple[Any, ...], ServiceTerms] = {}
     for contract_id, code, name, model, price, tiers, basis, minimum in await session.execute(
         services
     ):
-        # Contracts of one plan share their pricings: one object each, parsed once.
+        # Contracts of one plan share their services: one object each, parsed once (and
+        # sent to the billing workers once).
         pricing = pricings.get((model, price, tiers))
         if pricing is None:
             pricing = pricings[(model, price, tiers)] = pricing_of(model, price, tiers)
-        terms[contract_id].append(ServiceTerms(code, name, pricing, basis, minimum))
+        key = (code, name, pricing, basis, minimum)
+        service = shared.get(key)
+        if service is None:
+            service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
+        terms[contract_id].append(service)
     by_company: dict[str, list[Contract]] = defaultdict(list)
     contracts = select(c.id, c.company_id, c.name, c.currency, c.start_date, c.end_date).where(
         *active
@@ -142,41 +148,76 @@ async def load_terms(session: AsyncSession, tenant_id: str, period: str) -> Term
     )
 
 
-def _series_agg(dialect: str) -> Any:
+# PostgreSQL: per company (in the given order), its month from the index on
+# (tenant_id, company_id, day): a short range scan and a small in-memory aggregate each, so the
+# first companies stream out at once and a tenant's older history is never read.
+_BY_COMPANY = text(f"""
+SELECT c.company_id, u.service_code, u.module, u.metric, u.series
+FROM unnest(CAST(:companies AS text[])) WITH ORDINALITY AS c(company_id, position)
+CROSS JOIN LATERAL (
+    SELECT service_code, module, metric,
+           string_agg(CAST(day AS text) || '=' || CAST(quantity AS text), ',') AS series
+    FROM {SCHEMA}.units
+    WHERE tenant_id = :tenant AND company_id = c.company_id
+      AND day >= :first AND day <= :last
+      AND status = 'mapped' AND service_code <> :no_service
+    GROUP BY service_code, module, metric
+) AS u
+ORDER BY c.position""")
+
+
+def _usage_query(
+    session: AsyncSession, tenant_id: str, companies: Sequence[str], first: date, last: date
+) -> tuple[Executable, dict[str, Any]]:
+    if dialect_of(session) == "postgresql":
+        return _BY_COMPANY, {
+            "companies": list(companies),
+            "tenant": tenant_id,
+            "first": first,
+            "last": last,
+            "no_service": NO_SERVICE,
+        }
+    # SQLite (embedded, small tenants): the whole month in one aggregate, in company order;
+    # companies not asked for are skipped as they stream by.
     pair = cast(_u.day, String) + "=" + cast(_u.quantity, String)
-    return func.group_concat(pair, ",") if dialect == "sqlite" else func.string_agg(pair, ",")
-
-
-async def company_usage(
-    session: AsyncSession, tenant_id: str, period: str
-) -> AsyncIterator[tuple[str, UsageRows]]:
-    """Each company's mapped usage of the period (and the 3 days before it), one company at
-    a time: one aggregate query, ordered by company and streamed, with a row per company,
-    service and source whose daily quantities travel as one ``day=quantity,...`` string
-    (parsed where the company is billed: :mod:`services.invoicing.run_compute`)."""
-    start, end = parse_period(period)
     query = (
-        select(
-            _u.company_id, _u.service_code, _u.module, _u.metric, _series_agg(dialect_of(session))
-        )
+        select(_u.company_id, _u.service_code, _u.module, _u.metric, func.group_concat(pair, ","))
         .where(
             _u.tenant_id == tenant_id,
-            _u.day >= start - timedelta(days=MAX_CARRIED_DAYS),
-            _u.day <= end,
+            _u.day >= first,
+            _u.day <= last,
             _u.status == "mapped",
             _u.service_code != NO_SERVICE,
         )
         .group_by(_u.company_id, _u.service_code, _u.module, _u.metric)
         .order_by(_u.company_id)
     )
+    return query, {}
+
+
+async def company_usage(
+    session: AsyncSession, tenant_id: str, period: str, companies: Sequence[str]
+) -> AsyncIterator[tuple[str, UsageRows]]:
+    """The mapped usage of the period (and the 3 days before it) of each of ``companies``
+    that has any, one company at a time, streamed: a row per company, service and source
+    whose daily quantities travel as one ``day=quantity,...`` string (parsed where the
+    company is billed: :mod:`services.invoicing.run_compute`)."""
+    start, end = parse_period(period)
+    query, params = _usage_query(
+        session, tenant_id, companies, start - timedelta(days=MAX_CARRIED_DAYS), end
+    )
+    wanted = set(companies)
     current: str | None = None
     rows: UsageRows = []
-    result = await session.stream(query.execution_options(yield_per=STREAM_ROWS))
-    async for company_id, code, module, metric, series in result:
-        if company_id != current:
-            if current is not None:
-                yield current, rows
-            current, rows = company_id, []
-        rows.append((code, module, metric, series))
+    result = await session.stream(query.execution_options(yield_per=STREAM_ROWS), params)
+    async for part in result.partitions():  # a fetch of STREAM_ROWS rows at a time
+        for company_id, code, module, metric, series in part:
+            if company_id not in wanted:
+                continue
+            if company_id != current:
+                if current is not None:
+                    yield current, rows
+                current, rows = company_id, []
+            rows.append((code, module, metric, series))
     if current is not None:
         yield current, rows

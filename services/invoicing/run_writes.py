@@ -46,7 +46,8 @@ class DocumentWriter:
     _deleted: list[str] = field(default_factory=list)
     _lines: list[dict[str, Any]] = field(default_factory=list)
 
-    def create(self, target: Target, content: Content) -> str:
+    def create(self, target: Target, content: Content, fingerprint: str | None = None) -> str:
+        """``fingerprint``: the content's, when already known."""
         invoice_id = str(uuid.uuid4())
         self._created.append(
             {
@@ -59,7 +60,7 @@ class DocumentWriter:
                 "corrects": target.corrects,
                 "status": "draft",
                 "number": None,
-                **self._totals(content),
+                **self._totals(content, fingerprint),
                 "created_at": self.now,
                 "updated_at": self.now,
                 "posted_at": None,
@@ -71,9 +72,16 @@ class DocumentWriter:
         self._lines.extend(line_values(invoice_id, content.lines))
         return invoice_id
 
-    def refresh(self, invoice_id: str, kind: str, content: Content) -> None:
+    def refresh(
+        self, invoice_id: str, kind: str, content: Content, fingerprint: str | None = None
+    ) -> None:
         self._refreshed.append(
-            {"b_id": invoice_id, "kind": kind, **self._totals(content), "updated_at": self.now}
+            {
+                "b_id": invoice_id,
+                "kind": kind,
+                **self._totals(content, fingerprint),
+                "updated_at": self.now,
+            }
         )
         self._lines.extend(line_values(invoice_id, content.lines))
 
@@ -81,14 +89,14 @@ class DocumentWriter:
         self._deleted.append(invoice_id)
 
     @staticmethod
-    def _totals(content: Content) -> dict[str, Any]:
+    def _totals(content: Content, fingerprint: str | None) -> dict[str, Any]:
         return {
             "subtotal": content.subtotal,
             "tax_rate": content.tax_rate,
             "tax": content.tax,
             "total": content.total,
             "balance": content.total,
-            "fingerprint": content.fingerprint(),
+            "fingerprint": fingerprint or content.fingerprint(),
         }
 
     async def flush_if_full(self) -> None:

@@ -1,9 +1,10 @@
 """Billing runs: every company's documents of a period, from the unit table, set-based.
 
-One aggregate query streams the month (plus the 3 days before it, for carry-forward) company
-by company; the pure billing code (:mod:`services.invoicing.billing`) turns each company's
-share into drafts, one per currency; documents are written in bulk and only when their
-content changed, so running again changes nothing. A posted invoice whose period now
+One query streams the month (plus the 3 days before it, for carry-forward) of the companies
+with a contract, company by company; the pure billing code
+(:mod:`services.invoicing.billing`) turns each company's share into drafts, one per
+currency; documents are written in bulk and only when their content changed, so running
+again changes nothing. A posted invoice whose period now
 computes differently gets a correction document (:mod:`services.invoicing.corrections`).
 """
 
@@ -130,11 +131,11 @@ def _apply(state: _Period, writer: DocumentWriter, company_id: str, billed: Bill
         state.computed.add(key)
         live = state.live.get(key)
         if live is None:
-            writer.create(Target(company_id, currency), content)
+            writer.create(Target(company_id, currency), content, fingerprint)
             state.created += 1
         elif live.status == "draft":
             if live.fingerprint != fingerprint:
-                writer.refresh(live.id, "invoice", content)
+                writer.refresh(live.id, "invoice", content, fingerprint)
                 state.updated += 1
         elif live.fingerprint != fingerprint or live.id in state.corrected:
             state.recheck[live.id] = content
@@ -223,16 +224,16 @@ async def _bill(
                     _apply(state, writer, company_id, billed)
                 await writer.flush_if_full()
 
-        unbilled = set(terms.contracts)
+        companies = sorted(terms.contracts)  # usage without a contract bills nothing
+        unbilled = set(companies)
         batch: Batch = []
-        async for company_id, rows in company_usage(session, tenant_id, terms.period):
-            if company_id in unbilled:  # usage without a contract bills nothing
-                unbilled.discard(company_id)
-                batch.append((company_id, rows))
-                if len(batch) == BATCH_COMPANIES:
-                    biller.send(batch)
-                    batch = []
-                    await collect(everything=False)
+        async for company_id, rows in company_usage(session, tenant_id, terms.period, companies):
+            unbilled.discard(company_id)
+            batch.append((company_id, rows))
+            if len(batch) == BATCH_COMPANIES:
+                biller.send(batch)
+                batch = []
+                await collect(everything=False)
         if batch:
             biller.send(batch)
         for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0

@@ -10,7 +10,8 @@ from typing import Literal, NamedTuple, TypeAlias
 
 from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
 
-from .pricing import Pricing, price
+from .pickling import by_fields
+from .pricing import Pricing, price_function
 from .series import DailyValue
 
 __all__ = [
@@ -35,6 +36,8 @@ _NO_DATA = DailyValue(_ZERO, estimated=False)
 @dataclass(frozen=True, slots=True)
 class ServiceTerms:
     """A priced service of a contract."""
+
+    __reduce__ = by_fields
 
     service_code: str
     name: str
@@ -120,8 +123,12 @@ def compute_line(
     sources = sorted(series)
     points = {source: [series[source].get(day, _NO_DATA) for day in days] for source in sources}
 
+    priced = price_function(terms.pricing)
     with exact_context():
-        q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
+        if len(sources) == 1:
+            q = [p.quantity for p in points[sources[0]]]
+        else:
+            q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
         q_min = [max(x, terms.minimum_units) for x in q]
         if not days:
             quantity = round_quantity(_ZERO)
@@ -129,7 +136,7 @@ def compute_line(
             source_quantities = dict.fromkeys(sources, _ZERO)
         elif terms.counting_basis == "daily":
             quantity = divide_round(sum(q_min, _ZERO), days_in_period, QUANTITY_PLACES)
-            total = sum((price(terms.pricing, x) for x in q_min), _ZERO)
+            total = sum(map(priced, q_min), _ZERO)
             amount = divide_round(total, days_in_period, places)
             source_quantities = {
                 s: divide_round(
@@ -146,9 +153,7 @@ def compute_line(
                 raise ValueError(f"unknown counting basis {terms.counting_basis!r}")
             peak_or_last = q_min[index]
             quantity = round_quantity(peak_or_last)
-            amount = divide_round(
-                price(terms.pricing, peak_or_last) * len(days), days_in_period, places
-            )
+            amount = divide_round(priced(peak_or_last) * len(days), days_in_period, places)
             source_quantities = {s: points[s][index].quantity for s in sources}
 
     if terms.pricing.model == "per_unit":

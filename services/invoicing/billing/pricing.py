@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
 from shared.money import exact_context
 
-__all__ = ["InvalidPricing", "Pricing", "PricingModel", "Tier", "price", "pricing_errors"]
+from .pickling import by_fields
+
+__all__ = [
+    "InvalidPricing",
+    "Pricing",
+    "PricingModel",
+    "Tier",
+    "price",
+    "price_function",
+    "pricing_errors",
+]
 
 PricingModel: TypeAlias = Literal["per_unit", "graduated", "volume"]
 
@@ -27,6 +38,8 @@ class InvalidPricing(ValueError):
 class Tier:
     """Units up to ``up_to`` (inclusive; ``None`` = no bound) at ``unit_price``."""
 
+    __reduce__ = by_fields
+
     up_to: Decimal | None
     unit_price: Decimal
 
@@ -34,6 +47,8 @@ class Tier:
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """``per_unit`` uses ``unit_price``; ``graduated`` and ``volume`` use ``tiers``."""
+
+    __reduce__ = by_fields
 
     model: PricingModel
     unit_price: Decimal
@@ -98,26 +113,45 @@ def price(pricing: Pricing, q: Decimal) -> Decimal:
 
     Raises :class:`InvalidPricing` for an invalid definition and ``ValueError`` for q < 0.
     """
+    return price_function(pricing)(q)
+
+
+def price_function(pricing: Pricing) -> Callable[[Decimal], Decimal]:
+    """:func:`price` of one pricing, checked once: the function a line applies to each of
+    its days. It remembers the prices of the quantities it has seen (a month's daily series
+    repeats a few quantities many times)."""
     errors = pricing_errors(pricing)
     if errors:
         raise InvalidPricing(errors)
-    if not q.is_finite() or q < 0:
-        raise ValueError(f"quantity must be a finite non-negative number, got {q}")
-    with exact_context():
-        if pricing.model == "per_unit":
-            return q * pricing.unit_price
-        if pricing.model == "volume":
-            for tier in pricing.tiers:
-                if tier.up_to is None or q <= tier.up_to:
-                    return q * tier.unit_price
-            raise AssertionError("unreachable: the last tier is unbounded")
-        total = _ZERO
-        lower = _ZERO
+    known: dict[Decimal, Decimal] = {}
+
+    def priced(q: Decimal) -> Decimal:
+        found = known.get(q)
+        if found is None:
+            if not q.is_finite() or q < 0:
+                raise ValueError(f"quantity must be a finite non-negative number, got {q}")
+            with exact_context():
+                found = known[q] = _evaluate(pricing, q)
+        return found
+
+    return priced
+
+
+def _evaluate(pricing: Pricing, q: Decimal) -> Decimal:
+    if pricing.model == "per_unit":
+        return q * pricing.unit_price
+    if pricing.model == "volume":
         for tier in pricing.tiers:
-            upper = q if tier.up_to is None else min(q, tier.up_to)
-            if upper > lower:
-                total += tier.unit_price * (upper - lower)
             if tier.up_to is None or q <= tier.up_to:
-                break
-            lower = tier.up_to
-        return total
+                return q * tier.unit_price
+        raise AssertionError("unreachable: the last tier is unbounded")
+    total = _ZERO
+    lower = _ZERO
+    for tier in pricing.tiers:
+        upper = q if tier.up_to is None else min(q, tier.up_to)
+        if upper > lower:
+            total += tier.unit_price * (upper - lower)
+        if tier.up_to is None or q <= tier.up_to:
+            break
+        lower = tier.up_to
+    return total

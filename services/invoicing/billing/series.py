@@ -52,7 +52,7 @@ def fill_missing_days(
     entry counts 0, and a day with an entry counts as reported. Both must reach 3 days
     before the first of ``days`` for carry-forward across the start of a period.
     """
-    reported = set(reported_days).union(values)
+    reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
     result: dict[date, DailyValue] = {}
     for day in days:
         if day in reported:
