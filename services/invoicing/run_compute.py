@@ -21,6 +21,7 @@ from types import TracebackType
 
 from services.invoicing.billing import Contract, compute_invoices
 from services.invoicing.line_store import Content, draft_content
+from shared.money import round_quantity
 
 Usage = dict[str, dict[tuple[str, str], dict[date, Decimal]]]
 """service_code -> (module, metric) -> day -> quantity: one company's share of the month."""
@@ -65,7 +66,8 @@ class _Parser:
                     day = days[day_text] = date.fromisoformat(day_text)
                 quantity = quantities.get(quantity_text)
                 if quantity is None:
-                    quantity = quantities[quantity_text] = Decimal(quantity_text)
+                    # The unit table's scale (4 digits), whatever text the database gave.
+                    quantity = quantities[quantity_text] = round_quantity(Decimal(quantity_text))
                 prior = values.get(day)  # several orgs of the company report the source
                 values[day] = quantity if prior is None else prior + quantity
         return usage
