@@ -102,7 +102,11 @@ def _source_series(
     reported: AbstractSet[date],
     enabled_from: date | None,
 ) -> dict[date, DailyValue]:
+    if enabled_from is None:
+        return dict.fromkeys(days, _NOT_BILLED)
     filled = fill_missing_days(days, reported, values)
+    if not days or enabled_from <= days[0]:
+        return filled
     return {day: filled[day] if _billed(day, enabled_from) else _NOT_BILLED for day in days}
 
 
