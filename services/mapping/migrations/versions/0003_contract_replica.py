@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-28 09:12:41.503117
+Create Date: 2026-11-27 08:25:41.503117
 """
 
 from collections.abc import Sequence
