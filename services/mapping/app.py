@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.mapping import consumer, models
+from services.mapping import consumer, models, reresolution
 from services.mapping.api import routers
 from shared.app import create_service_app
 from shared.bus import Bus
@@ -20,6 +20,7 @@ metadata = models.Base.metadata
 def build_runtime(settings: Settings, engine: AsyncEngine, bus: Bus) -> ServiceRuntime:
     runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
     consumer.register(runtime)
+    reresolution.install(runtime)
     return runtime
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import MappingAuditRow
@@ -38,21 +39,26 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
-def record(session: AsyncSession, tenant_id: str, actor: str | None, *changes: Change) -> None:
+async def record(
+    session: AsyncSession, tenant_id: str, actor: str | None, *changes: Change
+) -> None:
+    """One row per change that changed something, in one bulk insert."""
     at = datetime.now(UTC)
-    session.add_all(
-        MappingAuditRow(
-            tenant_id=tenant_id,
-            at=at,
-            actor=actor,
-            action=c.action,
-            module=c.module,
-            org_id=c.org_id,
-            metric=c.metric,
-            company_id=c.company_id,
-            before=_json(c.before),
-            after=_json(c.after),
-        )
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "at": at,
+            "actor": actor,
+            "action": c.action,
+            "module": c.module,
+            "org_id": c.org_id,
+            "metric": c.metric,
+            "company_id": c.company_id,
+            "before": _json(c.before),
+            "after": _json(c.after),
+        }
         for c in changes
         if c.before != c.after
-    )
+    ]
+    if rows:
+        await session.execute(insert(MappingAuditRow), rows)

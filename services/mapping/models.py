@@ -85,6 +85,17 @@ class UsageRow(Base):
     version: Mapped[int]
 
 
+class PendingResolutionRow(Base):
+    """An org whose mapping changed and whose usage still awaits re-resolution: written in
+    the transaction of the change, deleted in the transaction that re-resolves it."""
+
+    __tablename__ = "pending_resolutions"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class MappingAuditRow(Base):
     """One mapping change: who (API key id), when, what, and the state before and after
     (JSON, null where there was or is none)."""

@@ -1,7 +1,10 @@
 """Org mappings made, changed or removed: the one path for manual and automatic mapping.
 
-Each change re-resolves all usage of the org, publishes the new resolutions and a
-``mapping.changed`` event, and is audited, all in the caller's transaction.
+Set-based, whatever the number of orgs: the mapping rows are written by one upsert (and one
+delete), every change gets its ``mapping.changed`` event and its audit row, and all usage of
+the orgs is re-resolved (``reresolution``: by one ``UPDATE ... RETURNING`` per chunk of orgs,
+published as ``usage.resolved`` events of that chunk), all in the caller's transaction; or,
+when that is too much usage for one request, queued in it for the service's background loop.
 """
 
 from __future__ import annotations
@@ -9,23 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping import audit
-from services.mapping.consumer import publish_resolved
+from services.mapping import audit, reresolution
 from services.mapping.models import OrgMappingRow
+from services.mapping.reresolution import ORG_CHUNK
 from services.mapping.resolution import OrgKey, OrgTarget
-from services.mapping.usage import KEY_CHUNK, dialect_name, of_orgs, reresolve
-from shared.db import chunks, match_keys
+from services.mapping.usage import count_by_org, dialect_name
+from shared.db import chunks, insert, match_keys
 from shared.events import MappingChanged
 from shared.problems import NotFound
 from shared.runtime import ServiceRuntime
 
-# Orgs per re-resolution statement: two bind parameters each.
-ORG_CHUNK = KEY_CHUNK // 4
+_mappings = cast(Table, OrgMappingRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class OrgChangeResult:
     after: OrgTarget | None
     updated_at: datetime
     reresolved: int
+    queued: bool = False
+    """Whether the org's usage is re-resolved in the background rather than already."""
 
 
 def _state(target: OrgTarget | None) -> dict[str, Any] | None:
@@ -57,23 +61,62 @@ def _state(target: OrgTarget | None) -> dict[str, Any] | None:
     return {"company_id": target.company_id, "excluded": target.excluded}
 
 
+def _of_keys(session: AsyncSession, keys: Sequence[OrgKey]) -> Any:
+    c = _mappings.c
+    return match_keys(dialect_name(session), [c.module, c.org_id], keys)
+
+
 async def _current(
     session: AsyncSession, tenant_id: str, keys: Sequence[OrgKey]
-) -> dict[OrgKey, OrgMappingRow]:
-    rows: dict[OrgKey, OrgMappingRow] = {}
+) -> dict[OrgKey, OrgTarget]:
+    c = _mappings.c
+    found: dict[OrgKey, OrgTarget] = {}
     for part in chunks(list(keys), ORG_CHUNK):
-        found = await session.scalars(
-            select(OrgMappingRow).where(
-                OrgMappingRow.tenant_id == tenant_id,
-                match_keys(
-                    dialect_name(session),
-                    [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
-                    part,
-                ),
-            )
+        query = select(c.module, c.org_id, c.company_id, c.excluded).where(
+            c.tenant_id == tenant_id, _of_keys(session, part)
         )
-        rows.update(((r.module, r.org_id), r) for r in found)
-    return rows
+        for module, org_id, company_id, excluded in await session.execute(query):
+            found[(module, org_id)] = OrgTarget(company_id, excluded)
+    return found
+
+
+async def _write(
+    session: AsyncSession,
+    tenant_id: str,
+    actor: str,
+    now: datetime,
+    changes: Sequence[OrgChange],
+) -> None:
+    """One upsert of every new target and one delete of every removed mapping."""
+    removed = [c.key for c in changes if c.target is None]
+    for part in chunks(removed, ORG_CHUNK):
+        await session.execute(
+            delete(_mappings).where(_mappings.c.tenant_id == tenant_id, _of_keys(session, part))
+        )
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "module": c.module,
+            "org_id": c.org_id,
+            "company_id": c.target.company_id,
+            "excluded": c.target.excluded,
+            "updated_at": now,
+            "updated_by": actor,
+        }
+        for c in changes
+        if c.target is not None
+    ]
+    if not rows:
+        return
+    stmt = insert(_mappings, dialect_name(session))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "module", "org_id"],
+        set_={
+            name: stmt.excluded[name]
+            for name in ("company_id", "excluded", "updated_at", "updated_by")
+        },
+    )
+    await session.execute(stmt, rows)
 
 
 async def change_org_mappings(
@@ -86,30 +129,18 @@ async def change_org_mappings(
 ) -> list[OrgChangeResult]:
     """Applies the changes (one per org); removing a mapping that does not exist is a 404."""
     now = datetime.now(UTC)
-    rows = await _current(session, tenant_id, [c.key for c in changes])
-    befores: dict[OrgKey, OrgTarget | None] = {}
+    befores = await _current(session, tenant_id, [c.key for c in changes])
     for change in changes:
-        row = rows.get(change.key)
-        befores[change.key] = None if row is None else OrgTarget(row.company_id, row.excluded)
-        if change.target is None:
-            if row is None:
-                raise NotFound(f"No mapping for {change.module}/{change.org_id}.")
-            await session.delete(row)
-            continue
-        if row is None:
-            row = OrgMappingRow(
-                tenant_id=tenant_id, module=change.module, org_id=change.org_id, excluded=False
-            )
-            session.add(row)
-        row.company_id, row.excluded = change.target.company_id, change.target.excluded
-        row.updated_at, row.updated_by = now, actor
-    await session.flush()
-    counts: dict[OrgKey, int] = dict.fromkeys(befores, 0)
-    for part in chunks(list(befores), ORG_CHUNK):
-        resolved = await reresolve(session, tenant_id, of_orgs(part))
-        await publish_resolved(runtime, session, tenant_id, resolved)
-        for r in resolved:
-            counts[(r.module, r.org_id)] += 1
+        if change.target is None and change.key not in befores:
+            raise NotFound(f"No mapping for {change.module}/{change.org_id}.")
+    await _write(session, tenant_id, actor, now, changes)
+    keys = [c.key for c in changes]
+    counts = await count_by_org(session, tenant_id, keys)
+    queued = sum(counts.values()) > reresolution.INLINE_RECORDS
+    if queued:
+        await reresolution.enqueue(session, tenant_id, keys, now)
+    else:
+        counts = await reresolution.reresolve_orgs(runtime, session, tenant_id, keys)
     await runtime.outbox.add(
         session,
         tenant_id,
@@ -126,7 +157,7 @@ async def change_org_mappings(
             for c in changes
         ),
     )
-    audit.record(
+    await audit.record(
         session,
         tenant_id,
         actor,
@@ -135,13 +166,15 @@ async def change_org_mappings(
                 action,
                 c.module,
                 org_id=c.org_id,
-                before=_state(befores[c.key]),
+                before=_state(befores.get(c.key)),
                 after=_state(c.target),
             )
             for c in changes
         ),
     )
     return [
-        OrgChangeResult(c.module, c.org_id, befores[c.key], c.target, now, counts[c.key])
+        OrgChangeResult(
+            c.module, c.org_id, befores.get(c.key), c.target, now, counts[c.key], queued
+        )
         for c in changes
     ]

@@ -37,17 +37,9 @@ class Resolver:
             return override
         return self.tenant_services.get((module, metric), ())
 
-    def _fields(
-        self, module: str, org_id: str, metric: str, day: date, quantity: Decimal, version: int
-    ) -> dict[str, Any]:
-        fields = {
-            "module": module,
-            "org_id": org_id,
-            "metric": metric,
-            "date": day,
-            "quantity": quantity,
-            "version": version,
-        }
+    def _resolution(self, module: str, org_id: str, metric: str) -> dict[str, Any]:
+        """The fields every record of ``(module, org_id, metric)`` resolves to."""
+        fields: dict[str, Any] = {"module": module, "org_id": org_id, "metric": metric}
         target = self.orgs.get((module, org_id))
         if target is None or (target.company_id is None and not target.excluded):
             fields["status"] = "unmapped"
@@ -63,12 +55,27 @@ class Resolver:
     def resolve(
         self, module: str, org_id: str, metric: str, day: date, quantity: Decimal, version: int
     ) -> ResolvedUsage:
-        return ResolvedUsage(**self._fields(module, org_id, metric, day, quantity, version))
+        return ResolvedUsage(
+            **self._resolution(module, org_id, metric),
+            date=day,
+            quantity=quantity,
+            version=version,
+        )
 
     def resolve_all(self, rows: Iterable[UsageKeyed]) -> list[ResolvedUsage]:
-        """``resolve`` for many records at once: one validation of the whole list, several
-        times faster than record by record when an org's whole history is re-resolved."""
-        return _RESOLVED.validate_python([self._fields(*row) for row in rows])
+        """``resolve`` for many records at once: the resolution of each ``(module, org_id,
+        metric)`` is decided once and the whole list validated in one call, several times
+        faster than record by record when whole histories are re-resolved."""
+        decided: dict[tuple[str, str, str], dict[str, Any]] = {}
+        items = []
+        for module, org_id, metric, day, quantity, version in rows:
+            fields = decided.get((module, org_id, metric))
+            if fields is None:
+                fields = decided[(module, org_id, metric)] = self._resolution(
+                    module, org_id, metric
+                )
+            items.append({**fields, "date": day, "quantity": quantity, "version": version})
+        return _RESOLVED.validate_python(items)
 
 
 # (module, org_id, metric, day, quantity, version)

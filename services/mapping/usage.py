@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import (
@@ -16,7 +16,7 @@ from services.mapping.models import (
     ServiceMappingRow,
     UsageRow,
 )
-from services.mapping.resolution import MetricKey, OrgKey, OrgTarget, Resolver
+from services.mapping.resolution import MetricKey, OrgKey, OrgTarget, Resolver, UsageKeyed
 from shared.db import chunks, insert, match_keys
 from shared.events import ResolvedUsage, UsageRecord
 
@@ -176,16 +176,31 @@ async def reresolve(
         .values(version=c.version + 1)
         .returning(c.module, c.org_id, c.metric, c.day, c.quantity, c.version)
     )
-    rows = (await session.execute(stmt)).all()
+    rows = cast(list[UsageKeyed], (await session.execute(stmt)).all())
     resolver = await load_resolver(
         session,
         tenant_id,
-        ((r.module, r.org_id) for r in rows),
-        ((r.module, r.metric) for r in rows),
+        {(module, org_id) for module, org_id, *_ in rows},
+        {(module, metric) for module, _, metric, *_ in rows},
     )
-    return resolver.resolve_all(
-        (r.module, r.org_id, r.metric, r.day, r.quantity, r.version) for r in rows
-    )
+    return resolver.resolve_all(rows)
+
+
+async def count_by_org(
+    session: AsyncSession, tenant_id: str, keys: Sequence[OrgKey]
+) -> dict[OrgKey, int]:
+    """How many usage records each org has (from the primary key's index alone)."""
+    c = _usage.c
+    counts: dict[OrgKey, int] = dict.fromkeys(keys, 0)
+    for part in chunks(list(counts), KEY_CHUNK // 2):
+        query = (
+            select(c.module, c.org_id, func.count())
+            .where(c.tenant_id == tenant_id, of_orgs(part))
+            .group_by(c.module, c.org_id)
+        )
+        for module, org_id, n in await session.execute(query):
+            counts[(module, org_id)] = n
+    return counts
 
 
 def of_org(module: str, org_id: str) -> ColumnElement[bool]:

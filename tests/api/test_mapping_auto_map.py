@@ -1,16 +1,24 @@
 """Suggestions and auto-mapping through the public API: ranked companies for unmapped orgs,
-other modules' mappings as evidence, and auto-map on a generated tenant measured against the
-generator's truth (orgs of nobody must stay unmapped or count against precision)."""
+other modules' mappings as evidence, auto-map on a generated tenant measured against the
+generator's truth (orgs of nobody must stay unmapped or count against precision), and the
+re-resolution of everything auto-mapped at once: in the request, or queued for the service's
+background loop when it is too much usage for one request (durably: it survives a restart)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import func, select
 
+from services.mapping import reresolution
+from services.mapping.models import UsageRow
 from shared.sample import generate
 from shared.sample.load import LoadReport, load_setup, load_usage
-from tests.api.test_mapping_support import PERIOD, PERIOD_DAYS, MappingApi, ok
+from tests.api.test_mapping_support import DAYS, PERIOD, PERIOD_DAYS, MappingApi, ok
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi
@@ -142,3 +150,187 @@ async def test_auto_map_rejects_a_bad_body(m: MappingApi) -> None:
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"
         assert any(loc in e["loc"] for e in response.json()["errors"]), response.json()
+
+
+# Three customers, each known to several modules under variants of its name; a fourth org
+# belongs to nobody. A month of constant daily counts, per-unit prices.
+CUSTOMERS = {
+    "Contoso Ltd": [
+        ("datto_rmm", "r-contoso", "CONTOSO LIMITED", "servers", 4),
+        ("datto_edr", "e-contoso", "contoso-ltd", "endpoints", 30),
+        ("datto_bcdr", "b-contoso", "Contoso Ltd.", "appliances", 1),
+    ],
+    "Fabrikam Inc": [
+        ("datto_rmm", "r-fabrikam", "Fabrikam, Inc.", "servers", 9),
+        ("datto_edr", "e-fabrikam", "FABRIKAM INC", "endpoints", 12),
+    ],
+    "Northwind Traders GmbH": [
+        ("datto_rmm", "r-northwind", "Northwind Traders", "servers", 2),
+    ],
+}
+PRICES = {"servers": ("SRV", "25.00"), "endpoints": ("EP", "3.50"), "appliances": ("APP", "80")}
+NOBODY = ("datto_edr", "e-lab", "Test Lab", "endpoints", 5)
+
+
+async def _customers(m: MappingApi) -> dict[str, str]:
+    """The companies, contracts, service mappings and a month of usage, all unmapped."""
+    await m.enable("datto_rmm", "datto_edr", "datto_bcdr")
+    for module, metric in (
+        ("datto_rmm", "servers"),
+        ("datto_edr", "endpoints"),
+        ("datto_bcdr", "appliances"),
+    ):
+        await m.service_mapping(module, metric, PRICES[metric][0])
+    ids = {}
+    for name, orgs in CUSTOMERS.items():
+        ids[name] = await m.company(name)
+        await m.contract(ids[name], *(PRICES[metric] for *_, metric, _ in orgs))
+    for module, org_id, org_name, metric, quantity in [*(o for v in CUSTOMERS.values() for o in v)]:
+        await m.usage(module, org_id, org_name, metric, quantity)
+    await m.usage(*NOBODY)
+    await m.api.settle()
+    return ids
+
+
+async def _usage_versions(m: MappingApi) -> int:
+    async with m.api.system.runtimes["mapping"].sessions() as session:
+        return int(await session.scalar(select(func.sum(UsageRow.version))) or 0)
+
+
+async def _waiting(m: MappingApi) -> int:
+    async with m.api.system.runtimes["mapping"].sessions() as session:
+        return await reresolution.waiting(session, m.api.tenant_id)
+
+
+async def _drained(m: MappingApi, timeout: float = 30) -> None:
+    """Until the queued re-resolutions are done and the pipeline settled."""
+    deadline = time.monotonic() + timeout
+    while await _waiting(m):
+        assert time.monotonic() < deadline, "queued re-resolutions were not worked off"
+        await asyncio.sleep(0.02)
+    await m.api.settle()
+
+
+async def _company_usage(m: MappingApi, company_id: str) -> dict[tuple[str, str], set[Decimal]]:
+    """The unit table of the company: daily quantities per (module, metric) over the period."""
+    params = {
+        "company_id": company_id,
+        "from": DAYS[0].isoformat(),
+        "to": DAYS[-1].isoformat(),
+        "limit": 1000,
+    }
+    page = ok(await m.api.client.get("/v1/usage", params=params))
+    assert page["next_cursor"] is None
+    rows = page["items"]
+    found: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        found.setdefault((row["module"], row["metric"]), []).append(row)
+    for (module, metric), days in found.items():
+        assert sorted(r["date"] for r in days) == [d.isoformat() for d in DAYS], (module, metric)
+    return {k: {Decimal(r["quantity"]) for r in v} for k, v in found.items()}
+
+
+def _expected_lines(name: str) -> dict[str, tuple[Decimal, Decimal]]:
+    lines = {}
+    for *_, metric, quantity in CUSTOMERS[name]:
+        code, price = PRICES[metric]
+        amount = (Decimal(quantity) * Decimal(price)).quantize(Decimal("0.01"))
+        lines[code] = (Decimal(quantity), amount)
+    return lines
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["in the request", "queued"])
+async def test_auto_map_of_many_orgs_reresolves_all_their_usage_and_the_drafts_follow(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch, queued: bool
+) -> None:
+    if queued:  # every change is too much for the request
+        monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+    ids = await _customers(m)
+    versions = await _usage_versions(m)
+    for company in ids.values():
+        assert await m.draft_lines(company) == {}
+
+    dry = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={"dry_run": True}))
+    assert (await _usage_versions(m), await _waiting(m)) == (versions, 0)
+    assert len(await m.module_orgs(status="unmapped")) == 7
+
+    done = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+    assert done["queued"] is queued
+    assert [{**x, "reresolved": 0} for x in done["mappings"]] == dry["mappings"]
+    expected = {
+        (module, org_id): (ids[name], PERIOD_DAYS)
+        for name, orgs in CUSTOMERS.items()
+        for module, org_id, *_ in orgs
+    }
+    assert {
+        (x["module"], x["org_id"]): (x["company_id"], x["reresolved"]) for x in done["mappings"]
+    } == expected
+    await _drained(m)
+    # Every record of every mapped org got a new resolution, the other org's none.
+    assert await _usage_versions(m) == versions + len(expected) * PERIOD_DAYS
+    assert [o["org_id"] for o in await m.module_orgs(status="unmapped")] == ["e-lab"]
+    for name, orgs in CUSTOMERS.items():
+        assert await _company_usage(m, ids[name]) == {
+            (module, metric): {Decimal(quantity)} for module, _, _, metric, quantity in orgs
+        }
+        assert await m.draft_lines(ids[name]) == _expected_lines(name)
+    audit = ok(
+        await m.api.client.get("/v1/mapping-audit", params={"action": "org_mapping.auto_map"})
+    )
+    assert sorted((a["module"], a["org_id"]) for a in audit["items"]) == sorted(expected)
+    assert all(
+        a["before"] is None
+        and a["after"] == {"company_id": expected[(a["module"], a["org_id"])][0], "excluded": False}
+        for a in audit["items"]
+    )
+
+
+async def _queueing_customers(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, str], int]:
+    """``_customers`` on a service that queues every re-resolution; the usage versions."""
+    monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+    ids = await _customers(m)
+    return ids, await _usage_versions(m)
+
+
+async def test_queued_reresolution_survives_a_restart(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, versions = await _queueing_customers(m, monkeypatch)
+    mapping = m.api.system.runtimes["mapping"]
+    await mapping.stop()  # the service dies right after the request committed
+
+    done = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+    assert done["queued"] is True and len(done["mappings"]) == 6
+    assert await _waiting(m) == 6
+    assert await _usage_versions(m) == versions
+    assert await _company_usage(m, ids["Contoso Ltd"]) == {}
+
+    await mapping.start()  # the restarted service works off what was queued
+    await _drained(m)
+    assert await _usage_versions(m) == versions + 6 * PERIOD_DAYS
+    for name in CUSTOMERS:
+        assert await m.draft_lines(ids[name]) == _expected_lines(name)
+
+
+async def test_a_failed_batch_of_queued_orgs_is_retried_whole(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids, versions = await _queueing_customers(m, monkeypatch)
+    real, failures = reresolution.reresolve_orgs, []
+
+    async def flaky(*args: Any) -> dict[tuple[str, str], int]:
+        counts = await real(*args)  # did its writes, then fails before the commit
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database went away")
+        return counts
+
+    monkeypatch.setattr(reresolution, "reresolve_orgs", flaky)
+    ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+    await _drained(m)
+    assert failures == [1]
+    # The failed attempt left nothing behind: one new version per record, not two.
+    assert await _usage_versions(m) == versions + 6 * PERIOD_DAYS
+    assert await m.draft_lines(ids["Fabrikam Inc"]) == _expected_lines("Fabrikam Inc")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.mapping import matching
+from services.mapping import matching, reresolution
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.candidates import load_companies
 from services.mapping.models import ModuleOrgRow
@@ -48,6 +48,9 @@ class AutoMapOut(BaseModel):
     margin: float
     considered: int
     mappings: list[AutoMappingOut]
+    queued: bool = False
+    """Whether the usage of the mapped orgs (``reresolved`` records each) is re-resolved by
+    the service in the background, too much for this request, rather than already."""
 
 
 def _out(p: matching.Proposal, reresolved: int = 0) -> AutoMappingOut:
@@ -78,6 +81,7 @@ async def auto_map(body: AutoMapIn, ctx: Caller, runtime: Runtime) -> AutoMapOut
         plan = matching.plan_auto_map(
             orgs, await load_companies(session, ctx.tenant_id), body.min_score, body.margin
         )
+        queued = False
         if body.dry_run or not plan:
             mappings = [_out(p) for p in plan]
         else:
@@ -93,10 +97,14 @@ async def auto_map(body: AutoMapIn, ctx: Caller, runtime: Runtime) -> AutoMapOut
                 "org_mapping.auto_map",
             )
             mappings = [_out(p, d.reresolved) for p, d in zip(plan, done, strict=True)]
+            queued = any(d.queued for d in done)
+    if queued:
+        reresolution.wake(runtime)
     return AutoMapOut(
         dry_run=body.dry_run,
         min_score=body.min_score,
         margin=body.margin,
         considered=len(orgs),
         mappings=mappings,
+        queued=queued,
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping import matching
+from services.mapping import matching, reresolution
 from services.mapping.api.deps import Caller, Paging, Runtime, company_or_404
 from services.mapping.candidates import load_matcher
 from services.mapping.models import ModuleOrgRow, OrgMappingRow
@@ -137,6 +137,9 @@ class OrgMappingOut(BaseModel):
     excluded: bool
     updated_at: datetime
     reresolved: int
+    queued: bool = False
+    """Whether the ``reresolved`` records are re-resolved in the background (an org with
+    more usage than one request should handle) rather than already."""
 
 
 def _check_module(module: str) -> None:
@@ -165,6 +168,8 @@ async def put_org_mapping(
             [OrgChange(module, org_id, target)],
             "org_mapping.put",
         )
+    if done.queued:
+        reresolution.wake(runtime)
     return OrgMappingOut(
         module=module,
         org_id=org_id,
@@ -172,6 +177,7 @@ async def put_org_mapping(
         excluded=body.excluded,
         updated_at=done.updated_at,
         reresolved=done.reresolved,
+        queued=done.queued,
     )
 
 
@@ -180,7 +186,7 @@ async def delete_org_mapping(module: str, org_id: str, ctx: Caller, runtime: Run
     """The org's usage becomes unbilled again."""
     _check_module(module)
     async with runtime.transaction() as session:
-        await change_org_mappings(
+        [done] = await change_org_mappings(
             runtime,
             session,
             ctx.tenant_id,
@@ -188,4 +194,6 @@ async def delete_org_mapping(module: str, org_id: str, ctx: Caller, runtime: Run
             [OrgChange(module, org_id, None)],
             "org_mapping.delete",
         )
+    if done.queued:
+        reresolution.wake(runtime)
     return Response(status_code=204)

@@ -98,7 +98,7 @@ async def _save(
             actor=actor,
         ),
     )
-    audit.record(
+    await audit.record(
         session,
         tenant_id,
         actor,

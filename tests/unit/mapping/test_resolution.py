@@ -133,3 +133,42 @@ def test_org_keys_are_per_module() -> None:
         Decimal("2"),
         1,
     )
+
+
+def test_resolving_many_records_at_once_equals_resolving_each() -> None:
+    """``resolve_all`` decides each (module, org, metric) once; every record keeps its own
+    day, quantity and version, and every kind of resolution comes out as ``resolve`` says."""
+    resolver = Resolver(
+        orgs={
+            ("datto_azure_backup", "org-1"): OrgTarget("c-1", False),
+            ("datto_azure_backup", "org-2"): OrgTarget("c-2", False),
+            ("datto_azure_backup", "org-3"): OrgTarget("c-1", True),
+        },
+        tenant_services={("datto_azure_backup", "storage_tb"): ("STOR",)},
+        company_services={("datto_azure_backup", "storage_tb", "c-2"): ("STOR-PREMIUM",)},
+    )
+    rows = [
+        ("datto_azure_backup", org, metric, date(2026, 2, day), Decimal(f"{day}.{n}"), day + n)
+        for day in (1, 2, 3)
+        for n, (org, metric) in enumerate(
+            [
+                ("org-1", "storage_tb"),
+                ("org-1", "protected_vms"),
+                ("org-2", "storage_tb"),
+                ("org-3", "storage_tb"),
+                ("org-4", "storage_tb"),
+            ]
+        )
+    ]
+    resolved = resolver.resolve_all(rows)
+    assert resolved == [resolver.resolve(*row) for row in rows]
+    assert [(u.org_id, u.date.day, u.quantity, u.version) for u in resolved] == [
+        (org, day.day, quantity, version) for _, org, _, day, quantity, version in rows
+    ]
+    assert {(u.org_id, u.metric, u.status, u.company_id, u.service_codes) for u in resolved} == {
+        ("org-1", "storage_tb", "mapped", "c-1", ("STOR",)),
+        ("org-1", "protected_vms", "mapped", "c-1", ()),
+        ("org-2", "storage_tb", "mapped", "c-2", ("STOR-PREMIUM",)),
+        ("org-3", "storage_tb", "excluded", None, ()),
+        ("org-4", "storage_tb", "unmapped", None, ()),
+    }

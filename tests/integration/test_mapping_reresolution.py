@@ -1,0 +1,300 @@
+"""Org mapping changes on real PostgreSQL, where the set-based statements take their
+PostgreSQL forms (keys as arrays through ``unnest``, upserts, ``FOR UPDATE SKIP LOCKED``):
+many orgs changed at once re-resolve exactly their usage with the audit of each change, and
+orgs queued for re-resolution are worked off in batches without losing a later change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.mapping import reresolution
+from services.mapping.app import build_runtime
+from services.mapping.models import (
+    TENANT_WIDE,
+    MappingAuditRow,
+    OrgMappingRow,
+    PendingResolutionRow,
+    ServiceMappingRow,
+    UsageRow,
+)
+from services.mapping.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution import OrgTarget
+from services.mapping.usage import record_usage
+from shared.bus import InProcessBus
+from shared.db import create_engine
+from shared.events import UsageRecord
+from shared.migrations import migrate_all
+from shared.problems import NotFound
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+RMM = "datto_rmm"
+DAYS = [date(2026, 3, 1) + timedelta(days=i) for i in range(2)]
+ORGS = 1200  # more than one chunk of orgs per statement
+
+
+@pytest.fixture(scope="module")
+async def runtime(fresh_database_url: str) -> AsyncIterator[ServiceRuntime]:
+    """Mapping on the database, its loops not running: the tests drive every step."""
+    await asyncio.to_thread(migrate_all, fresh_database_url)
+    settings = Settings(environment="test", database_url=fresh_database_url)
+    engine = create_engine(fresh_database_url, "mapping", 5)
+    try:
+        yield build_runtime(settings, engine, InProcessBus())
+    finally:
+        await engine.dispose()
+
+
+def org(i: int) -> str:
+    return f"org-{i:05d}"
+
+
+async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
+    """A tenant whose orgs each sent servers and desktops on two days; servers feed ``SRV``
+    tenant-wide and ``SRV-VIP`` for company ``c-2``."""
+    tenant_id = str(uuid.uuid4())
+    records = [
+        UsageRecord(
+            module=RMM,
+            org_id=org(i),
+            org_name=f"Org {i}",
+            metric=metric,
+            date=day,
+            quantity=Decimal(i % 7),
+            revision=1,
+        )
+        for i in range(orgs)
+        for metric in ("servers", "desktops_laptops")
+        for day in DAYS
+    ]
+    now = datetime.now(UTC)
+    async with runtime.transaction() as session:
+        await record_usage(session, tenant_id, records)
+        for company_id, codes in ((TENANT_WIDE, ["SRV"]), ("c-2", ["SRV-VIP"])):
+            session.add(
+                ServiceMappingRow(
+                    tenant_id=tenant_id,
+                    module=RMM,
+                    metric="servers",
+                    company_id=company_id,
+                    service_codes=json.dumps(codes),
+                    updated_at=now,
+                )
+            )
+    return tenant_id
+
+
+async def change(
+    runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
+) -> list[Any]:
+    async with runtime.transaction() as session:
+        return await change_org_mappings(
+            runtime,
+            session,
+            tenant_id,
+            "it-key",
+            [OrgChange(RMM, org_id, target) for org_id, target in targets.items()],
+            "org_mapping.auto_map",
+        )
+
+
+async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(
+            select(UsageRow.version, func.count())
+            .where(UsageRow.tenant_id == tenant_id)
+            .group_by(UsageRow.version)
+        )
+        return Counter({version: n for version, n in rows})
+
+
+async def take_events(runtime: ServiceRuntime, tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's events in the outbox, oldest first, removed from it."""
+    t = runtime.outbox_table
+    async with runtime.transaction() as session:
+        rows = (
+            await session.execute(select(t.c.id, t.c.payload).where(t.c.key == tenant_id))
+        ).all()
+        await session.execute(t.delete().where(t.c.id.in_([r.id for r in rows])))
+    return [json.loads(r.payload) for r in sorted(rows)]
+
+
+def resolutions(events: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The latest resolution of each (org, metric, day) in ``usage.resolved`` events."""
+    latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for event in events:
+        if event["type"] == "usage.resolved":
+            for r in event["data"]["records"]:
+                latest[(r["org_id"], r["metric"], r["date"])] = r
+    return latest
+
+
+async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any, Any]]:
+    async with runtime.sessions() as session:
+        rows = await session.scalars(
+            select(MappingAuditRow).where(MappingAuditRow.tenant_id == tenant_id)
+        )
+        return {
+            r.org_id or "": (
+                None if r.before is None else json.loads(r.before),
+                None if r.after is None else json.loads(r.after),
+            )
+            for r in rows
+        }
+
+
+async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, ORGS)
+    await take_events(runtime, tenant_id)
+    first = {org(i): OrgTarget(f"c-{1 + i % 2}", False) for i in range(ORGS)}
+
+    done = await change(runtime, tenant_id, first)
+
+    assert [(d.org_id, d.before, d.reresolved, d.queued) for d in done] == [
+        (org_id, None, 2 * len(DAYS), False) for org_id in first
+    ]
+    assert await versions(runtime, tenant_id) == Counter({2: ORGS * 2 * len(DAYS)})
+    events = await take_events(runtime, tenant_id)
+    resolved = resolutions(events)
+    assert len(resolved) == ORGS * 2 * len(DAYS)
+    for (org_id, metric, _), r in resolved.items():
+        company = first[org_id].company_id
+        codes = [] if metric != "servers" else ["SRV-VIP" if company == "c-2" else "SRV"]
+        assert (r["status"], r["company_id"], r["service_codes"], r["version"]) == (
+            "mapped",
+            company,
+            codes,
+            2,
+        )
+    changed = [e["data"] for e in events if e["type"] == "mapping.changed"]
+    assert sorted((c["org_id"], c["company_id"], c["reresolved"]) for c in changed) == [
+        (org_id, t.company_id, 2 * len(DAYS)) for org_id, t in sorted(first.items())
+    ]
+    assert await audit(runtime, tenant_id) == {
+        org_id: (None, {"company_id": t.company_id, "excluded": False})
+        for org_id, t in first.items()
+    }
+
+    # Then a mix: remapped, excluded, removed, and one put again as it is (no audit row).
+    second: dict[str, OrgTarget | None] = {
+        **{org(i): OrgTarget("c-3", False) for i in range(0, 10)},
+        **{org(i): OrgTarget(None, True) for i in range(10, 15)},
+        **{org(i): None for i in range(15, 20)},
+        org(20): first[org(20)],
+    }
+    async with runtime.sessions() as session:
+        before_audit = await session.scalar(select(func.count()).select_from(MappingAuditRow))
+    done = await change(runtime, tenant_id, second)
+
+    assert [d.before for d in done] == [first[org_id] for org_id in second]
+    events = await take_events(runtime, tenant_id)
+    resolved = resolutions(events)
+    assert {k[0] for k in resolved} == set(second)
+    assert {org_id: (r["status"], r["company_id"]) for (org_id, *_), r in resolved.items()} == {
+        org_id: ("unmapped", None)
+        if t is None
+        else ("excluded", None)
+        if t.excluded
+        else ("mapped", t.company_id)
+        for org_id, t in second.items()
+    }
+    assert all(r["version"] == 3 for r in resolved.values())
+    async with runtime.sessions() as session:
+        audited = await session.scalar(select(func.count()).select_from(MappingAuditRow))
+        left = set(
+            await session.scalars(
+                select(OrgMappingRow.org_id).where(OrgMappingRow.tenant_id == tenant_id)
+            )
+        )
+    assert audited == before_audit + 20
+    assert left == set(first) - {org(i) for i in range(15, 20)}
+    trail = await audit(runtime, tenant_id)
+    assert trail[org(0)] == (
+        {"company_id": "c-1", "excluded": False},
+        {"company_id": "c-3", "excluded": False},
+    )
+    assert trail[org(17)] == ({"company_id": "c-2", "excluded": False}, None)
+
+    # Removing a mapping that does not exist is refused before anything is written.
+    now = await versions(runtime, tenant_id)
+    with pytest.raises(NotFound):
+        await change(runtime, tenant_id, {org(1): None, org(15): None})
+    assert await versions(runtime, tenant_id) == now
+    assert await take_events(runtime, tenant_id) == []
+
+
+async def test_queued_orgs_are_worked_off_in_batches(
+    runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+    tenant_id = await tenant_with_usage(runtime, 30)
+    await take_events(runtime, tenant_id)
+    targets = {org(i): OrgTarget("c-1", False) for i in range(30)}
+
+    done = await change(runtime, tenant_id, targets)
+
+    assert all(d.queued and d.reresolved == 2 * len(DAYS) for d in done)
+    assert await versions(runtime, tenant_id) == Counter({1: 30 * 2 * len(DAYS)})
+    assert [e["type"] for e in await take_events(runtime, tenant_id)] == ["mapping.changed"] * 30
+    queue = reresolution.ResolutionQueue(runtime, batch_orgs=7)
+    assert [await queue.drain_once() for _ in range(6)] == [7, 7, 7, 7, 2, 0]
+    assert await versions(runtime, tenant_id) == Counter({2: 30 * 2 * len(DAYS)})
+    resolved = resolutions(await take_events(runtime, tenant_id))
+    assert len(resolved) == 30 * 2 * len(DAYS)
+    assert {(r["status"], r["company_id"], r["version"]) for r in resolved.values()} == {
+        ("mapped", "c-1", 2)
+    }
+
+
+async def test_an_org_queued_again_while_a_batch_holds_it_stays_queued(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, 2)
+    now = datetime.now(UTC)
+    async with runtime.transaction() as session:
+        await reresolution.enqueue(session, tenant_id, [(RMM, org(0)), (RMM, org(1))], now)
+    pending = PendingResolutionRow
+    mine = pending.tenant_id == tenant_id
+
+    # A batch has locked org 0 and resolves it with the mapping it read ...
+    async with runtime.sessions() as batch, batch.begin():
+        held = await batch.scalars(
+            select(pending.org_id).where(mine, pending.org_id == org(0)).with_for_update()
+        )
+        assert list(held) == [org(0)]
+
+        # ... when a change of org 0 commits and queues it again: that waits for the batch.
+        async def queue_again() -> None:
+            async with runtime.transaction() as session:
+                await reresolution.enqueue(session, tenant_id, [(RMM, org(0))], now)
+
+        again = asyncio.create_task(queue_again())
+        done, _ = await asyncio.wait({again}, timeout=0.5)
+        assert not done
+        await batch.execute(pending.__table__.delete().where(mine, pending.org_id == org(0)))
+    await asyncio.wait_for(again, 10)
+    async with runtime.sessions() as session:
+        assert set(await session.scalars(select(pending.org_id).where(mine))) == {org(0), org(1)}
+
+    # A batch skips an org whose row another transaction holds, instead of waiting for it.
+    queue = reresolution.ResolutionQueue(runtime, batch_orgs=10)
+    async with runtime.sessions() as other, other.begin():
+        await reresolution.enqueue(other, tenant_id, [(RMM, org(1))], now)
+        assert await asyncio.wait_for(queue.drain_once(), 10) == 1
+    assert await queue.drain_once() == 1
+    async with runtime.sessions() as session:
+        assert await reresolution.waiting(session, tenant_id) == 0
