@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 __all__ = ["MAX_CARRIED_DAYS", "DailyValue", "fill_missing_days", "last_reported_day"]
 
@@ -23,9 +23,9 @@ MAX_CARRIED_DAYS = 3
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class DailyValue:
-    """The quantity of one source on one day; ``estimated`` when carried forward."""
+class DailyValue(NamedTuple):
+    """The quantity of one source on one day; ``estimated`` when carried forward (a named
+    tuple: a month of them per source is made for every line of a run)."""
 
     quantity: Decimal
     estimated: bool = False
