@@ -99,7 +99,7 @@ class ResolutionQueue:
     async def drain_once(self) -> int:
         """Re-resolves one batch of queued orgs in one transaction; answers how many."""
         p = _pending.c
-        async with self._runtime.transaction() as session:
+        async with self._runtime.sessions() as session, session.begin():
             query = (
                 select(p.tenant_id, p.module, p.org_id)
                 .order_by(p.queued_at, p.tenant_id, p.module, p.org_id)
@@ -118,6 +118,8 @@ class ResolutionQueue:
                         match_keys(dialect_name(session), [p.module, p.org_id], keys),
                     )
                 )
+        if by_tenant:  # the new resolutions wait in the outbox
+            self._runtime.relay.notify()
         return sum(len(keys) for keys in by_tenant.values())
 
     async def run(self) -> None:

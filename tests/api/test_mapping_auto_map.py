@@ -334,3 +334,40 @@ async def test_a_failed_batch_of_queued_orgs_is_retried_whole(
     # The failed attempt left nothing behind: one new version per record, not two.
     assert await _usage_versions(m) == versions + 6 * PERIOD_DAYS
     assert await m.draft_lines(ids["Fabrikam Inc"]) == _expected_lines("Fabrikam Inc")
+
+
+async def test_a_posted_invoice_keeps_its_amounts_and_the_queued_auto_map_is_a_correction(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Usage of a posted period is never changed in place, also when its re-resolution was
+    queued: the posted invoice stays as it is and the next run makes an adjustment."""
+    ids, _ = await _queueing_customers(m, monkeypatch)
+    contoso = ids["Contoso Ltd"]
+    await m.map_org("datto_rmm", "r-contoso", contoso)
+    assert await m.draft_lines(contoso) == {"SRV": _expected_lines("Contoso Ltd")["SRV"]}
+    client = m.api.client
+    [draft] = ok(
+        await client.get("/v1/invoices", params={"period": PERIOD, "company_id": contoso})
+    )["items"]
+    posted = ok(await client.post(f"/v1/invoices/{draft['id']}/post"))
+
+    done = ok(await client.post("/v1/module-orgs/auto-map", json={}))
+    assert done["queued"] is True
+    assert ("datto_edr", "e-contoso") in {(x["module"], x["org_id"]) for x in done["mappings"]}
+    await _drained(m)
+    ok(await client.post("/v1/billing-runs", json={"period": PERIOD}), 201)
+
+    assert ok(await client.get(f"/v1/invoices/{posted['id']}")) == posted
+    found = ok(
+        await client.get(
+            "/v1/invoices", params={"period": PERIOD, "company_id": contoso, "kind": "adjustment"}
+        )
+    )["items"]
+    assert [(a["kind"], a["status"]) for a in found] == [("adjustment", "draft")]
+    adjustment = ok(await client.get(f"/v1/invoices/{found[0]['id']}"))
+    assert adjustment["corrects"] == posted["id"]
+    expected = _expected_lines("Contoso Ltd")
+    assert {
+        line["service_code"]: (Decimal(line["quantity"]), Decimal(line["amount"]))
+        for line in adjustment["lines"]
+    } == {code: expected[code] for code in ("EP", "APP")}

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-29 08:40:00.000000
+Create Date: 2026-11-27 08:40:00.000000
 """
 
 from collections.abc import Sequence
