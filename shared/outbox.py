@@ -6,9 +6,6 @@ event id, so the effect stays single.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, select
@@ -16,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
 from shared.db import BigId, dialect_of
+from shared.drain import DrainLoop
 from shared.events import Contract, encode, topic_for
-
-log = logging.getLogger(__name__)
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -56,7 +52,7 @@ class Outbox:
         )
 
 
-class OutboxRelay:
+class OutboxRelay(DrainLoop):
     """Moves committed outbox rows to the bus in order; woken by ``notify`` or a poll."""
 
     def __init__(
@@ -71,13 +67,9 @@ class OutboxRelay:
         self._sessions = sessions
         self._bus = bus
         self._batch_size = batch_size
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
+        super().__init__(poll_seconds, "outbox relay")
 
-    def notify(self) -> None:
-        self._wake.set()
-
-    async def relay_once(self) -> int:
+    async def drain_once(self) -> int:
         t = self._table
         async with self._sessions() as session, session.begin():
             query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id)
@@ -95,20 +87,3 @@ class OutboxRelay:
                 await self._bus.publish(topic, messages)
             await session.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
         return len(rows)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                moved = await self.relay_once()
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                await asyncio.sleep(self._poll)
-                continue
-            if moved:
-                continue
-            self._wake.clear()
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that coincides with the wake-up, and the relay would never stop.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll):
-                    await self._wake.wait()

@@ -12,9 +12,6 @@ of the same org is never overtaken by an older one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -27,9 +24,8 @@ from services.mapping.models import PendingResolutionRow
 from services.mapping.resolution import OrgKey
 from services.mapping.usage import KEY_CHUNK, dialect_name, of_orgs, reresolve
 from shared.db import chunks, insert, match_keys
+from shared.drain import DrainLoop
 from shared.runtime import ServiceRuntime
-
-log = logging.getLogger(__name__)
 
 _pending = cast(Table, PendingResolutionRow.__table__)
 # Orgs per re-resolution statement: two bind parameters each; a chunk's usage is resolved
@@ -82,7 +78,7 @@ async def waiting(session: AsyncSession, tenant_id: str | None = None) -> int:
     return int(await session.scalar(query) or 0)
 
 
-class ResolutionQueue:
+class ResolutionQueue(DrainLoop):
     """The background loop that works off ``pending_resolutions``; woken by ``notify``."""
 
     def __init__(
@@ -90,11 +86,7 @@ class ResolutionQueue:
     ) -> None:
         self._runtime = runtime
         self._batch = batch_orgs
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-
-    def notify(self) -> None:
-        self._wake.set()
+        super().__init__(poll_seconds, "re-resolution of queued orgs")
 
     async def drain_once(self) -> int:
         """Re-resolves one batch of queued orgs in one transaction; answers how many."""
@@ -121,21 +113,6 @@ class ResolutionQueue:
         if by_tenant:  # the new resolutions wait in the outbox
             self._runtime.relay.notify()
         return sum(len(keys) for keys in by_tenant.values())
-
-    async def run(self) -> None:
-        while True:
-            try:
-                done = await self.drain_once()
-            except Exception:
-                log.exception("re-resolution of queued orgs failed; retrying")
-                await asyncio.sleep(self._poll)
-                continue
-            if done:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll):
-                    await self._wake.wait()
 
 
 def wake(runtime: ServiceRuntime) -> None:

@@ -306,9 +306,9 @@ async def test_relay_publishes_committed_events_exactly(
     assert len(committed) == 5
 
     relay = OutboxRelay(outbox, sessions, kafka)
-    assert await relay.relay_once() == 5
+    assert await relay.drain_once() == 5
     assert await outbox_rows(sessions) == []
-    assert await relay.relay_once() == 0
+    assert await relay.drain_once() == 0
 
     topics = sorted({topic for topic, _, _ in committed})
     got = await read_all(kafka, background, f"{prefix}reader", topics, 5)
@@ -347,7 +347,7 @@ async def test_rolled_back_transaction_publishes_nothing(
 
     async with sessions() as session, session.begin():
         await outbox.add(session, TENANT, usage("committed"))
-    assert await OutboxRelay(outbox, sessions, kafka).relay_once() == 1
+    assert await OutboxRelay(outbox, sessions, kafka).drain_once() == 1
 
     # Same topic and key as the rolled-back event: it would have come first.
     topic = topic_for(prefix, UsageRecorded.TYPE)
@@ -373,10 +373,10 @@ async def test_relay_crash_republishes_and_the_inbox_processes_each_event_once(
 
     crashing = CrashAfterPublish(kafka)
     with pytest.raises(RelayCrash):
-        await OutboxRelay(outbox, sessions, crashing).relay_once()
+        await OutboxRelay(outbox, sessions, crashing).drain_once()
     assert crashing.published == 6
     assert await outbox_rows(sessions) == committed  # not deleted: they go out again
-    assert await OutboxRelay(outbox, sessions, kafka).relay_once() == 6
+    assert await OutboxRelay(outbox, sessions, kafka).drain_once() == 6
     assert await outbox_rows(sessions) == []
 
     observed = ObservedBus(kafka)
@@ -450,7 +450,7 @@ async def test_failing_event_is_dead_lettered_and_the_others_processed(
             session, TENANT, usage("ok-1"), usage("poison-1"), usage("ok-2"), usage("ok-3")
         )
     (poison_row,) = [p for _, _, p in await outbox_rows(sessions) if "poison-1" in p]
-    assert await OutboxRelay(outbox, sessions, kafka).relay_once() == 4
+    assert await OutboxRelay(outbox, sessions, kafka).drain_once() == 4
 
     observed = ObservedBus(kafka)
     consumer = event_consumer(observed, sessions, prefix, batch_size)
