@@ -67,6 +67,9 @@ def _summary(
 
 async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
     period = args.period or _last_month()
+    # Last month is billed; this month's usage keeps arriving, as on a real tenant (so no
+    # module looks stale).
+    until = None if args.period else dt.date.today() - dt.timedelta(days=1)
     system = EmbeddedSystem(settings, args.data_dir)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -88,11 +91,12 @@ async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
         report = LoadReport()
         print(
             f"Sample MSP {msp.msp_name!r}: {len(msp.companies)} companies, "
-            f"{len(msp.orgs)} module orgs, 25 modules, period {period}",
+            f"{len(msp.orgs)} module orgs, 25 modules, period {period}"
+            + (f", usage through {until}" if until else ""),
             flush=True,
         )
         await load_setup(client, msp, report)
-        await load_usage(client, msp, report)
+        await load_usage(client, msp, report, until=until)
         await map_orgs_by_truth(client, msp, report)
         await _wait_idle(system)
         run = (await client.post("/v1/billing-runs", json={"period": period})).json()

@@ -103,9 +103,15 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
 
 
 async def load_usage(
-    client: httpx.AsyncClient, msp: SampleMsp, report: LoadReport, batch_size: int = 5000
+    client: httpx.AsyncClient,
+    msp: SampleMsp,
+    report: LoadReport,
+    batch_size: int = 5000,
+    until: dt.date | None = None,
 ) -> None:
-    for batch in batches(msp.records(), batch_size):
+    """The period's usage, or from its first day through ``until`` (the series go on past
+    the period's end)."""
+    for batch in batches(msp.records(end=until), batch_size):
         answer = await _call(client, "POST", "/v1/usage", {"records": batch})
         report.records += answer["accepted"] + answer["corrected"] + answer["unchanged"]
         report.rejected += len(answer["rejected"])
