@@ -48,11 +48,11 @@ bench: venv
 	@$(WITH_INFRA_ENV); $(PY) -m bench
 
 lint: venv
-	$(VENV)/bin/ruff check services shared tests bench
-	$(VENV)/bin/ruff format --check services shared tests bench
+	$(VENV)/bin/ruff check services shared launcher tools tests bench
+	$(VENV)/bin/ruff format --check services shared launcher tools tests bench
 
 typecheck: venv
-	$(VENV)/bin/mypy services shared
+	$(VENV)/bin/mypy services shared launcher tools
 
 clean:
 	rm -rf .icb-data .icb-demo

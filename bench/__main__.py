@@ -13,8 +13,8 @@ from bench.billing import billing_run_bench
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
 from bench.stack import running_stack
-from shared.sample import as_usage_json
 from shared.settings import Settings
+from tools.sample import as_usage_json
 
 
 async def main(args: argparse.Namespace) -> None:

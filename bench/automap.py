@@ -37,12 +37,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.stack import running_stack
-from services.embedded import EmbeddedSystem
+from launcher.embedded import EmbeddedSystem
 from services.gateway.keys import create_tenant
-from services.mapping.reresolution import waiting
-from shared.sample import SampleMsp, generate
-from shared.sample.load import LoadReport, load_setup, load_usage
+from services.mapping.resolution.reresolution import waiting
 from shared.settings import Settings
+from tools.sample import SampleMsp, generate
+from tools.sample.load import LoadReport, load_setup, load_usage
 
 TIMEOUT_SECONDS = 1800.0
 TARGET_PRECISION = 0.99

@@ -36,13 +36,13 @@ from sqlalchemy.engine import make_url
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, parse_period
 from services.invoicing.models import SCHEMA, InvoiceLineRow, InvoiceRow
-from services.invoicing.run_compute import worker_count
-from services.invoicing.runs import run_billing
+from services.invoicing.runs.compute import worker_count
+from services.invoicing.runs.service import run_billing
 from shared.catalog import CATALOG
 from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config
-from shared.sample import SampleService, generate
 from shared.settings import Settings
+from tools.sample import SampleService, generate
 
 PERIOD = "2026-01"
 MISSING_MODULE = "datto_bcdr"

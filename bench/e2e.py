@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.stack import Stack
-from shared.sample import SampleMsp, generate
-from shared.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
+from tools.sample import SampleMsp, generate
+from tools.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
 
 BATCH = 10_000
 CONCURRENT_REQUESTS = 4

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.ingest.models import outbox
-from shared.sample import as_usage_json, generate
 from shared.settings import Settings
+from tools.sample import as_usage_json, generate
 
 BATCH = 10_000
 WINDOW_DAYS = 300

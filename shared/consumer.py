@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus import Bus, Message
 from shared.events import (
     DEAD_LETTER,
-    Contract,
     DeadLetter,
     EnvelopeHead,
+    Event,
     UnknownEvent,
     decode,
     topic_for,
@@ -30,7 +30,7 @@ from shared.inbox import claim
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[AsyncSession, str, Contract], Awaitable[None]]
+EventHandler = Callable[[AsyncSession, str, Event], Awaitable[None]]
 
 
 @dataclass
@@ -39,7 +39,7 @@ class EventConsumer:
     bus: Bus
     sessions: async_sessionmaker[AsyncSession]
     inbox: Table
-    handlers: dict[type[Contract], EventHandler]
+    handlers: dict[type[Event], EventHandler]
     topic_prefix: str
     after_commit: Callable[[], None] = lambda: None
     batch_size: int = 500
@@ -56,7 +56,7 @@ class EventConsumer:
         await self.bus.consume(self.group, self._topics, self.handle_batch, self.batch_size)
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
-        decoded: list[tuple[Message, EnvelopeHead, Contract]] = []
+        decoded: list[tuple[Message, EnvelopeHead, Event]] = []
         for message in messages:
             try:
                 envelope, event = decode(message.value)
@@ -83,7 +83,7 @@ class EventConsumer:
                     await self._dead_letter(item[0], f"{type(exc).__name__}: {exc}")
         self.after_commit()
 
-    async def _process(self, items: Sequence[tuple[Message, EnvelopeHead, Contract]]) -> None:
+    async def _process(self, items: Sequence[tuple[Message, EnvelopeHead, Event]]) -> None:
         async with self.sessions() as session, session.begin():
             fresh = await claim(session, self.inbox, [env.id for _, env, _ in items])
             for _, envelope, event in items:

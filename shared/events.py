@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 
-class Contract(BaseModel):
+class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
@@ -32,7 +32,7 @@ class UsageRecord(BaseModel):
     revision: int
 
 
-class UsageRecorded(Contract):
+class UsageRecorded(Event):
     TYPE = "usage.recorded"
     records: tuple[UsageRecord, ...]
 
@@ -55,12 +55,12 @@ class ResolvedUsage(BaseModel):
     service_codes: tuple[str, ...] = ()
 
 
-class UsageResolved(Contract):
+class UsageResolved(Event):
     TYPE = "usage.resolved"
     records: tuple[ResolvedUsage, ...]
 
 
-class MappingChanged(Contract):
+class MappingChanged(Event):
     TYPE = "mapping.changed"
     kind: Literal["org", "service"]
     module: str
@@ -82,19 +82,19 @@ class CompanyData(BaseModel):
     currency: str | None = None
 
 
-class CompanyChanged(Contract):
+class CompanyChanged(Event):
     TYPE = "company.changed"
     company: CompanyData
 
 
-class ModuleBillingChanged(Contract):
+class ModuleBillingChanged(Event):
     TYPE = "module.billing_changed"
     module: str
     enabled: bool
     effective_from: date | None = None
 
 
-class ModuleSynced(Contract):
+class ModuleSynced(Event):
     """A daily pull of one module's day ended: ``succeeded`` or, after its last attempt,
     ``failed`` (the day then stays missing and is estimated until a later sync delivers it)."""
 
@@ -108,7 +108,7 @@ class ModuleSynced(Contract):
     error: str | None = None
 
 
-class ContractChanged(Contract):
+class ContractChanged(Event):
     """A recurring service contract was created or changed: its whole current state.
 
     Contracts cannot be deleted (ending one is moving its ``end_date``), so there is no
@@ -123,12 +123,12 @@ class ContractChanged(Contract):
     updated_at: datetime
 
 
-class InvoicePosted(Contract):
+class InvoicePosted(Event):
     TYPE = "invoice.posted"
     invoice: dict[str, Any]
 
 
-EVENT_TYPES: dict[str, type[Contract]] = {
+EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         UsageRecorded,
@@ -162,7 +162,7 @@ class Envelope(EnvelopeHead):
     data: dict[str, Any]
 
     @classmethod
-    def wrap(cls, tenant_id: str, event: Contract) -> Envelope:
+    def wrap(cls, tenant_id: str, event: Event) -> Envelope:
         return cls(
             type=event.TYPE,
             version=event.VERSION,
@@ -170,7 +170,7 @@ class Envelope(EnvelopeHead):
             data=event.model_dump(mode="json"),
         )
 
-    def open(self) -> Contract:
+    def open(self) -> Event:
         """The typed event; raises ``UnknownEvent`` or pydantic's ``ValidationError``."""
         cls = EVENT_TYPES.get(self.type)
         if cls is None or self.version > cls.VERSION:
@@ -178,14 +178,14 @@ class Envelope(EnvelopeHead):
         return cls.model_validate(self.data)
 
 
-def encode(tenant_id: str, event: Contract) -> str:
+def encode(tenant_id: str, event: Event) -> str:
     """The envelope of ``event`` as JSON, serialised in one pass (usage events carry
     thousands of records)."""
     head = EnvelopeHead(type=event.TYPE, version=event.VERSION, tenant_id=tenant_id)
     return f'{head.model_dump_json()[:-1]},"data":{event.model_dump_json()}}}'
 
 
-def _typed_envelope(cls: type[Contract]) -> Any:
+def _typed_envelope(cls: type[Event]) -> Any:
     type_field: Any = (Literal[cls.TYPE], ...)
     return create_model(
         f"{cls.__name__}Envelope", __base__=EnvelopeHead, type=type_field, data=(cls, ...)
@@ -196,7 +196,7 @@ _ANY_TYPED: Any = Union[tuple(_typed_envelope(c) for c in EVENT_TYPES.values())]
 _TYPED_ENVELOPES: TypeAdapter[Any] = TypeAdapter(Annotated[_ANY_TYPED, Field(discriminator="type")])
 
 
-def decode(raw: bytes | str) -> tuple[EnvelopeHead, Contract]:
+def decode(raw: bytes | str) -> tuple[EnvelopeHead, Event]:
     """The envelope and its typed event, parsed straight from JSON in one pass; raises
     ``UnknownEvent`` or pydantic's ``ValidationError`` like ``Envelope.open``."""
     try:
@@ -204,7 +204,7 @@ def decode(raw: bytes | str) -> tuple[EnvelopeHead, Contract]:
     except ValidationError:
         envelope = Envelope.model_validate_json(raw)
         return envelope, envelope.open()
-    event: Contract = typed.data
+    event: Event = typed.data
     if typed.version > event.VERSION:
         raise UnknownEvent(f"no contract for {typed.type} v{typed.version}")
     return typed, event

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus import Bus
 from shared.db import BigId, dialect_of
 from shared.drain import DrainLoop
-from shared.events import Contract, encode, topic_for
+from shared.events import Event, encode, topic_for
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -34,7 +34,7 @@ class Outbox:
         self.table = table
         self.topic_prefix = topic_prefix
 
-    async def add(self, session: AsyncSession, tenant_id: str, *events: Contract) -> None:
+    async def add(self, session: AsyncSession, tenant_id: str, *events: Event) -> None:
         if not events:
             return
         now = datetime.now(UTC)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.consumer import EventHandler
-from shared.events import Contract, ModuleBillingChanged
+from shared.events import Event, ModuleBillingChanged
 
 
 class ModuleBillingReplica:
@@ -27,7 +27,7 @@ class ModuleBillingReplica:
 
 
 def module_billing_handler(row_class: type[ModuleBillingReplica]) -> EventHandler:
-    async def on_module_billing(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    async def on_module_billing(session: AsyncSession, tenant_id: str, event: Event) -> None:
         assert isinstance(event, ModuleBillingChanged)
         row = await session.get(row_class, (tenant_id, event.module))
         if row is None:

@@ -21,7 +21,7 @@ from shared.bus import Bus
 from shared.consumer import EventConsumer, EventHandler
 from shared.context import CallerContext, verify
 from shared.db import session_factory
-from shared.events import Contract
+from shared.events import Event
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import Settings
 
@@ -57,7 +57,7 @@ class ServiceRuntime:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
 
-    def consume(self, group_suffix: str, handlers: dict[type[Contract], EventHandler]) -> None:
+    def consume(self, group_suffix: str, handlers: dict[type[Event], EventHandler]) -> None:
         self.consumers.append(
             EventConsumer(
                 group=f"{self.settings.topic_prefix}{self.name}.{group_suffix}",

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.embedded import EmbeddedSystem
+from launcher.embedded import EmbeddedSystem
 from services.gateway.keys import create_tenant
 from shared.settings import Settings
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.invoicing import consumer, models
 from services.invoicing.api import routers
-from services.invoicing.companies import MAPPING_CLIENT
+from services.invoicing.contracts.companies import MAPPING_CLIENT
 from shared.app import create_service_app
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime

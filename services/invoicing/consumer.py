@@ -5,18 +5,18 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import CompanyRow, ModuleBillingRow
-from services.invoicing.units import apply_resolved
-from shared.events import CompanyChanged, Contract, ModuleBillingChanged, UsageResolved
+from services.invoicing.units.service import apply_resolved
+from shared.events import CompanyChanged, Event, ModuleBillingChanged, UsageResolved
 from shared.replicas import module_billing_handler
 from shared.runtime import ServiceRuntime
 
 
-async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event) -> None:
     assert isinstance(event, UsageResolved)
     await apply_resolved(session, tenant_id, event.records)
 
 
-async def on_company_changed(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+async def on_company_changed(session: AsyncSession, tenant_id: str, event: Event) -> None:
     assert isinstance(event, CompanyChanged)
     await upsert_company(session, tenant_id, event)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.mapping import consumer, models, reresolution
+from services.mapping import consumer, models
 from services.mapping.api import routers
+from services.mapping.resolution import reresolution
 from shared.app import create_service_app
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping.contracts import keep_contract
+from services.mapping.insights.contract_cover import keep_contract
 from services.mapping.models import ModuleBillingRow
-from services.mapping.usage import record_usage
+from services.mapping.resolution.usage import record_usage
 from shared.events import (
-    Contract,
     ContractChanged,
+    Event,
     ModuleBillingChanged,
     ResolvedUsage,
     UsageRecorded,
@@ -44,7 +44,7 @@ on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
 def register(runtime: ServiceRuntime) -> None:
-    async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Event) -> None:
         assert isinstance(event, UsageRecorded)
         resolved = await record_usage(session, tenant_id, event.records)
         await publish_resolved(runtime, session, tenant_id, resolved)

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.embedded import sqlite_url
+from launcher.embedded import sqlite_url
 from services.gateway import app as gateway_app
 from services.gateway import models
 from services.gateway.api import UPSTREAMS

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from services.embedded import EmbeddedSystem, sqlite_url
+from launcher.embedded import EmbeddedSystem, sqlite_url
 from services.gateway import models
 from services.gateway.keys import create_tenant
 from shared.db import create_all, create_engine, session_factory

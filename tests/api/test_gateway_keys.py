@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from services.embedded import EmbeddedSystem
+from launcher.embedded import EmbeddedSystem
 from services.gateway.models import ApiKeyRow, TenantRow
 from shared.settings import Settings
 from tests.conftest import EmbeddedApi
@@ -23,7 +23,7 @@ async def icb(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "launcher.cli",
         *args,
         cwd=REPO,
         env=env,

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from services.ingest.models import UsageRecordRow
 from services.ingest.sync.runner import SYNCER, Syncer
-from services.simulator import SimulatorState, create_app
 from shared.catalog import CATALOG
+from tools.simulator import SimulatorState, create_app
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi

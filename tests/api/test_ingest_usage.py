@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.ingest.models import UsageRecordRow
-from shared.sample import as_usage_json, generate
+from tools.sample import as_usage_json, generate
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from services.invoicing import run_writes, runs
+from services.invoicing.runs import service as runs
+from services.invoicing.runs import writes as run_writes
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from services.invoicing import run_compute
+from services.invoicing.runs import compute as run_compute
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.embedded import EmbeddedSystem
+from launcher.embedded import EmbeddedSystem
 from shared.settings import Settings
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
-from services.mapping import reresolution
 from services.mapping.models import UsageRow
-from shared.sample import generate
-from shared.sample.load import LoadReport, load_setup, load_usage
+from services.mapping.resolution import reresolution
 from tests.api.test_mapping_support import DAYS, PERIOD, PERIOD_DAYS, MappingApi, ok
+from tools.sample import generate
+from tools.sample.load import LoadReport, load_setup, load_usage
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from services.mapping.insights import usage_window_start
+from services.mapping.insights.rules import usage_window_start
 from tests.api.test_mapping_support import TODAY, MappingApi, ok
 
 if TYPE_CHECKING:

@@ -29,8 +29,8 @@ from services.invoicing.models import (
     ModuleBillingRow,
     UnitRow,
 )
-from services.invoicing.runs import run_billing
-from services.invoicing.units import NO_SERVICE
+from services.invoicing.runs.service import run_billing
+from services.invoicing.units.service import NO_SERVICE
 from shared.db import create_all, create_engine, is_sqlite, session_factory, sqlite_url
 from shared.migrations import alembic_config
 

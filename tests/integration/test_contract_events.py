@@ -26,11 +26,11 @@ from services.invoicing.api.contracts import (
 )
 from services.invoicing.app import build_runtime as invoicing_runtime
 from services.invoicing.consumer import upsert_company
-from services.mapping import insights
 from services.mapping import models as mapping_models
 from services.mapping.app import build_runtime as mapping_runtime
-from services.mapping.contracts import contract_covers
-from services.mapping.insight_facts import load_facts
+from services.mapping.insights import rules as insights
+from services.mapping.insights.contract_cover import contract_covers
+from services.mapping.insights.facts import load_facts
 from shared.bus.kafka import KafkaBus
 from shared.context import CallerContext
 from shared.db import create_engine

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.mapping import reresolution
 from services.mapping.app import build_runtime
 from services.mapping.models import (
     TENANT_WIDE,
@@ -27,9 +26,10 @@ from services.mapping.models import (
     ServiceMappingRow,
     UsageRow,
 )
-from services.mapping.org_mappings import OrgChange, change_org_mappings
-from services.mapping.resolution import OrgTarget
-from services.mapping.usage import record_usage
+from services.mapping.resolution import reresolution
+from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution.rules import OrgTarget
+from services.mapping.resolution.usage import record_usage
 from shared.bus import InProcessBus
 from shared.db import create_engine
 from shared.events import UsageRecord

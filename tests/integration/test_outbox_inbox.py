@@ -40,9 +40,9 @@ from shared.events import (
     DEAD_LETTER,
     CompanyChanged,
     CompanyData,
-    Contract,
     DeadLetter,
     Envelope,
+    Event,
     MappingChanged,
     UsageRecord,
     UsageRecorded,
@@ -230,7 +230,7 @@ def usage(org_id: str, quantity: str = "1") -> UsageRecorded:
     return UsageRecorded(records=(record,))
 
 
-async def record_effect(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+async def record_effect(session: AsyncSession, tenant_id: str, event: Event) -> None:
     assert isinstance(event, UsageRecorded)
     for r in event.records:
         if r.org_id.startswith("poison"):

@@ -231,7 +231,7 @@ class Stack:
         proc = await asyncio.create_subprocess_exec(
             PYTHON,
             "-m",
-            "services.cli",
+            "launcher.cli",
             *args,
             cwd=REPO,
             env=self.env,
@@ -257,7 +257,7 @@ class Stack:
             service.process = await asyncio.create_subprocess_exec(
                 PYTHON,
                 "-m",
-                "services.cli",
+                "launcher.cli",
                 "serve",
                 name,
                 "--port",

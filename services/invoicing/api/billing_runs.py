@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.billing import parse_period
-from services.invoicing.run_compute import worker_count
-from services.invoicing.runs import run_billing
+from services.invoicing.runs.compute import worker_count
+from services.invoicing.runs.service import run_billing
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 PERIOD = re.compile(r"^\d{4}-\d{2}$")

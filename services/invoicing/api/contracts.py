@@ -23,8 +23,8 @@ from sqlalchemy.orm import selectinload
 
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.billing import Pricing, Tier, pricing_errors
-from services.invoicing.companies import ensure_company
-from services.invoicing.contract_terms import service_pricing
+from services.invoicing.contracts.companies import ensure_company
+from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.models import ContractRow, ContractServiceRow
 from shared.events import ContractChanged
 from shared.money import UnknownCurrency, minor_units

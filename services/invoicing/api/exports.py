@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from services.invoicing import invoices
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.api.invoices import FILES, file_response
 from services.invoicing.api.schemas import InvoiceOut
-from services.invoicing.exports.csv_rows import invoices_csv
-from services.invoicing.exports.document import period_documents
+from services.invoicing.documents import service as invoices
+from services.invoicing.documents.exports.csv_rows import invoices_csv
+from services.invoicing.documents.exports.document import period_documents
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 

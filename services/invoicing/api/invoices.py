@@ -10,17 +10,17 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from services.invoicing import invoices
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.api.negotiation import negotiate
 from services.invoicing.api.schemas import InvoiceOut, InvoiceSummary, Kind, Status
 from services.invoicing.billing import parse_period
-from services.invoicing.exports.csv_rows import invoices_csv
-from services.invoicing.exports.document import invoice_document
-from services.invoicing.exports.pdf import invoice_pdf
-from services.invoicing.line_store import parse_daily
+from services.invoicing.documents import service as invoices
+from services.invoicing.documents.content import parse_daily
+from services.invoicing.documents.exports.csv_rows import invoices_csv
+from services.invoicing.documents.exports.document import invoice_document
+from services.invoicing.documents.exports.pdf import invoice_pdf
+from services.invoicing.documents.parties import parties_of
 from services.invoicing.models import InvoiceRow
-from services.invoicing.parties import parties_of
 from shared.events import InvoicePosted
 from shared.pagination import Page, paginate
 from shared.problems import NotFound

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing import invoices, payments
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.api.schemas import InvoiceSummary
-from services.invoicing.invoices import issue_date
+from services.invoicing.documents import payments
+from services.invoicing.documents import service as invoices
+from services.invoicing.documents.service import issue_date
 from services.invoicing.models import InvoiceRow, PaymentRow
 
 router = APIRouter(prefix="/v1", tags=["payments"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime
+from services.invoicing.documents.parties import current_seller
 from services.invoicing.models import SellerProfileRow
-from services.invoicing.parties import current_seller
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 

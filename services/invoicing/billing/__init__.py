@@ -18,7 +18,7 @@ from shared.money import (
     round_quantity,
 )
 
-from .invoice import (
+from .drafts import (
     Contract,
     InvoiceDraft,
     Usage,

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.mapping import matching, reresolution
 from services.mapping.api.deps import Caller, Runtime
-from services.mapping.candidates import load_companies
+from services.mapping.matching import scoring as matching
+from services.mapping.matching.candidates import load_companies
 from services.mapping.models import ModuleOrgRow
-from services.mapping.module_orgs import org_query, with_status
-from services.mapping.org_mappings import OrgChange, change_org_mappings
-from services.mapping.resolution import OrgTarget
+from services.mapping.resolution import reresolution
+from services.mapping.resolution.module_orgs import org_query, with_status
+from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution.rules import OrgTarget
 from shared.catalog import CATALOG
 from shared.problems import invalid
 

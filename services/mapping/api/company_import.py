@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.api.companies import CompanyIn, CompanyOut, company_changed, company_out
 from services.mapping.api.deps import Caller, Runtime
-from services.mapping.company_csv import CsvError, CsvRow, read_rows
+from services.mapping.companies.csv_format import CsvError, CsvRow, read_rows
 from services.mapping.models import CompanyRow
 from shared.db import chunks
 from shared.problems import Conflict, PayloadTooLarge, Problem, invalid

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.mapping import insights
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.api.module_orgs import Suggestion
-from services.mapping.insight_facts import load_facts
+from services.mapping.insights import rules as insights
+from services.mapping.insights.facts import load_facts
 from shared.problems import invalid
 
 router = APIRouter(prefix="/v1", tags=["insights"])

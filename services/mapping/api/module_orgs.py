@@ -11,13 +11,20 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping import matching, reresolution
 from services.mapping.api.deps import Caller, Paging, Runtime, company_or_404
-from services.mapping.candidates import load_matcher
+from services.mapping.matching import scoring as matching
+from services.mapping.matching.candidates import load_matcher
 from services.mapping.models import ModuleOrgRow, OrgMappingRow
-from services.mapping.module_orgs import ORG_ORDER, Status, org_query, status_of, with_status
-from services.mapping.org_mappings import OrgChange, change_org_mappings
-from services.mapping.resolution import OrgTarget
+from services.mapping.resolution import reresolution
+from services.mapping.resolution.module_orgs import (
+    ORG_ORDER,
+    Status,
+    org_query,
+    status_of,
+    with_status,
+)
+from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution.rules import OrgTarget
 from shared.catalog import CATALOG
 from shared.pagination import Page, paginate
 from shared.problems import NotFound, invalid

@@ -15,7 +15,7 @@ from services.mapping import audit
 from services.mapping.api.deps import Caller, Runtime, company_or_404
 from services.mapping.consumer import publish_resolved
 from services.mapping.models import TENANT_WIDE, ServiceMappingRow
-from services.mapping.usage import of_metric, reresolve
+from services.mapping.resolution.usage import of_metric, reresolve
 from shared.catalog import CATALOG
 from shared.events import MappingChanged
 from shared.problems import NotFound

@@ -17,7 +17,7 @@ from services.ingest.connectors import (
     GenericConnector,
     Pull,
 )
-from services.simulator import SimulatorState, create_app
+from tools.simulator import SimulatorState, create_app
 
 DAY = date(2026, 10, 14)
 TOKEN = "t0ken"

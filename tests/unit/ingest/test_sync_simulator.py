@@ -7,9 +7,9 @@ from datetime import date
 import httpx
 import pytest
 
-from services.simulator import SimulatorState, create_app
-from services.simulator.serve import parse_failure
 from shared.catalog import CATALOG
+from tools.simulator import SimulatorState, create_app
+from tools.simulator.serve import parse_failure
 
 DAY = date(2026, 10, 3)  # a Saturday
 AUTH = {"Authorization": "Bearer tok"}

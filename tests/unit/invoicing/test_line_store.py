@@ -8,7 +8,13 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.invoicing.line_store import LINE_COLUMNS, SourceAmount, StoredLine, line_id, line_rows
+from services.invoicing.documents.content import (
+    LINE_COLUMNS,
+    SourceAmount,
+    StoredLine,
+    line_id,
+    line_rows,
+)
 
 
 @given(st.uuids(), st.text(max_size=40), st.text(max_size=40))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.mapping.insights import (
+from services.mapping.insights.rules import (
     KINDS,
     BillingState,
     Facts,
@@ -17,7 +17,7 @@ from services.mapping.insights import (
     unmapped_metrics,
     unmapped_orgs,
 )
-from services.mapping.matching import Suggestion
+from services.mapping.matching.scoring import Suggestion
 
 TODAY = date(2026, 11, 27)
 RMM, EDR = "datto_rmm", "datto_edr"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.mapping.insights import (
+from services.mapping.insights.rules import (
     BillingState,
     ContractCover,
     Facts,

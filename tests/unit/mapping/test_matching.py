@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from services.mapping.matching import (
+from services.mapping.matching.names import normalise
+from services.mapping.matching.scoring import (
     DEFAULT_MARGIN,
     DEFAULT_MIN_SCORE,
     Company,
@@ -16,8 +17,7 @@ from services.mapping.matching import (
     similarity,
     unambiguous,
 )
-from services.mapping.names import normalise
-from shared.sample import generate
+from tools.sample import generate
 
 COMPANIES = [
     Company("c-contoso", "Contoso Ltd"),

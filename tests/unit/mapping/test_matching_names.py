@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.mapping.names import normalise, unglue
+from services.mapping.matching.names import normalise, unglue
 
 
 def words(name: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.mapping.resolution import OrgTarget, Resolver
+from services.mapping.resolution.rules import OrgTarget, Resolver
 from shared.events import ResolvedUsage
 
 DAY = date(2026, 2, 10)

@@ -22,9 +22,9 @@ from shared.events import (
     DEAD_LETTER,
     CompanyChanged,
     CompanyData,
-    Contract,
     DeadLetter,
     Envelope,
+    Event,
     UsageRecord,
     UsageRecorded,
     topic_for,
@@ -56,7 +56,7 @@ class Handler:
     def __init__(self) -> None:
         self.attempts: dict[str, int] = {}
 
-    async def __call__(self, session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    async def __call__(self, session: AsyncSession, tenant_id: str, event: Event) -> None:
         assert isinstance(event, UsageRecorded)
         for r in event.records:
             self.attempts[r.org_id] = self.attempts.get(r.org_id, 0) + 1
@@ -177,7 +177,7 @@ def test_consumer_subscribes_to_the_topics_of_its_handlers(
 ) -> None:
     assert consumer.topics == (TOPIC,)
 
-    async def noop(session: AsyncSession, tenant_id: str, event: Contract) -> None:
+    async def noop(session: AsyncSession, tenant_id: str, event: Event) -> None:
         return None
 
     two = EventConsumer(

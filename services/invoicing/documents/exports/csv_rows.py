@@ -1,0 +1,121 @@
+"""Invoices as CSV for accounting import: one row per line, every row self-contained.
+
+Columns: the document (type, number, the number it corrects, status, invoice and due date,
+period and its first and last day, currency), the customer (company id, name, external
+reference), the line (number, service code, description, per-source quantities, quantity,
+unit price, net amount, tax rate, its share of the tax, gross amount) and the document's
+totals (subtotal, tax, total, balance), then ids. Decimals use a point and the currency's
+minor digits; dates are ISO 8601. A document without lines gives one row with empty line
+columns, so every posted number appears. Line tax shares: :mod:`.tax_shares`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from services.invoicing.billing import parse_period
+from services.invoicing.documents.exports.document import InvoiceDocument
+from services.invoicing.documents.exports.tax_shares import tax_shares
+from services.invoicing.documents.service import money, price, quantity, rate
+
+COLUMNS = (
+    "document_type",
+    "invoice_number",
+    "corrects_invoice_number",
+    "status",
+    "invoice_date",
+    "due_date",
+    "period",
+    "period_start",
+    "period_end",
+    "currency",
+    "company_id",
+    "company_name",
+    "company_external_ref",
+    "line_number",
+    "service_code",
+    "description",
+    "sources",
+    "quantity",
+    "unit_price",
+    "amount",
+    "tax_rate",
+    "line_tax",
+    "line_gross",
+    "invoice_subtotal",
+    "invoice_tax",
+    "invoice_total",
+    "invoice_balance",
+    "invoice_id",
+    "line_id",
+    "contract_id",
+)
+
+
+def _sources(text: str) -> str:
+    return "; ".join(
+        f"{s['module']}/{s['metric']}={quantity(Decimal(s['quantity']))}" for s in json.loads(text)
+    )
+
+
+def _rows(doc: InvoiceDocument) -> Iterator[list[object]]:
+    row, customer = doc.invoice, doc.parties.customer
+    cur = row.currency
+    start, end = parse_period(row.period)
+    head = [
+        row.kind,
+        row.number or "",
+        doc.corrects_number or "",
+        row.status,
+        row.issued_on or "",
+        row.due_on or "",
+        row.period,
+        start,
+        end,
+        cur,
+        customer.company_id,
+        customer.name,
+        customer.external_ref or "",
+    ]
+    tail = [
+        money(row.subtotal, cur),
+        money(row.tax, cur),
+        money(row.total, cur),
+        money(row.balance, cur),
+        row.id,
+    ]
+    if not row.lines:
+        yield [*head, *[""] * 10, *tail, "", ""]
+        return
+    shares = tax_shares([line.amount for line in row.lines], row.tax, row.tax_rate, cur)
+    for i, (line, share) in enumerate(zip(row.lines, shares, strict=True), start=1):
+        amount = money(line.amount, cur)
+        yield [
+            *head,
+            i,
+            line.service_code,
+            line.description,
+            _sources(line.sources),
+            quantity(line.quantity),
+            price(line.unit_price, cur),
+            amount,
+            rate(row.tax_rate),
+            money(share, cur),
+            money(amount + share, cur),
+            *tail,
+            line.id,
+            line.contract_id,
+        ]
+
+
+def invoices_csv(documents: Iterable[InvoiceDocument]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for doc in documents:
+        writer.writerows(_rows(doc))
+    return out.getvalue()

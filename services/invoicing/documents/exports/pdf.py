@@ -1,0 +1,225 @@
+"""An invoice as a PDF for the customer (reportlab): seller and customer, number and dates,
+the lines with their per-module breakdown, tax and totals.
+
+Text is set in DejaVu Sans where the system has it (customer names come in every European
+script), else in the Vera font reportlab ships.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import reportlab
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.flowables import Flowable
+
+from services.invoicing.billing import parse_period
+from services.invoicing.documents.content import parse_sources
+from services.invoicing.documents.exports.document import InvoiceDocument
+from services.invoicing.documents.service import money, price, quantity
+from shared.catalog import CATALOG
+
+TITLES = {"invoice": "Invoice", "adjustment": "Adjustment invoice", "credit_note": "Credit note"}
+_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path(reportlab.__file__).parent / "fonts")
+_FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))
+_MODULE_NAMES = {module.id: module.name for module in CATALOG.modules}
+
+
+def _fonts() -> tuple[str, str]:
+    """(regular, bold) font names, registered once."""
+    if "ICB-Regular" in pdfmetrics.getRegisteredFontNames():
+        return "ICB-Regular", "ICB-Bold"
+    for folder in _FONT_DIRS:
+        for regular, bold in _FONT_FILES:
+            if (folder / regular).exists() and (folder / bold).exists():
+                pdfmetrics.registerFont(TTFont("ICB-Regular", str(folder / regular)))
+                pdfmetrics.registerFont(TTFont("ICB-Bold", str(folder / bold)))
+                return "ICB-Regular", "ICB-Bold"
+    return "Helvetica", "Helvetica-Bold"
+
+
+def amount_text(value: Decimal, currency: str) -> str:
+    """``1,234.56``: grouped thousands, the currency's minor digits."""
+    return f"{money(value, currency):,}"
+
+
+def _date(value: date | None) -> str:
+    return value.isoformat() if value else "-"
+
+
+class _Styles:
+    def __init__(self) -> None:
+        regular, bold = _fonts()
+        self.bold = bold
+        self.body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12)
+        self.small = ParagraphStyle(
+            "small",
+            parent=self.body,
+            fontSize=7.5,
+            leading=9.5,
+            textColor=colors.HexColor("#555555"),
+        )
+        self.seller = ParagraphStyle(
+            "seller", parent=self.body, fontName=bold, fontSize=14, leading=18
+        )
+        self.title = ParagraphStyle(
+            "title", parent=self.body, fontName=bold, fontSize=18, leading=22, alignment=TA_RIGHT
+        )
+        self.right = ParagraphStyle("right", parent=self.body, alignment=TA_RIGHT)
+        self.small_right = ParagraphStyle("small_right", parent=self.small, alignment=TA_RIGHT)
+        self.head = ParagraphStyle("head", parent=self.body, fontName=bold)
+        self.head_right = ParagraphStyle("head_right", parent=self.head, alignment=TA_RIGHT)
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
+    row, seller, customer = doc.invoice, doc.parties.seller, doc.parties.customer
+    title = TITLES[row.kind] + {"draft": " (draft)", "void": " (void)"}.get(row.status, "")
+    seller_lines = [
+        seller.address,
+        f"VAT/tax id: {seller.tax_id}" if seller.tax_id else "",
+        seller.email or "",
+    ]
+    start, end = parse_period(row.period)
+    facts = [
+        ("Number", str(row.number) if row.number is not None else "not yet posted"),
+        ("Invoice date", _date(row.issued_on)),
+        ("Due date", _date(row.due_on)),
+        ("Period", f"{start.isoformat()} to {end.isoformat()}"),
+        ("Currency", row.currency),
+    ]
+    if doc.corrects_number is not None:
+        facts.append(("Corrects invoice", str(doc.corrects_number)))
+    top = Table(
+        [
+            [
+                [_p(seller.name, st.seller), _p("\n".join(x for x in seller_lines if x), st.body)],
+                [_p(title, st.title)],
+            ]
+        ],
+        colWidths=[100 * mm, 74 * mm],
+    )
+    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    bill_to = [_p("Bill to", st.head), _p(customer.name, st.body)]
+    if customer.external_ref:
+        bill_to.append(_p(f"Customer reference: {customer.external_ref}", st.body))
+    bill_to.append(_p(f"Customer id: {customer.company_id}", st.small))
+    meta = Table(
+        [[_p(k, st.head), _p(v, st.right)] for k, v in facts], colWidths=[34 * mm, 46 * mm]
+    )
+    meta.setStyle(
+        TableStyle([("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("TOPPADDING", (0, 0), (-1, -1), 1)])
+    )
+    parties = Table([[bill_to, meta]], colWidths=[94 * mm, 80 * mm])
+    parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return [top, Spacer(1, 8 * mm), parties, Spacer(1, 8 * mm)]
+
+
+def _lines(doc: InvoiceDocument, st: _Styles) -> Table:
+    row, cur = doc.invoice, doc.invoice.currency
+    data: list[list[object]] = [
+        [
+            _p("#", st.head),
+            _p("Service", st.head),
+            _p("Quantity", st.head_right),
+            _p(f"Unit price ({cur})", st.head_right),
+            _p(f"Amount ({cur})", st.head_right),
+        ]
+    ]
+    styles: list[tuple[object, ...]] = [
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ]
+    for i, line in enumerate(row.lines, start=1):
+        data.append(
+            [
+                _p(str(i), st.body),
+                [_p(line.description, st.body), _p(line.service_code, st.small)],
+                _p(f"{quantity(line.quantity):,}", st.right),
+                _p(f"{price(line.unit_price, cur):,}", st.right),
+                _p(amount_text(line.amount, cur), st.right),
+            ]
+        )
+        for source in parse_sources(line.sources):
+            module = _MODULE_NAMES.get(source.module, source.module)
+            data.append(
+                [
+                    "",
+                    _p(f"{module}: {source.metric.replace('_', ' ')}", st.small),
+                    _p(f"{quantity(source.quantity):,}", st.small_right),
+                    "",
+                    "",
+                ]
+            )
+        styles.append(
+            ("LINEBELOW", (0, len(data) - 1), (-1, len(data) - 1), 0.25, colors.HexColor("#BBBBBB"))
+        )
+    if not row.lines:
+        data.append(["", _p("No billable usage in this period.", st.body), "", "", ""])
+    table = Table(data, colWidths=[8 * mm, 86 * mm, 24 * mm, 28 * mm, 28 * mm], repeatRows=1)
+    table.setStyle(TableStyle(styles))
+    return table
+
+
+def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
+    row, cur = doc.invoice, doc.invoice.currency
+    percent = (row.tax_rate * 100).normalize()
+    rows = [("Subtotal", row.subtotal), (f"Tax ({percent:f} %)", row.tax), ("Total", row.total)]
+    if row.status in ("posted", "paid") and row.kind != "credit_note":
+        rows += [("Paid", row.total - row.balance), ("Balance due", row.balance)]
+    data = [
+        [
+            _p(label, st.head if label == "Total" else st.body),
+            _p(f"{amount_text(value, cur)} {cur}", st.head_right if label == "Total" else st.right),
+        ]
+        for label, value in rows
+    ]
+    table = Table(data, colWidths=[40 * mm, 40 * mm], hAlign="RIGHT")
+    table.setStyle(TableStyle([("LINEABOVE", (0, 2), (-1, 2), 0.8, colors.black)]))
+    return table
+
+
+def invoice_pdf(doc: InvoiceDocument) -> bytes:
+    st = _Styles()
+    row = doc.invoice
+    out = io.BytesIO()
+    number = f" {row.number}" if row.number is not None else ""
+    footer = doc.parties.seller.footer
+
+    def page(canvas: Canvas, template: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont(st.body.fontName, 7.5)
+        canvas.drawString(18 * mm, 10 * mm, f"{TITLES[row.kind]}{number} - page {template.page}")
+        canvas.restoreState()
+
+    template = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=18 * mm,
+        title=f"{TITLES[row.kind]}{number}",
+        author=doc.parties.seller.name,
+        subject=f"{row.period} {doc.parties.customer.name}",
+    )
+    story = [*_header(doc, st), _lines(doc, st), Spacer(1, 6 * mm), _totals(doc, st)]
+    if footer:
+        story += [Spacer(1, 10 * mm), _p(footer, st.small)]
+    template.build(story, onFirstPage=page, onLaterPages=page)
+    return out.getvalue()

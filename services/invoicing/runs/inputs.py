@@ -1,0 +1,223 @@
+"""What a billing run reads, set-based: contracts, tax rates, module billing, reported days,
+and the unit table's month aggregated per company in one streamed query."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Executable, String, cast, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.billing import (
+    MAX_CARRIED_DAYS,
+    Contract,
+    Pricing,
+    ServiceTerms,
+    parse_period,
+)
+from services.invoicing.contracts.terms import pricing_of
+from services.invoicing.models import (
+    SCHEMA,
+    CompanyRow,
+    ContractRow,
+    ContractServiceRow,
+    ModuleBillingRow,
+    UnitRow,
+)
+from services.invoicing.runs.compute import Terms, UsageRows
+from services.invoicing.units.service import NO_SERVICE
+from shared.db import dialect_of
+
+STREAM_ROWS = 5000
+_u = UnitRow.__table__.c
+
+
+async def _contracts(
+    session: AsyncSession, tenant_id: str, start: date, end: date
+) -> dict[str, list[Contract]]:
+    c, s = ContractRow.__table__.c, ContractServiceRow.__table__.c
+    active = (
+        c.tenant_id == tenant_id,
+        c.start_date <= end,
+        or_(c.end_date.is_(None), c.end_date >= start),
+    )
+    terms: dict[str, list[ServiceTerms]] = defaultdict(list)
+    services = (
+        select(
+            s.contract_id,
+            s.service_code,
+            s.name,
+            s.pricing_model,
+            s.unit_price,
+            s.tiers,
+            s.counting_basis,
+            s.minimum_units,
+        )
+        .join(ContractRow.__table__, c.id == s.contract_id)
+        .where(*active)
+        .order_by(s.contract_id, s.position)
+    )
+    pricings: dict[tuple[str, Decimal, str], Pricing] = {}
+    shared: dict[tuple[Any, ...], ServiceTerms] = {}
+    for contract_id, code, name, model, price, tiers, basis, minimum in await session.execute(
+        services
+    ):
+        # Contracts of one plan share their services: one object each, parsed once (and
+        # sent to the billing workers once).
+        pricing = pricings.get((model, price, tiers))
+        if pricing is None:
+            pricing = pricings[(model, price, tiers)] = pricing_of(model, price, tiers)
+        key = (code, name, pricing, basis, minimum)
+        service = shared.get(key)
+        if service is None:
+            service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
+        terms[contract_id].append(service)
+    by_company: dict[str, list[Contract]] = defaultdict(list)
+    contracts = select(c.id, c.company_id, c.name, c.currency, c.start_date, c.end_date).where(
+        *active
+    )
+    for contract_id, company_id, name, currency, start_date, end_date in await session.execute(
+        contracts
+    ):
+        by_company[company_id].append(
+            Contract(contract_id, name, currency, start_date, end_date, tuple(terms[contract_id]))
+        )
+    return by_company
+
+
+# PostgreSQL reads the few hundred distinct (day, module) pairs of the month by skipping
+# through the (tenant_id, day, module) index, one probe per pair, instead of reading every
+# unit row of the month (millions for a large tenant).
+_SKIP_SCAN = text(f"""
+WITH RECURSIVE seen(day, module) AS (
+    (SELECT day, module FROM {SCHEMA}.units
+     WHERE tenant_id = :tenant AND day >= :first AND day <= :last
+     ORDER BY day, module LIMIT 1)
+    UNION ALL
+    SELECT next.day, next.module FROM seen, LATERAL (
+        SELECT u.day, u.module FROM {SCHEMA}.units u
+        WHERE u.tenant_id = :tenant AND (u.day, u.module) > (seen.day, seen.module)
+          AND u.day <= :last
+        ORDER BY u.day, u.module LIMIT 1) AS next
+)
+SELECT module, day FROM seen""")
+
+
+def _reported_days(
+    session: AsyncSession, tenant_id: str, first: date, last: date
+) -> tuple[Executable, dict[str, Any]]:
+    """The (module, day) pairs with any unit row from ``first`` to ``last``."""
+    if dialect_of(session) == "postgresql":
+        return _SKIP_SCAN, {"tenant": tenant_id, "first": first, "last": last}
+    return select(_u.module, _u.day).where(
+        _u.tenant_id == tenant_id, _u.day >= first, _u.day <= last
+    ).distinct(), {}
+
+
+async def load_terms(session: AsyncSession, tenant_id: str, period: str) -> Terms:
+    start, end = parse_period(period)
+    module_days: dict[str, set[date]] = defaultdict(set)
+    for module, day in await session.execute(
+        *_reported_days(session, tenant_id, start - timedelta(days=MAX_CARRIED_DAYS), end)
+    ):
+        module_days[module].add(day)
+    m = ModuleBillingRow.__table__.c
+    enabled_from = {
+        module: since if enabled else None
+        for module, enabled, since in await session.execute(
+            select(m.module, m.enabled, m.effective_from).where(m.tenant_id == tenant_id)
+        )
+    }
+    co = CompanyRow.__table__.c
+    tax_rates = {
+        company_id: rate
+        for company_id, rate in await session.execute(
+            select(co.id, co.tax_rate).where(co.tenant_id == tenant_id)
+        )
+    }
+    return Terms(
+        period,
+        await _contracts(session, tenant_id, start, end),
+        tax_rates,
+        dict(module_days),
+        enabled_from,
+    )
+
+
+# PostgreSQL: per company (in the given order), its month from the index on
+# (tenant_id, company_id, day): a short range scan and a small in-memory aggregate each, so the
+# first companies stream out at once and a tenant's older history is never read.
+_BY_COMPANY = text(f"""
+SELECT c.company_id, u.service_code, u.module, u.metric, u.series
+FROM unnest(CAST(:companies AS text[])) WITH ORDINALITY AS c(company_id, position)
+CROSS JOIN LATERAL (
+    SELECT service_code, module, metric,
+           string_agg(CAST(day AS text) || '=' || CAST(quantity AS text), ',') AS series
+    FROM {SCHEMA}.units
+    WHERE tenant_id = :tenant AND company_id = c.company_id
+      AND day >= :first AND day <= :last
+      AND status = 'mapped' AND service_code <> :no_service
+    GROUP BY service_code, module, metric
+) AS u
+ORDER BY c.position""")
+
+
+def _usage_query(
+    session: AsyncSession, tenant_id: str, companies: Sequence[str], first: date, last: date
+) -> tuple[Executable, dict[str, Any]]:
+    if dialect_of(session) == "postgresql":
+        return _BY_COMPANY, {
+            "companies": list(companies),
+            "tenant": tenant_id,
+            "first": first,
+            "last": last,
+            "no_service": NO_SERVICE,
+        }
+    # SQLite (embedded, small tenants): the whole month in one aggregate, in company order;
+    # companies not asked for are skipped as they stream by.
+    pair = cast(_u.day, String) + "=" + cast(_u.quantity, String)
+    query = (
+        select(_u.company_id, _u.service_code, _u.module, _u.metric, func.group_concat(pair, ","))
+        .where(
+            _u.tenant_id == tenant_id,
+            _u.day >= first,
+            _u.day <= last,
+            _u.status == "mapped",
+            _u.service_code != NO_SERVICE,
+        )
+        .group_by(_u.company_id, _u.service_code, _u.module, _u.metric)
+        .order_by(_u.company_id)
+    )
+    return query, {}
+
+
+async def company_usage(
+    session: AsyncSession, tenant_id: str, period: str, companies: Sequence[str]
+) -> AsyncIterator[tuple[str, UsageRows]]:
+    """The mapped usage of the period (and the 3 days before it) of each of ``companies``
+    that has any, one company at a time, streamed: a row per company, service and source
+    whose daily quantities travel as one ``day=quantity,...`` string (parsed where the
+    company is billed: :mod:`services.invoicing.runs.compute`)."""
+    start, end = parse_period(period)
+    query, params = _usage_query(
+        session, tenant_id, companies, start - timedelta(days=MAX_CARRIED_DAYS), end
+    )
+    wanted = set(companies)
+    current: str | None = None
+    rows: UsageRows = []
+    result = await session.stream(query.execution_options(yield_per=STREAM_ROWS), params)
+    async for part in result.partitions():  # a fetch of STREAM_ROWS rows at a time
+        for company_id, code, module, metric, series in part:
+            if company_id not in wanted:
+                continue
+            if company_id != current:
+                if current is not None:
+                    yield current, rows
+                current, rows = company_id, []
+            rows.append((code, module, metric, series))
+    if current is not None:
+        yield current, rows

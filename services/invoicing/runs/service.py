@@ -1,0 +1,283 @@
+"""Billing runs: every company's documents of a period, from the unit table, set-based.
+
+One query streams the month (plus the 3 days before it, for carry-forward) of the companies
+with a contract, company by company; the pure billing code
+(:mod:`services.invoicing.billing`) turns each company's share into drafts, one per
+currency; documents are written in bulk and only when their content changed, so running
+again changes nothing. A posted invoice whose period now
+computes differently gets a correction document (:mod:`services.invoicing.documents.corrections`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.documents.content import Content, StoredLine, parse_sources
+from services.invoicing.documents.corrections import correction
+from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
+from services.invoicing.runs.compute import Batch, Billed, Biller, Terms, batches
+from services.invoicing.runs.inputs import company_usage, load_terms
+from services.invoicing.runs.writes import DocumentWriter, Target
+from shared.db import chunks, dialect_of
+
+_i = InvoiceRow.__table__.c
+POSTED = ("posted", "paid")
+SORT_MEMORY = "64MB"
+BATCH_COMPANIES = 100
+
+
+@dataclass(frozen=True)
+class RunResult:
+    id: str
+    period: str
+    invoices: int
+    """Invoices of the period (one per company and currency with an active contract)."""
+    corrections: int
+    """Correction documents of the period waiting as drafts after the run."""
+    created: int
+    updated: int
+    """Documents (invoices and corrections) this run created or refreshed."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    id: str
+    company_id: str
+    currency: str
+    kind: str
+    corrects: str | None
+    status: str
+    fingerprint: str
+    tax_rate: Decimal
+
+
+@dataclass
+class _Period:
+    """The period's documents before the run, and what the run decided so far."""
+
+    live: dict[tuple[str, str], _Doc]
+    """(company_id, currency) -> its invoice (kind ``invoice``, not void)"""
+    open_corrections: dict[str, _Doc]
+    """posted invoice id -> its correction waiting as a draft"""
+    corrected: set[str]
+    """ids of the posted invoices that have a correction (draft or posted)"""
+    computed: set[tuple[str, str]] = field(default_factory=set)
+    recheck: dict[str, Content | None] = field(default_factory=dict)
+    """posted invoice id -> what its period computes now (None: nothing)"""
+    created: int = 0
+    updated: int = 0
+
+
+async def _lock(session: AsyncSession, tenant_id: str, period: str) -> None:
+    """One run per tenant and period at a time; the period's drafts stay ours until commit
+    (a concurrent post of one of them waits, then posts what this run wrote)."""
+    if dialect_of(session) != "postgresql":
+        return  # SQLite: one writer at a time anyway
+    # The month's aggregate is one big query: compiling it (JIT) costs more than it saves,
+    # and a larger sort memory keeps its sort off the disk.
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(f"billing-run:{tenant_id}:{period}", 0)
+            )
+        )
+    )
+    await session.execute(
+        select(_i.id)
+        .where(_i.tenant_id == tenant_id, _i.period == period, _i.status == "draft")
+        .with_for_update()
+    )
+
+
+async def _period_documents(session: AsyncSession, tenant_id: str, period: str) -> _Period:
+    state = _Period({}, {}, set())
+    rows = await session.execute(
+        select(
+            _i.id,
+            _i.company_id,
+            _i.currency,
+            _i.kind,
+            _i.corrects,
+            _i.status,
+            _i.fingerprint,
+            _i.tax_rate,
+        ).where(_i.tenant_id == tenant_id, _i.period == period, _i.status != "void")
+    )
+    for row in rows:
+        doc = _Doc(*row)
+        if doc.kind == "invoice":
+            state.live[(doc.company_id, doc.currency)] = doc
+        elif doc.corrects is not None:
+            state.corrected.add(doc.corrects)
+            if doc.status == "draft":
+                state.open_corrections[doc.corrects] = doc
+    return state
+
+
+def _apply(state: _Period, writer: DocumentWriter, company_id: str, billed: Billed) -> None:
+    """A company's computed drafts against its documents: create, refresh, leave alone, or
+    (posted) recheck for a correction."""
+    for currency, content, fingerprint in billed:
+        key = (company_id, currency)
+        state.computed.add(key)
+        live = state.live.get(key)
+        if live is None:
+            writer.create(Target(company_id, currency), content, fingerprint)
+            state.created += 1
+        elif live.status == "draft":
+            if live.fingerprint != fingerprint:
+                writer.refresh(live.id, "invoice", content, fingerprint)
+                state.updated += 1
+        elif live.fingerprint != fingerprint or live.id in state.corrected:
+            state.recheck[live.id] = content
+
+
+async def _invoiced_lines(
+    session: AsyncSession, invoice_ids: list[str]
+) -> dict[str, list[StoredLine]]:
+    """Per posted invoice, its lines and those of its posted corrections."""
+    line = InvoiceLineRow.__table__.c
+    out: dict[str, list[StoredLine]] = defaultdict(list)
+    for part in chunks(invoice_ids, 1000):
+        query = (
+            select(
+                func.coalesce(_i.corrects, _i.id),
+                line.contract_id,
+                line.service_code,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                line.sources,
+            )
+            .join(InvoiceRow.__table__, _i.id == line.invoice_id)
+            .where(or_(_i.id.in_(part), _i.corrects.in_(part)), _i.status.in_(POSTED))
+            .order_by(_i.number, line.position)
+        )
+        for (
+            invoice_id,
+            contract_id,
+            code,
+            label,
+            quantity,
+            price,
+            amount,
+            sources,
+        ) in await session.execute(query):
+            out[invoice_id].append(
+                StoredLine(
+                    contract_id, code, label, quantity, price, amount, parse_sources(sources), "[]"
+                )
+            )
+    return out
+
+
+async def _correct(session: AsyncSession, state: _Period, writer: DocumentWriter) -> int:
+    """Writes the corrections of the posted invoices to recheck; answers how many wait as
+    drafts for the period."""
+    posted = {doc.id: doc for doc in state.live.values() if doc.status in POSTED}
+    invoiced = await _invoiced_lines(session, list(state.recheck))
+    waiting = len(set(state.open_corrections) - set(state.recheck))
+    for invoice_id, content in state.recheck.items():
+        doc = posted[invoice_id]
+        found = correction(content, invoiced[invoice_id], doc.tax_rate, doc.currency)
+        current = state.open_corrections.get(invoice_id)
+        if found is None:
+            if current is not None:
+                writer.delete(current.id)
+            continue
+        waiting += 1
+        if current is None:
+            writer.create(
+                Target(doc.company_id, doc.currency, found.kind, invoice_id), found.content
+            )
+            state.created += 1
+        elif current.fingerprint != found.content.fingerprint() or current.kind != found.kind:
+            writer.refresh(current.id, found.kind, found.content)
+            state.updated += 1
+    return waiting
+
+
+async def _bill(
+    session: AsyncSession,
+    tenant_id: str,
+    terms: Terms,
+    state: _Period,
+    writer: DocumentWriter,
+    workers: int,
+) -> None:
+    """Streams the companies' usage to the biller and applies what comes back, in order."""
+    async with Biller(terms, workers) as biller:
+
+        async def collect(everything: bool) -> None:
+            while biller.waiting and (everything or biller.busy):
+                for company_id, billed in await biller.oldest():
+                    _apply(state, writer, company_id, billed)
+                await writer.flush_if_full()
+
+        companies = sorted(terms.contracts)  # usage without a contract bills nothing
+        unbilled = set(companies)
+        batch: Batch = []
+        async for company_id, rows in company_usage(session, tenant_id, terms.period, companies):
+            unbilled.discard(company_id)
+            batch.append((company_id, rows))
+            if len(batch) == BATCH_COMPANIES:
+                biller.send(batch)
+                batch = []
+                await collect(everything=False)
+        if batch:
+            biller.send(batch)
+        for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0
+            biller.send(no_usage)
+            await collect(everything=False)
+        await collect(everything=True)
+
+
+async def run_billing(
+    session: AsyncSession,
+    tenant_id: str,
+    period: str,
+    *,
+    workers: int = 1,
+    parallel_from: int = 1000,
+) -> RunResult:
+    """``workers`` processes bill the companies when there are at least ``parallel_from``
+    of them with an active contract."""
+    await _lock(session, tenant_id, period)
+    terms = await load_terms(session, tenant_id, period)
+    state = await _period_documents(session, tenant_id, period)
+    now = datetime.now(UTC)
+    writer = DocumentWriter(session, tenant_id, period, now)
+    parallel = workers if len(terms.contracts) >= parallel_from else 1
+    await _bill(session, tenant_id, terms, state, writer, parallel)
+    for key, doc in state.live.items():
+        if key in state.computed:
+            continue
+        if doc.status == "draft":  # no contract left in the period
+            writer.delete(doc.id)
+        else:  # a posted period that bills nothing now: credit all of it
+            state.recheck[doc.id] = None
+    corrections = (
+        await _correct(session, state, writer) if state.recheck or state.open_corrections else 0
+    )
+    await writer.flush()
+    run = BillingRunRow(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+        period=period,
+        invoices=len(state.computed),
+        corrections=corrections,
+        created_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    return RunResult(run.id, period, len(state.computed), corrections, state.created, state.updated)

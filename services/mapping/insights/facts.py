@@ -1,0 +1,171 @@
+"""The facts the insight rules work on, loaded from mapping's tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.mapping.insights.contract_cover import contract_covers
+from services.mapping.insights.rules import (
+    BillingState,
+    Facts,
+    Kind,
+    MappedUsage,
+    ModuleActivity,
+    UnmappedMetric,
+    UnmappedOrg,
+    usage_window_start,
+)
+from services.mapping.matching.candidates import load_matcher
+from services.mapping.models import (
+    CompanyRow,
+    ModuleBillingRow,
+    ModuleOrgRow,
+    OrgMappingRow,
+    UsageRow,
+)
+from services.mapping.resolution.module_orgs import org_query, with_status
+from services.mapping.resolution.usage import load_resolver
+
+
+async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
+    rows = await session.execute(
+        select(ModuleOrgRow.module, func.count(), func.max(ModuleOrgRow.last_seen))
+        .where(ModuleOrgRow.tenant_id == tenant_id)
+        .group_by(ModuleOrgRow.module)
+    )
+    return {m: ModuleActivity(m, n, last) for m, n, last in rows}
+
+
+async def module_billing(session: AsyncSession, tenant_id: str) -> dict[str, BillingState]:
+    rows = await session.scalars(
+        select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant_id)
+    )
+    return {r.module: BillingState(r.enabled, r.effective_from) for r in rows}
+
+
+async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedOrg]:
+    """Unmapped orgs with the count of their waiting usage records and their suggestions."""
+    waiting = (
+        select(UsageRow.module, UsageRow.org_id, func.count().label("records"))
+        .where(UsageRow.tenant_id == tenant_id)
+        .group_by(UsageRow.module, UsageRow.org_id)
+        .subquery()
+    )
+    query = (
+        with_status(org_query(tenant_id), "unmapped")
+        .add_columns(func.coalesce(waiting.c.records, 0))
+        .outerjoin(
+            waiting,
+            and_(waiting.c.module == ModuleOrgRow.module, waiting.c.org_id == ModuleOrgRow.org_id),
+        )
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    matcher = await load_matcher(session, tenant_id)
+    return [
+        UnmappedOrg(
+            org.module,
+            org.org_id,
+            org.org_name,
+            org.first_seen,
+            org.last_seen,
+            records,
+            tuple(matcher.rank(org.org_name)),
+        )
+        for org, _, records in rows
+    ]
+
+
+def _mapped_usage(tenant_id: str, *columns: Any) -> Select[Any]:
+    """``columns`` and the company of usage rows whose org is mapped to one."""
+    return (
+        select(*columns, OrgMappingRow.company_id)
+        .join(
+            OrgMappingRow,
+            and_(
+                OrgMappingRow.tenant_id == UsageRow.tenant_id,
+                OrgMappingRow.module == UsageRow.module,
+                OrgMappingRow.org_id == UsageRow.org_id,
+            ),
+        )
+        .where(
+            UsageRow.tenant_id == tenant_id,
+            OrgMappingRow.company_id.is_not(None),
+            ~OrgMappingRow.excluded,
+        )
+    )
+
+
+async def unmapped_metrics(session: AsyncSession, tenant_id: str) -> list[UnmappedMetric]:
+    """Metrics of mapped orgs that resolve to no service for the org's company."""
+    reported = (
+        await session.execute(
+            _mapped_usage(tenant_id, UsageRow.module, UsageRow.org_id, UsageRow.metric).distinct()
+        )
+    ).all()
+    resolver = await load_resolver(session, tenant_id, (), ((r[0], r[2]) for r in reported))
+    return [
+        UnmappedMetric(module, metric, org_id, company_id)
+        for module, org_id, metric, company_id in reported
+        if company_id is not None and not resolver.services(module, metric, company_id)
+    ]
+
+
+async def mapped_usage(session: AsyncSession, tenant_id: str, since: date) -> list[MappedUsage]:
+    """Per company and ``(module, metric)``: the days since ``since`` with units, and the
+    service codes the metric resolves to for the company."""
+    query = _mapped_usage(tenant_id, UsageRow.module, UsageRow.metric, UsageRow.day).where(
+        UsageRow.day >= since, UsageRow.quantity > 0
+    )
+    days: dict[tuple[str, str, str], set[date]] = defaultdict(set)
+    for module, metric, day, company_id in await session.execute(query.distinct()):
+        days[(company_id, module, metric)].add(day)
+    resolver = await load_resolver(session, tenant_id, (), ((m, x) for _, m, x in days))
+    return [
+        MappedUsage(
+            company_id,
+            module,
+            metric,
+            resolver.services(module, metric, company_id),
+            frozenset(found),
+        )
+        for (company_id, module, metric), found in days.items()
+    ]
+
+
+async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]:
+    rows = await session.execute(
+        select(CompanyRow.id, CompanyRow.name).where(CompanyRow.tenant_id == tenant_id)
+    )
+    return {company_id: name for company_id, name in rows}
+
+
+async def load_facts(
+    session: AsyncSession, tenant_id: str, today: date, kinds: Collection[Kind]
+) -> Facts:
+    """Only what the asked kinds need: suggestions and usage scans are the costly parts."""
+    facts = Facts(
+        today=today,
+        activity=await module_activity(session, tenant_id),
+        billing=await module_billing(session, tenant_id),
+        unmapped_orgs=await unmapped_orgs(session, tenant_id) if "unmapped_orgs" in kinds else (),
+        unmapped_metrics=await unmapped_metrics(session, tenant_id)
+        if "unmapped_metric" in kinds
+        else (),
+    )
+    if "usage_without_contract" not in kinds:
+        return facts
+    return replace(
+        facts,
+        mapped_usage=await mapped_usage(session, tenant_id, usage_window_start(today)),
+        contracts=await contract_covers(session, tenant_id),
+        company_names=await company_names(session, tenant_id),
+    )
