@@ -7,12 +7,14 @@ name is translated away so the same models and queries run unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Enum,
     Integer,
     MetaData,
     Table,
@@ -33,6 +35,20 @@ from sqlalchemy.sql.dml import Insert
 
 # BIGINT identity on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def str_enum(words: type[StrEnum], length: int) -> Enum:
+    """A StrEnum column kept as its values in a plain ``VARCHAR(length)``: no database enum
+    type and no constraint, so a column that held the bare strings keeps its DDL."""
+    return Enum(
+        words,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

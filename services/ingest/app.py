@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest import models
 from services.ingest.api import routers
-from services.ingest.credentials import cipher_from_settings
+from services.ingest.sync.credentials import cipher_from_settings
 from services.ingest.sync.runner import SYNCER, Syncer
 from shared.app import create_service_app
 from shared.bus import Bus

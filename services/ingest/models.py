@@ -9,7 +9,8 @@ from decimal import Decimal
 from sqlalchemy import Date, DateTime, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import BigId, service_metadata
+from services.ingest.sync.status import SyncStatus, SyncTrigger
+from shared.db import BigId, service_metadata, str_enum
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 
@@ -67,12 +68,10 @@ class ModuleConnectionRow(Base):
 
 
 class ModuleSyncRow(Base):
-    """One pull of one module's day: its attempts, counts and outcome.
+    """One pull of one module's day: its attempts, counts and outcome (``sync/status.py``).
 
-    ``status``: ``pending`` -> ``running`` -> ``succeeded`` | ``retrying`` | ``failed``;
     ``retrying`` goes back to ``running`` at ``next_attempt_at``. A ``running`` row whose
     ``next_attempt_at`` (the lease) passed was left by a crash and is taken over.
-    ``superseded``: another sync of the same day succeeded first.
     """
 
     __tablename__ = "module_syncs"
@@ -84,8 +83,8 @@ class ModuleSyncRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(36))
     module: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date)
-    trigger: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[SyncTrigger] = mapped_column(str_enum(SyncTrigger, 16))
+    status: Mapped[SyncStatus] = mapped_column(str_enum(SyncStatus, 16))
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,24 +1,22 @@
-"""A module's connection for the daily pull, "sync now", and the sync history.
-
-Credentials go in and never come out: answers name them, never show them.
-"""
+"""A module's connection for the daily pull, "sync now", and the sync history."""
 
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
-from services.ingest.models import ModuleConnectionRow, ModuleSyncRow
-from services.ingest.sync import store
-from services.ingest.sync.runner import SYNCER, NoConnection, Syncer
+from services.ingest.models import ModuleSyncRow
+from services.ingest.sync import service
+from services.ingest.sync.runner import SYNCER, Syncer
 from services.ingest.sync.schedule import as_utc
-from shared.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
-from shared.problems import NotFound, ServiceUnavailable, invalid
+from services.ingest.sync.service import ConnectionChange
+from services.ingest.sync.status import SyncStatus, SyncTrigger
+from shared.pagination import Page, PageParams, page_params
 from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
@@ -38,6 +36,7 @@ class ConnectionIn(BaseModel):
 
 
 class ConnectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     module: str
     base_url: str
     credential_names: list[str]
@@ -57,8 +56,8 @@ class SyncOut(BaseModel):
     id: int
     module: str
     date: dt.date
-    trigger: Literal["scheduled", "manual"]
-    status: Literal["pending", "running", "retrying", "succeeded", "failed", "superseded"]
+    trigger: SyncTrigger
+    status: SyncStatus
     attempts: int
     created_at: datetime
     started_at: datetime | None
@@ -75,20 +74,6 @@ class SyncOut(BaseModel):
 def _syncer(runtime: ServiceRuntime) -> Syncer:
     syncer: Syncer = runtime.extras[SYNCER]
     return syncer
-
-
-def _connection_out(syncer: Syncer, row: ModuleConnectionRow) -> ConnectionOut:
-    names = sorted(syncer.cipher.open(row.credentials)) if syncer.cipher else []
-    return ConnectionOut(
-        module=row.module,
-        base_url=row.base_url,
-        credential_names=names,
-        timezone=row.timezone,
-        sync_time=row.sync_time or syncer.runtime.settings.sync_time,
-        enabled=row.enabled,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-    )
 
 
 def sync_out(row: ModuleSyncRow) -> SyncOut:
@@ -122,41 +107,42 @@ async def put_connection(
     module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
 ) -> ConnectionOut:
     """Creates or replaces the connection; the pull runs daily at ``sync_time`` in the tenant's
-    time zone."""
+    time zone. Credentials go in and never come out: answers name them, never show them."""
     known_module(module)
     syncer = _syncer(runtime)
-    if syncer.cipher is None:
-        raise ServiceUnavailable("Connections need ICB_CONNECTION_KEY to be configured.")
+    change = ConnectionChange(
+        base_url=str(body.base_url),
+        credentials=body.credentials,
+        sync_time=body.sync_time,
+        enabled=body.enabled,
+    )
     async with runtime.transaction() as session:
-        existing = await store.get_connection(session, ctx.tenant_id, module)
-        if body.credentials is not None:
-            credentials = body.credentials
-        elif existing is not None:
-            credentials = syncer.cipher.open(existing.credentials)
-        else:
-            raise invalid(["body", "credentials"], "required for a new connection")
-        for name in syncer.connectors.for_module(module).credential_names:
-            if name not in credentials:
-                raise invalid(["body", "credentials", name], "required by this module's API")
-        data = store.ConnectionIn(
-            base_url=str(body.base_url),
-            sealed_credentials=syncer.cipher.seal(credentials),
-            timezone=ctx.timezone,
-            sync_time=body.sync_time,
-            enabled=body.enabled,
+        connection = await service.save_connection(
+            session,
+            ctx.tenant_id,
+            ctx.timezone,
+            module,
+            change,
+            cipher=syncer.cipher,
+            connectors=syncer.connectors,
+            default_sync_time=runtime.settings.sync_time,
+            now=syncer.clock(),
         )
-        row, _ = await store.put_connection(session, ctx.tenant_id, module, data, syncer.clock())
-    return _connection_out(syncer, row)
+    return ConnectionOut.model_validate(connection)
 
 
 @router.get("/modules/{module}/connection", response_model=ConnectionOut)
 async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> ConnectionOut:
     known_module(module)
     async with runtime.sessions() as session:
-        row = await store.get_connection(session, ctx.tenant_id, module)
-    if row is None:
-        raise NotFound(f"The module {module} has no connection.")
-    return _connection_out(_syncer(runtime), row)
+        connection = await service.get_connection(
+            session,
+            ctx.tenant_id,
+            module,
+            cipher=_syncer(runtime).cipher,
+            default_sync_time=runtime.settings.sync_time,
+        )
+    return ConnectionOut.model_validate(connection)
 
 
 @router.delete("/modules/{module}/connection", status_code=204)
@@ -164,8 +150,7 @@ async def delete_connection(module: str, ctx: Caller, runtime: Runtime) -> Respo
     """Stops the daily pull; usage already received and the sync history stay."""
     known_module(module)
     async with runtime.transaction() as session:
-        if not await store.delete_connection(session, ctx.tenant_id, module):
-            raise NotFound(f"The module {module} has no connection.")
+        await service.delete_connection(session, ctx.tenant_id, module)
     return Response(status_code=204)
 
 
@@ -174,17 +159,14 @@ async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> 
     """Pulls one day now (default: yesterday) and answers how it went. A day that failed for
     a passing reason is retried by the scheduler (``status: retrying``)."""
     known_module(module)
-    today = tenant_today(ctx)
-    day = body.date or today - timedelta(days=1)
-    if day > today:
-        raise invalid(["body", "date"], f"{day} is in the future for the tenant")
-    oldest = today - timedelta(days=runtime.settings.usage_max_age_days)
-    if day < oldest:
-        raise invalid(["body", "date"], f"{day} is older than {oldest}")
-    try:
-        row = await _syncer(runtime).sync_now(ctx.tenant_id, module, day)
-    except NoConnection as exc:
-        raise NotFound(f"The module {module} has no connection.") from exc
+    row = await service.sync_now(
+        _syncer(runtime),
+        ctx.tenant_id,
+        module,
+        body.date,
+        tenant_today(ctx),
+        runtime.settings.usage_max_age_days,
+    )
     return sync_out(row)
 
 
@@ -199,24 +181,6 @@ async def list_syncs(
 ) -> Page[SyncOut]:
     """The sync history of the module, latest day first; ``from``/``to`` bound the day."""
     known_module(module)
-    after = _after(paging.cursor) if paging.cursor else None
     async with runtime.sessions() as session:
-        rows = await store.list_syncs(
-            session, ctx.tenant_id, module, start=from_, end=to, after=after, limit=paging.limit + 1
-        )
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
-    last = rows[-1] if more and rows else None
-    return Page(
-        items=[sync_out(r) for r in rows],
-        next_cursor=encode_cursor([last.day.isoformat(), last.id]) if last else None,
-    )
-
-
-def _after(cursor: str) -> tuple[dt.date, int]:
-    values = decode_cursor(cursor)
-    try:
-        day, sync_id = values
-        return dt.date.fromisoformat(day), int(sync_id)
-    except (TypeError, ValueError) as exc:
-        raise invalid(["query", "cursor"], "not a cursor this API issued") from exc
+        page = await service.list_syncs(session, ctx.tenant_id, module, paging, start=from_, end=to)
+    return Page(items=[sync_out(r) for r in page.items], next_cursor=page.next_cursor)

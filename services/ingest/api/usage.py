@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.ingest.api.deps import Caller, Runtime, tenant_today
-from services.ingest.intake import take_in
+from services.ingest.usage.service import take_in
+from shared.clock import utc_now
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid
 from shared.runtime import ServiceRuntime
 
@@ -97,6 +98,7 @@ async def post_usage(request: Request, ctx: Caller, runtime: Runtime) -> UsageAc
             raw,
             tenant_today(ctx),
             runtime.settings.usage_max_age_days,
+            utc_now(),
         )
     return UsageAccepted.model_validate(
         {

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.ingest.connectors import CONNECTORS, ConnectorError, ConnectorRegistry, Pull
-from services.ingest.credentials import CredentialCipher, CredentialsUnreadable
-from services.ingest.intake import IntakeResult, take_in
 from services.ingest.models import ModuleSyncRow
-from services.ingest.sync import store
+from services.ingest.sync import attempts, repository
+from services.ingest.sync.attempts import Job
+from services.ingest.sync.connectors import CONNECTORS, ConnectorError, ConnectorRegistry, Pull
+from services.ingest.sync.credentials import CredentialCipher, CredentialsUnreadable
 from services.ingest.sync.schedule import (
     backoff,
     days_to_schedule,
@@ -30,46 +28,17 @@ from services.ingest.sync.schedule import (
     parse_local_time,
     zone,
 )
-from shared.events import ModuleSynced
+from services.ingest.sync.status import SyncTrigger
+from shared.clock import Clock, utc_now
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 SYNCER = "syncer"
 DUE_BATCH = 1000
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NoConnection(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class Job:
-    """A claimed attempt of a sync."""
-
-    id: int
-    tenant_id: str
-    module: str
-    day: date
-    trigger: store.Trigger
-    attempt: int
-
-    @classmethod
-    def of(cls, row: ModuleSyncRow, attempt: int) -> Job:
-        trigger: store.Trigger = "manual" if row.trigger == "manual" else "scheduled"
-        return cls(row.id, row.tenant_id, row.module, row.day, trigger, attempt)
-
-
-def _rejection_note(result: IntakeResult) -> str | None:
-    if not result.rejected:
-        return None
-    first = result.rejected[0].as_json()["errors"][0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{len(result.rejected)} records rejected; the first: {where}: {first['msg']}"
 
 
 class Syncer:
@@ -111,7 +80,7 @@ class Syncer:
     async def schedule(self, now: datetime) -> int:
         runtime = self.runtime
         async with runtime.sessions() as session:
-            connections = await store.enabled_connections(session)
+            connections = await repository.enabled_connections(session)
         created = 0
         for conn in connections:
             at = parse_local_time(conn.sync_time) if conn.sync_time else self.default_time
@@ -122,11 +91,11 @@ class Syncer:
                 due, conn.scheduled_through, runtime.settings.sync_catch_up_days
             )
             async with runtime.transaction() as session:
-                if not await store.claim_schedule(session, conn.tenant_id, conn.module, due):
+                if not await repository.claim_schedule(session, conn.tenant_id, conn.module, due):
                     continue
                 for day in days:
-                    await store.add_sync(
-                        session, conn.tenant_id, conn.module, day, "scheduled", now
+                    await repository.add_sync(
+                        session, conn.tenant_id, conn.module, day, SyncTrigger.SCHEDULED, now
                     )
             created += len(days)
         return created
@@ -134,13 +103,13 @@ class Syncer:
     async def run_due(self, now: datetime) -> int:
         runtime = self.runtime
         async with runtime.sessions() as session:
-            due = await store.due_syncs(session, now, DUE_BATCH)
+            due = await repository.due_syncs(session, now, DUE_BATCH)
         gate = asyncio.Semaphore(runtime.settings.sync_concurrency)
 
         async def one(row: ModuleSyncRow) -> bool:
             async with gate:
                 async with runtime.transaction() as session:
-                    if not await store.claim_attempt(session, row, now, self.lease):
+                    if not await repository.claim_attempt(session, row, now, self.lease):
                         return False
                 await self.attempt(Job.of(row, row.attempts + 1))
                 return True
@@ -151,16 +120,22 @@ class Syncer:
         """One attempt right away; when it fails for a passing reason, the scheduler retries."""
         now = self.clock()
         async with self.runtime.transaction() as session:
-            if await store.get_connection(session, tenant_id, module) is None:
+            if await repository.get_connection(session, tenant_id, module) is None:
                 raise NoConnection(module)
-            row = await store.add_sync(
-                session, tenant_id, module, day, "manual", now, running_until=now + self.lease
+            row = await repository.add_sync(
+                session,
+                tenant_id,
+                module,
+                day,
+                SyncTrigger.MANUAL,
+                now,
+                running_until=now + self.lease,
             )
         return await self.attempt(Job.of(row, 1))
 
     async def attempt(self, job: Job) -> ModuleSyncRow:
         async with self.runtime.sessions() as session:
-            conn = await store.get_connection(session, job.tenant_id, job.module)
+            conn = await repository.get_connection(session, job.tenant_id, job.module)
         if conn is None:
             return await self._failed(job, "the module has no connection any more", False)
         if self.cipher is None:
@@ -194,41 +169,16 @@ class Syncer:
     async def _store(self, job: Job, raw: list[Any], tz: ZoneInfo) -> ModuleSyncRow:
         runtime = self.runtime
         now = self.clock()
-        today = local_today(now, tz)
         async with runtime.transaction() as session:
-            result = await take_in(
+            return await attempts.deliver(
                 session,
                 runtime.outbox,
-                job.tenant_id,
+                job,
                 raw,
-                today,
+                local_today(now, tz),
                 runtime.settings.usage_max_age_days,
+                now,
             )
-            counts = {
-                "records": len(raw),
-                "accepted": result.accepted,
-                "corrected": result.corrected,
-                "unchanged": result.unchanged,
-                "rejected": len(result.rejected),
-            }
-            row = await store.finish_attempt(
-                session, job.id, "succeeded", now, error=_rejection_note(result), counts=counts
-            )
-            await store.supersede_open(session, job.tenant_id, job.module, job.day, job.id, now)
-            await runtime.outbox.add(
-                session,
-                job.tenant_id,
-                ModuleSynced(
-                    module=job.module,
-                    date=job.day,
-                    trigger=job.trigger,
-                    outcome="succeeded",
-                    records=len(raw),
-                    rejected=len(result.rejected),
-                    error=row.error,
-                ),
-            )
-        return row
 
     async def _failed(self, job: Job, error: str, retryable: bool) -> ModuleSyncRow:
         settings = self.runtime.settings
@@ -242,24 +192,4 @@ class Syncer:
             "sync of %s %s, attempt %d, failed: %s", job.module, job.day, job.attempt, error
         )
         async with self.runtime.transaction() as session:
-            row = await store.finish_attempt(
-                session,
-                job.id,
-                "retrying" if retry_at else "failed",
-                now,
-                error=error[:2000],
-                retry_at=retry_at,
-            )
-            if retry_at is None:
-                await self.runtime.outbox.add(
-                    session,
-                    job.tenant_id,
-                    ModuleSynced(
-                        module=job.module,
-                        date=job.day,
-                        trigger=job.trigger,
-                        outcome="failed",
-                        error=row.error,
-                    ),
-                )
-        return row
+            return await attempts.fail(session, self.runtime.outbox, job, error, retry_at, now)

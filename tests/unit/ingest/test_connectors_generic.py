@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from services.ingest.connectors import (
+from services.ingest.sync.connectors import (
     CONNECTORS,
     ConnectorError,
     ConnectorRegistry,

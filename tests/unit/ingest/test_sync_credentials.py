@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from services.ingest.credentials import (
+from services.ingest.sync.credentials import (
     CredentialCipher,
     CredentialsUnreadable,
     cipher_from_settings,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.ingest.validation import (
+from services.ingest.usage.validation import (
     MAX_ORG_ID,
     MAX_ORG_NAME,
     Rejection,

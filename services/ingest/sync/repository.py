@@ -9,16 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import ModuleConnectionRow, ModuleSyncRow
+from services.ingest.sync.status import OPEN, WAITING, SyncStatus, SyncTrigger
 
-Trigger = Literal["scheduled", "manual"]
-OPEN = ("pending", "retrying", "running")
 S = ModuleSyncRow
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    """What a successful attempt received and what became of it."""
+
+    records: int
+    accepted: int
+    corrected: int
+    unchanged: int
+    rejected: int
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ async def add_sync(
     tenant_id: str,
     module: str,
     day: date,
-    trigger: Trigger,
+    trigger: SyncTrigger,
     now: datetime,
     *,
     running_until: datetime | None = None,
@@ -109,7 +119,7 @@ async def add_sync(
         day=day,
         trigger=trigger,
         created_at=now,
-        status="running" if running_until else "pending",
+        status=SyncStatus.RUNNING if running_until else SyncStatus.PENDING,
         attempts=1 if running_until else 0,
         started_at=now if running_until else None,
         next_attempt_at=running_until or now,
@@ -148,7 +158,7 @@ async def claim_attempt(
             S.next_attempt_at <= now,
         )
         .values(
-            status="running",
+            status=SyncStatus.RUNNING,
             attempts=S.attempts + 1,
             next_attempt_at=now + lease,
             started_at=func.coalesce(S.started_at, now),
@@ -161,20 +171,25 @@ async def claim_attempt(
 async def finish_attempt(
     session: AsyncSession,
     sync_id: int,
-    status: str,
+    status: SyncStatus,
     now: datetime,
     *,
     error: str | None = None,
     retry_at: datetime | None = None,
-    counts: dict[str, int] | None = None,
+    counts: SyncCounts | None = None,
 ) -> ModuleSyncRow:
     row = await session.get(S, sync_id, populate_existing=True)
     assert row is not None
     row.status, row.error, row.next_attempt_at = status, error, retry_at
     if retry_at is None:
         row.finished_at = now
-    for name, value in (counts or {}).items():
-        setattr(row, name, value)
+    if counts is not None:
+        row.records, row.accepted = counts.records, counts.accepted
+        row.corrected, row.unchanged, row.rejected = (
+            counts.corrected,
+            counts.unchanged,
+            counts.rejected,
+        )
     await session.flush()
     return row
 
@@ -190,9 +205,9 @@ async def supersede_open(
             S.module == module,
             S.day == day,
             S.id != keep_id,
-            S.status.in_(("pending", "retrying")),
+            S.status.in_(WAITING),
         )
-        .values(status="superseded", next_attempt_at=None, finished_at=now)
+        .values(status=SyncStatus.SUPERSEDED, next_attempt_at=None, finished_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -6,8 +6,8 @@ the generic connector (the module simulator's API shape).
 
 from __future__ import annotations
 
-from services.ingest.connectors.base import Connector, ConnectorError, Pull
-from services.ingest.connectors.generic import GenericConnector
+from services.ingest.sync.connectors.base import Connector, ConnectorError, Pull
+from services.ingest.sync.connectors.generic import GenericConnector
 
 __all__ = [
     "CONNECTORS",

@@ -1,17 +1,17 @@
-"""Storage of usage records and module billing; queries only, the caller commits."""
+"""Storage of usage records; queries only, the caller commits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest.models import ModuleBillingRow, UsageRecordRow
-from services.ingest.validation import RecordKey, ValidRecord
+from services.ingest.models import UsageRecordRow
+from services.ingest.usage.validation import RecordKey, ValidRecord
 from shared.db import chunks, dialect_of, insert, match_keys
 from shared.events import UsageRecord
 
@@ -50,7 +50,7 @@ async def _existing(
 
 
 async def store_usage(
-    session: AsyncSession, tenant_id: str, records: Sequence[ValidRecord]
+    session: AsyncSession, tenant_id: str, records: Sequence[ValidRecord], now: datetime
 ) -> StoreResult:
     """Inserts new records, applies corrections (latest wins) and renames.
 
@@ -59,7 +59,6 @@ async def store_usage(
     """
     result = StoreResult()
     existing = await _existing(session, tenant_id, [r.key for r in records])
-    now = datetime.now(UTC)
     changed: dict[RecordKey, ValidRecord] = {}
     for r in records:
         before = existing.get(r.key)
@@ -114,49 +113,3 @@ async def store_usage(
                 )
             )
     return result
-
-
-@dataclass(frozen=True)
-class ModuleActivity:
-    last_usage_date: date | None
-    org_count: int
-
-
-async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
-    c = _records.c
-    query = (
-        select(c.module, func.max(c.day), func.count(func.distinct(c.org_id)))
-        .where(c.tenant_id == tenant_id)
-        .group_by(c.module)
-    )
-    return {
-        module: ModuleActivity(last_day, count)
-        for module, last_day, count in await session.execute(query)
-    }
-
-
-async def module_billing(session: AsyncSession, tenant_id: str) -> dict[str, ModuleBillingRow]:
-    rows = await session.scalars(
-        select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant_id)
-    )
-    return {row.module: row for row in rows}
-
-
-async def set_module_billing(
-    session: AsyncSession, tenant_id: str, module: str, enabled: bool, effective_from: date | None
-) -> ModuleBillingRow:
-    row = await session.get(ModuleBillingRow, (tenant_id, module))
-    now = datetime.now(UTC)
-    if row is None:
-        row = ModuleBillingRow(
-            tenant_id=tenant_id,
-            module=module,
-            enabled=enabled,
-            effective_from=effective_from,
-            updated_at=now,
-        )
-        session.add(row)
-    else:
-        row.enabled, row.effective_from, row.updated_at = enabled, effective_from, now
-    await session.flush()
-    return row

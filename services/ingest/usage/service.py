@@ -1,17 +1,18 @@
-"""The one way usage enters the system, pushed or pulled: validate record by record, store
-(latest wins), and write ``usage.recorded`` to the outbox in the caller's transaction."""
+"""Usage's use case: the one way usage enters the system, pushed or pulled. Validate record by
+record, store (latest wins), and write ``usage.recorded`` to the outbox in the caller's
+transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.ingest import repository
-from services.ingest.validation import Rejection, validate_batch
+from services.ingest.usage import repository
+from services.ingest.usage.validation import Rejection, validate_batch
 from shared.events import UsageRecorded
 from shared.outbox import Outbox
 
@@ -37,11 +38,12 @@ async def take_in(
     raw_records: Sequence[Any],
     today: date,
     max_age_days: int,
+    now: datetime,
 ) -> IntakeResult:
     """Stores every valid record and rejects the others one by one; the caller commits, and
     only then is anything acknowledged."""
     valid, rejected, repeats = validate_batch(raw_records, today, max_age_days)
-    stored = await repository.store_usage(session, tenant_id, valid)
+    stored = await repository.store_usage(session, tenant_id, valid, now)
     changed = stored.changed
     await outbox.add(
         session,

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.ingest.connectors.base import ConnectorError, Pull
+from services.ingest.sync.connectors.base import ConnectorError, Pull
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 

@@ -39,10 +39,14 @@ class Rejection:
     index: int
     errors: tuple[tuple[str, str], ...]
 
+    def located(self) -> list[tuple[list[str | int], str]]:
+        """Each error with where it is in the request body."""
+        return [(["records", self.index, field], msg) for field, msg in self.errors]
+
     def as_json(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "errors": [{"loc": ["records", self.index, f], "msg": m} for f, m in self.errors],
+            "errors": [{"loc": loc, "msg": msg} for loc, msg in self.located()],
         }
 
 

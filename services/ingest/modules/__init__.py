@@ -1,0 +1,1 @@
+"""The module catalog as a tenant sees it, and billing enablement per module."""
