@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import BigId, service_metadata
+from shared.context import Role
+from shared.db import BigId, service_metadata, str_enum
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 
@@ -31,7 +32,7 @@ class ApiKeyRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 16))
     secret_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

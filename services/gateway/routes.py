@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from shared.context import Role
 
-READ: frozenset[Role] = frozenset({"admin", "billing", "viewer"})
-WRITE: frozenset[Role] = frozenset({"admin", "billing"})
-INGEST: frozenset[Role] = frozenset({"admin", "ingest"})
-ADMIN: frozenset[Role] = frozenset({"admin"})
+READ = frozenset({Role.ADMIN, Role.BILLING, Role.VIEWER})
+WRITE = frozenset({Role.ADMIN, Role.BILLING})
+INGEST = frozenset({Role.ADMIN, Role.INGEST})
+ADMIN = frozenset({Role.ADMIN})
 
 SEG = "[^/]+"
 GATEWAY = "gateway"

@@ -256,6 +256,8 @@ async def test_every_operation_enforces_the_roles_of_the_specification(
                 if role not in allowed:
                     if not is_problem(response, 403):
                         failures.append(f"{method} {template} as {role}: {status}, want 403")
+                    elif not response.json()["detail"].startswith(f"The role '{role}' may not"):
+                        failures.append(f"{method} {template} as {role}: {response.text}")
                 elif status in (401, 403) or status >= 500:
                     failures.append(f"{method} {template} as {role}: {status} {response.text}")
                 elif method == "get" and known and template in WORLD_READS and status != 200:

@@ -1,17 +1,14 @@
-"""The audit trail: every write through the gateway by an authenticated key, with its outcome.
-
-Recorded around the whole app, so that refusals (403, 429, 4xx of a service), failures
-(5xx) and the gateway's own endpoints (API keys) are all in it, not just forwarded successes.
-"""
+"""The audit middleware: wraps the whole app and records each write once its answer starts,
+so that whoever got the answer finds the write in the trail."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway.models import AuditRow
+from services.gateway.audit import service
+from shared.clock import utc_now
 from shared.context import H_REQUEST_ID, CallerContext
 from shared.runtime import ServiceRuntime
 
@@ -19,28 +16,6 @@ log = logging.getLogger(__name__)
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 CALLER_STATE = "caller"
 """Where ``authenticate`` leaves the caller: ``request.state.caller`` (the ASGI scope state)."""
-
-
-async def record(
-    runtime: ServiceRuntime,
-    ctx: CallerContext,
-    method: str,
-    path: str,
-    status: int,
-    request_id: str,
-) -> None:
-    async with runtime.transaction() as session:
-        session.add(
-            AuditRow(
-                tenant_id=ctx.tenant_id,
-                key_id=ctx.key_id,
-                method=method,
-                path=path[:500],
-                status=status,
-                request_id=request_id[:64],
-                at=datetime.now(UTC),
-            )
-        )
 
 
 class AuditTrail:
@@ -80,7 +55,10 @@ class AuditTrail:
         if not isinstance(ctx, CallerContext):
             return  # no key was accepted: there is nobody to record
         try:
-            await record(self.runtime, ctx, scope["method"], scope["path"], status, request_id)
+            async with self.runtime.transaction() as session:
+                await service.record(
+                    session, ctx, scope["method"], scope["path"], status, request_id, utc_now()
+                )
         except Exception:
             # The write itself is done; failing its answer now would invite a retry of it.
             log.exception(

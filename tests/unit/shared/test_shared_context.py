@@ -15,6 +15,7 @@ from shared.context import (
     H_TIMEZONE,
     MAX_SKEW_SECONDS,
     CallerContext,
+    Role,
     sign,
     verify,
 )
@@ -59,6 +60,12 @@ def refused(req: Request, detail: str, secret: str = SECRET) -> None:
 
 def test_good_signature_is_accepted() -> None:
     assert verify(SECRET, request(sign(SECRET, CTX, "GET", PATH))) == CTX
+
+
+def test_the_verified_role_is_a_role_with_the_signed_word() -> None:
+    ctx = verify(SECRET, request(sign(SECRET, CTX, "GET", PATH)))
+    assert ctx.role is Role.VIEWER
+    assert [role.value for role in Role] == ["admin", "billing", "ingest", "viewer"]
 
 
 def test_method_case_does_not_matter_when_signing() -> None:

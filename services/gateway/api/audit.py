@@ -1,0 +1,42 @@
+"""``/v1/audit``: the writes through the gateway by the tenant's keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.gateway.api.deps import Caller, Paging, Runtime, UtcDateTime
+from services.gateway.audit import service
+from shared.pagination import Page
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    key_id: str
+    method: str
+    path: str
+    status: int = Field(description="The HTTP status the write was answered with.")
+    request_id: str
+    at: UtcDateTime
+
+
+@router.get("/v1/audit", response_model=Page[AuditOut])
+async def list_audit(
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+) -> Page[AuditOut]:
+    """Every write through the gateway by a key of this tenant, oldest first."""
+    async with runtime.sessions() as session:
+        page = await service.list_writes(session, ctx.tenant_id, paging, start=from_, end=to)
+    return Page(
+        items=[AuditOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )

@@ -1,0 +1,8 @@
+"""Tenants and their API keys: minting and verifying keys, and the keys' use cases."""
+
+from __future__ import annotations
+
+from services.gateway.keys.secrets import KeyVerifier
+from services.gateway.keys.service import IssuedKey, create_tenant, issue_key
+
+__all__ = ["IssuedKey", "KeyVerifier", "create_tenant", "issue_key"]
