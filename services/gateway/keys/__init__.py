@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.keys.secrets import KeyVerifier
+from services.gateway.keys.api_key import KeyVerifier
 from services.gateway.keys.service import IssuedKey, create_tenant, issue_key
 
 __all__ = ["IssuedKey", "KeyVerifier", "create_tenant", "issue_key"]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway.keys.secrets import mint_key
+from services.gateway.keys.api_key import mint_key
 from services.gateway.models import ApiKeyRow, TenantRow
 from shared.clock import utc_now
 from shared.context import Role

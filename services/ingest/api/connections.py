@@ -7,10 +7,9 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
-from services.ingest.models import ModuleSyncRow
 from services.ingest.sync import service
 from services.ingest.sync.runner import SYNCER, Syncer
 from services.ingest.sync.schedule import as_utc
@@ -21,6 +20,7 @@ from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
+Utc = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class ConnectionIn(BaseModel):
@@ -53,16 +53,17 @@ class SyncIn(BaseModel):
 
 
 class SyncOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: int
     module: str
-    date: dt.date
+    date: dt.date = Field(validation_alias="day")
     trigger: SyncTrigger
     status: SyncStatus
     attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    next_attempt_at: datetime | None
+    created_at: Utc
+    started_at: Utc | None
+    finished_at: Utc | None
+    next_attempt_at: Utc | None
     records: int
     accepted: int
     corrected: int
@@ -74,32 +75,6 @@ class SyncOut(BaseModel):
 def _syncer(runtime: ServiceRuntime) -> Syncer:
     syncer: Syncer = runtime.extras[SYNCER]
     return syncer
-
-
-def sync_out(row: ModuleSyncRow) -> SyncOut:
-    def utc(value: datetime | None) -> datetime | None:
-        return as_utc(value) if value is not None else None
-
-    return SyncOut.model_validate(
-        {
-            "id": row.id,
-            "module": row.module,
-            "date": row.day,
-            "trigger": row.trigger,
-            "status": row.status,
-            "attempts": row.attempts,
-            "created_at": as_utc(row.created_at),
-            "started_at": utc(row.started_at),
-            "finished_at": utc(row.finished_at),
-            "next_attempt_at": utc(row.next_attempt_at),
-            "records": row.records,
-            "accepted": row.accepted,
-            "corrected": row.corrected,
-            "unchanged": row.unchanged,
-            "rejected": row.rejected,
-            "error": row.error,
-        }
-    )
 
 
 @router.put("/modules/{module}/connection", response_model=ConnectionOut)
@@ -167,7 +142,7 @@ async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> 
         tenant_today(ctx),
         runtime.settings.usage_max_age_days,
     )
-    return sync_out(row)
+    return SyncOut.model_validate(row)
 
 
 @router.get("/modules/{module}/syncs", response_model=Page[SyncOut])
@@ -183,4 +158,4 @@ async def list_syncs(
     known_module(module)
     async with runtime.sessions() as session:
         page = await service.list_syncs(session, ctx.tenant_id, module, paging, start=from_, end=to)
-    return Page(items=[sync_out(r) for r in page.items], next_cursor=page.next_cursor)
+    return Page(items=[SyncOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.modules import service
-from services.ingest.modules.service import ModuleView
 from services.ingest.sync.status import SyncStatus
 from shared.clock import utc_now
 
@@ -50,15 +49,11 @@ class ModuleOut(BaseModel):
     last_sync: LastSyncOut | None
 
 
-def _out(view: ModuleView) -> ModuleOut:
-    return ModuleOut.model_validate(view)
-
-
 @router.get("/modules", response_model=list[ModuleOut])
 async def list_modules(ctx: Caller, runtime: Runtime) -> list[ModuleOut]:
     async with runtime.sessions() as session:
         views = await service.list_modules(session, ctx.tenant_id)
-    return [_out(v) for v in views]
+    return [ModuleOut.model_validate(v) for v in views]
 
 
 @router.put("/modules/{module}/billing", response_model=ModuleOut)
@@ -78,4 +73,4 @@ async def put_module_billing(
             tenant_today(ctx),
             utc_now(),
         )
-    return _out(view)
+    return ModuleOut.model_validate(view)

@@ -44,6 +44,20 @@ def _rejection_note(result: IntakeResult) -> str | None:
     return f"{len(result.rejected)} records rejected; the first: {where}: {msg}"
 
 
+def _synced(job: Job, row: ModuleSyncRow) -> ModuleSynced:
+    """``module.synced`` for a sync that is over, from what its row says."""
+    outcome = SyncStatus.SUCCEEDED if row.status is SyncStatus.SUCCEEDED else SyncStatus.FAILED
+    return ModuleSynced(
+        module=job.module,
+        date=job.day,
+        trigger=job.trigger,
+        outcome=outcome,
+        records=row.records,
+        rejected=row.rejected,
+        error=row.error,
+    )
+
+
 async def deliver(
     session: AsyncSession,
     outbox: Outbox,
@@ -66,19 +80,7 @@ async def deliver(
         session, job.id, SyncStatus.SUCCEEDED, now, error=_rejection_note(result), counts=counts
     )
     await repository.supersede_open(session, job.tenant_id, job.module, job.day, job.id, now)
-    await outbox.add(
-        session,
-        job.tenant_id,
-        ModuleSynced(
-            module=job.module,
-            date=job.day,
-            trigger=job.trigger,
-            outcome=SyncStatus.SUCCEEDED,
-            records=len(raw),
-            rejected=len(result.rejected),
-            error=row.error,
-        ),
-    )
+    await outbox.add(session, job.tenant_id, _synced(job, row))
     return row
 
 
@@ -100,15 +102,5 @@ async def fail(
         retry_at=retry_at,
     )
     if retry_at is None:
-        await outbox.add(
-            session,
-            job.tenant_id,
-            ModuleSynced(
-                module=job.module,
-                date=job.day,
-                trigger=job.trigger,
-                outcome=SyncStatus.FAILED,
-                error=row.error,
-            ),
-        )
+        await outbox.add(session, job.tenant_id, _synced(job, row))
     return row
