@@ -446,6 +446,31 @@ async def test_two_workers_never_work_the_same_queued_service_mapping(
     )
 
 
+async def test_a_service_mapping_changed_again_while_a_batch_holds_it_stays_queued(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, 2)
+    await queue_service_mapping(runtime, tenant_id, SERVERS, ["A"])
+    pending = PendingMetricResolutionRow
+    mine = pending.tenant_id == tenant_id
+
+    async with runtime.sessions() as batch, batch.begin():
+        held = await batch.scalars(select(pending.metric).where(mine).with_for_update())
+        assert list(held) == ["servers"]
+        again = asyncio.create_task(queue_service_mapping(runtime, tenant_id, SERVERS, ["B"]))
+        done, _ = await asyncio.wait({again}, timeout=0.5)
+        assert not done  # the change waits for the batch that holds the row
+        await batch.execute(pending.__table__.delete().where(mine))
+    await asyncio.wait_for(again, 10)
+    async with runtime.sessions() as session:
+        assert await reresolution.waiting(session, tenant_id) == 1
+    await take_events(runtime, tenant_id)
+    assert await drain(ResolutionQueue.of(runtime)) == [1, 0]
+    resolved = resolutions(await take_events(runtime, tenant_id))
+    # Unmapped orgs resolve to no service codes; the version proves the newer resolution.
+    assert {(r["metric"], r["version"]) for r in resolved.values()} == {("servers", 2)}
+
+
 async def test_json_columns_keep_the_values_written_as_text_before(
     runtime: ServiceRuntime, fresh_database_url: str
 ) -> None:

@@ -328,7 +328,7 @@ def queue_of(runtime: ServiceRuntime) -> ResolutionQueue:
     return queue
 
 
-def install(runtime: ServiceRuntime) -> None:
-    queue = ResolutionQueue.of(runtime)
+def install(runtime: ServiceRuntime, wait_seconds: float = WAIT_SECONDS) -> None:
+    queue = ResolutionQueue.of(runtime, wait_seconds=wait_seconds)
     runtime.extras[QUEUE] = queue
     runtime.background.append(queue.run)
