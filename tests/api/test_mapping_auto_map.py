@@ -8,6 +8,7 @@ wait, else reported as still queued."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
+from services.mapping.matching import service as matching_service
 from services.mapping.models import UsageRow
 from services.mapping.resolution import reresolution
 from tests.api.test_mapping_support import DAYS, PERIOD, PERIOD_DAYS, MappingApi, ok
@@ -379,3 +381,22 @@ async def test_a_posted_invoice_keeps_its_amounts_and_the_queued_auto_map_is_a_c
         line["service_code"]: (Decimal(line["quantity"]), Decimal(line["amount"]))
         for line in adjustment["lines"]
     } == {code: expected[code] for code in ("EP", "APP")}
+
+
+async def test_auto_map_plans_off_the_event_loop(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await m.company("Contoso Ltd")
+    await m.usage("datto_edr", "e1", "contoso-ltd", "endpoints", 1)
+    await m.api.settle()
+    real, threads = matching_service.plan_auto_map, []
+
+    def planned(*args: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(matching_service, "plan_auto_map", planned)
+    done = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+
+    assert [x["org_id"] for x in done["mappings"]] == ["e1"]
+    assert threads and threads[0] is not threading.main_thread()
