@@ -251,11 +251,14 @@ class ResolutionQueue(DrainLoop):
     async def drain_once(self) -> int:
         """One batch of queued orgs and one of queued service mappings, each in its own
         transaction; answers how many orgs and service mappings were re-resolved."""
-        done = await self._drain_orgs() + await self._drain_metrics()
-        if done:  # the new resolutions wait in the outbox
-            self._published()
-            worked, self._worked = self._worked, asyncio.Event()
-            worked.set()
+        done = 0
+        for drain in (self._drain_orgs, self._drain_metrics):
+            worked = await drain()
+            if worked:  # committed: the relay has resolutions to send, waiters can look
+                self._published()
+                batch, self._worked = self._worked, asyncio.Event()
+                batch.set()
+            done += worked
         return done
 
     async def _drain_orgs(self) -> int:
