@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, DateTime, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import BigId, service_metadata
@@ -16,6 +18,8 @@ from shared.replicas import ModuleBillingReplica
 
 SCHEMA = "mapping"
 TENANT_WIDE = ""
+Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""JSON values, JSONB on PostgreSQL; Python ``None`` is SQL NULL, not JSON ``null``."""
 
 
 class Base(DeclarativeBase):
@@ -66,7 +70,7 @@ class ServiceMappingRow(Base):
     module: Mapped[str] = mapped_column(String(64), primary_key=True)
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    service_codes: Mapped[str] = mapped_column(Text)
+    service_codes: Mapped[list[str]] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -96,6 +100,18 @@ class PendingResolutionRow(Base):
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PendingMetricResolutionRow(Base):
+    """A service mapping that changed, ``(module, metric)`` tenant-wide or for one company,
+    whose usage still awaits re-resolution; kept like ``pending_resolutions``."""
+
+    __tablename__ = "pending_metric_resolutions"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class MappingAuditRow(Base):
     """One mapping change: who (API key id), when, what, and the state before and after
     (JSON, null where there was or is none)."""
@@ -111,8 +127,8 @@ class MappingAuditRow(Base):
     org_id: Mapped[str | None] = mapped_column(String(200))
     metric: Mapped[str | None] = mapped_column(String(64))
     company_id: Mapped[str | None] = mapped_column(String(36))
-    before: Mapped[str | None] = mapped_column(Text)
-    after: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    after: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class ModuleBillingRow(ModuleBillingReplica, Base):
@@ -130,8 +146,7 @@ class ContractReplicaRow(Base):
     company_id: Mapped[str] = mapped_column(String(36))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    service_codes: Mapped[str] = mapped_column(Text)
-    """JSON list, like ``service_mappings.service_codes``."""
+    service_codes: Mapped[list[str]] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

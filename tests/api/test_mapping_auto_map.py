@@ -1,12 +1,14 @@
 """Suggestions and auto-mapping through the public API: ranked companies for unmapped orgs,
 other modules' mappings as evidence, auto-map on a generated tenant measured against the
 generator's truth (orgs of nobody must stay unmapped or count against precision), and the
-re-resolution of everything auto-mapped at once: in the request, or queued for the service's
-background loop when it is too much usage for one request (durably: it survives a restart)."""
+re-resolution of everything auto-mapped at once: a durable job of the service's background
+loop (it survives a restart), done before the answer when it finishes within the request's
+wait, else reported as still queued."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
+from services.mapping.matching import service as matching_service
 from services.mapping.models import UsageRow
 from services.mapping.resolution import reresolution
 from tests.api.test_mapping_support import DAYS, PERIOD, PERIOD_DAYS, MappingApi, ok
@@ -29,6 +32,12 @@ PRECISION, RECALL = 0.99, 0.90
 @pytest.fixture
 def m(embedded_api: EmbeddedApi) -> MappingApi:
     return MappingApi(embedded_api)
+
+
+def answer_at_once(m: MappingApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests no longer wait for the re-resolution they queued."""
+    queue = reresolution.queue_of(m.api.system.runtimes["mapping"])
+    monkeypatch.setattr(queue, "wait_seconds", 0)
 
 
 async def test_unmapped_orgs_carry_ranked_suggestions(m: MappingApi) -> None:
@@ -239,12 +248,12 @@ def _expected_lines(name: str) -> dict[str, tuple[Decimal, Decimal]]:
     return lines
 
 
-@pytest.mark.parametrize("queued", [False, True], ids=["in the request", "queued"])
+@pytest.mark.parametrize("queued", [False, True], ids=["within the wait", "queued"])
 async def test_auto_map_of_many_orgs_reresolves_all_their_usage_and_the_drafts_follow(
     m: MappingApi, monkeypatch: pytest.MonkeyPatch, queued: bool
 ) -> None:
-    if queued:  # every change is too much for the request
-        monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+    if queued:
+        answer_at_once(m, monkeypatch)
     ids = await _customers(m)
     versions = await _usage_versions(m)
     for company in ids.values():
@@ -288,8 +297,9 @@ async def test_auto_map_of_many_orgs_reresolves_all_their_usage_and_the_drafts_f
 async def _queueing_customers(
     m: MappingApi, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dict[str, str], int]:
-    """``_customers`` on a service that queues every re-resolution; the usage versions."""
-    monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+    """``_customers`` on a service whose requests do not wait for their re-resolution; the
+    usage versions."""
+    answer_at_once(m, monkeypatch)
     ids = await _customers(m)
     return ids, await _usage_versions(m)
 
@@ -371,3 +381,22 @@ async def test_a_posted_invoice_keeps_its_amounts_and_the_queued_auto_map_is_a_c
         line["service_code"]: (Decimal(line["quantity"]), Decimal(line["amount"]))
         for line in adjustment["lines"]
     } == {code: expected[code] for code in ("EP", "APP")}
+
+
+async def test_auto_map_plans_off_the_event_loop(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await m.company("Contoso Ltd")
+    await m.usage("datto_edr", "e1", "contoso-ltd", "endpoints", 1)
+    await m.api.settle()
+    real, threads = matching_service.plan_auto_map, []
+
+    def planned(*args: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(matching_service, "plan_auto_map", planned)
+    done = ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+
+    assert [x["org_id"] for x in done["mappings"]] == ["e1"]
+    assert threads and threads[0] is not threading.main_thread()

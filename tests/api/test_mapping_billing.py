@@ -7,11 +7,14 @@ A month of constant daily counts with per-unit prices makes every expected line
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
 
+from services.mapping.resolution import reresolution
 from tests.api.test_mapping_support import PERIOD_DAYS, MappingApi, ok
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ async def test_usage_waits_for_its_mapping_then_is_billed(m: MappingApi) -> None
     assert await m.draft_lines(contoso) == {}
 
     mapped = await m.map_org(RMM, "org-1", contoso)
-    assert mapped["reresolved"] == PERIOD_DAYS
+    assert (mapped["reresolved"], mapped["queued"]) == (PERIOD_DAYS, False)
     assert await m.draft_lines(contoso) == {"SRV": line(4, "25.00")}
     assert await m.module_orgs(status="unmapped") == []
 
@@ -127,10 +130,43 @@ async def test_company_override_wins_over_the_tenant_wide_mapping(m: MappingApi)
     await m.map_org(RMM, "s", special)
 
     override = await m.service_mapping(RMM, "servers", "SRV-PREMIUM", company_id=special)
-    assert (override["company_id"], override["reresolved"]) == (special, PERIOD_DAYS)
+    assert (override["company_id"], override["reresolved"], override["queued"]) == (
+        special,
+        PERIOD_DAYS,
+        False,
+    )
     assert await m.draft_lines(plain) == {"SRV": line(2, "10.00")}
     assert await m.draft_lines(special) == {"SRV-PREMIUM": line(3, "30.00")}
 
     gone = await m.api.client.delete(f"/v1/companies/{special}/service-mappings/{RMM}/servers")
     assert gone.status_code == 204
     assert await m.draft_lines(special) == {"SRV": line(3, "10.00")}
+
+
+async def test_a_service_mapping_answered_before_its_reresolution_says_it_is_queued(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await m.enable(RMM)
+    c = await m.company("Contoso Ltd")
+    await m.contract(c, ("SRV", "10.00"), ("SRV-2", "20.00"))
+    await m.service_mapping(RMM, "servers", "SRV")
+    await m.usage(RMM, "r1", "Contoso", "servers", 2)
+    await m.usage(RMM, "r2", "Contoso site 2", "servers", 1)
+    await m.map_org(RMM, "r1", c)
+    await m.map_org(RMM, "r2", c)
+    runtime = m.api.system.runtimes["mapping"]
+    monkeypatch.setattr(reresolution.queue_of(runtime), "wait_seconds", 0)
+
+    changed = await m.service_mapping(RMM, "servers", "SRV-2")
+
+    assert (changed["reresolved"], changed["queued"]) == (2 * PERIOD_DAYS, True)
+    deadline = time.monotonic() + 30
+    while True:
+        async with runtime.sessions() as session:
+            if not await reresolution.waiting(session, m.api.tenant_id):
+                break
+        assert time.monotonic() < deadline, "the queued re-resolution was not worked off"
+        await asyncio.sleep(0.02)
+    assert await m.draft_lines(c) == {"SRV-2": line(3, "20.00")}
+    listed = ok(await m.api.client.get("/v1/service-mappings"))
+    assert [(x["metric"], x["service_codes"]) for x in listed] == [("servers", ["SRV-2"])]

@@ -5,7 +5,6 @@ a redelivered event is one effect and an older state never replaces a newer one.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -159,7 +158,7 @@ async def billed_usage(s: Services, tenant_id: str, company_id: str) -> None:
                     module=RMM,
                     metric=metric,
                     company_id=mapping_models.TENANT_WIDE,
-                    service_codes=json.dumps([code]),
+                    service_codes=[code],
                     updated_at=now,
                 )
             )
@@ -179,7 +178,7 @@ async def billed_usage(s: Services, tenant_id: str, company_id: str) -> None:
 
 async def uncovered(s: Services, tenant_id: str) -> list[str]:
     """The service codes of the tenant's ``usage_without_contract`` items."""
-    kinds: tuple[insights.Kind, ...] = ("usage_without_contract",)
+    kinds = (insights.InsightKind.USAGE_WITHOUT_CONTRACT,)
     async with s.mapping.sessions() as session:
         facts = await load_facts(session, tenant_id, TODAY, kinds)
     return [i["service_code"] for found in insights.build(facts) for i in found.items or ()]

@@ -1,7 +1,8 @@
-"""Org mapping changes on real PostgreSQL, where the set-based statements take their
-PostgreSQL forms (keys as arrays through ``unnest``, upserts, ``FOR UPDATE SKIP LOCKED``):
-many orgs changed at once re-resolve exactly their usage with the audit of each change, and
-orgs queued for re-resolution are worked off in batches without losing a later change."""
+"""Mapping changes on real PostgreSQL, where the set-based statements take their PostgreSQL
+forms (keys as arrays through ``unnest``, upserts, ``FOR UPDATE SKIP LOCKED``): many orgs
+changed at once re-resolve exactly their usage with the audit of each change; orgs and service
+mappings queued for re-resolution are worked off in batches without losing a later change,
+survive a crash, have one effect when worked again, and are never worked by two workers."""
 
 from __future__ import annotations
 
@@ -15,25 +16,30 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, select, text
 
 from services.mapping.app import build_runtime
 from services.mapping.models import (
     TENANT_WIDE,
     MappingAuditRow,
     OrgMappingRow,
+    PendingMetricResolutionRow,
     PendingResolutionRow,
     ServiceMappingRow,
     UsageRow,
 )
 from services.mapping.resolution import reresolution
+from services.mapping.resolution.audit import Action
 from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
+from services.mapping.resolution.reresolution import ResolutionQueue
 from services.mapping.resolution.rules import OrgTarget
+from services.mapping.resolution.service_mappings import change_service_mapping
 from services.mapping.resolution.usage import record_usage
 from shared.bus import InProcessBus
 from shared.db import create_engine
 from shared.events import UsageRecord
-from shared.migrations import migrate_all
+from shared.migrations import alembic_config, migrate_all
 from shared.problems import NotFound
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
@@ -89,25 +95,44 @@ async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
                     module=RMM,
                     metric="servers",
                     company_id=company_id,
-                    service_codes=json.dumps(codes),
+                    service_codes=codes,
                     updated_at=now,
                 )
             )
     return tenant_id
 
 
-async def change(
+async def queue_change(
     runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
 ) -> list[Any]:
+    """Commits the org mapping changes with their queued re-resolution."""
     async with runtime.transaction() as session:
         return await change_org_mappings(
-            runtime,
             session,
+            runtime.outbox,
             tenant_id,
             "it-key",
             [OrgChange(RMM, org_id, target) for org_id, target in targets.items()],
-            "org_mapping.auto_map",
+            Action.ORG_AUTO_MAP,
+            datetime.now(UTC),
         )
+
+
+async def drain(queue: ResolutionQueue) -> list[int]:
+    """Works the queue until it is empty; what each batch did."""
+    done = [await queue.drain_once()]
+    while done[-1]:
+        done.append(await queue.drain_once())
+    return done
+
+
+async def change(
+    runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
+) -> list[Any]:
+    """The changes, and their re-resolution worked off."""
+    done = await queue_change(runtime, tenant_id, targets)
+    await drain(ResolutionQueue.of(runtime))
+    return done
 
 
 async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
@@ -146,13 +171,7 @@ async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any,
         rows = await session.scalars(
             select(MappingAuditRow).where(MappingAuditRow.tenant_id == tenant_id)
         )
-        return {
-            r.org_id or "": (
-                None if r.before is None else json.loads(r.before),
-                None if r.after is None else json.loads(r.after),
-            )
-            for r in rows
-        }
+        return {r.org_id or "": (r.before, r.after) for r in rows}
 
 
 async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
@@ -164,8 +183,8 @@ async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
 
     done = await change(runtime, tenant_id, first)
 
-    assert [(d.org_id, d.before, d.reresolved, d.queued) for d in done] == [
-        (org_id, None, 2 * len(DAYS), False) for org_id in first
+    assert [(d.org_id, d.before, d.reresolved) for d in done] == [
+        (org_id, None, 2 * len(DAYS)) for org_id in first
     ]
     assert await versions(runtime, tenant_id) == Counter({2: ORGS * 2 * len(DAYS)})
     events = await take_events(runtime, tenant_id)
@@ -237,20 +256,17 @@ async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
     assert await take_events(runtime, tenant_id) == []
 
 
-async def test_queued_orgs_are_worked_off_in_batches(
-    runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
+async def test_queued_orgs_are_worked_off_in_batches(runtime: ServiceRuntime) -> None:
     tenant_id = await tenant_with_usage(runtime, 30)
     await take_events(runtime, tenant_id)
     targets = {org(i): OrgTarget("c-1", False) for i in range(30)}
 
-    done = await change(runtime, tenant_id, targets)
+    done = await queue_change(runtime, tenant_id, targets)
 
-    assert all(d.queued and d.reresolved == 2 * len(DAYS) for d in done)
+    assert all(d.reresolved == 2 * len(DAYS) for d in done)
     assert await versions(runtime, tenant_id) == Counter({1: 30 * 2 * len(DAYS)})
     assert [e["type"] for e in await take_events(runtime, tenant_id)] == ["mapping.changed"] * 30
-    queue = reresolution.ResolutionQueue(runtime, batch_orgs=7)
+    queue = ResolutionQueue.of(runtime, batch_orgs=7)
     assert [await queue.drain_once() for _ in range(6)] == [7, 7, 7, 7, 2, 0]
     assert await versions(runtime, tenant_id) == Counter({2: 30 * 2 * len(DAYS)})
     resolved = resolutions(await take_events(runtime, tenant_id))
@@ -291,10 +307,217 @@ async def test_an_org_queued_again_while_a_batch_holds_it_stays_queued(
         assert set(await session.scalars(select(pending.org_id).where(mine))) == {org(0), org(1)}
 
     # A batch skips an org whose row another transaction holds, instead of waiting for it.
-    queue = reresolution.ResolutionQueue(runtime, batch_orgs=10)
+    queue = ResolutionQueue.of(runtime, batch_orgs=10)
     async with runtime.sessions() as other, other.begin():
         await reresolution.enqueue(other, tenant_id, [(RMM, org(1))], now)
         assert await asyncio.wait_for(queue.drain_once(), 10) == 1
     assert await queue.drain_once() == 1
     async with runtime.sessions() as session:
         assert await reresolution.waiting(session, tenant_id) == 0
+
+
+SERVERS = (RMM, "servers", TENANT_WIDE)
+
+
+async def queue_service_mapping(
+    runtime: ServiceRuntime, tenant_id: str, key: tuple[str, str, str], codes: list[str]
+) -> int:
+    async with runtime.transaction() as session:
+        return await change_service_mapping(
+            session, runtime.outbox, tenant_id, "it-key", key, codes, datetime.now(UTC)
+        )
+
+
+async def metric_versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[tuple[str, int]]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(
+            select(UsageRow.metric, UsageRow.version, func.count())
+            .where(UsageRow.tenant_id == tenant_id)
+            .group_by(UsageRow.metric, UsageRow.version)
+        )
+        return Counter({(metric, version): n for metric, version, n in rows})
+
+
+async def test_a_queued_service_mapping_change_survives_a_crash_and_has_one_effect(
+    runtime: ServiceRuntime, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orgs = 12
+    tenant_id = await tenant_with_usage(runtime, orgs)
+    await change(
+        runtime, tenant_id, {org(i): OrgTarget(f"c-{1 + i % 2}", False) for i in range(orgs)}
+    )
+    await take_events(runtime, tenant_id)
+    records = orgs * len(DAYS)  # of one metric
+
+    assert await queue_service_mapping(runtime, tenant_id, SERVERS, ["SRV-2"]) == records
+    # The service dies before its queue works the change: a new process on the database ...
+    engine = create_engine(fresh_database_url, "mapping", 2)
+    try:
+        restarted = build_runtime(runtime.settings, engine, InProcessBus())
+        queue = ResolutionQueue.of(restarted)
+        real, failures = reresolution.reresolve_metric, []
+
+        async def flaky(*args: Any) -> int:
+            count = await real(*args)  # did its writes, then fails before the commit
+            if not failures:
+                failures.append(1)
+                raise RuntimeError("database went away")
+            return count
+
+        monkeypatch.setattr(reresolution, "reresolve_metric", flaky)
+        with pytest.raises(RuntimeError):
+            await queue.drain_once()
+        async with restarted.sessions() as session:
+            assert await reresolution.waiting(session, tenant_id) == 1
+        # ... works it off once: the failed attempt left nothing behind.
+        assert await drain(queue) == [1, 0]
+    finally:
+        await engine.dispose()
+    assert await metric_versions(runtime, tenant_id) == Counter(
+        {("servers", 3): records, ("desktops_laptops", 2): records}
+    )
+    events = await take_events(runtime, tenant_id)
+    assert [e["data"]["reresolved"] for e in events if e["type"] == "mapping.changed"] == [records]
+    resolved = resolutions(events)
+    assert {k[1] for k in resolved} == {"servers"}
+    assert {(r["company_id"], tuple(r["service_codes"])) for r in resolved.values()} == {
+        ("c-1", ("SRV-2",)),
+        ("c-2", ("SRV-VIP",)),  # its override wins
+    }
+
+    # Queued again and worked again: the same resolutions under newer versions.
+    async with runtime.transaction() as session:
+        await reresolution.enqueue_metrics(session, tenant_id, [SERVERS], datetime.now(UTC))
+    assert await drain(ResolutionQueue.of(runtime)) == [1, 0]
+    again = resolutions(await take_events(runtime, tenant_id))
+    assert {k: {**r, "version": 3} for k, r in again.items()} == resolved
+    assert {r["version"] for r in again.values()} == {4}
+
+
+async def test_a_company_override_reresolves_only_its_company_usage(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, 6)
+    await change(runtime, tenant_id, {org(i): OrgTarget(f"c-{1 + i % 2}", False) for i in range(6)})
+    await take_events(runtime, tenant_id)
+
+    count = await queue_service_mapping(runtime, tenant_id, (RMM, "servers", "c-2"), ["VIP-2"])
+
+    assert count == 3 * len(DAYS)
+    await drain(ResolutionQueue.of(runtime))
+    resolved = resolutions(await take_events(runtime, tenant_id))
+    assert {(k[0], r["service_codes"][0], r["version"]) for k, r in resolved.items()} == {
+        (org(i), "VIP-2", 3) for i in (1, 3, 5)
+    }
+
+
+async def test_two_workers_never_work_the_same_queued_service_mapping(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, 4)
+    await change(runtime, tenant_id, {org(i): OrgTarget("c-1", False) for i in range(4)})
+    for metric in ("servers", "desktops_laptops"):
+        await queue_service_mapping(runtime, tenant_id, (RMM, metric, TENANT_WIDE), ["X"])
+    pending = PendingMetricResolutionRow
+    mine = pending.tenant_id == tenant_id
+    one, other = ResolutionQueue.of(runtime), ResolutionQueue.of(runtime)
+
+    # A worker skips the row another worker holds, rather than waiting for it or taking it.
+    async with runtime.sessions() as holder, holder.begin():
+        held = await holder.scalars(
+            select(pending.metric).where(mine, pending.metric == "servers").with_for_update()
+        )
+        assert list(held) == ["servers"]
+        assert await asyncio.wait_for(one.drain_once(), 10) == 1
+        assert await asyncio.wait_for(other.drain_once(), 10) == 0
+    assert await metric_versions(runtime, tenant_id) == Counter(
+        {("servers", 2): 4 * len(DAYS), ("desktops_laptops", 3): 4 * len(DAYS)}
+    )
+
+    # Two workers at once (servers still queued, queued again): each row is worked by
+    # exactly one of them.
+    for metric in ("servers", "desktops_laptops"):
+        await queue_service_mapping(runtime, tenant_id, (RMM, metric, TENANT_WIDE), ["Y"])
+    await take_events(runtime, tenant_id)
+    assert sorted(await asyncio.gather(one.drain_once(), other.drain_once())) == [1, 1]
+    assert await drain(one) == [0]
+    assert await metric_versions(runtime, tenant_id) == Counter(
+        {("servers", 3): 4 * len(DAYS), ("desktops_laptops", 4): 4 * len(DAYS)}
+    )
+
+
+async def test_a_service_mapping_changed_again_while_a_batch_holds_it_stays_queued(
+    runtime: ServiceRuntime,
+) -> None:
+    tenant_id = await tenant_with_usage(runtime, 2)
+    await queue_service_mapping(runtime, tenant_id, SERVERS, ["A"])
+    pending = PendingMetricResolutionRow
+    mine = pending.tenant_id == tenant_id
+
+    async with runtime.sessions() as batch, batch.begin():
+        held = await batch.scalars(select(pending.metric).where(mine).with_for_update())
+        assert list(held) == ["servers"]
+        again = asyncio.create_task(queue_service_mapping(runtime, tenant_id, SERVERS, ["B"]))
+        done, _ = await asyncio.wait({again}, timeout=0.5)
+        assert not done  # the change waits for the batch that holds the row
+        await batch.execute(pending.__table__.delete().where(mine))
+    await asyncio.wait_for(again, 10)
+    async with runtime.sessions() as session:
+        assert await reresolution.waiting(session, tenant_id) == 1
+    await take_events(runtime, tenant_id)
+    assert await drain(ResolutionQueue.of(runtime)) == [1, 0]
+    resolved = resolutions(await take_events(runtime, tenant_id))
+    # Unmapped orgs resolve to no service codes; the version proves the newer resolution.
+    assert {(r["metric"], r["version"]) for r in resolved.values()} == {("servers", 2)}
+
+
+async def test_json_columns_keep_the_values_written_as_text_before(
+    runtime: ServiceRuntime, fresh_database_url: str
+) -> None:
+    """Migration 0006 turns the JSON text columns into JSONB with the values they held."""
+    config = alembic_config("mapping", fresh_database_url)
+    await asyncio.to_thread(command.downgrade, config, "0005")
+    tenant_id = str(uuid.uuid4())
+    try:
+        async with runtime.transaction() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO mapping.service_mappings VALUES "
+                    "(:t, :m, 'servers', '', :codes, now())"
+                ),
+                {"t": tenant_id, "m": RMM, "codes": json.dumps(["SRV", "SRV-2"])},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO mapping.mapping_audit "
+                    "(tenant_id, at, actor, action, module, before, after) "
+                    "VALUES (:t, now(), 'k', 'org_mapping.put', :m, NULL, :after)"
+                ),
+                {"t": tenant_id, "m": RMM, "after": json.dumps({"company_id": "c-1"})},
+            )
+    finally:
+        await asyncio.to_thread(command.upgrade, config, "head")
+    await runtime.engine.dispose()  # the connections cached the columns' old types
+    async with runtime.sessions() as session:
+        mapping = await session.scalar(
+            select(ServiceMappingRow).where(ServiceMappingRow.tenant_id == tenant_id)
+        )
+        entry = await session.scalar(
+            select(MappingAuditRow).where(MappingAuditRow.tenant_id == tenant_id)
+        )
+    assert mapping is not None and mapping.service_codes == ["SRV", "SRV-2"]
+    assert entry is not None and (entry.before, entry.after) == (None, {"company_id": "c-1"})
+    async with runtime.sessions() as session:
+        types = await session.execute(
+            text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'mapping' AND column_name IN ('service_codes', 'before', "
+                "'after')"
+            )
+        )
+        assert {(t, c): d for t, c, d in types} == {
+            ("service_mappings", "service_codes"): "jsonb",
+            ("contracts", "service_codes"): "jsonb",
+            ("mapping_audit", "before"): "jsonb",
+            ("mapping_audit", "after"): "jsonb",
+        }

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.models import MappingAuditRow
-from shared.pagination import Page, paginate
+from services.mapping.resolution import audit
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["mapping audit"])
-
-# Keyset pagination walks ascending keys; the negated id walks the log newest first.
-NEWEST_FIRST = [-MappingAuditRow.id.expression]
 
 
 class AuditEntryOut(BaseModel):
@@ -49,8 +45,8 @@ def _out(row: MappingAuditRow) -> AuditEntryOut:
         org_id=row.org_id,
         metric=row.metric,
         company_id=row.company_id,
-        before=json.loads(row.before) if row.before else None,
-        after=json.loads(row.after) if row.after else None,
+        before=row.before,
+        after=row.after,
     )
 
 
@@ -67,21 +63,15 @@ async def mapping_audit(
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Page[AuditEntryOut]:
-    query = select(MappingAuditRow).where(MappingAuditRow.tenant_id == ctx.tenant_id)
-    for column, value in (
-        (MappingAuditRow.module, module),
-        (MappingAuditRow.org_id, org_id),
-        (MappingAuditRow.metric, metric),
-        (MappingAuditRow.action, action),
-        (MappingAuditRow.actor, actor),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(MappingAuditRow.at >= _utc(since))
-    if until is not None:
-        query = query.where(MappingAuditRow.at < _utc(until))
+    where = audit.AuditFilter(
+        module,
+        org_id,
+        metric,
+        action,
+        actor,
+        None if since is None else _utc(since),
+        None if until is None else _utc(until),
+    )
     async with runtime.sessions() as session:
-        return await paginate(
-            session, query, NEWEST_FIRST, paging, lambda r: _out(r[0]), lambda r: (-r[0].id,)
-        )
+        page = await audit.entries(session, ctx.tenant_id, where, paging)
+    return Page(items=[_out(r) for r in page.items], next_cursor=page.next_cursor)

@@ -9,12 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.matching import scoring as matching
-from services.mapping.matching.candidates import load_companies
-from services.mapping.models import ModuleOrgRow
-from services.mapping.resolution import reresolution
-from services.mapping.resolution.module_orgs import org_query, with_status
-from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
-from services.mapping.resolution.rules import OrgTarget
+from services.mapping.matching import service
+from services.mapping.resolution.service import MappingWork
 from shared.catalog import CATALOG
 from shared.problems import invalid
 
@@ -50,8 +46,8 @@ class AutoMapOut(BaseModel):
     considered: int
     mappings: list[AutoMappingOut]
     queued: bool = False
-    """Whether the usage of the mapped orgs (``reresolved`` records each) is re-resolved by
-    the service in the background, too much for this request, rather than already."""
+    """Whether the usage of the mapped orgs (``reresolved`` records each) was still being
+    re-resolved in the background when the answer was sent, rather than done already."""
 
 
 def _out(p: matching.Proposal, reresolved: int = 0) -> AutoMappingOut:
@@ -74,38 +70,19 @@ async def auto_map(body: AutoMapIn, ctx: Caller, runtime: Runtime) -> AutoMapOut
     runner-up by ``margin``; a dry run answers the same mappings and changes nothing."""
     if body.module is not None and CATALOG.module(body.module) is None:
         raise invalid(["body", "module"], f"unknown module {body.module!r}")
-    async with runtime.transaction() as session:
-        query = with_status(org_query(ctx.tenant_id), "unmapped")
-        if body.module is not None:
-            query = query.where(ModuleOrgRow.module == body.module)
-        orgs = [(o.module, o.org_id, o.org_name) for o in await session.scalars(query)]
-        plan = matching.plan_auto_map(
-            orgs, await load_companies(session, ctx.tenant_id), body.min_score, body.margin
-        )
-        queued = False
-        if body.dry_run or not plan:
-            mappings = [_out(p) for p in plan]
-        else:
-            done = await change_org_mappings(
-                runtime,
-                session,
-                ctx.tenant_id,
-                ctx.key_id,
-                [
-                    OrgChange(p.module, p.org_id, OrgTarget(p.suggestion.company_id, False))
-                    for p in plan
-                ],
-                "org_mapping.auto_map",
-            )
-            mappings = [_out(p, d.reresolved) for p, d in zip(plan, done, strict=True)]
-            queued = any(d.queued for d in done)
-    if queued:
-        reresolution.wake(runtime)
+    ask = service.AutoMapAsk(body.min_score, body.margin, body.dry_run, body.module)
+    done = await service.auto_map(MappingWork.of(runtime), ctx.tenant_id, ctx.key_id, ask)
+    if done.changes is None:
+        mappings = [_out(p) for p in done.proposals]
+    else:
+        mappings = [
+            _out(p, c.reresolved) for p, c in zip(done.proposals, done.changes, strict=True)
+        ]
     return AutoMapOut(
         dry_run=body.dry_run,
         min_score=body.min_score,
         margin=body.margin,
-        considered=len(orgs),
+        considered=done.considered,
         mappings=mappings,
-        queued=queued,
+        queued=done.pending,
     )

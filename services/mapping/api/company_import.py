@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel
 
-from services.mapping.api.companies import CompanyIn, CompanyOut, company_changed, company_out
+from services.mapping.api.companies import CompanyOut, company_out
 from services.mapping.api.deps import Caller, Runtime
-from services.mapping.companies.csv_format import CsvError, CsvRow, read_rows
-from services.mapping.models import CompanyRow
-from shared.db import chunks
-from shared.problems import Conflict, PayloadTooLarge, Problem, invalid
+from services.mapping.companies import service
+from services.mapping.companies.csv_format import CsvError, read_rows
+from shared.problems import PayloadTooLarge, Problem, invalid
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
-REF_CHUNK = 1000
 
 
 class UnsupportedMediaType(Problem):
@@ -44,37 +38,15 @@ class ImportReport(BaseModel):
     companies: list[CompanyOut]
 
 
-def _validate(row: CsvRow) -> CompanyIn | list[RowError]:
-    errors: list[RowError] = []
-    if row.extra_fields:
-        errors.append(
-            RowError(
-                loc=["row", row.line], msg=f"{row.extra_fields} more field(s) than the header names"
-            )
-        )
-    try:
-        company = CompanyIn.model_validate(row.values)
-    except ValidationError as exc:
-        errors += [
-            RowError(loc=["row", row.line, *map(str, e["loc"])], msg=e["msg"]) for e in exc.errors()
-        ]
-        return errors
-    return errors or company
-
-
-async def _taken_refs(session: AsyncSession, tenant_id: str, refs: list[str]) -> set[str]:
-    taken: set[str] = set()
-    for part in chunks(refs, REF_CHUNK):
-        taken.update(
-            ref
-            for ref in await session.scalars(
-                select(CompanyRow.external_ref).where(
-                    CompanyRow.tenant_id == tenant_id, CompanyRow.external_ref.in_(part)
-                )
-            )
-            if ref is not None
-        )
-    return taken
+def _report(result: service.ImportResult) -> ImportReport:
+    return ImportReport(
+        created=len(result.created),
+        rejected=[
+            RejectedRow(row=r.row, errors=[RowError(loc=e.loc, msg=e.msg) for e in r.errors])
+            for r in result.rejected
+        ],
+        companies=[company_out(c) for c in result.created],
+    )
 
 
 @router.post(
@@ -108,62 +80,8 @@ async def import_companies(request: Request, ctx: Caller, runtime: Runtime) -> I
         rows = read_rows(body)
     except CsvError as exc:
         raise invalid(exc.loc, exc.msg) from exc
-    valid: list[tuple[CsvRow, CompanyIn]] = []
-    rejected: list[RejectedRow] = []
-    for row in rows:
-        result = _validate(row)
-        if isinstance(result, list):
-            rejected.append(RejectedRow(row=row.line, errors=result))
-        else:
-            valid.append((row, result))
-    now = datetime.now(UTC)
-    created: list[CompanyRow] = []
-    try:
-        async with runtime.transaction() as session:
-            refs = [c.external_ref for _, c in valid if c.external_ref]
-            taken = await _taken_refs(session, ctx.tenant_id, refs)
-            first_line: dict[str, int] = {}
-            for row, company in valid:
-                ref = company.external_ref
-                if ref is not None and (ref in taken or ref in first_line):
-                    where = (
-                        f"line {first_line[ref]}" if ref in first_line else "an existing company"
-                    )
-                    rejected.append(
-                        RejectedRow(
-                            row=row.line,
-                            errors=[
-                                RowError(
-                                    loc=["row", row.line, "external_ref"],
-                                    msg=f"external_ref {ref!r} is already used by {where}",
-                                )
-                            ],
-                        )
-                    )
-                    continue
-                if ref is not None:
-                    first_line[ref] = row.line
-                created.append(
-                    CompanyRow(
-                        id=str(uuid.uuid4()),
-                        tenant_id=ctx.tenant_id,
-                        name=company.name,
-                        external_ref=ref,
-                        tax_rate=company.tax_rate,
-                        currency=company.currency,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            session.add_all(created)
-            await session.flush()
-            await runtime.outbox.add(session, ctx.tenant_id, *map(company_changed, created))
-    except IntegrityError as exc:
-        raise Conflict(
-            "Another request created a company with one of these external_ref "
-            "values meanwhile; nothing was imported. Send the file again."
-        ) from exc
-    rejected.sort(key=lambda r: r.row)
-    return ImportReport(
-        created=len(created), rejected=rejected, companies=[company_out(c) for c in created]
-    )
+    async with runtime.transaction() as session:
+        result = await service.import_companies(
+            session, runtime.outbox, ctx.tenant_id, rows, datetime.now(UTC)
+        )
+    return _report(result)

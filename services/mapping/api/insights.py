@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.api.module_orgs import Suggestion
 from services.mapping.insights import rules as insights
-from services.mapping.insights.facts import load_facts
+from services.mapping.insights import service
 from shared.problems import invalid
 
 router = APIRouter(prefix="/v1", tags=["insights"])
@@ -21,8 +21,8 @@ MAX_STALE_DAYS = 366
 
 
 class InsightOut(BaseModel):
-    kind: insights.Kind
-    severity: insights.Severity
+    kind: insights.InsightKind
+    severity: insights.InsightSeverity
     module: str | None = None
     metric: str | None = None
     org_id: str | None = None
@@ -57,7 +57,7 @@ class InsightOut(BaseModel):
         )
 
 
-def _kinds(values: list[str]) -> tuple[insights.Kind, ...]:
+def _kinds(values: list[str]) -> tuple[insights.InsightKind, ...]:
     asked = [k.strip() for value in values for k in value.split(",") if k.strip()]
     unknown = [k for k in asked if k not in insights.KINDS]
     if unknown:
@@ -94,7 +94,5 @@ async def list_insights(
     kinds = _kinds(kind) if kind else insights.KINDS
     today = datetime.now(ZoneInfo(ctx.timezone)).date()
     async with runtime.sessions() as session:
-        facts = await load_facts(session, ctx.tenant_id, today, kinds)
-    return JSONResponse(
-        [InsightOut.of(i).answer() for i in insights.build(facts, stale_days, kinds)]
-    )
+        found = await service.insights(session, ctx.tenant_id, today, stale_days, kinds)
+    return JSONResponse([InsightOut.of(i).answer() for i in found])

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy import func
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping.api.deps import Caller, Paging, Runtime, company_or_404
+from services.mapping.api.deps import Caller, Paging, Runtime
+from services.mapping.companies.service import UnknownCompany
 from services.mapping.matching import scoring as matching
-from services.mapping.matching.candidates import load_matcher
-from services.mapping.models import ModuleOrgRow, OrgMappingRow
-from services.mapping.resolution import reresolution
-from services.mapping.resolution.module_orgs import (
-    ORG_ORDER,
-    Status,
-    org_query,
-    status_of,
-    with_status,
-)
-from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
-from services.mapping.resolution.rules import OrgTarget
+from services.mapping.matching import service as matching_service
+from services.mapping.resolution import service as resolution
+from services.mapping.resolution.rules import MappingStatus, OrgTarget
 from shared.catalog import CATALOG
-from shared.pagination import Page, paginate
+from shared.pagination import Page
 from shared.problems import NotFound, invalid
 
 router = APIRouter(prefix="/v1", tags=["module orgs"])
@@ -48,34 +37,28 @@ class ModuleOrgOut(BaseModel):
     module: str
     org_id: str
     org_name: str
-    status: Status
+    status: MappingStatus
     company_id: str | None
     first_seen: date
     last_seen: date
     suggestions: list[Suggestion] = []
 
+    @classmethod
+    def of(cls, o: matching_service.ModuleOrg) -> ModuleOrgOut:
+        return cls(
+            module=o.module,
+            org_id=o.org_id,
+            org_name=o.org_name,
+            status=o.status,
+            company_id=o.company_id,
+            first_seen=o.first_seen,
+            last_seen=o.last_seen,
+            suggestions=[Suggestion.of(s) for s in o.suggestions],
+        )
 
-def _org_out(org: ModuleOrgRow, mapping: OrgMappingRow | None) -> ModuleOrgOut:
-    return ModuleOrgOut(
-        module=org.module,
-        org_id=org.org_id,
-        org_name=org.org_name,
-        status=status_of(mapping),
-        company_id=mapping.company_id if mapping else None,
-        first_seen=org.first_seen,
-        last_seen=org.last_seen,
-    )
 
-
-async def _with_suggestions(
-    session: AsyncSession, tenant_id: str, orgs: Sequence[ModuleOrgOut]
-) -> None:
-    waiting = [o for o in orgs if o.status == "unmapped"]
-    if not waiting:
-        return
-    matcher = await load_matcher(session, tenant_id)
-    for org in waiting:
-        org.suggestions = [Suggestion.of(s) for s in matcher.rank(org.org_name)]
+def _page(page: Page[matching_service.ModuleOrg]) -> Page[ModuleOrgOut]:
+    return Page(items=[ModuleOrgOut.of(o) for o in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/module-orgs", response_model=Page[ModuleOrgOut])
@@ -84,28 +67,13 @@ async def list_module_orgs(
     runtime: Runtime,
     paging: Paging,
     module: Annotated[str | None, Query(max_length=64)] = None,
-    status: Status | None = None,
+    status: MappingStatus | None = None,
     q: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Page[ModuleOrgOut]:
     """Unmapped orgs carry their ranked company suggestions (score 0 to 1)."""
-    query = org_query(ctx.tenant_id)
-    if module:
-        query = query.where(ModuleOrgRow.module == module)
-    if q:
-        query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower()))
-    if status is not None:
-        query = with_status(query, status)
     async with runtime.sessions() as session:
-        page = await paginate(
-            session,
-            query,
-            ORG_ORDER,
-            paging,
-            lambda r: _org_out(r[0], r[1]),
-            lambda r: (r[0].module, r[0].org_id),
-        )
-        await _with_suggestions(session, ctx.tenant_id, page.items)
-    return page
+        page = await matching_service.module_orgs(session, ctx.tenant_id, paging, module, status, q)
+    return _page(page)
 
 
 @router.get("/companies/{company_id}/module-orgs", response_model=Page[ModuleOrgOut])
@@ -113,16 +81,10 @@ async def company_module_orgs(
     company_id: str, ctx: Caller, runtime: Runtime, paging: Paging
 ) -> Page[ModuleOrgOut]:
     async with runtime.sessions() as session:
-        await company_or_404(session, ctx.tenant_id, company_id)
-        query = org_query(ctx.tenant_id).where(OrgMappingRow.company_id == company_id)
-        return await paginate(
-            session,
-            query,
-            ORG_ORDER,
-            paging,
-            lambda r: _org_out(r[0], r[1]),
-            lambda r: (r[0].module, r[0].org_id),
+        page = await matching_service.company_module_orgs(
+            session, ctx.tenant_id, company_id, paging
         )
+    return _page(page)
 
 
 class OrgMappingIn(BaseModel):
@@ -144,9 +106,10 @@ class OrgMappingOut(BaseModel):
     excluded: bool
     updated_at: datetime
     reresolved: int
+    """The org's usage records, re-resolved with the new mapping."""
     queued: bool = False
-    """Whether the ``reresolved`` records are re-resolved in the background (an org with
-    more usage than one request should handle) rather than already."""
+    """Whether the ``reresolved`` records were still being re-resolved in the background
+    when the answer was sent, rather than done already."""
 
 
 def _check_module(module: str) -> None:
@@ -160,23 +123,13 @@ async def put_org_mapping(
 ) -> OrgMappingOut:
     """Maps the org (or excludes it) and re-resolves all of its usage."""
     _check_module(module)
-    async with runtime.transaction() as session:
-        if body.company_id is not None:
-            try:
-                await company_or_404(session, ctx.tenant_id, body.company_id)
-            except NotFound as exc:
-                raise invalid(["body", "company_id"], f"no company {body.company_id}") from exc
-        target = OrgTarget(body.company_id, body.excluded)
-        [done] = await change_org_mappings(
-            runtime,
-            session,
-            ctx.tenant_id,
-            ctx.key_id,
-            [OrgChange(module, org_id, target)],
-            "org_mapping.put",
+    target = OrgTarget(body.company_id, body.excluded)
+    try:
+        done, pending = await resolution.map_org(
+            resolution.MappingWork.of(runtime), ctx.tenant_id, ctx.key_id, module, org_id, target
         )
-    if done.queued:
-        reresolution.wake(runtime)
+    except UnknownCompany as exc:
+        raise invalid(["body", "company_id"], f"no company {body.company_id}") from exc
     return OrgMappingOut(
         module=module,
         org_id=org_id,
@@ -184,7 +137,7 @@ async def put_org_mapping(
         excluded=body.excluded,
         updated_at=done.updated_at,
         reresolved=done.reresolved,
-        queued=done.queued,
+        queued=pending,
     )
 
 
@@ -192,15 +145,7 @@ async def put_org_mapping(
 async def delete_org_mapping(module: str, org_id: str, ctx: Caller, runtime: Runtime) -> Response:
     """The org's usage becomes unbilled again."""
     _check_module(module)
-    async with runtime.transaction() as session:
-        [done] = await change_org_mappings(
-            runtime,
-            session,
-            ctx.tenant_id,
-            ctx.key_id,
-            [OrgChange(module, org_id, None)],
-            "org_mapping.delete",
-        )
-    if done.queued:
-        reresolution.wake(runtime)
+    await resolution.map_org(
+        resolution.MappingWork.of(runtime), ctx.tenant_id, ctx.key_id, module, org_id, None
+    )
     return Response(status_code=204)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -28,7 +27,7 @@ async def keep_contract(session: AsyncSession, tenant_id: str, event: Event) -> 
         company_id=event.company_id,
         start_date=event.start_date,
         end_date=event.end_date,
-        service_codes=json.dumps(sorted(set(event.service_codes))),
+        service_codes=sorted(set(event.service_codes)),
         updated_at=event.updated_at,
     )
     new = stmt.excluded
@@ -51,6 +50,6 @@ async def contract_covers(session: AsyncSession, tenant_id: str) -> list[Contrac
         ).where(ContractReplicaRow.tenant_id == tenant_id)
     )
     return [
-        ContractCover(company_id, start, end, frozenset(json.loads(codes)))
+        ContractCover(company_id, start, end, frozenset(codes))
         for company_id, start, end, codes in rows
     ]

@@ -15,7 +15,7 @@ from services.mapping.insights.contract_cover import contract_covers
 from services.mapping.insights.rules import (
     BillingState,
     Facts,
-    Kind,
+    InsightKind,
     MappedUsage,
     ModuleActivity,
     UnmappedMetric,
@@ -31,6 +31,7 @@ from services.mapping.models import (
     UsageRow,
 )
 from services.mapping.resolution.module_orgs import org_query, with_status
+from services.mapping.resolution.rules import MappingStatus
 from services.mapping.resolution.usage import load_resolver
 
 
@@ -59,7 +60,7 @@ async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedO
         .subquery()
     )
     query = (
-        with_status(org_query(tenant_id), "unmapped")
+        with_status(org_query(tenant_id), MappingStatus.UNMAPPED)
         .add_columns(func.coalesce(waiting.c.records, 0))
         .outerjoin(
             waiting,
@@ -149,19 +150,21 @@ async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]
 
 
 async def load_facts(
-    session: AsyncSession, tenant_id: str, today: date, kinds: Collection[Kind]
+    session: AsyncSession, tenant_id: str, today: date, kinds: Collection[InsightKind]
 ) -> Facts:
     """Only what the asked kinds need: suggestions and usage scans are the costly parts."""
     facts = Facts(
         today=today,
         activity=await module_activity(session, tenant_id),
         billing=await module_billing(session, tenant_id),
-        unmapped_orgs=await unmapped_orgs(session, tenant_id) if "unmapped_orgs" in kinds else (),
+        unmapped_orgs=await unmapped_orgs(session, tenant_id)
+        if InsightKind.UNMAPPED_ORGS in kinds
+        else (),
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
-        if "unmapped_metric" in kinds
+        if InsightKind.UNMAPPED_METRIC in kinds
         else (),
     )
-    if "usage_without_contract" not in kinds:
+    if InsightKind.USAGE_WITHOUT_CONTRACT not in kinds:
         return facts
     return replace(
         facts,

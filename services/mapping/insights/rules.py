@@ -7,31 +7,37 @@ because insights are computed from the current state, never stored.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from services.mapping.matching.scoring import Suggestion
 from shared.catalog import CATALOG
 
-Kind = Literal[
-    "module_not_enabled",
-    "unmapped_orgs",
-    "unmapped_metric",
-    "usage_without_contract",
-    "stale_module",
-]
-KINDS: tuple[Kind, ...] = (
-    "module_not_enabled",
-    "unmapped_orgs",
-    "unmapped_metric",
-    "usage_without_contract",
-    "stale_module",
-)
-Severity = Literal["info", "warning", "critical"]
+
+class InsightKind(StrEnum):
+    """What an insight is about; the order is the one answers list them in."""
+
+    MODULE_NOT_ENABLED = "module_not_enabled"
+    UNMAPPED_ORGS = "unmapped_orgs"
+    UNMAPPED_METRIC = "unmapped_metric"
+    USAGE_WITHOUT_CONTRACT = "usage_without_contract"
+    STALE_MODULE = "stale_module"
+
+
+KINDS: tuple[InsightKind, ...] = tuple(InsightKind)
+
+
+class InsightSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
 DEFAULT_STALE_DAYS = 3
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+_SEVERITY_ORDER = {InsightSeverity.CRITICAL: 0, InsightSeverity.WARNING: 1, InsightSeverity.INFO: 2}
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,8 @@ class Facts:
 
 @dataclass(frozen=True)
 class Insight:
-    kind: Kind
-    severity: Severity
+    kind: InsightKind
+    severity: InsightSeverity
     message: str
     count: int
     module: str | None = None
@@ -140,8 +146,8 @@ def modules_not_enabled(facts: Facts) -> list[Insight]:
             continue
         out.append(
             Insight(
-                kind="module_not_enabled",
-                severity="warning",
+                kind=InsightKind.MODULE_NOT_ENABLED,
+                severity=InsightSeverity.WARNING,
                 module=module,
                 count=activity.org_count,
                 message=f"{module_name(module)} sends usage for "
@@ -155,8 +161,8 @@ def modules_not_enabled(facts: Facts) -> list[Insight]:
 def unmapped_orgs(facts: Facts) -> list[Insight]:
     return [
         Insight(
-            kind="unmapped_orgs",
-            severity="warning",
+            kind=InsightKind.UNMAPPED_ORGS,
+            severity=InsightSeverity.WARNING,
             module=org.module,
             org_id=org.org_id,
             count=org.records,
@@ -178,8 +184,8 @@ def unmapped_metrics(facts: Facts) -> list[Insight]:
         companies = {i.company_id for i in items}
         out.append(
             Insight(
-                kind="unmapped_metric",
-                severity="warning",
+                kind=InsightKind.UNMAPPED_METRIC,
+                severity=InsightSeverity.WARNING,
                 module=module,
                 metric=metric,
                 count=len(companies),
@@ -247,8 +253,8 @@ def usage_without_contract(facts: Facts) -> list[Insight]:
         )
         out.append(
             Insight(
-                kind="usage_without_contract",
-                severity="critical",
+                kind=InsightKind.USAGE_WITHOUT_CONTRACT,
+                severity=InsightSeverity.CRITICAL,
                 company_id=company_id,
                 module=next(iter(modules)) if len(modules) == 1 else None,
                 count=len(codes),
@@ -281,8 +287,8 @@ def stale_modules(facts: Facts, stale_days: int = DEFAULT_STALE_DAYS) -> list[In
         billed = state is not None and state.enabled
         out.append(
             Insight(
-                kind="stale_module",
-                severity="critical" if billed else "warning",
+                kind=InsightKind.STALE_MODULE,
+                severity=InsightSeverity.CRITICAL if billed else InsightSeverity.WARNING,
                 module=module,
                 count=silent,
                 message=f"No usage from {module_name(module)} since {activity.last_seen} "
@@ -293,15 +299,15 @@ def stale_modules(facts: Facts, stale_days: int = DEFAULT_STALE_DAYS) -> list[In
 
 
 def build(
-    facts: Facts, stale_days: int = DEFAULT_STALE_DAYS, kinds: Sequence[Kind] = KINDS
+    facts: Facts, stale_days: int = DEFAULT_STALE_DAYS, kinds: Sequence[InsightKind] = KINDS
 ) -> list[Insight]:
     """Every insight of the asked kinds, the most severe first."""
-    rules = {
-        "module_not_enabled": modules_not_enabled,
-        "unmapped_orgs": unmapped_orgs,
-        "unmapped_metric": unmapped_metrics,
-        "usage_without_contract": usage_without_contract,
-        "stale_module": lambda f: stale_modules(f, stale_days),
+    rules: dict[InsightKind, Callable[[Facts], list[Insight]]] = {
+        InsightKind.MODULE_NOT_ENABLED: modules_not_enabled,
+        InsightKind.UNMAPPED_ORGS: unmapped_orgs,
+        InsightKind.UNMAPPED_METRIC: unmapped_metrics,
+        InsightKind.USAGE_WITHOUT_CONTRACT: usage_without_contract,
+        InsightKind.STALE_MODULE: lambda f: stale_modules(f, stale_days),
     }
     found = [insight for kind in kinds for insight in rules[kind](facts)]
     return sorted(found, key=lambda i: _SEVERITY_ORDER[i.severity])

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Select, and_, select
 
 from services.mapping.models import ModuleOrgRow, OrgMappingRow
+from services.mapping.resolution.rules import MappingStatus, OrgTarget, status_of
 
-Status = Literal["unmapped", "mapped", "excluded"]
 ORG_ORDER = [ModuleOrgRow.module.expression, ModuleOrgRow.org_id.expression]
 
 
-def status_of(mapping: OrgMappingRow | None) -> Status:
-    if mapping is None or (mapping.company_id is None and not mapping.excluded):
-        return "unmapped"
-    return "excluded" if mapping.excluded else "mapped"
+def mapping_status(mapping: OrgMappingRow | None) -> MappingStatus:
+    return status_of(None if mapping is None else OrgTarget(mapping.company_id, mapping.excluded))
 
 
 def org_query(tenant_id: str) -> Select[Any]:
@@ -35,12 +33,12 @@ def org_query(tenant_id: str) -> Select[Any]:
     return cast(Select[Any], query)
 
 
-def with_status(query: Select[Any], status: Status) -> Select[Any]:
-    if status == "unmapped":
+def with_status(query: Select[Any], status: MappingStatus) -> Select[Any]:
+    if status == MappingStatus.UNMAPPED:
         return query.where(
             OrgMappingRow.org_id.is_(None)
             | (OrgMappingRow.company_id.is_(None) & ~OrgMappingRow.excluded)
         )
-    if status == "mapped":
+    if status == MappingStatus.MAPPED:
         return query.where(OrgMappingRow.company_id.is_not(None), ~OrgMappingRow.excluded)
     return query.where(OrgMappingRow.excluded)

@@ -2,31 +2,28 @@
 
 Set-based, whatever the number of orgs: the mapping rows are written by one upsert (and one
 delete), every change gets its ``mapping.changed`` event and its audit row, and all usage of
-the orgs is re-resolved (``reresolution``: by one ``UPDATE ... RETURNING`` per chunk of orgs,
-published as ``usage.resolved`` events of that chunk), all in the caller's transaction; or,
-when that is too much usage for one request, queued in it for the service's background loop.
+the orgs is queued for re-resolution (``reresolution``), all in the caller's transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping import audit
 from services.mapping.models import OrgMappingRow
-from services.mapping.resolution import reresolution
-from services.mapping.resolution.reresolution import ORG_CHUNK
+from services.mapping.resolution import audit, reresolution
+from services.mapping.resolution.reresolution import ORG_CHUNK, Ticket
 from services.mapping.resolution.rules import OrgKey, OrgTarget
 from services.mapping.resolution.usage import count_by_org, dialect_name
 from shared.db import chunks, insert, match_keys
 from shared.events import MappingChanged
+from shared.outbox import Outbox
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime
 
 _mappings = cast(Table, OrgMappingRow.__table__)
 
@@ -52,8 +49,7 @@ class OrgChangeResult:
     after: OrgTarget | None
     updated_at: datetime
     reresolved: int
-    queued: bool = False
-    """Whether the org's usage is re-resolved in the background rather than already."""
+    """The usage records of the org, queued for re-resolution."""
 
 
 def _state(target: OrgTarget | None) -> dict[str, Any] | None:
@@ -120,16 +116,20 @@ async def _write(
     await session.execute(stmt, rows)
 
 
+def ticket_of(tenant_id: str, results: Sequence[OrgChangeResult]) -> Ticket:
+    return Ticket(tenant_id, orgs=tuple((r.module, r.org_id) for r in results))
+
+
 async def change_org_mappings(
-    runtime: ServiceRuntime,
     session: AsyncSession,
+    outbox: Outbox,
     tenant_id: str,
     actor: str,
     changes: Sequence[OrgChange],
     action: audit.Action,
+    now: datetime,
 ) -> list[OrgChangeResult]:
     """Applies the changes (one per org); removing a mapping that does not exist is a 404."""
-    now = datetime.now(UTC)
     befores = await _current(session, tenant_id, [c.key for c in changes])
     for change in changes:
         if change.target is None and change.key not in befores:
@@ -137,12 +137,8 @@ async def change_org_mappings(
     await _write(session, tenant_id, actor, now, changes)
     keys = [c.key for c in changes]
     counts = await count_by_org(session, tenant_id, keys)
-    queued = sum(counts.values()) > reresolution.INLINE_RECORDS
-    if queued:
-        await reresolution.enqueue(session, tenant_id, keys, now)
-    else:
-        counts = await reresolution.reresolve_orgs(runtime, session, tenant_id, keys)
-    await runtime.outbox.add(
+    await reresolution.enqueue(session, tenant_id, keys, now)
+    await outbox.add(
         session,
         tenant_id,
         *(
@@ -162,6 +158,7 @@ async def change_org_mappings(
         session,
         tenant_id,
         actor,
+        now,
         *(
             audit.Change(
                 action,
@@ -174,8 +171,6 @@ async def change_org_mappings(
         ),
     )
     return [
-        OrgChangeResult(
-            c.module, c.org_id, befores.get(c.key), c.target, now, counts[c.key], queued
-        )
+        OrgChangeResult(c.module, c.org_id, befores.get(c.key), c.target, now, counts[c.key])
         for c in changes
     ]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -19,10 +20,28 @@ OrgKey = tuple[str, str]  # (module, org_id)
 MetricKey = tuple[str, str]  # (module, metric)
 
 
+class MappingStatus(StrEnum):
+    """Where an org's usage goes; the values are those of ``usage.resolved`` records."""
+
+    UNMAPPED = "unmapped"
+    MAPPED = "mapped"
+    EXCLUDED = "excluded"
+
+
 @dataclass(frozen=True)
 class OrgTarget:
     company_id: str | None
     excluded: bool
+
+    @property
+    def status(self) -> MappingStatus:
+        if self.excluded:
+            return MappingStatus.EXCLUDED
+        return MappingStatus.UNMAPPED if self.company_id is None else MappingStatus.MAPPED
+
+
+def status_of(target: OrgTarget | None) -> MappingStatus:
+    return MappingStatus.UNMAPPED if target is None else target.status
 
 
 @dataclass
@@ -41,13 +60,9 @@ class Resolver:
         """The fields every record of ``(module, org_id, metric)`` resolves to."""
         fields: dict[str, Any] = {"module": module, "org_id": org_id, "metric": metric}
         target = self.orgs.get((module, org_id))
-        if target is None or (target.company_id is None and not target.excluded):
-            fields["status"] = "unmapped"
-        elif target.excluded:
-            fields["status"] = "excluded"
-        else:
-            assert target.company_id is not None
-            fields["status"] = "mapped"
+        fields["status"] = status = status_of(target)
+        if status is MappingStatus.MAPPED:
+            assert target is not None and target.company_id is not None
             fields["company_id"] = target.company_id
             fields["service_codes"] = self.services(module, metric, target.company_id)
         return fields

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -61,7 +60,7 @@ async def load_resolver(
             )
         )
         for sm in rows2:
-            codes = tuple(json.loads(sm.service_codes))
+            codes = tuple(sm.service_codes)
             if sm.company_id == TENANT_WIDE:
                 resolver.tenant_services[(sm.module, sm.metric)] = codes
             else:

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import get_args
 
 import pytest
 
-from services.mapping.resolution.rules import OrgTarget, Resolver
+from services.mapping.resolution.rules import MappingStatus, OrgTarget, Resolver, status_of
+from shared import events as shared_events
 from shared.events import ResolvedUsage
 
 DAY = date(2026, 2, 10)
@@ -172,3 +174,23 @@ def test_resolving_many_records_at_once_equals_resolving_each() -> None:
         ("org-3", "storage_tb", "excluded", None, ()),
         ("org-4", "storage_tb", "unmapped", None, ()),
     }
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        (None, MappingStatus.UNMAPPED),
+        (OrgTarget(None, False), MappingStatus.UNMAPPED),
+        (OrgTarget("c-1", False), MappingStatus.MAPPED),
+        (OrgTarget(None, True), MappingStatus.EXCLUDED),
+        (OrgTarget("c-1", True), MappingStatus.EXCLUDED),  # exclusion wins
+    ],
+)
+def test_the_status_of_a_mapping(target: OrgTarget | None, status: MappingStatus) -> None:
+    assert status_of(target) is status
+    resolver = Resolver(orgs={} if target is None else {("datto_azure_backup", "org-1"): target})
+    assert resolve(resolver).status == status.value
+
+
+def test_mapping_statuses_are_the_wire_values_of_usage_resolved() -> None:
+    assert set(MappingStatus) == set(get_args(shared_events.MappingStatus))
