@@ -6,7 +6,6 @@ same unit table both must bill exactly the same documents: the same contracts, t
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -37,9 +36,7 @@ from shared.migrations import alembic_config
 PERIOD = "2026-03"
 TENANT = str(uuid.UUID(int=1))
 MODULES = {"datto_rmm": "servers", "datto_bcdr": "protected_tb", "kaseya_vsa": "agents"}
-GRADUATED = json.dumps(
-    [{"up_to": "10", "unit_price": "3.00"}, {"up_to": None, "unit_price": "1.25"}]
-)
+GRADUATED = [{"up_to": "10", "unit_price": "3.00"}, {"up_to": None, "unit_price": "1.25"}]
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
@@ -81,7 +78,7 @@ def _contracts(companies: list[str]) -> list[Any]:
                     unit_price=Decimal("2.125"),
                     counting_basis=("daily", "monthly_peak", "monthly_last")[position % 3],
                     pricing_model="graduated" if graduated else "per_unit",
-                    tiers=GRADUATED if graduated else "[]",
+                    tiers=GRADUATED if graduated else [],
                     minimum_units=Decimal(2) if code == "datto_rmm" else Decimal(0),
                 )
             )
@@ -204,5 +201,5 @@ async def test_postgresql_and_sqlite_runs_bill_the_same(
     unused_only = {c for i, c in enumerate(companies[:-2]) if i % 5 == 4}
     assert all(row[2] > 0 for row in on_postgresql if row[0] not in unused_only)
     assert all(row[2] == 0 and row[5] is None for row in on_postgresql if row[0] in unused_only)
-    estimated = [json.loads(row[10]) for row in lines if row[5] == "datto_bcdr"]
+    estimated = [row[10] for row in lines if row[5] == "datto_bcdr"]
     assert any(s["estimated"] == [9, 10] for series in estimated for s in series)
