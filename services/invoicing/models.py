@@ -39,6 +39,10 @@ Quantity = Numeric(24, 4)
 Price = Numeric(20, 6)
 Json: TypeEngine[Any] = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """JSON documents: ``jsonb`` on PostgreSQL, JSON text on SQLite; None is SQL NULL."""
+LineJson: TypeEngine[Any] = JSON(none_as_null=True)
+"""JSON of invoice lines: ``json`` on PostgreSQL, kept as written. Runs write hundreds of
+thousands of lines by COPY and nothing queries inside them; building ``jsonb`` would cost the
+server several times the COPY itself."""
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -219,9 +223,9 @@ class InvoiceLineRow(Base):
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     unit_price: Mapped[Decimal] = mapped_column(Price)
     amount: Mapped[Decimal] = mapped_column(Money)
-    sources: Mapped[list[dict[str, str]]] = mapped_column(Json)
+    sources: Mapped[list[dict[str, str]]] = mapped_column(LineJson)
     """``[{"module", "metric", "quantity"}, ...]``, the quantity as a decimal string."""
-    daily: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    daily: Mapped[list[dict[str, Any]]] = mapped_column(LineJson)
     """The compact daily series (:mod:`services.invoicing.documents.content`)."""
     invoice: Mapped[InvoiceRow] = relationship(back_populates="lines", lazy="raise")
 
