@@ -1,10 +1,12 @@
-"""Invoicing's consumers: the unit table and the replicas it bills from."""
+"""Invoicing's consumers: event types connected to the use cases that keep the unit table and
+the replicas it bills from."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.models import CompanyRow, ModuleBillingRow
+from services.invoicing.contracts.companies import upsert_company
+from services.invoicing.models import ModuleBillingRow
 from services.invoicing.units.service import apply_resolved
 from shared.events import CompanyChanged, Event, ModuleBillingChanged, UsageResolved
 from shared.replicas import module_billing_handler
@@ -18,17 +20,7 @@ async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event)
 
 async def on_company_changed(session: AsyncSession, tenant_id: str, event: Event) -> None:
     assert isinstance(event, CompanyChanged)
-    await upsert_company(session, tenant_id, event)
-
-
-async def upsert_company(session: AsyncSession, tenant_id: str, event: CompanyChanged) -> None:
-    data = event.company
-    row = await session.get(CompanyRow, data.id)
-    if row is None:
-        row = CompanyRow(id=data.id, tenant_id=tenant_id)
-        session.add(row)
-    row.name, row.external_ref = data.name, data.external_ref
-    row.tax_rate, row.currency = data.tax_rate, data.currency
+    await upsert_company(session, tenant_id, event.company)
 
 
 on_module_billing = module_billing_handler(ModuleBillingRow)

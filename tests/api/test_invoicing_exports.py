@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from pypdf import PdfReader
 
+from services.invoicing.documents.exports import files
+from services.invoicing.documents.exports.document import InvoiceDocument
+from services.invoicing.documents.exports.pdf import invoice_pdf
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,
@@ -155,6 +159,25 @@ async def test_an_invoice_as_pdf(billing: InvoicingApi) -> None:
     ):
         assert expected in text, expected
     assert reader.metadata is not None and reader.metadata.title == "Invoice 1"
+
+
+async def test_the_pdf_is_rendered_off_the_event_loop(
+    billing: InvoicingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posted = await billing.post((await _invoice(billing))["id"])
+    loop_thread, render_threads = threading.get_ident(), []
+
+    def render(document: InvoiceDocument) -> bytes:
+        render_threads.append(threading.get_ident())
+        return invoice_pdf(document)
+
+    monkeypatch.setattr(files, "invoice_pdf", render)
+    answer = await billing.client.get(
+        f"/v1/invoices/{posted['id']}", headers={"Accept": "application/pdf"}
+    )
+
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF-")
+    assert len(render_threads) == 1 and render_threads[0] != loop_thread
 
 
 async def test_a_draft_and_a_correction_as_pdf(billing: InvoicingApi) -> None:

@@ -7,12 +7,16 @@ quantity 10.0000, amount 20.00, tax 3.80, total 23.80."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from services.invoicing.documents import posting
+from services.invoicing.documents.parties import SellerDefaults
 from services.invoicing.runs import service as runs
 from services.invoicing.runs import writes as run_writes
+from shared.events import Event, InvoicePosted
+from shared.outbox import Outbox
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,
@@ -99,6 +103,40 @@ async def test_posting_numbers_the_invoice_and_freezes_it(billing: InvoicingApi)
     again = ok(await billing.client.post(f"/v1/invoices/{drafts[0]['id']}/post"), 409)
     assert again["type"].endswith("/conflict")
     assert await billing.invoice(drafts[0]["id"]) == posted[0]
+
+
+class _RecordingOutbox:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def add(self, session: object, tenant_id: str, *events: Event) -> None:
+        self.events.extend(events)
+
+
+async def test_invoice_posted_carries_the_invoice_as_the_api_shows_it(
+    billing: InvoicingApi,
+) -> None:
+    company = await _company(billing)
+    await billing.run(PERIOD)
+    draft = await billing.invoice_of(company, PERIOD)
+    runtime = billing.api.system.runtimes["invoicing"]
+    outbox = _RecordingOutbox()
+
+    async with runtime.transaction() as session:
+        await posting.post_invoice(
+            session,
+            cast(Outbox, outbox),
+            billing.api.tenant_id,
+            draft["id"],
+            timezone="UTC",
+            defaults=SellerDefaults("", 14),
+        )
+
+    [event] = outbox.events
+    assert isinstance(event, InvoicePosted)
+    shown = await billing.invoice(draft["id"])
+    assert event.invoice == shown
+    assert (shown["status"], shown["number"], shown["lines"][0]["amount"]) == ("posted", 1, "20.00")
 
 
 async def test_late_usage_after_posting_makes_corrections_for_exactly_the_difference(

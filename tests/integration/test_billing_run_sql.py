@@ -6,18 +6,25 @@ same unit table both must bill exactly the same documents: the same contracts, t
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import orjson
+import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.documents import payments, posting, queries, voiding
+from services.invoicing.documents.exports import files
+from services.invoicing.documents.lifecycle import InvoiceStatus, TransitionRefused
+from services.invoicing.documents.parties import SellerDefaults
+from services.invoicing.documents.queries import InvoiceFilter
+from services.invoicing.documents.shape import invoice_document_json
 from services.invoicing.models import (
     SCHEMA,
     Base,
@@ -32,14 +39,15 @@ from services.invoicing.models import (
 from services.invoicing.runs.service import run_billing
 from services.invoicing.units.service import NO_SERVICE
 from shared.db import create_all, create_engine, is_sqlite, session_factory, sqlite_url
+from shared.events import Event, InvoicePosted
 from shared.migrations import alembic_config
+from shared.outbox import Outbox
+from shared.pagination import PageParams
 
 PERIOD = "2026-03"
 TENANT = str(uuid.UUID(int=1))
 MODULES = {"datto_rmm": "servers", "datto_bcdr": "protected_tb", "kaseya_vsa": "agents"}
-GRADUATED = json.dumps(
-    [{"up_to": "10", "unit_price": "3.00"}, {"up_to": None, "unit_price": "1.25"}]
-)
+GRADUATED = [{"up_to": "10", "unit_price": "3.00"}, {"up_to": None, "unit_price": "1.25"}]
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
@@ -81,7 +89,7 @@ def _contracts(companies: list[str]) -> list[Any]:
                     unit_price=Decimal("2.125"),
                     counting_basis=("daily", "monthly_peak", "monthly_last")[position % 3],
                     pricing_model="graduated" if graduated else "per_unit",
-                    tiers=GRADUATED if graduated else "[]",
+                    tiers=GRADUATED if graduated else [],
                     minimum_units=Decimal(2) if code == "datto_rmm" else Decimal(0),
                 )
             )
@@ -204,5 +212,120 @@ async def test_postgresql_and_sqlite_runs_bill_the_same(
     unused_only = {c for i, c in enumerate(companies[:-2]) if i % 5 == 4}
     assert all(row[2] > 0 for row in on_postgresql if row[0] not in unused_only)
     assert all(row[2] == 0 and row[5] is None for row in on_postgresql if row[0] in unused_only)
-    estimated = [json.loads(row[10]) for row in lines if row[5] == "datto_bcdr"]
+    estimated = [row[10] for row in lines if row[5] == "datto_bcdr"]
     assert any(s["estimated"] == [9, 10] for series in estimated for s in series)
+
+
+class _RecordingOutbox:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def add(self, session: object, tenant_id: str, *events: Event) -> None:
+        self.events.extend(events)
+
+
+async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
+    """Bills the period, then posts, pays and voids through the document use cases; answers
+    what every step left, comparable across databases."""
+    engine = create_engine(url, SCHEMA)
+    if is_sqlite(url):
+        await create_all(engine, Base.metadata)
+    else:
+        await asyncio.to_thread(command.upgrade, alembic_config("invoicing", url), "head")
+        async with engine.begin() as connection:  # the module's database: start empty
+            tables = ", ".join(t.fullname for t in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    sessions = session_factory(engine)
+    defaults = SellerDefaults("Seller", 30)
+    outbox = _RecordingOutbox()
+    seen: list[Any] = []
+    try:
+        async with sessions() as session, session.begin():
+            session.add_all(_reference_rows(companies) + _contracts(companies))
+            session.add_all(_units(companies))
+        async with sessions() as session, session.begin():
+            await run_billing(session, TENANT, PERIOD)
+        async with sessions() as session:
+            page = await queries.list_invoices(
+                session,
+                TENANT,
+                InvoiceFilter(status=InvoiceStatus.DRAFT),
+                PageParams(limit=100, cursor=None),
+            )
+        drafts = sorted(
+            (r for r in page.items if r.currency == "EUR" and r.total > 0),
+            key=lambda r: r.company_id,
+        )
+        paid, voided = drafts[0], drafts[1]
+        async with sessions() as session, session.begin():
+            posted = await posting.post_invoice(
+                session, cast(Outbox, outbox), TENANT, paid.id, timezone="UTC", defaults=defaults
+            )
+        async with sessions() as session:
+            shown = await queries.show_invoice(session, TENANT, paid.id, defaults)
+            [event] = outbox.events
+            assert isinstance(event, InvoicePosted)
+            assert event.invoice == invoice_document_json(shown.invoice, shown.parties)
+            assert shown.parties.seller.payment_terms_days == 30
+        async with sessions() as session, session.begin():
+            receipt = await payments.record_payment(
+                session,
+                TENANT,
+                paid.id,
+                posted.invoice.total,
+                received_on=None,
+                reference="R-1",
+                timezone="UTC",
+            )
+        async with sessions() as session, session.begin():
+            with pytest.raises(TransitionRefused):
+                await payments.record_payment(
+                    session,
+                    TENANT,
+                    paid.id,
+                    Decimal(1),
+                    received_on=None,
+                    reference=None,
+                    timezone="UTC",
+                )
+        async with sessions() as session, session.begin():
+            void = await voiding.void_invoice(session, TENANT, voided.id, defaults=defaults)
+        async with sessions() as session, session.begin():
+            with pytest.raises(TransitionRefused):
+                await voiding.void_invoice(session, TENANT, voided.id, defaults=defaults)
+        async with sessions() as session:
+            history = await payments.payment_history(session, TENANT, paid.id)
+            line = shown.invoice.lines[0]
+            explained = await queries.explain_line(session, TENANT, paid.id, line.id)
+            pdf = await files.invoice_file(session, TENANT, paid.id, "pdf", defaults)
+            csv_export = await files.period_export(session, TENANT, PERIOD, "csv", defaults)
+            json_export = await files.period_export(session, TENANT, PERIOD, "json", defaults)
+        assert isinstance(pdf.content, bytes) and pdf.content.startswith(b"%PDF-")
+        assert isinstance(json_export.content, bytes)
+        seen += [
+            (receipt.invoice.status, receipt.invoice.number, receipt.invoice.balance),
+            (void.invoice.status, void.invoice.balance),
+            (history.paid, [p.reference for p in history.payments]),
+            [(s.module, s.metric, len(s.days)) for s in explained.series],
+            str(csv_export.content).count("\n"),
+            [i["number"] for i in orjson.loads(json_export.content)["invoices"]],
+        ]
+        return seen
+    finally:
+        await engine.dispose()
+
+
+async def test_document_use_cases_behave_alike_on_postgresql_and_sqlite(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    companies = _companies(6)
+    on_postgresql = await _lifecycle(fresh_database_url, companies)
+    on_sqlite = await _lifecycle(sqlite_url(tmp_path, "invoicing"), companies)
+
+    assert on_postgresql == on_sqlite
+    paid, void, history, explained, csv_lines, numbers = on_postgresql
+    assert paid[:2] == (InvoiceStatus.PAID, 1) and paid[2] == 0
+    assert void == (InvoiceStatus.VOID, 0)
+    assert history[1] == ["R-1"]
+    assert explained and all(days for _, _, days in explained)
+    assert csv_lines > 1 and numbers == [1]

@@ -24,7 +24,7 @@ from services.invoicing.api.contracts import (
     patch_contract,
 )
 from services.invoicing.app import build_runtime as invoicing_runtime
-from services.invoicing.consumer import upsert_company
+from services.invoicing.contracts.companies import upsert_company
 from services.mapping import models as mapping_models
 from services.mapping.app import build_runtime as mapping_runtime
 from services.mapping.insights import rules as insights
@@ -34,7 +34,6 @@ from shared.bus.kafka import KafkaBus
 from shared.context import CallerContext
 from shared.db import create_engine
 from shared.events import (
-    CompanyChanged,
     CompanyData,
     ContractChanged,
     Envelope,
@@ -125,7 +124,7 @@ async def company(s: Services, tenant_id: str, name: str) -> str:
         )
     data = CompanyData(id=company_id, name=name, tax_rate=Decimal("0.19"))
     async with s.invoicing.transaction() as session:
-        await upsert_company(session, tenant_id, CompanyChanged(company=data))
+        await upsert_company(session, tenant_id, data)
     return company_id
 
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
-from services.invoicing.api.deps import Caller, Runtime
-from services.invoicing.api.invoices import FILES, file_response
-from services.invoicing.api.schemas import InvoiceOut
-from services.invoicing.documents import service as invoices
-from services.invoicing.documents.exports.csv_rows import invoices_csv
-from services.invoicing.documents.exports.document import period_documents
+from services.invoicing.api.deps import Caller, Defaults, Runtime
+from services.invoicing.api.invoices import file_response
+from services.invoicing.documents.exports.files import period_export
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
@@ -30,6 +26,7 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 async def export_period(
     ctx: Caller,
     runtime: Runtime,
+    defaults: Defaults,
     period: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
     format: Literal["csv", "json"] = "csv",
     include_void: bool = False,
@@ -37,18 +34,7 @@ async def export_period(
     """Every numbered document of the period (invoices, adjustments, credit notes) in number
     order: posted and paid ones, and with ``include_void`` those voided after posting."""
     async with runtime.sessions() as session:
-        documents = await period_documents(
-            session, ctx.tenant_id, period, runtime.settings, include_void=include_void
+        file = await period_export(
+            session, ctx.tenant_id, period, format, defaults, include_void=include_void
         )
-    name = f"invoices-{period}"
-    if format == "csv":
-        return file_response(invoices_csv(documents), FILES["csv"], f"{name}.csv")
-    body = [
-        InvoiceOut.model_validate(invoices.invoice_json(d.invoice, d.parties)).model_dump(
-            mode="json"
-        )
-        for d in documents
-    ]
-    return file_response(
-        orjson.dumps({"period": period, "invoices": body}), "application/json", f"{name}.json"
-    )
+    return file_response(file)

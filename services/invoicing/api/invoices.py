@@ -8,25 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from services.invoicing.api.deps import Caller, Paging, Runtime
+from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
+from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary
 from services.invoicing.api.negotiation import negotiate
-from services.invoicing.api.schemas import InvoiceOut, InvoiceSummary, Kind, Status
-from services.invoicing.billing import parse_period
-from services.invoicing.documents import service as invoices
-from services.invoicing.documents.content import parse_daily
-from services.invoicing.documents.exports.csv_rows import invoices_csv
-from services.invoicing.documents.exports.document import invoice_document
-from services.invoicing.documents.exports.pdf import invoice_pdf
-from services.invoicing.documents.parties import parties_of
-from services.invoicing.models import InvoiceRow
-from shared.events import InvoicePosted
-from shared.pagination import Page, paginate
-from shared.problems import NotFound
+from services.invoicing.documents import posting, queries, voiding
+from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
+from services.invoicing.documents.formatting import money, quantity
+from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
+from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
+from services.invoicing.documents.shape import invoice_json
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
-FILES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
 
 
 class DayOut(BaseModel):
@@ -52,6 +46,18 @@ class ExplainOut(BaseModel):
     sources: list[ExplainSource]
 
 
+def invoice_out(shown: ShownInvoice) -> InvoiceOut:
+    return InvoiceOut.model_validate(invoice_json(shown.invoice, shown.parties))
+
+
+def file_response(file: InvoiceFile) -> Response:
+    return Response(
+        file.content,
+        media_type=file.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
+    )
+
+
 @router.get("/invoices", response_model=Page[InvoiceSummary])
 async def list_invoices(
     ctx: Caller,
@@ -59,34 +65,15 @@ async def list_invoices(
     paging: Paging,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
-    status: Status | None = None,
-    kind: Kind | None = None,
+    status: InvoiceStatus | None = None,
+    kind: InvoiceKind | None = None,
 ) -> Page[InvoiceSummary]:
-    query = select(InvoiceRow).where(InvoiceRow.tenant_id == ctx.tenant_id)
-    for column, value in (
-        (InvoiceRow.period, period),
-        (InvoiceRow.company_id, company_id),
-        (InvoiceRow.status, status),
-        (InvoiceRow.kind, kind),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    where = InvoiceFilter(period, company_id, status, kind)
     async with runtime.sessions() as session:
-        return await paginate(
-            session,
-            query,
-            [InvoiceRow.id.expression],
-            paging,
-            lambda r: InvoiceSummary.model_validate(invoices.invoice_json(r[0], lines=False)),
-            lambda r: (r[0].id,),
-        )
-
-
-def file_response(content: bytes | str, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
+    return Page(
+        items=[InvoiceSummary.model_validate(invoice_json(r, lines=False)) for r in page.items],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -105,70 +92,67 @@ async def get_invoice(
     invoice_id: str,
     ctx: Caller,
     runtime: Runtime,
+    defaults: Defaults,
     accept: Annotated[str | None, Header()] = None,
 ) -> InvoiceOut | Response:
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id)
         if wanted == "json":
-            parties = await parties_of(session, row, runtime.settings)
-            return InvoiceOut.model_validate(invoices.invoice_json(row, parties))
-        document = await invoice_document(session, row, runtime.settings)
-    name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
-    if wanted == "csv":
-        return file_response(invoices_csv([document]), FILES["csv"], f"{name}.csv")
-    return file_response(invoice_pdf(document), FILES["pdf"], f"{name}.pdf")
+            return invoice_out(
+                await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults)
+            )
+        return file_response(
+            await invoice_file(session, ctx.tenant_id, invoice_id, wanted, defaults)
+        )
 
 
 @router.get("/invoices/{invoice_id}/lines/{line_id}/explain", response_model=ExplainOut)
 async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runtime) -> ExplainOut:
     """The daily quantities behind a line, per source, with estimated days marked."""
     async with runtime.sessions() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id)
-    line = next((x for x in row.lines if x.id == line_id), None)
-    if line is None:
-        raise NotFound(f"No line {line_id} on invoice {invoice_id}.")
-    start, _ = parse_period(row.period)
+        found = await queries.explain_line(session, ctx.tenant_id, invoice_id, line_id)
+    line = found.line
     return ExplainOut(
-        invoice_id=row.id,
+        invoice_id=found.invoice.id,
         line_id=line.id,
         service_code=line.service_code,
-        quantity=invoices.quantity(line.quantity),
-        amount=invoices.money(line.amount, row.currency),
+        quantity=quantity(line.quantity),
+        amount=money(line.amount, found.invoice.currency),
         sources=[
             ExplainSource(
                 module=s.module,
                 metric=s.metric,
-                days=[
-                    DayOut(date=d, quantity=invoices.quantity(q), estimated=e) for d, q, e in s.days
-                ],
+                days=[DayOut(date=d, quantity=quantity(q), estimated=e) for d, q, e in s.days],
             )
-            for s in parse_daily(line.daily, start)
+            for s in found.series
         ],
     )
 
 
 @router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut)
-async def post_invoice(invoice_id: str, ctx: Caller, runtime: Runtime) -> InvoiceOut:
+async def post_invoice(
+    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
+) -> InvoiceOut:
     """Gives the next number of the tenant's gapless sequence and freezes the invoice;
     publishes ``invoice.posted`` with the full invoice."""
     async with runtime.transaction() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id, lock=True)
-        parties = await invoices.post(session, row, ctx.timezone, runtime.settings)
-        out = InvoiceOut.model_validate(invoices.invoice_json(row, parties))
-        await runtime.outbox.add(
-            session, ctx.tenant_id, InvoicePosted(invoice=out.model_dump(mode="json"))
+        posted = await posting.post_invoice(
+            session,
+            runtime.outbox,
+            ctx.tenant_id,
+            invoice_id,
+            timezone=ctx.timezone,
+            defaults=defaults,
         )
-    return out
+    return invoice_out(posted)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
-async def void_invoice(invoice_id: str, ctx: Caller, runtime: Runtime) -> InvoiceOut:
+async def void_invoice(
+    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
+) -> InvoiceOut:
     """A draft, or a posted document without payments; a posted invoice's waiting correction
     is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id, lock=True)
-        await invoices.void(session, row)
-        parties = await parties_of(session, row, runtime.settings)
-        out = InvoiceOut.model_validate(invoices.invoice_json(row, parties))
-    return out
+        voided = await voiding.void_invoice(session, ctx.tenant_id, invoice_id, defaults=defaults)
+    return invoice_out(voided)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime
-from services.invoicing.api.schemas import InvoiceSummary
+from services.invoicing.api.document_schemas import InvoiceSummary
 from services.invoicing.documents import payments
-from services.invoicing.documents import service as invoices
-from services.invoicing.documents.service import issue_date
+from services.invoicing.documents.formatting import money
+from services.invoicing.documents.shape import invoice_json
 from services.invoicing.models import InvoiceRow, PaymentRow
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -55,7 +55,7 @@ def payment_out(row: PaymentRow, invoice: InvoiceRow) -> PaymentOut:
         id=row.id,
         invoice_id=row.invoice_id,
         currency=invoice.currency,
-        amount=invoices.money(row.amount, invoice.currency),
+        amount=money(row.amount, invoice.currency),
         received_on=row.received_on,
         reference=row.reference,
         created_at=row.created_at,
@@ -69,26 +69,28 @@ async def record_payment(
     """A partial or full payment of a posted invoice or adjustment; the invoice is ``paid``
     once its balance is 0. A payment above the balance is refused (409)."""
     async with runtime.transaction() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id, lock=True)
-        received_on = body.received_on or issue_date(datetime.now(UTC), ctx.timezone)
-        payment = await payments.record_payment(
-            session, row, body.amount, received_on, body.reference
+        receipt = await payments.record_payment(
+            session,
+            ctx.tenant_id,
+            invoice_id,
+            body.amount,
+            received_on=body.received_on,
+            reference=body.reference,
+            timezone=ctx.timezone,
         )
-        receipt = PaymentReceipt(
-            **payment_out(payment, row).model_dump(),
-            invoice=InvoiceSummary.model_validate(invoices.invoice_json(row, lines=False)),
-        )
-    return receipt
+    return PaymentReceipt(
+        **payment_out(receipt.payment, receipt.invoice).model_dump(),
+        invoice=InvoiceSummary.model_validate(invoice_json(receipt.invoice, lines=False)),
+    )
 
 
 @router.get("/invoices/{invoice_id}/payments", response_model=PaymentList)
 async def list_payments(invoice_id: str, ctx: Caller, runtime: Runtime) -> PaymentList:
     async with runtime.sessions() as session:
-        row = await invoices.load_invoice(session, ctx.tenant_id, invoice_id)
-        rows = await payments.payments_of(session, invoice_id)
-    cur = row.currency
+        history = await payments.payment_history(session, ctx.tenant_id, invoice_id)
+    cur = history.invoice.currency
     return PaymentList(
-        items=[payment_out(p, row) for p in rows],
-        paid=invoices.money(sum((p.amount for p in rows), Decimal(0)), cur),
-        balance=invoices.money(row.balance, cur),
+        items=[payment_out(p, history.invoice) for p in history.payments],
+        paid=money(history.paid, cur),
+        balance=money(history.invoice.balance, cur),
     )

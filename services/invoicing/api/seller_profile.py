@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import asdict
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing.api.deps import Caller, Runtime
-from services.invoicing.documents.parties import current_seller
-from services.invoicing.models import SellerProfileRow
+from services.invoicing.api.deps import Caller, Defaults, Runtime
+from services.invoicing.documents.parties import Seller
+from services.invoicing.documents.seller_profile import save_seller_profile, seller_profile
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
@@ -31,20 +31,14 @@ class SellerProfileOut(SellerProfile):
 
 
 @router.get("/seller-profile", response_model=SellerProfileOut)
-async def get_seller_profile(ctx: Caller, runtime: Runtime) -> SellerProfileOut:
+async def get_seller_profile(ctx: Caller, runtime: Runtime, defaults: Defaults) -> SellerProfileOut:
     async with runtime.sessions() as session:
-        seller = await current_seller(session, ctx.tenant_id, runtime.settings)
-    return SellerProfileOut.model_construct(**seller.__dict__)
+        seller = await seller_profile(session, ctx.tenant_id, defaults)
+    return SellerProfileOut.model_construct(**asdict(seller))
 
 
 @router.put("/seller-profile", response_model=SellerProfile)
 async def put_seller_profile(body: SellerProfile, ctx: Caller, runtime: Runtime) -> SellerProfile:
     async with runtime.transaction() as session:
-        row = await session.get(SellerProfileRow, ctx.tenant_id)
-        if row is None:
-            row = SellerProfileRow(tenant_id=ctx.tenant_id)
-            session.add(row)
-        for name, value in body.model_dump().items():
-            setattr(row, name, value)
-        row.updated_at = datetime.now(UTC)
-    return body
+        seller = await save_seller_profile(session, ctx.tenant_id, Seller(**body.model_dump()))
+    return SellerProfile.model_construct(**asdict(seller))

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from services.invoicing.api.deps import Caller, Paging, Runtime
-from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
-from services.invoicing.models import UnitRow
+from services.invoicing.units.service import UsageFilter, daily_usage
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.problems import invalid
 
@@ -51,47 +48,24 @@ async def unit_table(
         raise invalid(["query", "to"], "must not be before from")
     if (end - start).days > MAX_RANGE_DAYS:
         raise invalid(["query", "to"], f"the range is limited to {MAX_RANGE_DAYS} days")
-    u = UnitRow.__table__.c
-    window = (
-        u.tenant_id == ctx.tenant_id,
-        u.day >= start - timedelta(days=MAX_CARRIED_DAYS),
-        u.day <= end,
-    )
-    per_record = (
-        select(u.company_id, u.module, u.org_id, u.metric, u.day, u.quantity)
-        .where(*window, u.status == "mapped")
-        .distinct()
-    )
-    for column, value in ((u.company_id, company_id), (u.module, module), (u.metric, metric)):
-        if value is not None:
-            per_record = per_record.where(column == value)
-    sub = per_record.subquery()
-    query = select(
-        sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day, func.sum(sub.c.quantity)
-    ).group_by(sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day)
-    series: dict[tuple[str, str, str], dict[date, Decimal]] = defaultdict(dict)
     async with runtime.sessions() as session:
-        for cid, mod, met, day, quantity in await session.execute(query):
-            series[(cid, mod, met)][day] = Decimal(quantity)
-        reported: dict[str, set[date]] = defaultdict(set)
-        for mod, day in await session.execute(select(u.module, u.day).where(*window).distinct()):
-            reported[mod].add(day)
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    rows: list[UnitOut] = []
-    for (cid, mod, met), values in sorted(series.items()):
-        for day, filled in sorted(fill_missing_days(days, reported[mod], values).items()):
-            if filled.quantity != 0 or filled.estimated or day in values:
-                rows.append(
-                    UnitOut(
-                        date=day,
-                        company_id=cid,
-                        module=mod,
-                        metric=met,
-                        quantity=filled.quantity,
-                        estimated=filled.estimated,
-                    )
-                )
+        days = await daily_usage(
+            session, ctx.tenant_id, start, end, UsageFilter(company_id, module, metric)
+        )
     offset = int(decode_cursor(paging.cursor)[0]) if paging.cursor else 0
-    page = rows[offset : offset + paging.limit]
-    more = offset + paging.limit < len(rows)
-    return Page(items=page, next_cursor=encode_cursor([offset + paging.limit]) if more else None)
+    page = days[offset : offset + paging.limit]
+    more = offset + paging.limit < len(days)
+    return Page(
+        items=[
+            UnitOut(
+                date=d.date,
+                company_id=d.company_id,
+                module=d.module,
+                metric=d.metric,
+                quantity=d.quantity,
+                estimated=d.estimated,
+            )
+            for d in page
+        ],
+        next_cursor=encode_cursor([offset + paging.limit]) if more else None,
+    )

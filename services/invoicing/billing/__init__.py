@@ -4,7 +4,7 @@
 - :mod:`.pricing`: price functions per_unit, graduated, volume and their validation
 - :mod:`.series`: missing days carried forward (at most 3) and marked estimated
 - :mod:`.lines`: one line per contract service and counting basis
-- :mod:`.invoice`: one draft per company, period and currency
+- :mod:`.drafts`: one draft per company, period and currency
 """
 
 from __future__ import annotations

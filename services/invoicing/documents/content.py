@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -45,7 +45,8 @@ class StoredLine:
     amount: Decimal
     sources: tuple[SourceAmount, ...]
     daily: str
-    """The compact daily series (JSON), empty list when the line has none."""
+    """The compact daily series as JSON text (``"[]"`` when the line has none): the
+    fingerprint covers it, and bulk writes send it as it is to the ``jsonb`` column."""
 
     __reduce__ = by_fields
 
@@ -135,10 +136,9 @@ def draft_content(draft: InvoiceDraft) -> Content:
     )
 
 
-def parse_sources(text: str) -> tuple[SourceAmount, ...]:
-    return tuple(
-        SourceAmount(s["module"], s["metric"], Decimal(s["quantity"])) for s in orjson.loads(text)
-    )
+def parse_sources(stored: Sequence[Mapping[str, str]]) -> tuple[SourceAmount, ...]:
+    """The ``sources`` column of a line as read from the database."""
+    return tuple(SourceAmount(s["module"], s["metric"], Decimal(s["quantity"])) for s in stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +148,10 @@ class DailySeries:
     days: tuple[tuple[date, Decimal, bool], ...]
 
 
-def parse_daily(text: str, period_start: date) -> list[DailySeries]:
-    """The stored daily series of a line, with dates."""
+def parse_daily(stored: Sequence[Mapping[str, Any]], period_start: date) -> list[DailySeries]:
+    """The stored daily series of a line (the ``daily`` column), with dates."""
     out = []
-    for s in orjson.loads(text):
+    for s in stored:
         if "q" not in s:  # the first format: [[iso date, quantity, estimated], ...]
             days = tuple((date.fromisoformat(d), Decimal(q), e) for d, q, e in s["days"])
         else:

@@ -16,18 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
 
 from services.invoicing.documents.content import EMPTY, Content, SourceAmount, StoredLine
+from services.invoicing.documents.lifecycle import InvoiceKind
 from shared.money import exact_context, round_money, round_quantity
 
-CorrectionKind = Literal["adjustment", "credit_note"]
 _ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
 class Correction:
-    kind: CorrectionKind
+    kind: InvoiceKind
+    """``adjustment`` or ``credit_note``."""
     content: Content
 
 
@@ -105,5 +105,5 @@ def correction(
         subtotal = round_money(sum((line.amount for line in lines), _ZERO), currency)
         tax = round_money(subtotal * tax_rate, currency)
         total = subtotal + tax
-    kind: CorrectionKind = "credit_note" if total < 0 else "adjustment"
+    kind = InvoiceKind.CREDIT_NOTE if total < 0 else InvoiceKind.ADJUSTMENT
     return Correction(kind, Content(subtotal, tax_rate, tax, total, lines))

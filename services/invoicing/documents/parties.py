@@ -7,13 +7,21 @@ Without a profile the seller is ``ICB_SELLER_NAME`` with ``ICB_PAYMENT_TERMS_DAY
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import CompanyRow, InvoiceRow, SellerProfileRow
-from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class SellerDefaults:
+    """The seller of a tenant without a profile (``ICB_SELLER_NAME``,
+    ``ICB_PAYMENT_TERMS_DAYS``)."""
+
+    name: str
+    payment_terms_days: int
 
 
 @dataclass(frozen=True)
@@ -38,23 +46,23 @@ class Parties:
     seller: Seller
     customer: Customer
 
-    def to_json(self) -> str:
-        return json.dumps({"seller": asdict(self.seller), "customer": asdict(self.customer)})
+    def stored(self) -> dict[str, Any]:
+        """As the ``parties`` column keeps it."""
+        return {"seller": asdict(self.seller), "customer": asdict(self.customer)}
 
     @classmethod
-    def from_json(cls, text: str) -> Parties:
-        data = json.loads(text)
+    def from_stored(cls, data: dict[str, Any]) -> Parties:
         return cls(Seller(**data["seller"]), Customer(**data["customer"]))
 
 
-def seller_of(row: SellerProfileRow | None, settings: Settings) -> Seller:
+def seller_of(row: SellerProfileRow | None, defaults: SellerDefaults) -> Seller:
     if row is None:
-        return Seller(settings.seller_name, payment_terms_days=settings.payment_terms_days)
+        return Seller(defaults.name, payment_terms_days=defaults.payment_terms_days)
     return Seller(row.name, row.address, row.tax_id, row.email, row.payment_terms_days, row.footer)
 
 
-async def current_seller(session: AsyncSession, tenant_id: str, settings: Settings) -> Seller:
-    return seller_of(await session.get(SellerProfileRow, tenant_id), settings)
+async def current_seller(session: AsyncSession, tenant_id: str, defaults: SellerDefaults) -> Seller:
+    return seller_of(await session.get(SellerProfileRow, tenant_id), defaults)
 
 
 def customer_of(company_id: str, row: CompanyRow | None) -> Customer:
@@ -63,12 +71,14 @@ def customer_of(company_id: str, row: CompanyRow | None) -> Customer:
     return Customer(company_id, row.name, row.external_ref)
 
 
-async def parties_of(session: AsyncSession, invoice: InvoiceRow, settings: Settings) -> Parties:
+async def parties_of(
+    session: AsyncSession, invoice: InvoiceRow, defaults: SellerDefaults
+) -> Parties:
     """Frozen at posting, else current."""
     if invoice.parties is not None:
-        return Parties.from_json(invoice.parties)
+        return Parties.from_stored(invoice.parties)
     company = await session.get(CompanyRow, invoice.company_id)
     return Parties(
-        await current_seller(session, invoice.tenant_id, settings),
+        await current_seller(session, invoice.tenant_id, defaults),
         customer_of(invoice.company_id, company),
     )

@@ -7,13 +7,19 @@ both fit into the same balance.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.documents.service import PAYABLE, money
+from services.invoicing.clock import Clock, utc_now
+from services.invoicing.documents import lifecycle
+from services.invoicing.documents.formatting import money
+from services.invoicing.documents.lifecycle import PAYABLE, InvoiceStatus
+from services.invoicing.documents.numbering import issue_date
+from services.invoicing.documents.queries import load_invoice
 from services.invoicing.models import InvoiceRow, PaymentRow
 from shared.money import minor_units
 from shared.problems import Conflict, invalid
@@ -25,6 +31,24 @@ class PaymentExceedsBalance(Conflict):
 
 class DuplicatePayment(Conflict):
     slug, title = "duplicate-payment", "Payment already recorded"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    payment: PaymentRow
+    invoice: InvoiceRow
+    """After the payment: its balance and status."""
+
+
+@dataclass(frozen=True)
+class PaymentHistory:
+    invoice: InvoiceRow
+    payments: list[PaymentRow]
+    """In the order received."""
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((p.amount for p in self.payments), Decimal(0))
 
 
 def _check_amount(amount: Decimal, currency: str) -> None:
@@ -39,20 +63,25 @@ def _check_amount(amount: Decimal, currency: str) -> None:
 
 async def record_payment(
     session: AsyncSession,
-    invoice: InvoiceRow,
+    tenant_id: str,
+    invoice_id: str,
     amount: Decimal,
-    received_on: date,
+    *,
+    received_on: date | None,
     reference: str | None,
-) -> PaymentRow:
-    """``invoice`` must be loaded with its row lock held."""
+    timezone: str,
+    clock: Clock = utc_now,
+) -> Receipt:
+    """A partial or full payment; the invoice is ``paid`` once its balance is 0. Without
+    ``received_on``, today in the tenant's ``timezone``."""
+    invoice = await load_invoice(session, tenant_id, invoice_id, lock=True)
+    now = clock()
+    received_on = received_on or issue_date(now, timezone)
     if invoice.kind not in PAYABLE:
         raise Conflict(
             "A credit note takes no payments: its balance is what is owed to the customer."
         )
-    if invoice.status != "posted":
-        raise Conflict(
-            f"Payments are recorded against posted invoices; this one is {invoice.status}."
-        )
+    lifecycle.check(invoice.status, InvoiceStatus.PAID)
     _check_amount(amount, invoice.currency)
     if amount > invoice.balance:
         raise PaymentExceedsBalance(
@@ -67,7 +96,6 @@ async def record_payment(
         raise DuplicatePayment(
             f"A payment with reference {reference!r} is already recorded on this invoice."
         )
-    now = datetime.now(UTC)
     payment = PaymentRow(
         id=str(uuid.uuid4()),
         tenant_id=invoice.tenant_id,
@@ -80,17 +108,17 @@ async def record_payment(
     session.add(payment)
     invoice.balance -= amount
     if invoice.balance == 0:
-        invoice.status = "paid"
+        invoice.status = lifecycle.advance(invoice.status, InvoiceStatus.PAID)
     invoice.updated_at = now
     await session.flush()
-    return payment
+    return Receipt(payment, invoice)
 
 
-async def payments_of(session: AsyncSession, invoice_id: str) -> list[PaymentRow]:
-    return list(
-        await session.scalars(
-            select(PaymentRow)
-            .where(PaymentRow.invoice_id == invoice_id)
-            .order_by(PaymentRow.received_on, PaymentRow.created_at, PaymentRow.id)
-        )
+async def payment_history(session: AsyncSession, tenant_id: str, invoice_id: str) -> PaymentHistory:
+    invoice = await load_invoice(session, tenant_id, invoice_id)
+    payments = await session.scalars(
+        select(PaymentRow)
+        .where(PaymentRow.invoice_id == invoice_id)
+        .order_by(PaymentRow.received_on, PaymentRow.created_at, PaymentRow.id)
     )
+    return PaymentHistory(invoice, list(payments))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Executable, String, cast, func, or_, select, text
@@ -15,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.billing import (
     MAX_CARRIED_DAYS,
     Contract,
-    Pricing,
     ServiceTerms,
     parse_period,
 )
-from services.invoicing.contracts.terms import pricing_of
+from services.invoicing.contracts.terms import Pricings
 from services.invoicing.models import (
     SCHEMA,
     CompanyRow,
@@ -61,16 +59,14 @@ async def _contracts(
         .where(*active)
         .order_by(s.contract_id, s.position)
     )
-    pricings: dict[tuple[str, Decimal, str], Pricing] = {}
+    pricings = Pricings()
     shared: dict[tuple[Any, ...], ServiceTerms] = {}
     for contract_id, code, name, model, price, tiers, basis, minimum in await session.execute(
         services
     ):
         # Contracts of one plan share their services: one object each, parsed once (and
         # sent to the billing workers once).
-        pricing = pricings.get((model, price, tiers))
-        if pricing is None:
-            pricing = pricings[(model, price, tiers)] = pricing_of(model, price, tiers)
+        pricing = pricings(model, price, tiers)
         key = (code, name, pricing, basis, minimum)
         service = shared.get(key)
         if service is None:

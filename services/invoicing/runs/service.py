@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.documents.content import Content, StoredLine, parse_sources
 from services.invoicing.documents.corrections import correction
+from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.compute import Batch, Billed, Biller, Terms, batches
 from services.invoicing.runs.inputs import company_usage, load_terms
@@ -28,7 +29,7 @@ from services.invoicing.runs.writes import DocumentWriter, Target
 from shared.db import chunks, dialect_of
 
 _i = InvoiceRow.__table__.c
-POSTED = ("posted", "paid")
+POSTED = (InvoiceStatus.POSTED, InvoiceStatus.PAID)
 SORT_MEMORY = "64MB"
 BATCH_COMPANIES = 100
 
@@ -51,9 +52,9 @@ class _Doc:
     id: str
     company_id: str
     currency: str
-    kind: str
+    kind: InvoiceKind
     corrects: str | None
-    status: str
+    status: InvoiceStatus
     fingerprint: str
     tax_rate: Decimal
 
@@ -93,7 +94,7 @@ async def _lock(session: AsyncSession, tenant_id: str, period: str) -> None:
     )
     await session.execute(
         select(_i.id)
-        .where(_i.tenant_id == tenant_id, _i.period == period, _i.status == "draft")
+        .where(_i.tenant_id == tenant_id, _i.period == period, _i.status == InvoiceStatus.DRAFT)
         .with_for_update()
     )
 
@@ -110,15 +111,15 @@ async def _period_documents(session: AsyncSession, tenant_id: str, period: str) 
             _i.status,
             _i.fingerprint,
             _i.tax_rate,
-        ).where(_i.tenant_id == tenant_id, _i.period == period, _i.status != "void")
+        ).where(_i.tenant_id == tenant_id, _i.period == period, _i.status != InvoiceStatus.VOID)
     )
     for row in rows:
         doc = _Doc(*row)
-        if doc.kind == "invoice":
+        if doc.kind == InvoiceKind.INVOICE:
             state.live[(doc.company_id, doc.currency)] = doc
         elif doc.corrects is not None:
             state.corrected.add(doc.corrects)
-            if doc.status == "draft":
+            if doc.status == InvoiceStatus.DRAFT:
                 state.open_corrections[doc.corrects] = doc
     return state
 
@@ -133,9 +134,9 @@ def _apply(state: _Period, writer: DocumentWriter, company_id: str, billed: Bill
         if live is None:
             writer.create(Target(company_id, currency), content, fingerprint)
             state.created += 1
-        elif live.status == "draft":
+        elif live.status == InvoiceStatus.DRAFT:
             if live.fingerprint != fingerprint:
-                writer.refresh(live.id, "invoice", content, fingerprint)
+                writer.refresh(live.id, InvoiceKind.INVOICE, content, fingerprint)
                 state.updated += 1
         elif live.fingerprint != fingerprint or live.id in state.corrected:
             state.recheck[live.id] = content
@@ -262,7 +263,7 @@ async def run_billing(
     for key, doc in state.live.items():
         if key in state.computed:
             continue
-        if doc.status == "draft":  # no contract left in the period
+        if doc.status == InvoiceStatus.DRAFT:  # no contract left in the period
             writer.delete(doc.id)
         else:  # a posted period that bills nothing now: credit all of it
             state.recheck[doc.id] = None

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+import orjson
+from sqlalchemy import JSON, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.documents.content import LINE_COLUMNS, Content, line_rows
+from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
 from shared.db import chunks
 
@@ -31,7 +33,7 @@ class Target:
 
     company_id: str
     currency: str
-    kind: str = "invoice"
+    kind: InvoiceKind = InvoiceKind.INVOICE
     corrects: str | None = None
 
 
@@ -58,7 +60,7 @@ class DocumentWriter:
                 "currency": target.currency,
                 "kind": target.kind,
                 "corrects": target.corrects,
-                "status": "draft",
+                "status": InvoiceStatus.DRAFT,
                 "number": None,
                 **self._totals(content, fingerprint),
                 "created_at": self.now,
@@ -73,7 +75,7 @@ class DocumentWriter:
         return invoice_id
 
     def refresh(
-        self, invoice_id: str, kind: str, content: Content, fingerprint: str | None = None
+        self, invoice_id: str, kind: InvoiceKind, content: Content, fingerprint: str | None = None
     ) -> None:
         self._refreshed.append(
             {
@@ -106,7 +108,7 @@ class DocumentWriter:
     async def flush(self) -> None:
         session = self.session
         gone = [r["b_id"] for r in self._refreshed] + self._deleted
-        drafts = _invoices.c.status == "draft"
+        drafts = _invoices.c.status == InvoiceStatus.DRAFT
         for part in chunks(gone, CHUNK):
             await session.execute(
                 delete(_lines).where(
@@ -138,9 +140,19 @@ class DocumentWriter:
             return
         connection = await self.session.connection()
         if connection.dialect.name != "postgresql":
+            # Lines carry their JSON columns as text, as COPY takes them; the JSON type
+            # of an INSERT wants the values.
+            decode = {c for c in columns if isinstance(table.c[c].type, JSON)}
             for part in chunks(rows, CHUNK):
                 await self.session.execute(
-                    table.insert(), [dict(zip(columns, row, strict=True)) for row in part]
+                    table.insert(),
+                    [
+                        {
+                            c: orjson.loads(v) if c in decode and v is not None else v
+                            for c, v in zip(columns, row, strict=True)
+                        }
+                        for row in part
+                    ],
                 )
             return
         # COPY, in this transaction: an order of magnitude faster than multi-row INSERTs for

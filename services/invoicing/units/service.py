@@ -1,13 +1,19 @@
-"""The unit table: resolved usage as invoicing keeps it (latest resolution of each key wins)."""
+"""The unit table: resolved usage as invoicing keeps it (latest resolution of each key wins),
+and as the MSP reads it, day by day."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
 from services.invoicing.models import UnitRow
 from shared.db import chunks, dialect_of, match_keys
 from shared.events import ResolvedUsage
@@ -63,3 +69,65 @@ async def apply_resolved(
     for part in chunks(rows, 2000):
         await session.execute(_units.insert(), list(part))
     return len(fresh)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    company_id: str | None = None
+    module: str | None = None
+    metric: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    """A company's quantity of one module metric on one day; ``estimated``: carried
+    forward from an earlier day."""
+
+    date: date
+    company_id: str
+    module: str
+    metric: str
+    quantity: Decimal
+    estimated: bool
+
+
+async def daily_usage(
+    session: AsyncSession, tenant_id: str, start: date, end: date, where: UsageFilter
+) -> list[UsageDay]:
+    """Mapped usage per company, module, metric and day from ``start`` to ``end``, with
+    missing days carried forward as billing does (and marked estimated)."""
+    u = _units.c
+    window = (
+        u.tenant_id == tenant_id,
+        u.day >= start - timedelta(days=MAX_CARRIED_DAYS),
+        u.day <= end,
+    )
+    per_record = (
+        select(u.company_id, u.module, u.org_id, u.metric, u.day, u.quantity)
+        .where(*window, u.status == "mapped")
+        .distinct()
+    )
+    for column, value in (
+        (u.company_id, where.company_id),
+        (u.module, where.module),
+        (u.metric, where.metric),
+    ):
+        if value is not None:
+            per_record = per_record.where(column == value)
+    sub = per_record.subquery()
+    query = select(
+        sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day, func.sum(sub.c.quantity)
+    ).group_by(sub.c.company_id, sub.c.module, sub.c.metric, sub.c.day)
+    series: dict[tuple[str, str, str], dict[date, Decimal]] = defaultdict(dict)
+    for cid, mod, met, day, quantity in await session.execute(query):
+        series[(cid, mod, met)][day] = Decimal(quantity)
+    reported: dict[str, set[date]] = defaultdict(set)
+    for mod, day in await session.execute(select(u.module, u.day).where(*window).distinct()):
+        reported[mod].add(day)
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    out: list[UsageDay] = []
+    for (cid, mod, met), values in sorted(series.items()):
+        for day, filled in sorted(fill_missing_days(days, reported[mod], values).items()):
+            if filled.quantity != 0 or filled.estimated or day in values:
+                out.append(UsageDay(day, cid, mod, met, filled.quantity, filled.estimated))
+    return out

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from services.invoicing.billing import parse_period
 from services.invoicing.documents.exports.document import InvoiceDocument
 from services.invoicing.documents.exports.tax_shares import tax_shares
-from services.invoicing.documents.service import money, price, quantity, rate
+from services.invoicing.documents.formatting import money, price, quantity, rate
 
 COLUMNS = (
     "document_type",
@@ -56,9 +55,9 @@ COLUMNS = (
 )
 
 
-def _sources(text: str) -> str:
+def _sources(stored: Sequence[Mapping[str, str]]) -> str:
     return "; ".join(
-        f"{s['module']}/{s['metric']}={quantity(Decimal(s['quantity']))}" for s in json.loads(text)
+        f"{s['module']}/{s['metric']}={quantity(Decimal(s['quantity']))}" for s in stored
     )
 
 

@@ -9,11 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.invoicing.documents.parties import Parties, parties_of
+from services.invoicing.documents.lifecycle import NUMBERED
+from services.invoicing.documents.parties import Parties, SellerDefaults, parties_of
 from services.invoicing.models import InvoiceRow
-from shared.settings import Settings
-
-NUMBERED = ("posted", "paid")
 
 
 @dataclass(frozen=True)
@@ -24,21 +22,21 @@ class InvoiceDocument:
 
 
 async def invoice_document(
-    session: AsyncSession, row: InvoiceRow, settings: Settings
+    session: AsyncSession, row: InvoiceRow, defaults: SellerDefaults
 ) -> InvoiceDocument:
     corrects_number = None
     if row.corrects is not None:
         corrects_number = await session.scalar(
             select(InvoiceRow.number).where(InvoiceRow.id == row.corrects)
         )
-    return InvoiceDocument(row, await parties_of(session, row, settings), corrects_number)
+    return InvoiceDocument(row, await parties_of(session, row, defaults), corrects_number)
 
 
 async def period_documents(
     session: AsyncSession,
     tenant_id: str,
     period: str,
-    settings: Settings,
+    defaults: SellerDefaults,
     *,
     include_void: bool = False,
 ) -> list[InvoiceDocument]:
@@ -66,6 +64,6 @@ async def period_documents(
                 select(InvoiceRow.number).where(InvoiceRow.id == row.corrects)
             )
         documents.append(
-            InvoiceDocument(row, await parties_of(session, row, settings), corrects_number)
+            InvoiceDocument(row, await parties_of(session, row, defaults), corrects_number)
         )
     return documents

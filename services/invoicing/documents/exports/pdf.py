@@ -28,10 +28,16 @@ from reportlab.platypus.flowables import Flowable
 from services.invoicing.billing import parse_period
 from services.invoicing.documents.content import parse_sources
 from services.invoicing.documents.exports.document import InvoiceDocument
-from services.invoicing.documents.service import money, price, quantity
+from services.invoicing.documents.formatting import money, price, quantity
+from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
 from shared.catalog import CATALOG
 
-TITLES = {"invoice": "Invoice", "adjustment": "Adjustment invoice", "credit_note": "Credit note"}
+TITLES = {
+    InvoiceKind.INVOICE: "Invoice",
+    InvoiceKind.ADJUSTMENT: "Adjustment invoice",
+    InvoiceKind.CREDIT_NOTE: "Credit note",
+}
+_MARKS = {InvoiceStatus.DRAFT: " (draft)", InvoiceStatus.VOID: " (void)"}
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path(reportlab.__file__).parent / "fonts")
 _FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("Vera.ttf", "VeraBd.ttf"))
 _MODULE_NAMES = {module.id: module.name for module in CATALOG.modules}
@@ -89,7 +95,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
 
 def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
     row, seller, customer = doc.invoice, doc.parties.seller, doc.parties.customer
-    title = TITLES[row.kind] + {"draft": " (draft)", "void": " (void)"}.get(row.status, "")
+    title = TITLES[row.kind] + _MARKS.get(row.status, "")
     seller_lines = [
         seller.address,
         f"VAT/tax id: {seller.tax_id}" if seller.tax_id else "",
@@ -180,7 +186,7 @@ def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
     row, cur = doc.invoice, doc.invoice.currency
     percent = (row.tax_rate * 100).normalize()
     rows = [("Subtotal", row.subtotal), (f"Tax ({percent:f} %)", row.tax), ("Total", row.total)]
-    if row.status in ("posted", "paid") and row.kind != "credit_note":
+    if row.status in NUMBERED and row.kind != InvoiceKind.CREDIT_NOTE:
         rows += [("Paid", row.total - row.balance), ("Balance due", row.balance)]
     data = [
         [

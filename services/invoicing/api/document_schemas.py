@@ -1,15 +1,14 @@
-"""The invoice shapes the API answers (and ``invoice.posted`` carries)."""
+"""The shapes of invoice documents the API answers (and ``invoice.posted`` carries), shared
+by the invoice, payment and export routes."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel
 
-Kind = Literal["invoice", "adjustment", "credit_note"]
-Status = Literal["draft", "posted", "paid", "void"]
+from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 
 
 class SourceOut(BaseModel):
@@ -45,12 +44,12 @@ class CustomerOut(BaseModel):
 class InvoiceSummary(BaseModel):
     id: str
     number: int | None
-    kind: Kind
+    kind: InvoiceKind
     corrects: str | None
     company_id: str
     period: str
     currency: str
-    status: Status
+    status: InvoiceStatus
     subtotal: Decimal
     tax: Decimal
     total: Decimal

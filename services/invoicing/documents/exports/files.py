@@ -1,0 +1,67 @@
+"""Invoices as files: one invoice as CSV or PDF, a period's numbered documents as CSV or JSON.
+
+PDF rendering is short CPU work: it runs in a thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoicing.documents.exports.csv_rows import invoices_csv
+from services.invoicing.documents.exports.document import invoice_document, period_documents
+from services.invoicing.documents.exports.pdf import invoice_pdf
+from services.invoicing.documents.parties import SellerDefaults
+from services.invoicing.documents.queries import load_invoice
+from services.invoicing.documents.shape import invoice_document_json
+
+CSV = "text/csv; charset=utf-8"
+PDF = "application/pdf"
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class InvoiceFile:
+    content: bytes | str
+    media_type: str
+    filename: str
+
+
+async def invoice_file(
+    session: AsyncSession,
+    tenant_id: str,
+    invoice_id: str,
+    format: Literal["csv", "pdf"],
+    defaults: SellerDefaults,
+) -> InvoiceFile:
+    """CSV: one row per line, as in the period export."""
+    row = await load_invoice(session, tenant_id, invoice_id)
+    document = await invoice_document(session, row, defaults)
+    name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
+    if format == "csv":
+        return InvoiceFile(invoices_csv([document]), CSV, f"{name}.csv")
+    return InvoiceFile(await asyncio.to_thread(invoice_pdf, document), PDF, f"{name}.pdf")
+
+
+async def period_export(
+    session: AsyncSession,
+    tenant_id: str,
+    period: str,
+    format: Literal["csv", "json"],
+    defaults: SellerDefaults,
+    *,
+    include_void: bool = False,
+) -> InvoiceFile:
+    """Every numbered document of the period in number order (:func:`period_documents`)."""
+    documents = await period_documents(
+        session, tenant_id, period, defaults, include_void=include_void
+    )
+    name = f"invoices-{period}"
+    if format == "csv":
+        return InvoiceFile(invoices_csv(documents), CSV, f"{name}.csv")
+    body = [invoice_document_json(d.invoice, d.parties) for d in documents]
+    return InvoiceFile(orjson.dumps({"period": period, "invoices": body}), JSON, f"{name}.json")

@@ -1,0 +1,97 @@
+"""Reading invoice documents: one with its lines, a filtered list, and the daily quantities
+behind a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.invoicing.billing import parse_period
+from services.invoicing.documents.content import DailySeries, parse_daily
+from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
+from services.invoicing.documents.parties import Parties, SellerDefaults, parties_of
+from services.invoicing.models import InvoiceLineRow, InvoiceRow
+from services.invoicing.pages import RowPage, rows_page
+from shared.db import dialect_of
+from shared.pagination import PageParams
+from shared.problems import NotFound
+
+
+@dataclass(frozen=True)
+class ShownInvoice:
+    """An invoice with its lines and the seller and customer it shows."""
+
+    invoice: InvoiceRow
+    parties: Parties
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    period: str | None = None
+    company_id: str | None = None
+    status: InvoiceStatus | None = None
+    kind: InvoiceKind | None = None
+
+
+@dataclass(frozen=True)
+class LineExplanation:
+    """For a correction line: the recomputed series the correction brings the period to."""
+
+    invoice: InvoiceRow
+    line: InvoiceLineRow
+    series: list[DailySeries]
+
+
+async def load_invoice(
+    session: AsyncSession, tenant_id: str, invoice_id: str, *, lock: bool = False
+) -> InvoiceRow:
+    """With its lines; ``lock`` holds the row until commit (posting, voiding, payments)."""
+    query = (
+        select(InvoiceRow)
+        .options(selectinload(InvoiceRow.lines))
+        .where(InvoiceRow.id == invoice_id, InvoiceRow.tenant_id == tenant_id)
+    )
+    if lock and dialect_of(session) == "postgresql":
+        query = query.with_for_update(of=InvoiceRow)
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound(f"No invoice {invoice_id}.")
+    return row
+
+
+async def show_invoice(
+    session: AsyncSession, tenant_id: str, invoice_id: str, defaults: SellerDefaults
+) -> ShownInvoice:
+    row = await load_invoice(session, tenant_id, invoice_id)
+    return ShownInvoice(row, await parties_of(session, row, defaults))
+
+
+async def list_invoices(
+    session: AsyncSession, tenant_id: str, where: InvoiceFilter, paging: PageParams
+) -> RowPage[InvoiceRow]:
+    """Without their lines."""
+    query = select(InvoiceRow).where(InvoiceRow.tenant_id == tenant_id)
+    for column, value in (
+        (InvoiceRow.period, where.period),
+        (InvoiceRow.company_id, where.company_id),
+        (InvoiceRow.status, where.status),
+        (InvoiceRow.kind, where.kind),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return await rows_page(session, query, InvoiceRow.id, paging)
+
+
+async def explain_line(
+    session: AsyncSession, tenant_id: str, invoice_id: str, line_id: str
+) -> LineExplanation:
+    """The daily quantities behind a line, per source, with estimated days marked."""
+    row = await load_invoice(session, tenant_id, invoice_id)
+    line = next((x for x in row.lines if x.id == line_id), None)
+    if line is None:
+        raise NotFound(f"No line {line_id} on invoice {invoice_id}.")
+    start, _ = parse_period(row.period)
+    return LineExplanation(row, line, parse_daily(line.daily, start))

@@ -1,0 +1,82 @@
+"""The public shape of an invoice: what the API answers, ``invoice.posted`` carries and the
+JSON export writes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from pydantic_core import to_jsonable_python
+
+from services.invoicing.documents.formatting import money, price, quantity, rate, utc
+from services.invoicing.documents.parties import Parties
+from services.invoicing.models import InvoiceRow
+
+
+def invoice_json(
+    row: InvoiceRow, parties: Parties | None = None, *, lines: bool = True
+) -> dict[str, Any]:
+    """The public shape; with ``parties``, the seller and customer blocks too."""
+    cur = row.currency
+    body: dict[str, Any] = {
+        "id": row.id,
+        "number": row.number,
+        "kind": row.kind,
+        "corrects": row.corrects,
+        "company_id": row.company_id,
+        "period": row.period,
+        "currency": row.currency,
+        "status": row.status,
+        "lines": [
+            {
+                "id": line.id,
+                "contract_id": line.contract_id,
+                "service_code": line.service_code,
+                "description": line.description,
+                "quantity": quantity(line.quantity),
+                "unit_price": price(line.unit_price, cur),
+                "amount": money(line.amount, cur),
+                "sources": [
+                    {
+                        "module": s["module"],
+                        "metric": s["metric"],
+                        "quantity": quantity(Decimal(s["quantity"])),
+                    }
+                    for s in line.sources
+                ],
+            }
+            for line in row.lines
+        ]
+        if lines
+        else [],
+        "subtotal": money(row.subtotal, cur),
+        "tax_rate": rate(row.tax_rate),
+        "tax": money(row.tax, cur),
+        "total": money(row.total, cur),
+        "balance": money(row.balance, cur),
+        "issued_on": row.issued_on,
+        "due_on": row.due_on,
+        "created_at": utc(row.created_at),
+        "updated_at": utc(row.updated_at),
+        "posted_at": utc(row.posted_at),
+    }
+    if parties is not None:
+        seller, customer = parties.seller, parties.customer
+        body["seller"] = {
+            "name": seller.name,
+            "address": seller.address,
+            "tax_id": seller.tax_id,
+            "email": seller.email,
+        }
+        body["customer"] = {
+            "company_id": customer.company_id,
+            "name": customer.name,
+            "external_ref": customer.external_ref,
+        }
+    return body
+
+
+def invoice_document_json(row: InvoiceRow, parties: Parties) -> dict[str, Any]:
+    """:func:`invoice_json` in JSON values (decimals as strings, ISO dates): the invoice as
+    ``GET /v1/invoices/{id}`` shows it."""
+    return cast(dict[str, Any], to_jsonable_python(invoice_json(row, parties)))
