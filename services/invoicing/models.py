@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     Date,
     DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -21,13 +19,12 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeEngine
 
 from services.invoicing.billing import CountingBasis, PricingModel
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
-from shared.db import service_metadata
+from shared.db import JsonDocument, service_metadata, str_enum
 from shared.events import MappingStatus
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
@@ -37,30 +34,10 @@ SCHEMA = "invoicing"
 Money = Numeric(20, 4)
 Quantity = Numeric(24, 4)
 Price = Numeric(20, 6)
-Json: TypeEngine[Any] = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
-"""JSON documents: ``jsonb`` on PostgreSQL, JSON text on SQLite; None is SQL NULL."""
 LineJson: TypeEngine[Any] = JSON(none_as_null=True)
 """JSON of invoice lines: ``json`` on PostgreSQL, kept as written. Runs write hundreds of
 thousands of lines by COPY and nothing queries inside them; building ``jsonb`` would cost the
 server several times the COPY itself."""
-E = TypeVar("E", bound=StrEnum)
-
-
-class StrEnumColumn(TypeDecorator[E]):
-    """A StrEnum stored as its value in a ``varchar``; rows hand back the enum member."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, enum: type[E], length: int) -> None:
-        super().__init__(length)
-        self.enum = enum
-
-    def process_bind_param(self, value: E | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -144,7 +121,7 @@ class ContractServiceRow(Base):
     unit_price: Mapped[Decimal] = mapped_column(Price)
     counting_basis: Mapped[CountingBasis] = mapped_column(String(16))
     pricing_model: Mapped[PricingModel] = mapped_column(String(16))
-    tiers: Mapped[list[dict[str, str | None]]] = mapped_column(Json, default=list)
+    tiers: Mapped[list[dict[str, str | None]]] = mapped_column(JsonDocument, default=list)
     """``[{"up_to": "100" or null, "unit_price": "1.50"}, ...]``: decimals as strings."""
     minimum_units: Mapped[Decimal] = mapped_column(Quantity)
     contract: Mapped[ContractRow] = relationship(back_populates="services", lazy="raise")
@@ -183,9 +160,9 @@ class InvoiceRow(Base):
     company_id: Mapped[str] = mapped_column(String(36), index=True)
     period: Mapped[str] = mapped_column(String(7))
     currency: Mapped[str] = mapped_column(String(3))
-    kind: Mapped[InvoiceKind] = mapped_column(StrEnumColumn(InvoiceKind, 16))
+    kind: Mapped[InvoiceKind] = mapped_column(str_enum(InvoiceKind, 16))
     corrects: Mapped[str | None] = mapped_column(String(36))
-    status: Mapped[InvoiceStatus] = mapped_column(StrEnumColumn(InvoiceStatus, 16))
+    status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, 16))
     number: Mapped[int | None]
     subtotal: Mapped[Decimal] = mapped_column(Money)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
@@ -199,7 +176,7 @@ class InvoiceRow(Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     """The posting date in the tenant's time zone: the invoice date."""
     due_on: Mapped[date | None] = mapped_column(Date)
-    parties: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    parties: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     """Seller and customer as they were at posting, so a posted document never
     changes when the company or the seller profile does; drafts show the current ones."""
     lines: Mapped[list[InvoiceLineRow]] = relationship(

@@ -7,19 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Index, Numeric, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Date, DateTime, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import BigId, service_metadata
+from shared.db import BigId, JsonDocument, service_metadata
 from shared.inbox import inbox_table
 from shared.outbox import outbox_table
 from shared.replicas import ModuleBillingReplica
 
 SCHEMA = "mapping"
 TENANT_WIDE = ""
-Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
-"""JSON values, JSONB on PostgreSQL; Python ``None`` is SQL NULL, not JSON ``null``."""
 
 
 class Base(DeclarativeBase):
@@ -70,7 +67,7 @@ class ServiceMappingRow(Base):
     module: Mapped[str] = mapped_column(String(64), primary_key=True)
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    service_codes: Mapped[list[str]] = mapped_column(Json)
+    service_codes: Mapped[list[str]] = mapped_column(JsonDocument)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -127,8 +124,8 @@ class MappingAuditRow(Base):
     org_id: Mapped[str | None] = mapped_column(String(200))
     metric: Mapped[str | None] = mapped_column(String(64))
     company_id: Mapped[str | None] = mapped_column(String(36))
-    before: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    after: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
 
 
 class ModuleBillingRow(ModuleBillingReplica, Base):
@@ -146,7 +143,7 @@ class ContractReplicaRow(Base):
     company_id: Mapped[str] = mapped_column(String(36))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    service_codes: Mapped[list[str]] = mapped_column(Json)
+    service_codes: Mapped[list[str]] = mapped_column(JsonDocument)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

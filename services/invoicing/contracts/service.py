@@ -25,11 +25,11 @@ from services.invoicing.billing import (
     Tier,
     pricing_errors,
 )
-from services.invoicing.clock import Clock, utc_now
 from services.invoicing.contracts.companies import ensure_company
 from services.invoicing.contracts.terms import stored_tiers
 from services.invoicing.models import ContractRow, ContractServiceRow
 from services.invoicing.pages import RowPage, rows_page
+from shared.clock import Clock, utc_now
 from shared.context import CallerContext
 from shared.events import ContractChanged
 from shared.money import UnknownCurrency, minor_units

@@ -14,13 +14,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.clock import Clock, utc_now
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.formatting import money
 from services.invoicing.documents.lifecycle import PAYABLE, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.models import InvoiceRow, PaymentRow
+from shared.clock import Clock, utc_now
 from shared.money import minor_units
 from shared.problems import Conflict, invalid
 

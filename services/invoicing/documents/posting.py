@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.clock import Clock, utc_now
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date, next_number
@@ -15,6 +14,7 @@ from services.invoicing.documents.parties import SellerDefaults, parties_of
 from services.invoicing.documents.queries import ShownInvoice, load_invoice
 from services.invoicing.documents.shape import invoice_document_json
 from services.invoicing.models import InvoiceRow
+from shared.clock import Clock, utc_now
 from shared.events import InvoicePosted
 from shared.outbox import Outbox
 from shared.problems import Conflict

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.clock import Clock, utc_now
 from services.invoicing.documents.parties import Seller, SellerDefaults, current_seller
 from services.invoicing.models import SellerProfileRow
+from shared.clock import Clock, utc_now
 
 
 async def seller_profile(session: AsyncSession, tenant_id: str, defaults: SellerDefaults) -> Seller:

@@ -13,12 +13,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.clock import Clock, utc_now
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.parties import SellerDefaults, parties_of
 from services.invoicing.documents.queries import ShownInvoice, load_invoice
 from services.invoicing.models import InvoiceRow
+from shared.clock import Clock, utc_now
 from shared.problems import Conflict
 
 
