@@ -33,6 +33,7 @@ from services.invoicing.runs.service import run_billing
 from services.invoicing.units.service import NO_SERVICE
 from shared.db import create_all, create_engine, is_sqlite, session_factory, sqlite_url
 from shared.migrations import alembic_config
+from shared.workers import WorkerPool
 
 PERIOD = "2026-03"
 TENANT = str(uuid.UUID(int=1))
@@ -158,8 +159,13 @@ async def _billed(url: str, companies: list[str], workers: int) -> list[tuple[An
         async with sessions() as session, session.begin():
             session.add_all(_reference_rows(companies) + _contracts(companies))
             session.add_all(_units(companies))
-        async with sessions() as session, session.begin():
-            result = await run_billing(session, TENANT, PERIOD, workers=workers, parallel_from=1)
+        pool = WorkerPool(workers)
+        pool.start()
+        try:
+            async with sessions() as session, session.begin():
+                result = await run_billing(session, TENANT, PERIOD, pool=pool, parallel_from=1)
+        finally:
+            pool.stop()
         assert result.invoices == len(companies) - 2
         async with sessions() as session:
             return await _documents(session)
