@@ -45,6 +45,7 @@ from sqlalchemy import (
     and_,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -71,6 +72,9 @@ class JobStatus(StrEnum):
 
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+# Literal, not bound: PostgreSQL matches ON CONFLICT's predicate to the partial index's only
+# when it can compare them as written.
+ACTIVE_WHERE = text("status IN ('queued', 'running')")
 
 
 def job_table(metadata: MetaData, name: str = "jobs") -> Table:
@@ -96,7 +100,6 @@ def job_table(metadata: MetaData, name: str = "jobs") -> Table:
         Column("started_at", DateTime(timezone=True), nullable=True),
         Column("finished_at", DateTime(timezone=True), nullable=True),
     )
-    active = table.c.status.in_(ACTIVE)
     Index(f"ix_{name}_status_created_at", table.c.status, table.c.created_at)
     Index(f"ix_{name}_tenant_id_created_at", table.c.tenant_id, table.c.created_at)
     Index(
@@ -105,8 +108,8 @@ def job_table(metadata: MetaData, name: str = "jobs") -> Table:
         table.c.kind,
         table.c.subject,
         unique=True,
-        postgresql_where=active,
-        sqlite_where=active,
+        postgresql_where=ACTIVE_WHERE,
+        sqlite_where=ACTIVE_WHERE,
     )
     return table
 
@@ -157,7 +160,7 @@ async def enqueue(
     kind and subject and False (no duplicate is queued)."""
     c = table.c
     stmt = insert(table, dialect_of(session)).on_conflict_do_nothing(
-        index_elements=[c.tenant_id, c.kind, c.subject], index_where=c.status.in_(ACTIVE)
+        index_elements=[c.tenant_id, c.kind, c.subject], index_where=ACTIVE_WHERE
     )
     new_id = str(uuid.uuid4())
     await session.execute(
@@ -460,12 +463,12 @@ class JobWorker(DrainLoop):
         this worker finishes, polling for one another replica works."""
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
+            finished = self._finished  # before the read: a job finishing after it wakes us
             async with self.leases.sessions() as session:
                 job = await find(session, self.leases.table, job_id)
             remaining = deadline - asyncio.get_running_loop().time()
             if job is None or job.status.finished or remaining <= 0:
                 return job
-            finished = self._finished
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(remaining, self._poll)):
                     await finished.wait()
