@@ -162,30 +162,29 @@ async def enqueue(
     stmt = insert(table, dialect_of(session)).on_conflict_do_nothing(
         index_elements=[c.tenant_id, c.kind, c.subject], index_where=ACTIVE_WHERE
     )
-    new_id = str(uuid.uuid4())
-    await session.execute(
-        stmt,
-        {
-            "id": new_id,
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "subject": subject,
-            "payload": payload,
-            "status": JobStatus.QUEUED.value,
-            "progress_done": 0,
-            "attempts": 0,
-            "created_at": now_utc(),
-        },
+    active = select(table).where(
+        c.tenant_id == tenant_id, c.kind == kind, c.subject == subject, c.status.in_(ACTIVE)
     )
-    row = (
+    while True:  # again only if the active job that stood in the way finished in between
+        new_id = str(uuid.uuid4())
         await session.execute(
-            select(table).where(
-                c.tenant_id == tenant_id, c.kind == kind, c.subject == subject, c.status.in_(ACTIVE)
-            )
+            stmt,
+            {
+                "id": new_id,
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "subject": subject,
+                "payload": payload,
+                "status": JobStatus.QUEUED.value,
+                "progress_done": 0,
+                "attempts": 0,
+                "created_at": now_utc(),
+            },
         )
-    ).one()
-    job = Job.of(row)
-    return job, job.id == new_id
+        row = (await session.execute(active)).first()
+        if row is not None:
+            job = Job.of(row)
+            return job, job.id == new_id
 
 
 async def find(
