@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -24,7 +25,7 @@ from services.invoicing.runs.models import jobs
 from services.invoicing.runs.service import run_billing
 from shared.bus import InProcessBus
 from shared.db import create_engine, session_factory
-from shared.jobs import JobStatus, Leases, enqueue, find
+from shared.jobs import Job, JobStatus, JobWorker, Leases, Progress, enqueue, find
 from shared.migrations import alembic_config
 from shared.settings import Settings
 from tests.integration.test_billing_run_sql import (
@@ -90,6 +91,50 @@ async def test_two_replicas_never_claim_the_same_job(engine: AsyncEngine) -> Non
         await session.execute(delete(jobs).where(jobs.c.id.in_(queued)))
         await session.commit()
     assert owners == {job_id: owner for owner, got in claims.items() for job_id in got}
+
+
+async def test_two_workers_run_each_job_once(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    queued = set()
+    for month in range(1, 7):
+        async with sessions() as session, session.begin():
+            job, _ = await enqueue(
+                session, jobs, tenant_id=TENANT, kind="probe", subject=f"{month}", payload={}
+            )
+            queued.add(job.id)
+    ran: list[str] = []
+
+    async def probe(session: AsyncSession, job: Job, progress: Progress) -> dict[str, Any]:
+        ran.append(job.id)
+        await asyncio.sleep(0.05)
+        return {"by": job.lease_owner}
+
+    workers = [
+        JobWorker(
+            sessions,
+            jobs,
+            {"probe": probe},
+            lease_seconds=30,
+            max_attempts=3,
+            poll_seconds=0.05,
+            owner=f"worker-{i}",
+        )
+        for i in range(2)
+    ]
+
+    async def drain(worker: JobWorker) -> None:
+        while await worker.drain_once():
+            pass
+
+    await asyncio.gather(*(drain(w) for w in workers))
+    assert sorted(ran) == sorted(queued)
+    async with sessions() as session:
+        done = [await find(session, jobs, job_id) for job_id in queued]
+    assert all(j is not None and j.status == JobStatus.SUCCEEDED for j in done)
+    assert {j.result["by"] for j in done if j is not None and j.result} <= {
+        "worker-0",
+        "worker-1",
+    }
 
 
 async def test_a_killed_replica_s_run_is_taken_over_and_bills_as_an_uninterrupted_one(
