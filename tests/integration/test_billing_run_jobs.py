@@ -40,7 +40,7 @@ from tests.integration.test_billing_run_sql import (
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 COMPANIES = 14
 
 
