@@ -7,8 +7,9 @@ per company priced from the sample plan (per_unit, graduated, volume; daily, mon
 monthly_last), and the unit table: every company uses every module of the catalog every day
 of the period and the 3 days before it, one module missing 2 days (estimated). Then
 ``runs.run_billing`` is timed in one transaction, and again (nothing changed: the idempotent
-path). Peak memory is the resident set of the process and its billing workers, sampled
-during the run.
+path), in the service's long-lived process pool (started before, its processes spawned by
+the first run). Peak memory is the resident set of the process and its billing workers,
+sampled during the run.
 
 ``python -m bench.billing --companies 10000`` (PostgreSQL from ``ICB_DATABASE_URL``).
 """
@@ -36,12 +37,12 @@ from sqlalchemy.engine import make_url
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, parse_period
 from services.invoicing.models import SCHEMA, InvoiceLineRow, InvoiceRow
-from services.invoicing.runs.compute import worker_count
 from services.invoicing.runs.service import run_billing
 from shared.catalog import CATALOG
 from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config
 from shared.settings import Settings
+from shared.workers import WorkerPool, worker_count
 from tools.sample import SampleService, generate
 
 PERIOD = "2026-01"
@@ -276,7 +277,7 @@ def peak_rss(interval: float = 0.05) -> Iterator[dict[str, float]]:
         thread.join()
 
 
-async def _timed_run(url: str, tenant_id: str, period: str) -> dict[str, Any]:
+async def _timed_run(url: str, tenant_id: str, period: str, pool: WorkerPool) -> dict[str, Any]:
     settings = Settings()
     engine = create_engine(url, SCHEMA)
     sessions = session_factory(engine)
@@ -288,7 +289,7 @@ async def _timed_run(url: str, tenant_id: str, period: str) -> dict[str, Any]:
                     session,
                     tenant_id,
                     period,
-                    workers=worker_count(settings.billing_workers),
+                    pool=pool,
                     parallel_from=settings.billing_parallel_companies,
                 )
             seconds = time.perf_counter() - started
@@ -325,8 +326,13 @@ async def billing_run_bench(
         started = time.perf_counter()
         filled = await fill(_dsn(base, name), tenant_id, companies, period)
         fill_seconds = time.perf_counter() - started
-        first = await _timed_run(url, tenant_id, period)
-        again = await _timed_run(url, tenant_id, period)
+        pool = WorkerPool(worker_count(Settings().billing_workers))
+        pool.start()  # as the service's runtime does; its processes start with the first run
+        try:
+            first = await _timed_run(url, tenant_id, period, pool)
+            again = await _timed_run(url, tenant_id, period, pool)
+        finally:
+            pool.stop()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # service's own process) once a period has at least billing_parallel_companies.
     billing_workers: int = Field(default=0, ge=0, le=64)
     billing_parallel_companies: int = Field(default=1000, ge=1)
+    # POST /v1/billing-runs answers with the run when its job finishes within this wait,
+    # otherwise 202 and the job's URL.
+    billing_run_wait_seconds: float = Field(default=25.0, ge=0)
+    # Durable jobs: a worker's lease on a job (extended by a heartbeat every third of it) and
+    # how often a job whose worker died is taken over before it fails.
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    job_max_attempts: int = Field(default=3, ge=1)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.invoicing import consumer, models
 from services.invoicing.api import routers
 from services.invoicing.contracts.companies import MAPPING_CLIENT
+from services.invoicing.runs import jobs as billing_runs
 from shared.app import create_service_app
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime
@@ -27,6 +28,9 @@ def build_runtime(
         settings.mapping_url, settings.internal_secret
     )
     consumer.register(runtime)
+    # Billing runs: durable jobs worked in the background, CPU work in one process pool.
+    runs = runtime.extras[billing_runs.BILLING_RUNS] = billing_runs.BillingRuns(runtime)
+    runtime.background += [runs.pool.serve, runs.worker.run]
     return runtime
 
 

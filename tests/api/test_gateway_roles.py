@@ -59,6 +59,7 @@ WORLD_READS = {
     "/v1/invoices",
     "/v1/invoices/{invoice_id}",
     "/v1/invoices/{invoice_id}/lines/{line_id}/explain",
+    "/v1/billing-runs/{run_id}",
     "/v1/insights",
     "/v1/api-keys",
     "/v1/audit",
@@ -97,9 +98,12 @@ class World:
     """A spare key of the tenant, for revoking."""
     keys: dict[str, str]
     """An API key per role."""
+    run_id: str
+    """The billing run that made the invoice."""
 
     def params(self) -> dict[str, str]:
         return {
+            "run_id": self.run_id,
             "company_id": self.company_id,
             "contract_id": self.contract_id,
             "invoice_id": self.invoice_id,
@@ -172,7 +176,7 @@ async def build_world(api: EmbeddedApi, client: httpx.AsyncClient | None = None)
         )
     )
     await api.settle()
-    ok(await c.post("/v1/billing-runs", json={"period": period}), 201)
+    run = ok(await c.post("/v1/billing-runs", json={"period": period}), 201)
     invoices = ok(await c.get("/v1/invoices", params={"company_id": company["id"]}))["items"]
     assert len(invoices) == 1, invoices
     invoice = ok(await c.get(f"/v1/invoices/{invoices[0]['id']}"))
@@ -189,6 +193,7 @@ async def build_world(api: EmbeddedApi, client: httpx.AsyncClient | None = None)
         org_id,
         spare["id"],
         keys,
+        run["id"],
     )
 
 
@@ -293,7 +298,7 @@ VALID_BODIES: dict[Op, Any] = {
         "reference": "x",
     },
 }
-TENANT_PARAMS = ("company_id", "contract_id", "invoice_id", "line_id", "org_id", "key_id")
+TENANT_PARAMS = ("company_id", "contract_id", "invoice_id", "line_id", "org_id", "key_id", "run_id")
 # Every resource of the specification's API, by the path that names it.
 MUST_BE_NOT_FOUND = {
     ("get", "/v1/companies/{company_id}"),
@@ -306,6 +311,7 @@ MUST_BE_NOT_FOUND = {
     ("get", "/v1/invoices/{invoice_id}/lines/{line_id}/explain"),
     ("post", "/v1/invoices/{invoice_id}/post"),
     ("post", "/v1/invoices/{invoice_id}/void"),
+    ("get", "/v1/billing-runs/{run_id}"),
     ("delete", "/v1/module-orgs/{module}/{org_id}/mapping"),
     ("delete", "/v1/api-keys/{key_id}"),
 }

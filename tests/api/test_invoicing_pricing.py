@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from services.invoicing.runs import compute as run_compute
+from shared import workers
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,
@@ -282,15 +282,22 @@ async def test_worker_processes_bill_the_same_as_the_service_itself(
         )
 
     pools: list[int] = []
+    submitted: list[object] = []
 
     class CountedPool(ProcessPoolExecutor):
-        def __init__(self, workers: int, **options: Any) -> None:
-            pools.append(workers)
-            super().__init__(workers, **options)
+        def __init__(self, size: int, **options: Any) -> None:
+            pools.append(size)
+            super().__init__(size, **options)
 
-    monkeypatch.setattr(run_compute, "ProcessPoolExecutor", CountedPool)
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", CountedPool)
     async with embedded_with(tmp_path, billing_workers=2, billing_parallel_companies=2) as parallel:
         in_workers = await invoices(parallel)
     assert pools == [2]
+    assert submitted, "the run billed in the runtime's worker processes"
+    billed_in_workers = len(submitted)
     assert in_workers == await invoices(billing)
-    assert pools == [2]
+    assert (pools, len(submitted)) == ([2], billed_in_workers)

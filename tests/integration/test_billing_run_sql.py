@@ -43,6 +43,7 @@ from shared.events import Event, InvoicePosted
 from shared.migrations import alembic_config
 from shared.outbox import Outbox
 from shared.pagination import PageParams
+from shared.workers import WorkerPool
 
 PERIOD = "2026-03"
 TENANT = str(uuid.UUID(int=1))
@@ -166,8 +167,13 @@ async def _billed(url: str, companies: list[str], workers: int) -> list[tuple[An
         async with sessions() as session, session.begin():
             session.add_all(_reference_rows(companies) + _contracts(companies))
             session.add_all(_units(companies))
-        async with sessions() as session, session.begin():
-            result = await run_billing(session, TENANT, PERIOD, workers=workers, parallel_from=1)
+        pool = WorkerPool(workers)
+        pool.start()
+        try:
+            async with sessions() as session, session.begin():
+                result = await run_billing(session, TENANT, PERIOD, pool=pool, parallel_from=1)
+        finally:
+            pool.stop()
         assert result.invoices == len(companies) - 2
         async with sessions() as session:
             return await _documents(session)

@@ -1,16 +1,20 @@
-"""Billing runs: compute or refresh a period's drafts and corrections."""
+"""Billing runs: compute or refresh a period's drafts and corrections, as a durable job."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.billing import parse_period
-from services.invoicing.runs.compute import worker_count
-from services.invoicing.runs.service import run_billing
+from services.invoicing.runs.jobs import billing_runs_of
+from shared.jobs import Job, JobStatus
+from shared.problems import TYPE_BASE, NotFound, Problem
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
@@ -39,19 +43,97 @@ class BillingRunOut(BaseModel):
     created: int
     updated: int
     """Documents this run created or refreshed (0 and 0 when nothing changed)."""
+    status: JobStatus = JobStatus.SUCCEEDED
 
 
-@router.post("/billing-runs", status_code=201, response_model=BillingRunOut)
-async def create_billing_run(body: BillingRunIn, ctx: Caller, runtime: Runtime) -> BillingRunOut:
+class BillingRunState(BaseModel):
+    """A billing run as its job stands: queued, running (with its progress), or finished."""
+
+    id: str
+    period: str
+    status: JobStatus
+    companies_billed: int
+    companies_total: int | None
+    """Companies with a contract active in the period (known once the run started)."""
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: BillingRunOut | None
+    """When it succeeded: what the run billed."""
+    problem: dict[str, Any] | None
+    """When it failed: the problem, as the request would have answered it."""
+
+
+def _state(job: Job) -> BillingRunState:
+    succeeded = job.status == JobStatus.SUCCEEDED and job.result is not None
+    failed = job.status == JobStatus.FAILED
+    return BillingRunState(
+        id=job.id,
+        period=job.payload["period"],
+        status=job.status,
+        companies_billed=job.progress_done,
+        companies_total=job.progress_total,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        result=BillingRunOut(**job.result) if succeeded and job.result else None,
+        problem=_problem(job).body() if failed else None,
+    )
+
+
+def _problem(job: Job) -> Problem:
+    """The problem a failed run raised, as its request would have answered it."""
+    body = (job.result or {}).get("problem")
+    if body is None:
+        return Problem("The billing run failed; it may be started again.")
+    problem = Problem(body["detail"], errors=body.get("errors"))
+    problem.status = int(body["status"])
+    problem.title = str(body["title"])
+    problem.slug = str(body["type"]).removeprefix(TYPE_BASE)
+    return problem
+
+
+@router.post(
+    "/billing-runs",
+    status_code=201,
+    response_model=BillingRunOut,
+    responses={
+        202: {
+            "model": BillingRunState,
+            "description": "Still running after the wait: the run's state; its URL in Location.",
+        }
+    },
+)
+async def create_billing_run(
+    body: BillingRunIn, ctx: Caller, runtime: Runtime
+) -> BillingRunOut | JSONResponse:
     """Creates or refreshes the drafts of every company with a contract active in the period,
-    and a correction for every posted invoice whose period now computes differently."""
-    settings = runtime.settings
-    async with runtime.transaction() as session:
-        result = await run_billing(
-            session,
-            ctx.tenant_id,
-            body.period,
-            workers=worker_count(settings.billing_workers),
-            parallel_from=settings.billing_parallel_companies,
-        )
-    return BillingRunOut(**result.__dict__)
+    and a correction for every posted invoice whose period now computes differently.
+
+    The run is a job: answered with its result when it finishes within the wait
+    (``ICB_BILLING_RUN_WAIT_SECONDS``), otherwise 202 with its URL. A run of the same period
+    already queued or running is answered instead of starting another."""
+    runs = billing_runs_of(runtime)
+    job = await runs.submit(ctx.tenant_id, body.period)
+    job = await runs.wait(job, runtime.settings.billing_run_wait_seconds)
+    if job.status == JobStatus.FAILED:
+        raise _problem(job)
+    if job.status == JobStatus.SUCCEEDED and job.result is not None:
+        return BillingRunOut(**job.result)
+    return JSONResponse(
+        _state(job).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/v1/billing-runs/{job.id}"},
+    )
+
+
+@router.get("/billing-runs/{run_id}", response_model=BillingRunState)
+async def get_billing_run(run_id: str, ctx: Caller, runtime: Runtime) -> BillingRunState:
+    """A billing run's status, its progress (companies billed of the total) and, once done,
+    its result or its problem."""
+    job = await billing_runs_of(runtime).find(ctx.tenant_id, run_id)
+    if job is None:
+        raise NotFound(f"billing run {run_id} not found")
+    return _state(job)

@@ -14,7 +14,6 @@ from typing import TypeAlias
 from shared.money import exact_context, minor_units, round_money
 
 from .lines import Line, ServiceTerms, Source, compute_line
-from .pickling import by_fields
 from .series import DailyValue, fill_missing_days
 
 __all__ = [
@@ -37,8 +36,6 @@ _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 @dataclass(frozen=True, slots=True)
 class Contract:
     """A recurring service contract of the company (ids compare as strings)."""
-
-    __reduce__ = by_fields
 
     contract_id: str
     name: str

@@ -10,7 +10,6 @@ from typing import Literal, NamedTuple, TypeAlias
 
 from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
 
-from .pickling import by_fields
 from .pricing import Pricing, price_function
 from .series import DailyValue
 
@@ -36,8 +35,6 @@ _NO_DATA = DailyValue(_ZERO, estimated=False)
 @dataclass(frozen=True, slots=True)
 class ServiceTerms:
     """A priced service of a contract."""
-
-    __reduce__ = by_fields
 
     service_code: str
     name: str

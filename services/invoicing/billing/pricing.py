@@ -9,8 +9,6 @@ from typing import Literal, TypeAlias
 
 from shared.money import exact_context
 
-from .pickling import by_fields
-
 __all__ = [
     "InvalidPricing",
     "Pricing",
@@ -38,8 +36,6 @@ class InvalidPricing(ValueError):
 class Tier:
     """Units up to ``up_to`` (inclusive; ``None`` = no bound) at ``unit_price``."""
 
-    __reduce__ = by_fields
-
     up_to: Decimal | None
     unit_price: Decimal
 
@@ -47,8 +43,6 @@ class Tier:
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """``per_unit`` uses ``unit_price``; ``graduated`` and ``volume`` use ``tiers``."""
-
-    __reduce__ = by_fields
 
     model: PricingModel
     unit_price: Decimal

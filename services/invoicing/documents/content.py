@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from services.invoicing.billing import InvoiceDraft, Line
-from services.invoicing.billing.pickling import by_fields
 
 _ZERO = Decimal(0)
 
@@ -27,8 +26,6 @@ _ZERO = Decimal(0)
 @dataclass(frozen=True, slots=True)
 class SourceAmount:
     """The part of a line's quantity that comes from one ``(module, metric)``."""
-
-    __reduce__ = by_fields
 
     module: str
     metric: str
@@ -48,8 +45,6 @@ class StoredLine:
     """The compact daily series as JSON text (``"[]"`` when the line has none): the
     fingerprint covers it, and bulk writes send it as it is to the ``jsonb`` column."""
 
-    __reduce__ = by_fields
-
     @property
     def key(self) -> tuple[str, str]:
         return self.contract_id, self.service_code
@@ -66,8 +61,6 @@ class StoredLine:
 @dataclass(frozen=True, slots=True)
 class Content:
     """What a document says: totals and lines (the part a fingerprint covers)."""
-
-    __reduce__ = by_fields
 
     subtotal: Decimal
     tax_rate: Decimal

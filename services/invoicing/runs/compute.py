@@ -1,27 +1,27 @@
 """The CPU-bound part of a billing run: each company's usage through the billing code.
 
-The per-company work is pure (:func:`bill_company`), so a large run spreads it over worker
-processes: the run streams companies from the database in batches, the workers parse and
-bill them, the run writes the results in the order it sent them. Small runs (and
-``ICB_BILLING_WORKERS=1``) bill in the run's own process; the result is the same.
+The per-company work is pure (:func:`bill_company`), so a large run spreads it over the
+service's worker processes (:mod:`shared.workers`): the run streams companies from the
+database in batches, the workers parse and bill them, the run writes the results in the order
+it sent them. Small runs bill in a thread of the service's process; the result is the same.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
+import pickle
+import uuid
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from types import TracebackType
 
 from services.invoicing.billing import Contract, compute_invoices
 from services.invoicing.documents.content import Content, draft_content
+from services.invoicing.runs.pickling import dumps
 from shared.money import round_quantity
+from shared.workers import WorkerPool
 
 Usage = dict[str, dict[tuple[str, str], dict[date, Decimal]]]
 """service_code -> (module, metric) -> day -> quantity: one company's share of the month."""
@@ -30,12 +30,11 @@ UsageRows = list[tuple[str, str, str, str]]
 Billed = list[tuple[str, Content, str]]
 """(currency, content, fingerprint) per draft of one company"""
 Batch = list[tuple[str, UsageRows]]
-MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
 class Terms:
-    """Everything but usage a company's drafts depend on (sent to each worker once)."""
+    """Everything but usage a company's drafts depend on."""
 
     period: str
     contracts: dict[str, list[Contract]]
@@ -99,68 +98,79 @@ def bill_batch(
     ]
 
 
-_worker_terms: Terms | None = None
-_worker_parser = _Parser()
+@dataclass(frozen=True)
+class Shared:
+    """The part of the terms every company of a run needs (sent with each batch, pickled
+    once per run; a worker unpickles it once per run)."""
+
+    period: str
+    module_days: dict[str, set[date]]
+    enabled_from: dict[str, date | None]
 
 
-def _start_worker(terms: Terms) -> None:
-    global _worker_terms
-    _worker_terms = terms
+_worker_run: tuple[str, Shared, _Parser] | None = None
+"""In a worker process: the run it billed last, its shared terms and parsed values."""
 
 
-def _bill_in_worker(batch: Batch) -> list[tuple[str, Billed]]:
-    assert _worker_terms is not None
-    return bill_batch(_worker_terms, batch, _worker_parser)
-
-
-def worker_count(configured: int) -> int:
-    """0: one per CPU core (at most 8)."""
-    return configured or min(os.cpu_count() or 1, MAX_WORKERS)
+def _bill_in_worker(
+    run_key: str,
+    shared: bytes,
+    contracts: dict[str, list[Contract]],
+    tax_rates: dict[str, Decimal],
+    batch: Batch,
+) -> list[tuple[str, Billed]]:
+    global _worker_run
+    if _worker_run is None or _worker_run[0] != run_key:
+        _worker_run = (run_key, pickle.loads(shared), _Parser())
+    _, terms, parser = _worker_run
+    return bill_batch(
+        Terms(terms.period, contracts, tax_rates, terms.module_days, terms.enabled_from),
+        batch,
+        parser,
+    )
 
 
 class Biller:
-    """Bills batches of companies, in worker processes when ``workers`` > 1; ``results``
-    answers the billed batches in the order they were sent."""
+    """Bills batches of companies, in the service's worker processes when given ``pool``,
+    otherwise in a thread (never on the event loop); :meth:`oldest` answers the billed
+    batches in the order they were sent.
 
-    def __init__(self, terms: Terms, workers: int) -> None:
+    A long-lived pool's workers serve many runs, so a run's terms travel with its batches:
+    each batch carries only its companies' contracts and tax rates, and the shared rest as
+    bytes pickled once per run, which a worker unpickles when it meets a new run."""
+
+    def __init__(self, terms: Terms, pool: WorkerPool | None = None) -> None:
         self._terms = terms
-        self._workers = workers
+        self._pool = pool
+        self._key = uuid.uuid4().hex
+        self._shared = (
+            dumps(Shared(terms.period, terms.module_days, terms.enabled_from))
+            if pool is not None
+            else b""
+        )
         self._parser = _Parser()
-        self._executor: Executor | None = None
         self._pending: deque[asyncio.Future[list[tuple[str, Billed]]]] = deque()
-
-    async def __aenter__(self) -> Biller:
-        if self._workers > 1:
-            # spawn: a fresh interpreter, not a copy of a process with an event loop.
-            self._executor = ProcessPoolExecutor(
-                self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self._terms,),
-            )
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=error is None, cancel_futures=True)
 
     @property
     def busy(self) -> bool:
         """Enough batches in flight: collect results before sending more."""
-        return len(self._pending) >= 2 * max(self._workers, 1)
+        return len(self._pending) >= 2 * (self._pool.size if self._pool is not None else 1)
 
     def send(self, batch: Batch) -> None:
-        if self._executor is None:
-            done: Future[list[tuple[str, Billed]]] = Future()
-            done.set_result(bill_batch(self._terms, batch, self._parser))
-            self._pending.append(asyncio.wrap_future(done))
+        if self._pool is None:
+            loop = asyncio.get_running_loop()
+            billed = loop.run_in_executor(None, bill_batch, self._terms, batch, self._parser)
         else:
-            self._pending.append(asyncio.wrap_future(self._executor.submit(_bill_in_worker, batch)))
+            contracts, rates = self._terms.contracts, self._terms.tax_rates
+            billed = self._pool.submit(
+                _bill_in_worker,
+                self._key,
+                self._shared,
+                {company: contracts[company] for company, _ in batch},
+                {company: rates[company] for company, _ in batch if company in rates},
+                batch,
+            )
+        self._pending.append(billed)
 
     async def oldest(self) -> list[tuple[str, Billed]]:
         return await self._pending.popleft()
@@ -168,6 +178,12 @@ class Biller:
     @property
     def waiting(self) -> int:
         return len(self._pending)
+
+    def cancel(self) -> None:
+        """Drops the batches not yet billed (the run failed or was cancelled)."""
+        for billed in self._pending:
+            billed.cancel()
+        self._pending.clear()
 
 
 def batches(companies: Sequence[str], size: int) -> list[Batch]:

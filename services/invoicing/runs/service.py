@@ -27,6 +27,8 @@ from services.invoicing.runs.compute import Batch, Billed, Biller, Terms, batche
 from services.invoicing.runs.inputs import company_usage, load_terms
 from services.invoicing.runs.writes import DocumentWriter, Target
 from shared.db import chunks, dialect_of
+from shared.jobs import Progress
+from shared.workers import WorkerPool
 
 _i = InvoiceRow.__table__.c
 POSTED = (InvoiceStatus.POSTED, InvoiceStatus.PAID)
@@ -214,33 +216,38 @@ async def _bill(
     terms: Terms,
     state: _Period,
     writer: DocumentWriter,
-    workers: int,
+    biller: Biller,
+    progress: Progress,
 ) -> None:
     """Streams the companies' usage to the biller and applies what comes back, in order."""
-    async with Biller(terms, workers) as biller:
+    companies = sorted(terms.contracts)  # usage without a contract bills nothing
+    progress.report(0, len(companies))
+    billed = 0
 
-        async def collect(everything: bool) -> None:
-            while biller.waiting and (everything or biller.busy):
-                for company_id, billed in await biller.oldest():
-                    _apply(state, writer, company_id, billed)
-                await writer.flush_if_full()
+    async def collect(everything: bool) -> None:
+        nonlocal billed
+        while biller.waiting and (everything or biller.busy):
+            for company_id, drafts in await biller.oldest():
+                _apply(state, writer, company_id, drafts)
+                billed += 1
+            progress.report(billed)
+            await writer.flush_if_full()
 
-        companies = sorted(terms.contracts)  # usage without a contract bills nothing
-        unbilled = set(companies)
-        batch: Batch = []
-        async for company_id, rows in company_usage(session, tenant_id, terms.period, companies):
-            unbilled.discard(company_id)
-            batch.append((company_id, rows))
-            if len(batch) == BATCH_COMPANIES:
-                biller.send(batch)
-                batch = []
-                await collect(everything=False)
-        if batch:
+    unbilled = set(companies)
+    batch: Batch = []
+    async for company_id, rows in company_usage(session, tenant_id, terms.period, companies):
+        unbilled.discard(company_id)
+        batch.append((company_id, rows))
+        if len(batch) == BATCH_COMPANIES:
             biller.send(batch)
-        for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0
-            biller.send(no_usage)
+            batch = []
             await collect(everything=False)
-        await collect(everything=True)
+    if batch:
+        biller.send(batch)
+    for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0
+        biller.send(no_usage)
+        await collect(everything=False)
+    await collect(everything=True)
 
 
 async def run_billing(
@@ -248,18 +255,30 @@ async def run_billing(
     tenant_id: str,
     period: str,
     *,
-    workers: int = 1,
+    pool: WorkerPool | None = None,
     parallel_from: int = 1000,
+    run_id: str | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """``workers`` processes bill the companies when there are at least ``parallel_from``
-    of them with an active contract."""
+    """Bills the period in ``session`` (the caller commits). The companies are billed in
+    ``pool`` when there are at least ``parallel_from`` of them with an active contract,
+    otherwise in a thread. ``progress`` learns how many companies are billed so far."""
     await _lock(session, tenant_id, period)
     terms = await load_terms(session, tenant_id, period)
     state = await _period_documents(session, tenant_id, period)
     now = datetime.now(UTC)
     writer = DocumentWriter(session, tenant_id, period, now)
-    parallel = workers if len(terms.contracts) >= parallel_from else 1
-    await _bill(session, tenant_id, terms, state, writer, parallel)
+    parallel = (
+        pool is not None
+        and pool.running
+        and pool.size > 1
+        and len(terms.contracts) >= parallel_from
+    )
+    biller = Biller(terms, pool if parallel else None)
+    try:
+        await _bill(session, tenant_id, terms, state, writer, biller, progress or Progress())
+    finally:
+        biller.cancel()
     for key, doc in state.live.items():
         if key in state.computed:
             continue
@@ -272,7 +291,7 @@ async def run_billing(
     )
     await writer.flush()
     run = BillingRunRow(
-        id=str(uuid.uuid4()),
+        id=run_id or str(uuid.uuid4()),
         tenant_id=tenant_id,
         period=period,
         invoices=len(state.computed),

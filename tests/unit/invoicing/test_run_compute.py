@@ -1,0 +1,77 @@
+"""The process-pool edge of a billing run: the compact pickling lives here (the billing math
+has none), and a run's per-company work never runs on the event loop."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.invoicing import billing
+from services.invoicing.billing import Contract, Pricing, ServiceTerms, Tier
+from services.invoicing.documents.content import Content, SourceAmount, StoredLine
+from services.invoicing.runs import compute
+from services.invoicing.runs.pickling import COMPACT, dumps
+
+TIERED = Pricing("graduated", Decimal(0), (Tier(Decimal(10), Decimal("3")), Tier(None, Decimal(1))))
+SERVICE = ServiceTerms("RMM", "RMM devices", TIERED, "monthly_peak", Decimal(2))
+CONTRACT = Contract("c-1", "Plan", "EUR", date(2025, 1, 1), None, (SERVICE, SERVICE))
+LINE = StoredLine(
+    "c-1", "RMM", "RMM devices", Decimal(3), Decimal(2), Decimal(6),
+    (SourceAmount("datto_rmm", "servers", Decimal(3)),), "[]",
+)  # fmt: skip
+CONTENT = Content(Decimal(6), Decimal("0.19"), Decimal("1.14"), Decimal("7.14"), (LINE,))
+
+
+@pytest.mark.parametrize("value", [TIERED, TIERED.tiers[0], SERVICE, CONTRACT, LINE, CONTENT])
+def test_what_the_pool_carries_pickles_compactly_and_comes_back_equal(value: Any) -> None:
+    compact = dumps(value)
+    assert pickle.loads(compact) == value
+    assert len(compact) < len(pickle.dumps(value))  # class and field values, not slot states
+
+
+def test_every_compact_class_is_a_slotted_dataclass() -> None:
+    for cls in COMPACT:
+        assert "__slots__" in vars(cls) and "__dataclass_fields__" in vars(cls), cls
+        assert tuple(cls.__slots__) == tuple(cls.__dataclass_fields__), cls
+
+
+def test_the_billing_math_has_no_pickling_code() -> None:
+    for source in Path(billing.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        assert "__reduce__" not in text and "pickl" not in text, source.name
+
+
+async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[threading.Thread] = []
+
+    def bill_batch(terms: compute.Terms, batch: compute.Batch, parser: Any) -> list[Any]:
+        threads.append(threading.current_thread())
+        return [(company, []) for company, _ in batch]
+
+    monkeypatch.setattr(compute, "bill_batch", bill_batch)
+    terms = compute.Terms("2026-01", {"a": [CONTRACT], "b": [CONTRACT]}, {}, {}, {})
+    biller = compute.Biller(terms)
+    biller.send([("a", [])])
+    biller.send([("b", [])])
+    assert biller.busy and biller.waiting == 2
+    assert await biller.oldest() == [("a", [])]
+    assert await biller.oldest() == [("b", [])]
+    assert threads and all(t is not threading.main_thread() for t in threads)
+
+
+def test_a_worker_unpickles_a_run_s_shared_terms_once_and_bills_each_batch() -> None:
+    shared = dumps(compute.Shared("2026-01", {}, {}))
+    billed = compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, [("a", [])])
+    assert [company for company, _ in billed] == ["a"]
+    cached = compute._worker_run
+    assert cached is not None and cached[0] == "run-1"
+    compute._bill_in_worker("run-1", shared, {"b": [CONTRACT]}, {}, [("b", [])])
+    assert compute._worker_run is cached
+    compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, [("b", [])])
+    assert compute._worker_run is not cached and compute._worker_run[0] == "run-2"
