@@ -38,10 +38,10 @@ from services.invoicing.billing import MAX_CARRIED_DAYS, parse_period
 from services.invoicing.models import SCHEMA, InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.compute import worker_count
 from services.invoicing.runs.service import run_billing
+from services.invoicing.settings import InvoicingSettings
 from shared.catalog import CATALOG
 from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config
-from shared.settings import Settings
 from tools.sample import SampleService, generate
 
 PERIOD = "2026-01"
@@ -277,7 +277,7 @@ def peak_rss(interval: float = 0.05) -> Iterator[dict[str, float]]:
 
 
 async def _timed_run(url: str, tenant_id: str, period: str) -> dict[str, Any]:
-    settings = Settings()
+    settings = InvoicingSettings()
     engine = create_engine(url, SCHEMA)
     sessions = session_factory(engine)
     try:
@@ -314,7 +314,7 @@ async def billing_run_bench(
 ) -> dict[str, Any]:
     """Fills a fresh database with ``companies`` companies x 25 modules x a month, times
     ``run_billing`` (first run, then an unchanged re-run) and drops the database."""
-    base = database_url or Settings().database_url
+    base = database_url or InvoicingSettings().database_url
     name = f"icb_bench_billing_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(_dsn(base))
     await admin.execute(f'CREATE DATABASE "{name}"')

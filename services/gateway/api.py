@@ -13,28 +13,23 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.gateway.audit import CALLER_STATE
-from services.gateway.keys import KeyVerifier, issue_key
-from services.gateway.limits import RateLimiter
+from services.gateway.keys import issue_key
 from services.gateway.models import ApiKeyRow, AuditRow
-from services.gateway.openapi import OpenApiAggregator
-from services.gateway.proxy import Upstreams, read_body
+from services.gateway.proxy import read_body
 from services.gateway.routes import GATEWAY, match
+from services.gateway.runtime import GatewayRuntime
 from shared.context import CallerContext, Role
-from shared.pagination import Page, PageParams, page_params, paginate
+from shared.deps import Paging, runtime_dependency
+from shared.pagination import Page, paginate
 from shared.problems import Forbidden, MethodNotAllowed, NotFound, Unauthorized
-from shared.runtime import ServiceRuntime, runtime_of
 
 router = APIRouter()
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Paging = Annotated[PageParams, Depends(page_params)]
-VERIFIER = "key_verifier"
-UPSTREAMS = "upstreams"
-RATE_LIMITER = "rate_limiter"
-OPENAPI = "openapi"
+gateway_runtime = runtime_dependency(GatewayRuntime)
+Runtime = Annotated[GatewayRuntime, Depends(gateway_runtime)]
 
 
 async def authenticate(request: Request) -> CallerContext:
-    runtime = runtime_of(request)
+    runtime = gateway_runtime(request)
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -42,9 +37,8 @@ async def authenticate(request: Request) -> CallerContext:
             "Send an API key as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verifier: KeyVerifier = runtime.extras[VERIFIER]
     async with runtime.sessions() as session:
-        ctx = await verifier.caller(session, key.strip())
+        ctx = await runtime.key_verifier.caller(session, key.strip())
     if ctx is None:
         raise Unauthorized(
             "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
@@ -56,8 +50,7 @@ async def authenticate(request: Request) -> CallerContext:
 async def authorize(request: Request) -> CallerContext:
     """The key, within its rate, with a role the routing table allows for this request."""
     ctx = await authenticate(request)
-    limiter: RateLimiter = runtime_of(request).extras[RATE_LIMITER]
-    limiter.check(ctx.key_id)
+    gateway_runtime(request).rate_limiter.check(ctx.key_id)
     route, _ = match(request.method, request.url.path)
     if route is None or ctx.role not in route.roles:
         raise Forbidden(f"The role {ctx.role!r} may not {request.method} {request.url.path}.")
@@ -175,8 +168,7 @@ async def list_audit(
 
 @router.get("/openapi.json", include_in_schema=False)
 async def openapi_document(runtime: Runtime) -> Response:
-    aggregator: OpenApiAggregator = runtime.extras[OPENAPI]
-    return Response(await aggregator.document(), media_type="application/json")
+    return Response(await runtime.openapi.document(), media_type="application/json")
 
 
 @router.get("/docs", include_in_schema=False)
@@ -195,5 +187,4 @@ async def proxy(request: Request, rest: str, runtime: Runtime) -> Response:
         raise NotFound(f"No such endpoint: {request.method} {request.url.path}.")
     ctx = await authorize(request)
     body = await read_body(request, runtime.settings.max_body_bytes)
-    upstreams: Upstreams = runtime.extras[UPSTREAMS]
-    return await upstreams.forward(route.service, request, ctx, body)
+    return await runtime.upstreams.forward(route.service, request, ctx, body)

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.models import AuditRow
 from shared.context import H_REQUEST_ID, CallerContext
-from shared.runtime import ServiceRuntime
+from shared.runtime import BaseRuntime
 
 log = logging.getLogger(__name__)
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -22,7 +22,7 @@ CALLER_STATE = "caller"
 
 
 async def record(
-    runtime: ServiceRuntime,
+    runtime: BaseRuntime,
     ctx: CallerContext,
     method: str,
     path: str,
@@ -44,7 +44,7 @@ async def record(
 
 
 class AuditTrail:
-    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+    def __init__(self, app: ASGIApp, runtime: BaseRuntime) -> None:
         self.app = app
         self.runtime = runtime
 

@@ -8,7 +8,7 @@ from services.invoicing.models import CompanyRow, ModuleBillingRow
 from services.invoicing.units.service import apply_resolved
 from shared.events import CompanyChanged, Event, ModuleBillingChanged, UsageResolved
 from shared.replicas import module_billing_handler
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 
 async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event) -> None:
@@ -34,7 +34,7 @@ async def upsert_company(session: AsyncSession, tenant_id: str, event: CompanyCh
 on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: EventRuntime) -> None:
     runtime.consume("usage", {UsageResolved: on_usage_resolved})
     runtime.consume(
         "reference",

@@ -19,13 +19,13 @@ from shared.events import (
     UsageResolved,
 )
 from shared.replicas import module_billing_handler
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 EVENT_RECORDS = 1000
 
 
 async def publish_resolved(
-    runtime: ServiceRuntime,
+    runtime: EventRuntime,
     session: AsyncSession,
     tenant_id: str,
     resolved: Sequence[ResolvedUsage],
@@ -43,7 +43,7 @@ async def publish_resolved(
 on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: EventRuntime) -> None:
     async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Event) -> None:
         assert isinstance(event, UsageRecorded)
         resolved = await record_usage(session, tenant_id, event.records)

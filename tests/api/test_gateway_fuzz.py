@@ -19,7 +19,6 @@ from launcher.embedded import EmbeddedSystem, sqlite_url
 from services.gateway import models
 from services.gateway.keys import create_tenant
 from shared.db import create_all, create_engine, session_factory
-from shared.settings import Settings
 from tests.support.fuzz import fuzz_gateway
 
 EXAMPLES = 20
@@ -55,8 +54,7 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     data = tmp_path_factory.mktemp("fuzz")
     key = asyncio.run(_tenant(data))
     system = EmbeddedSystem(
-        Settings(environment="test", rate_limit_per_second=1e6, rate_limit_burst=1_000_000),
-        data,
+        data, environment="test", rate_limit_per_second=1e6, rate_limit_burst=1_000_000
     )
     port = _free_port()
     server = uvicorn.Server(

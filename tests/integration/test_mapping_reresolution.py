@@ -30,13 +30,13 @@ from services.mapping.resolution import reresolution
 from services.mapping.resolution.org_mappings import OrgChange, change_org_mappings
 from services.mapping.resolution.rules import OrgTarget
 from services.mapping.resolution.usage import record_usage
+from services.mapping.runtime import MappingRuntime
+from services.mapping.settings import MappingSettings
 from shared.bus import InProcessBus
 from shared.db import create_engine
 from shared.events import UsageRecord
 from shared.migrations import migrate_all
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -46,10 +46,10 @@ ORGS = 1200  # more than one chunk of orgs per statement
 
 
 @pytest.fixture(scope="module")
-async def runtime(fresh_database_url: str) -> AsyncIterator[ServiceRuntime]:
+async def runtime(fresh_database_url: str) -> AsyncIterator[MappingRuntime]:
     """Mapping on the database, its loops not running: the tests drive every step."""
     await asyncio.to_thread(migrate_all, fresh_database_url)
-    settings = Settings(environment="test", database_url=fresh_database_url)
+    settings = MappingSettings(environment="test", database_url=fresh_database_url)
     engine = create_engine(fresh_database_url, "mapping", 5)
     try:
         yield build_runtime(settings, engine, InProcessBus())
@@ -61,7 +61,7 @@ def org(i: int) -> str:
     return f"org-{i:05d}"
 
 
-async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
+async def tenant_with_usage(runtime: MappingRuntime, orgs: int) -> str:
     """A tenant whose orgs each sent servers and desktops on two days; servers feed ``SRV``
     tenant-wide and ``SRV-VIP`` for company ``c-2``."""
     tenant_id = str(uuid.uuid4())
@@ -97,7 +97,7 @@ async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
 
 
 async def change(
-    runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
+    runtime: MappingRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
 ) -> list[Any]:
     async with runtime.transaction() as session:
         return await change_org_mappings(
@@ -110,7 +110,7 @@ async def change(
         )
 
 
-async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
+async def versions(runtime: MappingRuntime, tenant_id: str) -> Counter[int]:
     async with runtime.sessions() as session:
         rows = await session.execute(
             select(UsageRow.version, func.count())
@@ -120,7 +120,7 @@ async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
         return Counter({version: n for version, n in rows})
 
 
-async def take_events(runtime: ServiceRuntime, tenant_id: str) -> list[dict[str, Any]]:
+async def take_events(runtime: MappingRuntime, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's events in the outbox, oldest first, removed from it."""
     t = runtime.outbox_table
     async with runtime.transaction() as session:
@@ -141,7 +141,7 @@ def resolutions(events: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict
     return latest
 
 
-async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any, Any]]:
+async def audit(runtime: MappingRuntime, tenant_id: str) -> dict[str, tuple[Any, Any]]:
     async with runtime.sessions() as session:
         rows = await session.scalars(
             select(MappingAuditRow).where(MappingAuditRow.tenant_id == tenant_id)
@@ -156,7 +156,7 @@ async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any,
 
 
 async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, ORGS)
     await take_events(runtime, tenant_id)
@@ -238,7 +238,7 @@ async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
 
 
 async def test_queued_orgs_are_worked_off_in_batches(
-    runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
+    runtime: MappingRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reresolution, "INLINE_RECORDS", 0)
     tenant_id = await tenant_with_usage(runtime, 30)
@@ -261,7 +261,7 @@ async def test_queued_orgs_are_worked_off_in_batches(
 
 
 async def test_an_org_queued_again_while_a_batch_holds_it_stays_queued(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, 2)
     now = datetime.now(UTC)

@@ -15,11 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.models import ModuleConnectionRow, ModuleSyncRow
 from services.ingest.sync import store
-from services.ingest.sync.runner import SYNCER, NoConnection, Syncer
+from services.ingest.sync.runner import NoConnection, Syncer
 from services.ingest.sync.schedule import as_utc
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
 from shared.problems import NotFound, ServiceUnavailable, invalid
-from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -72,11 +71,6 @@ class SyncOut(BaseModel):
     error: str | None
 
 
-def _syncer(runtime: ServiceRuntime) -> Syncer:
-    syncer: Syncer = runtime.extras[SYNCER]
-    return syncer
-
-
 def _connection_out(syncer: Syncer, row: ModuleConnectionRow) -> ConnectionOut:
     names = sorted(syncer.cipher.open(row.credentials)) if syncer.cipher else []
     return ConnectionOut(
@@ -124,7 +118,7 @@ async def put_connection(
     """Creates or replaces the connection; the pull runs daily at ``sync_time`` in the tenant's
     time zone."""
     known_module(module)
-    syncer = _syncer(runtime)
+    syncer = runtime.syncer
     if syncer.cipher is None:
         raise ServiceUnavailable("Connections need ICB_CONNECTION_KEY to be configured.")
     async with runtime.transaction() as session:
@@ -156,7 +150,7 @@ async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> Connecti
         row = await store.get_connection(session, ctx.tenant_id, module)
     if row is None:
         raise NotFound(f"The module {module} has no connection.")
-    return _connection_out(_syncer(runtime), row)
+    return _connection_out(runtime.syncer, row)
 
 
 @router.delete("/modules/{module}/connection", status_code=204)
@@ -182,7 +176,7 @@ async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> 
     if day < oldest:
         raise invalid(["body", "date"], f"{day} is older than {oldest}")
     try:
-        row = await _syncer(runtime).sync_now(ctx.tenant_id, module, day)
+        row = await runtime.syncer.sync_now(ctx.tenant_id, module, day)
     except NoConnection as exc:
         raise NotFound(f"The module {module} has no connection.") from exc
     return sync_out(row)

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict
 from services.ingest import repository
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.models import ModuleSyncRow
+from services.ingest.runtime import IngestRuntime
 from services.ingest.sync import store
 from services.ingest.sync.schedule import as_utc
 from shared.catalog import CATALOG
 from shared.events import ModuleBillingChanged
-from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["modules"])
 
@@ -60,7 +60,7 @@ def _last_sync(row: ModuleSyncRow | None) -> LastSyncOut | None:
     )
 
 
-async def _modules(runtime: ServiceRuntime, tenant_id: str) -> list[ModuleOut]:
+async def _modules(runtime: IngestRuntime, tenant_id: str) -> list[ModuleOut]:
     async with runtime.sessions() as session:
         activity = await repository.module_activity(session, tenant_id)
         billing = await repository.module_billing(session, tenant_id)

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from services.ingest.api.deps import Caller, Runtime, tenant_today
 from services.ingest.intake import take_in
+from services.ingest.runtime import IngestRuntime
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid
-from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -48,7 +48,7 @@ class UsageAccepted(BaseModel):
     rejected: list[RejectedRecord]
 
 
-async def _read_records(request: Request, runtime: ServiceRuntime) -> list[Any]:
+async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
     limit = runtime.settings.max_body_bytes
     body = await request.body()
     if len(body) > limit:

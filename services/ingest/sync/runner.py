@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -31,10 +31,11 @@ from services.ingest.sync.schedule import (
     zone,
 )
 from shared.events import ModuleSynced
-from shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from services.ingest.runtime import IngestRuntime
 
 log = logging.getLogger(__name__)
-SYNCER = "syncer"
 DUE_BATCH = 1000
 Clock = Callable[[], datetime]
 
@@ -77,7 +78,7 @@ class Syncer:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
+        runtime: IngestRuntime,
         cipher: CredentialCipher | None,
         connectors: ConnectorRegistry = CONNECTORS,
         clock: Clock = utc_now,

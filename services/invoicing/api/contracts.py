@@ -30,7 +30,7 @@ from shared.events import ContractChanged
 from shared.money import UnknownCurrency, minor_units
 from shared.pagination import Page, paginate
 from shared.problems import NotFound, ValidationFailed
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -248,7 +248,7 @@ async def _load(
 
 
 async def _publish_changed(
-    runtime: ServiceRuntime, session: AsyncSession, tenant_id: str, row: ContractRow
+    runtime: EventRuntime, session: AsyncSession, tenant_id: str, row: ContractRow
 ) -> None:
     """``contract.changed`` in the transaction of the write (mapping keeps a replica)."""
     await runtime.outbox.add(

@@ -1,13 +1,13 @@
+"""What every invoicing endpoint depends on: the signed caller, paging, the invoicing runtime."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends
 
-from shared.context import CallerContext
-from shared.pagination import PageParams, page_params
-from shared.runtime import ServiceRuntime, caller, runtime_of
+from services.invoicing.runtime import InvoicingRuntime
+from shared.deps import Caller, Paging, runtime_dependency
 
-Caller = Annotated[CallerContext, Depends(caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Paging = Annotated[PageParams, Depends(page_params)]
+__all__ = ["Caller", "Paging", "Runtime"]
+Runtime = Annotated[InvoicingRuntime, Depends(runtime_dependency(InvoicingRuntime))]

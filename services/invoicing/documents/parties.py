@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import CompanyRow, InvoiceRow, SellerProfileRow
-from shared.settings import Settings
+from services.invoicing.settings import InvoicingSettings
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,15 @@ class Parties:
         return cls(Seller(**data["seller"]), Customer(**data["customer"]))
 
 
-def seller_of(row: SellerProfileRow | None, settings: Settings) -> Seller:
+def seller_of(row: SellerProfileRow | None, settings: InvoicingSettings) -> Seller:
     if row is None:
         return Seller(settings.seller_name, payment_terms_days=settings.payment_terms_days)
     return Seller(row.name, row.address, row.tax_id, row.email, row.payment_terms_days, row.footer)
 
 
-async def current_seller(session: AsyncSession, tenant_id: str, settings: Settings) -> Seller:
+async def current_seller(
+    session: AsyncSession, tenant_id: str, settings: InvoicingSettings
+) -> Seller:
     return seller_of(await session.get(SellerProfileRow, tenant_id), settings)
 
 
@@ -63,7 +65,9 @@ def customer_of(company_id: str, row: CompanyRow | None) -> Customer:
     return Customer(company_id, row.name, row.external_ref)
 
 
-async def parties_of(session: AsyncSession, invoice: InvoiceRow, settings: Settings) -> Parties:
+async def parties_of(
+    session: AsyncSession, invoice: InvoiceRow, settings: InvoicingSettings
+) -> Parties:
     """Frozen at posting, else current."""
     if invoice.parties is not None:
         return Parties.from_json(invoice.parties)

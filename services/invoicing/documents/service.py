@@ -19,10 +19,10 @@ from sqlalchemy.orm import selectinload
 
 from services.invoicing.documents.parties import Parties, parties_of
 from services.invoicing.models import InvoiceRow, NumberSequenceRow
+from services.invoicing.settings import InvoicingSettings
 from shared.db import dialect_of, insert
 from shared.money import minor_units
 from shared.problems import Conflict, NotFound
-from shared.settings import Settings
 
 PAYABLE = ("invoice", "adjustment")
 
@@ -154,7 +154,7 @@ def issue_date(moment: datetime, timezone: str) -> date:
 
 
 async def post(
-    session: AsyncSession, row: InvoiceRow, timezone: str, settings: Settings
+    session: AsyncSession, row: InvoiceRow, timezone: str, settings: InvoicingSettings
 ) -> Parties:
     """Numbers and freezes the draft: invoice date (in the tenant's zone), due date from the
     seller's payment terms, seller and customer as they are now."""

@@ -26,7 +26,7 @@ from services.mapping.resolution.usage import count_by_org, dialect_name
 from shared.db import chunks, insert, match_keys
 from shared.events import MappingChanged
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 _mappings = cast(Table, OrgMappingRow.__table__)
 
@@ -121,7 +121,7 @@ async def _write(
 
 
 async def change_org_mappings(
-    runtime: ServiceRuntime,
+    runtime: EventRuntime,
     session: AsyncSession,
     tenant_id: str,
     actor: str,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,10 @@ from services.mapping.resolution.rules import OrgKey
 from services.mapping.resolution.usage import KEY_CHUNK, dialect_name, of_orgs, reresolve
 from shared.db import chunks, insert, match_keys
 from shared.drain import DrainLoop
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
+
+if TYPE_CHECKING:
+    from services.mapping.runtime import MappingRuntime
 
 _pending = cast(Table, PendingResolutionRow.__table__)
 # Orgs per re-resolution statement: two bind parameters each; a chunk's usage is resolved
@@ -35,11 +38,10 @@ INLINE_RECORDS = 50_000
 """At most this many usage records are re-resolved in the request that changed mappings."""
 BATCH_ORGS = 250
 """Orgs per background transaction: small enough to commit progress every few seconds."""
-QUEUE = "resolution_queue"
 
 
 async def reresolve_orgs(
-    runtime: ServiceRuntime, session: AsyncSession, tenant_id: str, keys: Sequence[OrgKey]
+    runtime: EventRuntime, session: AsyncSession, tenant_id: str, keys: Sequence[OrgKey]
 ) -> dict[OrgKey, int]:
     """Re-resolves and publishes all usage of the orgs; answers how many records each had."""
     counts: dict[OrgKey, int] = dict.fromkeys(keys, 0)
@@ -82,7 +84,7 @@ class ResolutionQueue(DrainLoop):
     """The background loop that works off ``pending_resolutions``; woken by ``notify``."""
 
     def __init__(
-        self, runtime: ServiceRuntime, batch_orgs: int = BATCH_ORGS, poll_seconds: float = 1.0
+        self, runtime: EventRuntime, batch_orgs: int = BATCH_ORGS, poll_seconds: float = 1.0
     ) -> None:
         self._runtime = runtime
         self._batch = batch_orgs
@@ -115,14 +117,6 @@ class ResolutionQueue(DrainLoop):
         return sum(len(keys) for keys in by_tenant.values())
 
 
-def wake(runtime: ServiceRuntime) -> None:
+def wake(runtime: MappingRuntime) -> None:
     """Tells the service's queue that orgs were queued (after the commit that queued them)."""
-    queue: ResolutionQueue | None = runtime.extras.get(QUEUE)
-    if queue is not None:
-        queue.notify()
-
-
-def install(runtime: ServiceRuntime) -> None:
-    queue = ResolutionQueue(runtime, poll_seconds=runtime.settings.outbox_poll_seconds)
-    runtime.extras[QUEUE] = queue
-    runtime.background.append(queue.run)
+    runtime.resolution_queue.notify()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from services.invoicing.documents.parties import Parties, parties_of
 from services.invoicing.models import InvoiceRow
-from shared.settings import Settings
+from services.invoicing.settings import InvoicingSettings
 
 NUMBERED = ("posted", "paid")
 
@@ -24,7 +24,7 @@ class InvoiceDocument:
 
 
 async def invoice_document(
-    session: AsyncSession, row: InvoiceRow, settings: Settings
+    session: AsyncSession, row: InvoiceRow, settings: InvoicingSettings
 ) -> InvoiceDocument:
     corrects_number = None
     if row.corrects is not None:
@@ -38,7 +38,7 @@ async def period_documents(
     session: AsyncSession,
     tenant_id: str,
     period: str,
-    settings: Settings,
+    settings: InvoicingSettings,
     *,
     include_void: bool = False,
 ) -> list[InvoiceDocument]:
