@@ -130,7 +130,7 @@ async def list_companies(
 ) -> Page[CompanyOut]:
     query = select(CompanyRow).where(CompanyRow.tenant_id == ctx.tenant_id)
     if q:
-        query = query.where(func.lower(CompanyRow.name).contains(q.lower()))
+        query = query.where(func.lower(CompanyRow.name).contains(q.lower(), autoescape=True))
     if external_ref:
         query = query.where(CompanyRow.external_ref == external_ref)
     async with runtime.sessions() as session:

@@ -92,7 +92,7 @@ async def list_module_orgs(
     if module:
         query = query.where(ModuleOrgRow.module == module)
     if q:
-        query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower()))
+        query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower(), autoescape=True))
     if status is not None:
         query = with_status(query, status)
     async with runtime.sessions() as session:
