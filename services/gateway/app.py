@@ -17,11 +17,10 @@ from services.gateway.audit import AuditTrail
 from services.gateway.limits import BodyLimit
 from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import Upstreams
-from services.gateway.runtime import NAME, GatewayRuntime
+from services.gateway.runtime import GatewayRuntime
 from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
 
-__all__ = ["NAME"]
 SETTINGS = GatewaySettings
 TITLE = "Integrated Customer Billing"
 SCHEMA_NAME = models.SCHEMA

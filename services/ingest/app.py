@@ -8,12 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest import models
 from services.ingest.api import routers
-from services.ingest.runtime import NAME, IngestRuntime
+from services.ingest.runtime import IngestRuntime
 from services.ingest.settings import IngestSettings
 from shared.app import create_service_app
 from shared.bus import Bus
 
-__all__ = ["NAME"]
 SETTINGS = IngestSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata

@@ -7,13 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.invoicing import consumer, models
 from services.invoicing.api import routers
-from services.invoicing.runtime import NAME, InvoicingRuntime
+from services.invoicing.runtime import InvoicingRuntime
 from services.invoicing.settings import InvoicingSettings
 from shared.app import create_service_app
 from shared.bus import Bus
 from shared.service_client import ServiceClient
 
-__all__ = ["NAME"]
 SETTINGS = InvoicingSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata

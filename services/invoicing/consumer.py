@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import CompanyRow, ModuleBillingRow
 from services.invoicing.units.service import apply_resolved
+from shared.db import dialect_of, insert
 from shared.events import CompanyChanged, Event, ModuleBillingChanged, UsageResolved
 from shared.replicas import module_billing_handler
 from shared.runtime import EventRuntime
+
+_companies = cast(Table, CompanyRow.__table__)
 
 
 async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event) -> None:
@@ -22,13 +28,17 @@ async def on_company_changed(session: AsyncSession, tenant_id: str, event: Event
 
 
 async def upsert_company(session: AsyncSession, tenant_id: str, event: CompanyChanged) -> None:
+    """One statement (``ON CONFLICT DO UPDATE``): the consumer and a contract's read-through
+    may insert the same company at the same moment, and neither may fail for it."""
     data = event.company
-    row = await session.get(CompanyRow, data.id)
-    if row is None:
-        row = CompanyRow(id=data.id, tenant_id=tenant_id)
-        session.add(row)
-    row.name, row.external_ref = data.name, data.external_ref
-    row.tax_rate, row.currency = data.tax_rate, data.currency
+    values = {
+        "name": data.name,
+        "external_ref": data.external_ref,
+        "tax_rate": data.tax_rate,
+        "currency": data.currency,
+    }
+    stmt = insert(_companies, dialect_of(session)).values(id=data.id, tenant_id=tenant_id, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
 
 on_module_billing = module_billing_handler(ModuleBillingRow)

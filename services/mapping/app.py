@@ -7,12 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.mapping import consumer, models
 from services.mapping.api import routers
-from services.mapping.runtime import NAME, MappingRuntime
+from services.mapping.runtime import MappingRuntime
 from services.mapping.settings import MappingSettings
 from shared.app import create_service_app
 from shared.bus import Bus
 
-__all__ = ["NAME"]
 SETTINGS = MappingSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata

@@ -44,11 +44,16 @@ async def _execute(url: str, statement: str) -> None:
 
 
 class TemplateDatabases:
+    """Copies are made one ahead and dropped in the background, so that a test waits for
+    neither: the server works on them while the previous test runs."""
+
     def __init__(self, server_url: str, prefix: str = "icb_test") -> None:
         self.server_url = server_url
         self._prefix = f"{prefix}_{uuid.uuid4().hex[:10]}"
         self._template: str | None = None
         self._lock = asyncio.Lock()
+        self._next: asyncio.Task[str] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def _migrated_template(self) -> str:
         async with self._lock:
@@ -59,20 +64,35 @@ class TemplateDatabases:
                 await asyncio.to_thread(migrate_all, with_database(self.server_url, name))
             return self._template
 
-    @contextlib.asynccontextmanager
-    async def fresh(self) -> AsyncIterator[str]:
-        """The URL of a new copy of the migrated template, dropped when the block ends."""
+    async def _copy(self) -> str:
         template = await self._migrated_template()
         name = f"{self._prefix}_{uuid.uuid4().hex[:12]}"
         await _execute(self.server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    async def _drop(self, name: str) -> None:
+        await _execute(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    @contextlib.asynccontextmanager
+    async def fresh(self) -> AsyncIterator[str]:
+        """The URL of a new copy of the migrated template, dropped after the block ends."""
+        ready, self._next = self._next, None
+        name = await ready if ready is not None else await self._copy()
+        self._next = asyncio.create_task(self._copy())
         try:
             yield with_database(self.server_url, name)
         finally:
-            await _execute(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            dropping = asyncio.create_task(self._drop(name))
+            self._pending.add(dropping)
+            dropping.add_done_callback(self._pending.discard)
 
     async def drop(self) -> None:
+        """Drops what is left: the copy made ahead, copies still being dropped, the
+        template."""
+        if self._next is not None:
+            await self._drop(await self._next)
+            self._next = None
+        await asyncio.gather(*self._pending)
         if self._template is not None:
-            await _execute(
-                self.server_url, f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)'
-            )
+            await self._drop(self._template)
             self._template = None
