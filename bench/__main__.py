@@ -13,12 +13,12 @@ from bench.billing import billing_run_bench
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
 from bench.stack import running_stack
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from tools.sample import as_usage_json
 
 
 async def main(args: argparse.Namespace) -> None:
-    settings = Settings()
+    settings = ServiceSettings()
     n = args.records
     msp = sample_for(n)
     payloads = [

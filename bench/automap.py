@@ -40,7 +40,6 @@ from bench.stack import running_stack
 from launcher.embedded import EmbeddedSystem
 from services.gateway.keys import create_tenant
 from services.mapping.resolution.reresolution import waiting
-from shared.settings import Settings
 from tools.sample import SampleMsp, generate
 from tools.sample.load import LoadReport, load_setup, load_usage
 
@@ -154,9 +153,9 @@ async def _stack() -> AsyncIterator[Target]:
 @contextlib.asynccontextmanager
 async def _embedded() -> AsyncIterator[Target]:
     with tempfile.TemporaryDirectory(prefix="icb-automap-") as data_dir:
-        system = EmbeddedSystem(Settings(environment="test"), Path(data_dir))
+        system = EmbeddedSystem(Path(data_dir), environment="test")
         await system.start()
-        mapping = system.runtimes["mapping"]
+        mapping = system.mapping
 
         async def orgs_waiting() -> int:
             async with mapping.sessions() as session:
@@ -166,7 +165,7 @@ async def _embedded() -> AsyncIterator[Target]:
             return await orgs_waiting() == 0 and await system.idle()
 
         try:
-            async with system.runtimes["gateway"].sessions() as session, session.begin():
+            async with system.gateway.sessions() as session, session.begin():
                 issued = await create_tenant(session, "Auto-map bench", "UTC")
             transport = httpx.ASGITransport(app=system.app)
             async with _client("http://icb.bench", issued.key, transport) as client:

@@ -38,10 +38,10 @@ from sqlalchemy.engine import make_url
 from services.invoicing.billing import MAX_CARRIED_DAYS, parse_period
 from services.invoicing.models import SCHEMA, InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.service import run_billing
+from services.invoicing.settings import InvoicingSettings
 from shared.catalog import CATALOG
 from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config
-from shared.settings import Settings
 from shared.workers import WorkerPool, worker_count
 from tools.sample import SampleService, generate
 
@@ -278,7 +278,7 @@ def peak_rss(interval: float = 0.05) -> Iterator[dict[str, float]]:
 
 
 async def _timed_run(url: str, tenant_id: str, period: str, pool: WorkerPool) -> dict[str, Any]:
-    settings = Settings()
+    settings = InvoicingSettings()
     engine = create_engine(url, SCHEMA)
     sessions = session_factory(engine)
     try:
@@ -315,7 +315,7 @@ async def billing_run_bench(
 ) -> dict[str, Any]:
     """Fills a fresh database with ``companies`` companies x 25 modules x a month, times
     ``run_billing`` (first run, then an unchanged re-run) and drops the database."""
-    base = database_url or Settings().database_url
+    base = database_url or InvoicingSettings().database_url
     name = f"icb_bench_billing_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(_dsn(base))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -326,7 +326,7 @@ async def billing_run_bench(
         started = time.perf_counter()
         filled = await fill(_dsn(base, name), tenant_id, companies, period)
         fill_seconds = time.perf_counter() - started
-        pool = WorkerPool(worker_count(Settings().billing_workers))
+        pool = WorkerPool(worker_count(InvoicingSettings().billing_workers))
         pool.start()  # as the service's runtime does; its processes start with the first run
         try:
             first = await _timed_run(url, tenant_id, period, pool)

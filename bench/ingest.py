@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.ingest.models import outbox
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from tools.sample import as_usage_json, generate
 
 BATCH = 10_000
@@ -79,7 +79,7 @@ async def ingest_only(
         json.dumps({"records": records[i : i + BATCH]}).encode()
         for i in range(0, len(records), BATCH)
     ]
-    engine = create_async_engine(database_url or Settings().database_url, poolclass=NullPool)
+    engine = create_async_engine(database_url or ServiceSettings().database_url, poolclass=NullPool)
     totals = {"accepted": 0, "unchanged": 0, "corrected": 0, "rejected": 0}
     gate = asyncio.Semaphore(concurrency)
     try:

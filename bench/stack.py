@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parent.parent
 PORTS = {
@@ -54,7 +54,7 @@ async def _run(*args: str, env: dict[str, str]) -> str:
 
 @asynccontextmanager
 async def running_stack() -> AsyncIterator[Stack]:
-    base = Settings().database_url
+    base = ServiceSettings().database_url
     name = f"icb_bench_{secrets.token_hex(4)}"
     await _admin(base, f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + f"/{name}"

@@ -9,39 +9,44 @@ from pathlib import Path
 
 import uvicorn
 
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 
 DEFAULT_PORTS = {"gateway": 8000, "ingest": 8101, "mapping": 8102, "invoicing": 8103}
 DEFAULT_DATA_DIR = Path(".icb-data")
 
 
-def _serve_one(settings: Settings, name: str, host: str, port: int | None) -> None:
-    from launcher.registry import SERVICES
+def _serve_one(name: str, host: str, port: int | None) -> None:
+    from launcher.registry import EVENT_SERVICES, SERVICES
     from shared.bus.kafka import KafkaBus
     from shared.db import create_engine
     from shared.events import all_topics
     from shared.logging import configure_logging
 
-    configure_logging(settings.log_level, name)
     module = SERVICES[name]
+    settings: ServiceSettings = module.SETTINGS()
+    configure_logging(settings.log_level, name)
     engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
-    bus = KafkaBus(
-        settings.kafka_bootstrap_servers,
-        all_topics(settings.topic_prefix),
-        settings.topic_partitions,
-    )
-    app = module.create_app(module.build_runtime(settings, engine, bus))
+    if name in EVENT_SERVICES:
+        bus = KafkaBus(
+            settings.kafka_bootstrap_servers,
+            all_topics(settings.topic_prefix),
+            settings.topic_partitions,
+        )
+        runtime = module.build_runtime(settings, engine, bus)
+    else:
+        runtime = module.build_runtime(settings, engine)
+    app = module.create_app(runtime)
     uvicorn.run(
         app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning", access_log=False
     )
 
 
-def _serve_embedded(settings: Settings, host: str, port: int | None, data_dir: Path) -> None:
+def _serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_dir: Path) -> None:
     from launcher.embedded import EmbeddedSystem
     from shared.logging import configure_logging
 
     configure_logging(settings.log_level, "embedded")
-    system = EmbeddedSystem(settings, data_dir)
+    system = EmbeddedSystem(data_dir)
     uvicorn.run(
         system.app,
         host=host,
@@ -101,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = ServiceSettings()
     if args.command == "serve":
         if args.embedded:
             _serve_embedded(settings, args.host, args.port, args.data_dir)
         elif args.service:
-            _serve_one(settings, args.service, args.host, args.port)
+            _serve_one(args.service, args.host, args.port)
         else:
             parser.error("name a service, or give --embedded")
     elif args.command == "tenant":

@@ -1,6 +1,9 @@
-"""Every service in one process: SQLite files, the in-process bus, the same service code.
+"""Every service in one process: the same service code on the in-process bus.
 
-The gateway reaches the other services through in-process ASGI transports instead of HTTP.
+The database is SQLite (a file per service in the data directory) or one PostgreSQL database
+with each service in its own schema, as the full stack has it (migrated beforehand, as for
+the services). The gateway reaches the other services through in-process ASGI transports
+instead of HTTP.
 """
 
 from __future__ import annotations
@@ -8,76 +11,121 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from launcher.registry import SERVICES
+from services.gateway import app as gateway
+from services.gateway.runtime import GatewayRuntime
+from services.ingest import app as ingest
+from services.ingest.runtime import IngestRuntime
+from services.invoicing import app as invoicing
+from services.invoicing.runtime import InvoicingRuntime
+from services.mapping import app as mapping
+from services.mapping.runtime import MappingRuntime
 from shared.bus import InProcessBus
-from shared.db import create_all, create_engine, sqlite_url
-from shared.runtime import ServiceRuntime
+from shared.db import create_all, create_engine, is_sqlite, sqlite_url
+from shared.runtime import BaseRuntime, EventRuntime
 from shared.service_client import ServiceClient
-from shared.settings import Settings
+from shared.settings import ServiceSettings, unknown_options
+
+SETTINGS: tuple[type[ServiceSettings], ...] = (
+    ingest.SETTINGS,
+    mapping.SETTINGS,
+    invoicing.SETTINGS,
+    gateway.SETTINGS,
+)
+SCHEMAS: dict[str, tuple[str, MetaData]] = {
+    "ingest": (ingest.SCHEMA_NAME, ingest.metadata),
+    "mapping": (mapping.SCHEMA_NAME, mapping.metadata),
+    "invoicing": (invoicing.SCHEMA_NAME, invoicing.metadata),
+    "gateway": (gateway.SCHEMA_NAME, gateway.metadata),
+}
 
 
 class EmbeddedSystem:
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings = settings
+    """``overrides`` set options of every service that has them (e.g. ``environment``,
+    ``rate_limit_burst``); the rest come from the environment. ``database_url`` None means
+    SQLite files in ``data_dir``; a PostgreSQL URL names a migrated database."""
+
+    def __init__(
+        self, data_dir: Path, *, database_url: str | None = None, **overrides: Any
+    ) -> None:
+        if unknown := unknown_options(SETTINGS, overrides):
+            raise TypeError(f"no service has the option(s) {', '.join(unknown)}")
+        if database_url is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        self.sqlite = database_url is None or is_sqlite(database_url)
         self.bus = InProcessBus()
-        engines = {
-            name: create_engine(sqlite_url(data_dir, name), module.SCHEMA_NAME)
-            for name, module in SERVICES.items()
+
+        def engine(name: str, settings: ServiceSettings) -> AsyncEngine:
+            schema, _ = SCHEMAS[name]
+            if database_url is None:
+                return create_engine(sqlite_url(data_dir, name), schema)
+            return create_engine(database_url, schema, settings.database_pool_size)
+
+        url = {} if database_url is None else {"database_url": database_url}
+        options = {**overrides, **url}
+        ingest_settings = ingest.SETTINGS.with_overrides(options)
+        mapping_settings = mapping.SETTINGS.with_overrides(options)
+        invoicing_settings = invoicing.SETTINGS.with_overrides(options)
+        gateway_settings = gateway.SETTINGS.with_overrides(options)
+
+        self.ingest: IngestRuntime = ingest.build_runtime(
+            ingest_settings, engine("ingest", ingest_settings), self.bus
+        )
+        self.mapping: MappingRuntime = mapping.build_runtime(
+            mapping_settings, engine("mapping", mapping_settings), self.bus
+        )
+        mapping_app = mapping.create_app(self.mapping, manage_runtime=False)
+        self.invoicing: InvoicingRuntime = invoicing.build_runtime(
+            invoicing_settings,
+            engine("invoicing", invoicing_settings),
+            self.bus,
+            mapping=ServiceClient(
+                "http://mapping",
+                invoicing_settings.internal_secret,
+                transport=httpx.ASGITransport(app=mapping_app),
+            ),
+        )
+        self.apps: dict[str, FastAPI] = {
+            "ingest": ingest.create_app(self.ingest, manage_runtime=False),
+            "mapping": mapping_app,
+            "invoicing": invoicing.create_app(self.invoicing, manage_runtime=False),
         }
-        ingest, mapping, invoicing, gateway = (
-            SERVICES[n] for n in ("ingest", "mapping", "invoicing", "gateway")
+        self.gateway: GatewayRuntime = gateway.build_runtime(
+            gateway_settings,
+            engine("gateway", gateway_settings),
+            clients={
+                name: httpx.AsyncClient(
+                    base_url=f"http://{name}",
+                    transport=httpx.ASGITransport(app=app),
+                    timeout=gateway_settings.upstream_timeout_seconds,
+                )
+                for name, app in self.apps.items()
+            },
         )
-        self.runtimes: dict[str, ServiceRuntime] = {}
-        apps: dict[str, FastAPI] = {}
-
-        def add(name: str, runtime: ServiceRuntime) -> None:
-            self.runtimes[name] = runtime
-            apps[name] = SERVICES[name].create_app(runtime, manage_runtime=False)
-
-        add("ingest", ingest.build_runtime(settings, engines["ingest"], self.bus))
-        add("mapping", mapping.build_runtime(settings, engines["mapping"], self.bus))
-        add(
-            "invoicing",
-            invoicing.build_runtime(
-                settings,
-                engines["invoicing"],
-                self.bus,
-                mapping=ServiceClient(
-                    "http://mapping",
-                    settings.internal_secret,
-                    transport=httpx.ASGITransport(app=apps["mapping"]),
-                ),
-            ),
-        )
-        add(
-            "gateway",
-            gateway.build_runtime(
-                settings,
-                engines["gateway"],
-                self.bus,
-                clients={
-                    name: httpx.AsyncClient(
-                        base_url=f"http://{name}",
-                        transport=httpx.ASGITransport(app=apps[name]),
-                        timeout=settings.upstream_timeout_seconds,
-                    )
-                    for name in ("ingest", "mapping", "invoicing")
-                },
-            ),
-        )
-        self.apps = apps
-        self.app = apps["gateway"]
+        self.apps["gateway"] = gateway.create_app(self.gateway, manage_runtime=False)
+        self.runtimes: dict[str, BaseRuntime] = {
+            "ingest": self.ingest,
+            "mapping": self.mapping,
+            "invoicing": self.invoicing,
+            "gateway": self.gateway,
+        }
+        self.app = self.apps["gateway"]
         self.app.router.lifespan_context = self.lifespan
 
+    @property
+    def event_runtimes(self) -> tuple[EventRuntime, ...]:
+        return (self.ingest, self.mapping, self.invoicing)
+
     async def start(self) -> None:
-        for name, runtime in self.runtimes.items():
-            await create_all(runtime.engine, SERVICES[name].metadata)
+        if self.sqlite:  # PostgreSQL databases are migrated, as for the services alone
+            for name, runtime in self.runtimes.items():
+                await create_all(runtime.engine, SCHEMAS[name][1])
         await self.bus.start()
         for runtime in self.runtimes.values():
             await runtime.start()
@@ -91,7 +139,7 @@ class EmbeddedSystem:
 
     async def idle(self) -> bool:
         """Whether every outbox is empty and every consumer has caught up with the bus."""
-        for runtime in self.runtimes.values():
+        for runtime in self.event_runtimes:
             async with runtime.sessions() as session:
                 if await session.scalar(select(runtime.outbox_table.c.id).limit(1)) is not None:
                     return False

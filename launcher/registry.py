@@ -1,5 +1,7 @@
 """The four services, in the order of the flow: ingest -> mapping -> invoicing, and the
-gateway in front of them."""
+gateway in front of them. Each module has ``SETTINGS`` (its settings class),
+``SCHEMA_NAME``, ``metadata``, ``build_runtime`` and ``create_app``; the gateway's
+``build_runtime`` takes no bus (it publishes and consumes nothing)."""
 
 from __future__ import annotations
 
@@ -16,3 +18,4 @@ SERVICES: dict[str, ModuleType] = {
     "invoicing": invoicing,
     "gateway": gateway,
 }
+EVENT_SERVICES = ("ingest", "mapping", "invoicing")

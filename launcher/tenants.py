@@ -7,11 +7,11 @@ from pathlib import Path
 from services.gateway import models
 from services.gateway.keys import create_tenant
 from shared.db import create_all, create_engine, session_factory, sqlite_url
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 
 
 async def create_tenant_with_key(
-    settings: Settings, name: str, timezone: str, data_dir: Path | None
+    settings: ServiceSettings, name: str, timezone: str, data_dir: Path | None
 ) -> str:
     """The tenant and its first admin key; ``data_dir`` (embedded mode) must exist."""
     url = sqlite_url(data_dir, "gateway") if data_dir else settings.database_url

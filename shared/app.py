@@ -15,9 +15,8 @@ from fastapi.responses import JSONResponse
 from shared.context import H_REQUEST_ID
 from shared.logging import request_id_var
 from shared.problems import install_problem_handlers
-from shared.runtime import ServiceRuntime
+from shared.runtime import BaseRuntime
 
-ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 access_log = logging.getLogger("icb.access")
 QUIET_PATHS = frozenset({"/healthz", "/readyz"})
 # A caller's request id is kept only if it is short and plain: it goes into logs and the audit.
@@ -26,11 +25,10 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,64}")
 
 def create_service_app(
     title: str,
-    runtime: ServiceRuntime,
+    runtime: BaseRuntime,
     routers: Sequence[APIRouter],
     *,
     manage_runtime: bool,
-    extra_checks: ReadinessCheck | None = None,
     openapi_url: str | None = "/openapi.json",
 ) -> FastAPI:
     @contextlib.asynccontextmanager
@@ -38,14 +36,8 @@ def create_service_app(
         if not manage_runtime:
             yield
             return
-        await runtime.bus.start()
-        await runtime.start()
-        try:
+        async with runtime.serving():
             yield
-        finally:
-            await runtime.stop()
-            await runtime.bus.stop()
-            await runtime.engine.dispose()
 
     app = FastAPI(title=title, lifespan=lifespan, openapi_url=openapi_url)
     app.state.runtime = runtime
@@ -80,9 +72,7 @@ def create_service_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        checks = {"database": await runtime.check_database(), "bus": await runtime.bus.ping()}
-        if extra_checks is not None:
-            checks.update(await extra_checks())
+        checks = await runtime.readiness()
         ok = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ok else "unavailable", "checks": checks},

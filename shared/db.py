@@ -94,9 +94,16 @@ def create_engine(url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter, and
+            # case-insensitive searches must find "Ärzte" for "ärz" on both.
+            dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,7 +1,10 @@
-"""What a running service holds: its database, the bus, its outbox relay and its consumers.
+"""What a running service holds, typed: its database and background loops, and for the
+services that take part in the event flow, the bus, the outbox relay and the consumers.
 
 The same runtime serves a service alone (Kafka, PostgreSQL) and inside the embedded process
-(in-process bus, SQLite): only the engine and the bus differ.
+(in-process bus, SQLite or PostgreSQL): only the engine and the bus differ. Each service
+subclasses one of these with the parts of its own as typed attributes
+(``services/<name>/runtime.py``).
 """
 
 from __future__ import annotations
@@ -9,53 +12,112 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
-from sqlalchemy import MetaData, Table, text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
 from shared.consumer import EventConsumer, EventHandler
-from shared.context import CallerContext, verify
 from shared.db import session_factory
 from shared.events import Event
 from shared.outbox import Outbox, OutboxRelay
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
-@dataclass
-class ServiceRuntime:
-    name: str
-    settings: Settings
-    engine: AsyncEngine
-    bus: Bus
-    metadata: MetaData
-    outbox_table: Table
-    inbox_table: Table
-    sessions: async_sessionmaker[AsyncSession] = field(init=False)
-    outbox: Outbox = field(init=False)
-    relay: OutboxRelay = field(init=False)
-    consumers: list[EventConsumer] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    """Further loops ``start`` runs next to the relay and the consumers (e.g. a scheduler)."""
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+class BaseRuntime:
+    """The engine, its sessions and the background loops of one service."""
 
-    def __post_init__(self) -> None:
-        self.sessions = session_factory(self.engine)
-        self.outbox = Outbox(self.outbox_table, self.settings.topic_prefix)
+    settings: ServiceSettings
+
+    def __init__(self, name: str, settings: ServiceSettings, engine: AsyncEngine) -> None:
+        self.name = name
+        self.settings = settings
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self.background: list[Loop] = []
+        """Loops ``start`` runs beside the service's own (e.g. a scheduler)."""
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def loops(self) -> list[Loop]:
+        return list(self.background)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work, committed when the block ends without an error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def start(self) -> None:
+        for loop in self.loops():
+            task = asyncio.create_task(loop(), name=f"{self.name}:{loop.__qualname__}")
+            task.add_done_callback(_report_crash)
+            self._tasks.append(task)
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Cancels the background loops; one that does not end within the grace period is
+        logged and left behind rather than hanging the shutdown."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in pending:
+                log.error("background task %s did not stop when cancelled", task.get_name())
+        self._tasks.clear()
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """The runtime as a process of its own: its loops run while the app serves."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+            await self.engine.dispose()
+
+    async def check_database(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def readiness(self) -> dict[str, bool]:
+        """What ``/readyz`` checks: each name with whether it answers."""
+        return {"database": await self.check_database()}
+
+
+class EventRuntime(BaseRuntime):
+    """A service in the event flow: it publishes through its outbox, consumes through its
+    inbox, and relays the outbox to the bus."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        engine: AsyncEngine,
+        bus: Bus,
+        outbox_table: Table,
+        inbox_table: Table,
+    ) -> None:
+        super().__init__(name, settings, engine)
+        self.bus = bus
+        self.outbox_table = outbox_table
+        self.inbox_table = inbox_table
+        self.outbox = Outbox(outbox_table, settings.topic_prefix)
         self.relay = OutboxRelay(
             self.outbox,
             self.sessions,
-            self.bus,
-            batch_size=self.settings.outbox_batch_size,
-            poll_seconds=self.settings.outbox_poll_seconds,
+            bus,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
         )
+        self.consumers: list[EventConsumer] = []
 
     def consume(self, group_suffix: str, handlers: dict[type[Event], EventHandler]) -> None:
         self.consumers.append(
@@ -75,53 +137,29 @@ class ServiceRuntime:
     def topics(self) -> list[str]:
         return [t for c in self.consumers for t in c.topics]
 
+    def loops(self) -> list[Loop]:
+        return [self.relay.run, *(c.run for c in self.consumers), *super().loops()]
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work; the outbox relay is woken once it committed."""
-        async with self.sessions() as session, session.begin():
+        async with super().transaction() as session:
             yield session
         self.relay.notify()
 
-    async def start(self) -> None:
-        loops: list[Callable[[], Any]] = [
-            self.relay.run,
-            *(c.run for c in self.consumers),
-            *self.background,
-        ]
-        for loop in loops:
-            task = asyncio.create_task(loop(), name=f"{self.name}:{loop.__qualname__}")
-            task.add_done_callback(_report_crash)
-            self._tasks.append(task)
-
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Cancels the background loops; one that does not end within the grace period is
-        logged and left behind rather than hanging the shutdown."""
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
-            for task in pending:
-                log.error("background task %s did not stop when cancelled", task.get_name())
-        self._tasks.clear()
-
-    async def check_database(self) -> bool:
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        await self.bus.start()
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
+            async with super().serving():
+                yield
+        finally:
+            await self.bus.stop()
+
+    async def readiness(self) -> dict[str, bool]:
+        return {**await super().readiness(), "bus": await self.bus.ping()}
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background task %s stopped", task.get_name(), exc_info=task.exception())
-
-
-def runtime_of(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
-def caller(request: Request) -> CallerContext:
-    return verify(runtime_of(request).settings.internal_secret, request)

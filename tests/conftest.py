@@ -1,19 +1,25 @@
-"""Fixtures every test folder may use: the embedded system behind an API client."""
+"""Fixtures every test folder may use: the embedded system behind an API client, on SQLite
+and on PostgreSQL (``ICB_DATABASE_URL``; unreachable fails the PostgreSQL variants)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from launcher.embedded import EmbeddedSystem
 from services.gateway.keys import create_tenant
-from shared.settings import Settings
+from shared.settings import ServiceSettings
+from tests.support.postgres import TemplateDatabases
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -37,8 +43,7 @@ class EmbeddedApi:
 
 
 async def _tenant(system: EmbeddedSystem, name: str, timezone: str) -> tuple[str, str]:
-    gateway = system.runtimes["gateway"]
-    async with gateway.sessions() as session, session.begin():
+    async with system.gateway.sessions() as session, session.begin():
         issued = await create_tenant(session, name, timezone)
     return issued.key, issued.row.tenant_id
 
@@ -52,14 +57,54 @@ def _client(system: EmbeddedSystem, key: str) -> httpx.AsyncClient:
     )
 
 
+@pytest.fixture(scope="session")
+async def postgres_databases() -> AsyncIterator[TemplateDatabases]:
+    """Migrated on first use, so that SQLite-only runs need no PostgreSQL."""
+    databases = TemplateDatabases(ServiceSettings().database_url, prefix="icb_api")
+    yield databases
+    await databases.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+EmbeddedApiFactory = Callable[..., contextlib.AbstractAsyncContextManager[EmbeddedApi]]
+
+
 @pytest.fixture
-async def embedded_api(tmp_path: Path) -> AsyncIterator[EmbeddedApi]:
-    """A fresh embedded system (SQLite files in tmp_path, in-process bus) and a tenant."""
-    system = EmbeddedSystem(Settings(environment="test"), tmp_path / "data")
-    await system.start()
-    try:
-        key, tenant_id = await _tenant(system, "Test MSP", "UTC")
-        async with _client(system, key) as client:
+async def make_embedded_api(
+    database_backend: str, postgres_databases: TemplateDatabases, tmp_path: Path
+) -> AsyncIterator[EmbeddedApiFactory]:
+    """Builds embedded systems on the test's backend, each with a fresh database and a
+    tenant; keyword arguments override service options (``rate_limit_burst=...``)."""
+    made = 0
+
+    @contextlib.asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[EmbeddedApi]:
+        nonlocal made
+        made += 1
+        data_dir = tmp_path / f"data{made}"
+        async with contextlib.AsyncExitStack() as stack:
+            url = None
+            if database_backend == "postgresql":
+                url = await stack.enter_async_context(postgres_databases.fresh())
+            options = {"environment": "test", **overrides}
+            system = EmbeddedSystem(data_dir, database_url=url, **options)
+            await system.start()
+            stack.push_async_callback(system.stop)
+            key, tenant_id = await _tenant(system, "Test MSP", "UTC")
+            client = await stack.enter_async_context(_client(system, key))
             yield EmbeddedApi(system, client, key, tenant_id)
-    finally:
-        await system.stop()
+
+    yield make
+
+
+@pytest.fixture
+async def embedded_api(make_embedded_api: EmbeddedApiFactory) -> AsyncIterator[EmbeddedApi]:
+    """A fresh embedded system (in-process bus; SQLite files or a PostgreSQL database) and a
+    tenant."""
+    async with make_embedded_api() as api:
+        yield api

@@ -16,7 +16,7 @@ import uvicorn
 from launcher.embedded import EmbeddedSystem
 from launcher.tenants import create_tenant_with_key
 from shared.logging import configure_logging
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from tools.sample import generate
 from tools.sample.load import LoadReport, load_setup, load_usage, map_orgs_by_truth
 
@@ -65,12 +65,12 @@ def _summary(
     return "\n".join(lines)
 
 
-async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
+async def _demo(args: argparse.Namespace, key: str) -> None:
     period = args.period or _last_month()
     # Last month is billed; this month's usage keeps arriving, as on a real tenant (so no
     # module looks stale).
     until = None if args.period else dt.date.today() - dt.timedelta(days=1)
-    system = EmbeddedSystem(settings, args.data_dir)
+    system = EmbeddedSystem(args.data_dir)
     server = uvicorn.Server(
         uvicorn.Config(
             system.app, host=args.host, port=args.port, log_level="warning", access_log=False
@@ -128,13 +128,13 @@ async def _demo(settings: Settings, args: argparse.Namespace, key: str) -> None:
     await serving
 
 
-def run_demo(settings: Settings, args: argparse.Namespace) -> int:
+def run_demo(settings: ServiceSettings, args: argparse.Namespace) -> int:
     configure_logging("WARNING", "demo")
     shutil.rmtree(args.data_dir, ignore_errors=True)
     args.data_dir.mkdir(parents=True)
     key = asyncio.run(create_tenant_with_key(settings, "Demo MSP", "UTC", args.data_dir))
     try:
-        asyncio.run(_demo(settings, args, key))
+        asyncio.run(_demo(args, key))
     except KeyboardInterrupt:
         pass
     return 0

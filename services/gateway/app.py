@@ -12,18 +12,16 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway import models
-from services.gateway.api import OPENAPI, RATE_LIMITER, UPSTREAMS, VERIFIER, router
+from services.gateway.api import router
 from services.gateway.audit import AuditTrail
-from services.gateway.keys import KeyVerifier
-from services.gateway.limits import BodyLimit, RateLimiter
+from services.gateway.limits import BodyLimit
 from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import Upstreams
+from services.gateway.runtime import GatewayRuntime
+from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
-from shared.bus import Bus
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
-NAME = "gateway"
+SETTINGS = GatewaySettings
 TITLE = "Integrated Customer Billing"
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata
@@ -37,51 +35,42 @@ def _version() -> str:
         return "0.0.0"
 
 
+VERSION = _version()
+
+
+def own_document() -> dict[str, Any]:
+    """The gateway's own endpoints (keys, audit), merged with the services' documents."""
+    return get_openapi(title=TITLE, version=VERSION, routes=router.routes)
+
+
 def build_runtime(
-    settings: Settings,
+    settings: GatewaySettings,
     engine: AsyncEngine,
-    bus: Bus,
     clients: dict[str, httpx.AsyncClient] | None = None,
-) -> ServiceRuntime:
-    runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
-    timeout = httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0)
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    urls = {
-        "ingest": settings.ingest_url,
-        "mapping": settings.mapping_url,
-        "invoicing": settings.invoicing_url,
-    }
-    runtime.extras[UPSTREAMS] = Upstreams(
-        clients
-        or {
+) -> GatewayRuntime:
+    """``clients`` stand in for the HTTP clients of ``ICB_<SERVICE>_URL`` (the embedded
+    system passes in-process ones)."""
+    if clients is None:
+        timeout = httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        urls = {
+            "ingest": settings.ingest_url,
+            "mapping": settings.mapping_url,
+            "invoicing": settings.invoicing_url,
+        }
+        clients = {
             name: httpx.AsyncClient(base_url=urls[name], timeout=timeout, limits=limits)
             for name in UPSTREAM_SERVICES
-        },
-        settings.internal_secret,
-    )
-    runtime.extras[VERIFIER] = KeyVerifier()
-    runtime.extras[RATE_LIMITER] = RateLimiter(
-        settings.rate_limit_per_second, settings.rate_limit_burst
-    )
-    return runtime
+        }
+    upstreams = Upstreams(clients, settings.internal_secret)
+    openapi = OpenApiAggregator(upstreams.clients, own_document, TITLE, VERSION)
+    return GatewayRuntime(settings, engine, upstreams, openapi)
 
 
-def create_app(runtime: ServiceRuntime, *, manage_runtime: bool = True) -> FastAPI:
-    upstreams: Upstreams = runtime.extras[UPSTREAMS]
+def create_app(runtime: GatewayRuntime, *, manage_runtime: bool = True) -> FastAPI:
     app = create_service_app(
-        TITLE,
-        runtime,
-        [router],
-        manage_runtime=manage_runtime,
-        extra_checks=upstreams.healthy,
-        openapi_url=None,
+        TITLE, runtime, [router], manage_runtime=manage_runtime, openapi_url=None
     )
-    version = _version()
-
-    def own_document() -> dict[str, Any]:
-        return get_openapi(title=TITLE, version=version, routes=app.routes)
-
-    runtime.extras[OPENAPI] = OpenApiAggregator(upstreams.clients, own_document, TITLE, version)
     # Outermost first: bodies are bounded before anything reads them; the audit sees every
     # answer, refusals included.
     app.add_middleware(AuditTrail, runtime=runtime)

@@ -8,27 +8,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest import models
 from services.ingest.api import routers
-from services.ingest.sync.credentials import cipher_from_settings
-from services.ingest.sync.runner import SYNCER, Syncer
+from services.ingest.runtime import IngestRuntime
+from services.ingest.settings import IngestSettings
 from shared.app import create_service_app
 from shared.bus import Bus
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
-NAME = "ingest"
+SETTINGS = IngestSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata
 
 
-def build_runtime(settings: Settings, engine: AsyncEngine, bus: Bus) -> ServiceRuntime:
-    runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
-    syncer = Syncer(runtime, cipher_from_settings(settings))
-    runtime.extras[SYNCER] = syncer
-    runtime.background.append(syncer.run)
+def build_runtime(settings: IngestSettings, engine: AsyncEngine, bus: Bus) -> IngestRuntime:
+    runtime = IngestRuntime(settings, engine, bus)
+    runtime.background.append(runtime.syncer.run)
     return runtime
 
 
-def create_app(runtime: ServiceRuntime, *, manage_runtime: bool = True) -> FastAPI:
+def create_app(runtime: IngestRuntime, *, manage_runtime: bool = True) -> FastAPI:
     return create_service_app(
         "Integrated Customer Billing: ingest", runtime, routers, manage_runtime=manage_runtime
     )

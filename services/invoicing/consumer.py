@@ -10,7 +10,7 @@ from services.invoicing.models import ModuleBillingRow
 from services.invoicing.units.service import apply_resolved
 from shared.events import CompanyChanged, Event, ModuleBillingChanged, UsageResolved
 from shared.replicas import module_billing_handler
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 
 async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event) -> None:
@@ -26,7 +26,7 @@ async def on_company_changed(session: AsyncSession, tenant_id: str, event: Event
 on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: EventRuntime) -> None:
     runtime.consume("usage", {UsageResolved: on_usage_resolved})
     runtime.consume(
         "reference",

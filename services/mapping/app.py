@@ -7,25 +7,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.mapping import consumer, models
 from services.mapping.api import routers
-from services.mapping.resolution import reresolution
+from services.mapping.runtime import MappingRuntime
+from services.mapping.settings import MappingSettings
 from shared.app import create_service_app
 from shared.bus import Bus
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
-NAME = "mapping"
+SETTINGS = MappingSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata
 
 
-def build_runtime(settings: Settings, engine: AsyncEngine, bus: Bus) -> ServiceRuntime:
-    runtime = ServiceRuntime(NAME, settings, engine, bus, metadata, models.outbox, models.inbox)
+def build_runtime(settings: MappingSettings, engine: AsyncEngine, bus: Bus) -> MappingRuntime:
+    runtime = MappingRuntime(settings, engine, bus)
     consumer.register(runtime)
-    reresolution.install(runtime)
+    runtime.background.append(runtime.resolution_queue.run)
     return runtime
 
 
-def create_app(runtime: ServiceRuntime, *, manage_runtime: bool = True) -> FastAPI:
+def create_app(runtime: MappingRuntime, *, manage_runtime: bool = True) -> FastAPI:
     return create_service_app(
         "Integrated Customer Billing: mapping", runtime, routers, manage_runtime=manage_runtime
     )

@@ -10,12 +10,12 @@ from services.mapping.models import ModuleBillingRow
 from services.mapping.resolution.service import usage_recorded
 from shared.events import ContractChanged, Event, ModuleBillingChanged, UsageRecorded
 from shared.replicas import module_billing_handler
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: EventRuntime) -> None:
     async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Event) -> None:
         assert isinstance(event, UsageRecorded)
         await usage_recorded(session, runtime.outbox, tenant_id, event.records)

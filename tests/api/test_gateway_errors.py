@@ -19,17 +19,14 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from launcher.embedded import sqlite_url
 from services.gateway import app as gateway_app
 from services.gateway import models
-from services.gateway.api import UPSTREAMS
 from services.gateway.keys import create_tenant
 from services.gateway.proxy import Upstreams
-from shared.bus import InProcessBus
+from services.gateway.settings import GatewaySettings
 from shared.context import H_REQUEST_ID, H_SIGNATURE, CallerContext, sign
-from shared.db import create_all, create_engine
+from shared.db import create_all, create_engine, sqlite_url
 from shared.logging import request_id_var
-from shared.settings import Settings
 from tests.conftest import EmbeddedApi
 
 LEAKS = ("hunter2", "Traceback", "127.0.0.1", "RuntimeError", "Connect", "httpx", ".py")
@@ -69,11 +66,11 @@ async def lone_gateway(tmp_path: Path) -> AsyncIterator[MakeGateway]:
     clients: list[httpx.AsyncClient] = []
 
     async def make(upstreams: dict[str, httpx.AsyncClient]) -> LoneGateway:
-        settings = Settings(environment="test")
+        settings = GatewaySettings(environment="test")
         engine = create_engine(sqlite_url(tmp_path, f"gateway{len(engines)}"), models.SCHEMA)
         engines.append(engine)
         await create_all(engine, models.Base.metadata)
-        runtime = gateway_app.build_runtime(settings, engine, InProcessBus(), clients=upstreams)
+        runtime = gateway_app.build_runtime(settings, engine, clients=upstreams)
         async with runtime.sessions() as session, session.begin():
             issued = await create_tenant(session, "Lone MSP")
         app = gateway_app.create_app(runtime, manage_runtime=False)
@@ -84,7 +81,7 @@ async def lone_gateway(tmp_path: Path) -> AsyncIterator[MakeGateway]:
             timeout=30,
         )
         clients.append(client)
-        return LoneGateway(client, runtime.extras[UPSTREAMS])
+        return LoneGateway(client, runtime.upstreams)
 
     yield make
     for client in clients:
@@ -133,7 +130,7 @@ def failing_app() -> FastAPI:
 async def test_a_stopped_service_answers_503_and_the_gateway_says_not_ready(
     embedded_api: EmbeddedApi,
 ) -> None:
-    upstreams: Upstreams = embedded_api.system.runtimes["gateway"].extras[UPSTREAMS]
+    upstreams = embedded_api.system.gateway.upstreams
     running = upstreams.clients["mapping"]
     upstreams.clients["mapping"] = httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port()}")
     try:
@@ -261,7 +258,7 @@ class LogIds(logging.Handler):
 async def test_the_request_id_reaches_the_service_and_comes_back(
     embedded_api: EmbeddedApi,
 ) -> None:
-    upstream = embedded_api.system.runtimes["gateway"].extras[UPSTREAMS].clients["mapping"]
+    upstream = embedded_api.system.gateway.upstreams.clients["mapping"]
     sent: list[str] = []
     echoed: list[str] = []
 
@@ -328,7 +325,7 @@ async def test_the_gateway_answers_problems(embedded_api: EmbeddedApi) -> None:
 
 async def test_every_service_answers_problems(embedded_api: EmbeddedApi) -> None:
     ctx = CallerContext(embedded_api.tenant_id, "UTC", "admin", "k")
-    secret = embedded_api.system.settings.internal_secret
+    secret = embedded_api.system.gateway.settings.internal_secret
     cases: dict[str, list[tuple[str, str, Any, int]]] = {
         "ingest": [
             ("PUT", "/v1/modules/nope/billing", {"enabled": True}, 404),

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from launcher.embedded import EmbeddedSystem
 from services.gateway.models import ApiKeyRow, TenantRow
-from shared.settings import Settings
 from tests.conftest import EmbeddedApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +49,7 @@ async def test_tenant_create_prints_a_working_admin_key_last(tmp_path: Path) -> 
     assert code == 0, err
     key = out.strip().splitlines()[-1]
     assert key.startswith("icb_"), out
-    system = EmbeddedSystem(Settings(environment="test"), data)
+    system = EmbeddedSystem(data, environment="test")
     await system.start()
     try:
         async with system.runtimes["gateway"].sessions() as session:

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.gateway.api import RATE_LIMITER
 from services.gateway.limits import RateLimiter
 from tests.conftest import EmbeddedApi
 
@@ -45,8 +44,7 @@ def test_the_bucket_allows_a_burst_then_the_rate() -> None:
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after(embedded_api: EmbeddedApi) -> None:
     clock = Clock()
-    runtime = embedded_api.system.runtimes["gateway"]
-    runtime.extras[RATE_LIMITER] = RateLimiter(rate=0.5, burst=3, clock=clock)
+    embedded_api.system.gateway.rate_limiter = RateLimiter(rate=0.5, burst=3, clock=clock)
     api = embedded_api.client
     statuses = [(await api.get("/v1/companies")).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
@@ -75,7 +73,7 @@ async def test_a_key_over_its_rate_gets_429_with_retry_after(embedded_api: Embed
 
 
 async def test_bodies_above_the_limit_get_413(embedded_api: EmbeddedApi) -> None:
-    limit = embedded_api.system.settings.max_body_bytes
+    limit = embedded_api.system.gateway.settings.max_body_bytes
     api = embedded_api.client
     big = b'{"name": "' + b"x" * limit + b'"}'
     response = await api.post(

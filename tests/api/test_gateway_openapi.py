@@ -120,7 +120,7 @@ async def test_the_document_is_fetched_once_through_the_upstream_clients(
     embedded_api: EmbeddedApi,
 ) -> None:
     fetched: list[str] = []
-    upstreams = embedded_api.system.runtimes["gateway"].extras["upstreams"]
+    upstreams = embedded_api.system.gateway.upstreams
 
     async def note(request: httpx.Request) -> None:
         if request.url.path == "/openapi.json":

@@ -277,7 +277,6 @@ async def test_health_is_public(embedded_api: EmbeddedApi) -> None:
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {
             "database": True,
-            "bus": True,
             "ingest": True,
             "mapping": True,
             "invoicing": True,

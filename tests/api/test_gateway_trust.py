@@ -53,7 +53,7 @@ def caller(api: EmbeddedApi, role: str = "admin") -> CallerContext:
 async def test_every_service_route_refuses_unsigned_and_forged_calls(
     embedded_api: EmbeddedApi,
 ) -> None:
-    secret = embedded_api.system.settings.internal_secret
+    secret = embedded_api.system.gateway.settings.internal_secret
     ctx = caller(embedded_api, "viewer")
     failures: list[str] = []
     routes = list(service_routes(embedded_api))
@@ -126,8 +126,7 @@ async def test_the_gateway_forwards_a_signature_the_service_accepts(
 ) -> None:
     """The signed headers the services see come from the gateway, never from the client."""
     seen: list[httpx.Headers] = []
-    gateway = embedded_api.system.runtimes["gateway"]
-    client = gateway.extras["upstreams"].clients["mapping"]
+    client = embedded_api.system.gateway.upstreams.clients["mapping"]
 
     async def spy(request: httpx.Request) -> None:
         seen.append(request.headers)

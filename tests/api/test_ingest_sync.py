@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.ingest.models import UsageRecordRow
-from services.ingest.sync.runner import SYNCER, Syncer
+from services.ingest.sync.runner import Syncer
 from shared.catalog import CATALOG
 from tools.simulator import SimulatorState, create_app
 
@@ -85,7 +85,7 @@ async def pull(embedded_api: EmbeddedApi) -> AsyncIterator[Pull]:
     simulator = SimulatorState(
         seed=21, companies=12, period=YESTERDAY.strftime("%Y-%m"), token=TOKEN, page_size=25
     )
-    syncer: Syncer = embedded_api.system.runtimes["ingest"].extras[SYNCER]
+    syncer = embedded_api.system.ingest.syncer
     clock = Clock(datetime.combine(TODAY, time(0, 45), UTC))
     syncer.clock, syncer.transport = clock, httpx.ASGITransport(app=create_app(simulator))
     yield Pull(embedded_api, simulator, syncer, clock)

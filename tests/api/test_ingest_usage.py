@@ -43,7 +43,7 @@ async def stored(api: EmbeddedApi) -> list[UsageRecordRow]:
 
 
 async def outbox_size(api: EmbeddedApi) -> int:
-    runtime = api.system.runtimes["ingest"]
+    runtime = api.system.ingest
     async with runtime.sessions() as session:
         return int(
             await session.scalar(select(func.count()).select_from(runtime.outbox_table)) or 0
@@ -228,7 +228,7 @@ async def test_10001_records_are_refused_whole(embedded_api: EmbeddedApi) -> Non
 
 
 async def test_an_oversized_body_is_refused(embedded_api: EmbeddedApi) -> None:
-    embedded_api.system.settings.max_body_bytes = 2_000
+    embedded_api.system.ingest.settings.max_body_bytes = 2_000
     records = [record(org_id=f"org-{i}") for i in range(30)]
     response = await embedded_api.client.post("/v1/usage", json={"records": records})
     assert response.status_code == 413
@@ -266,7 +266,7 @@ async def test_a_new_org_name_renames_the_org_for_mapping(embedded_api: Embedded
 async def test_a_crash_before_the_commit_loses_nothing_and_a_retry_takes_effect_once(
     embedded_api: EmbeddedApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outbox = embedded_api.system.runtimes["ingest"].outbox
+    outbox = embedded_api.system.ingest.outbox
     real_add = outbox.add
 
     async def crash(*args: Any, **kwargs: Any) -> None:

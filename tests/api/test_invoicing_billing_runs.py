@@ -5,7 +5,6 @@ problem a failed run raised reaches the client as the request's answer."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +21,7 @@ from tests.api.test_invoicing_support import (
 )
 
 if TYPE_CHECKING:
-    from tests.conftest import EmbeddedApi
+    from tests.conftest import EmbeddedApi, EmbeddedApiFactory
 
 PERIOD = latest_month(30)
 MODULE, METRIC = "datto_rmm", "servers"
@@ -76,7 +75,7 @@ async def test_a_run_that_finishes_within_the_wait_answers_its_result(
 
 
 async def test_a_run_still_going_after_the_wait_answers_202_and_its_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_embedded_api: EmbeddedApiFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     release = asyncio.Event()
     real = run_jobs.run_billing
@@ -86,7 +85,7 @@ async def test_a_run_still_going_after_the_wait_answers_202_and_its_url(
         return await real(*args, **options)
 
     monkeypatch.setattr(run_jobs, "run_billing", held)
-    async with embedded_with(tmp_path, billing_run_wait_seconds=0) as api:
+    async with embedded_with(make_embedded_api, billing_run_wait_seconds=0) as api:
         await two_companies(api)
         first = await api.client.post("/v1/billing-runs", json={"period": PERIOD})
         second = await api.client.post("/v1/billing-runs", json={"period": PERIOD})
@@ -141,13 +140,13 @@ async def test_a_run_that_fails_answers_its_problem(
 
 
 async def test_the_problem_of_a_failed_run_shows_at_its_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_embedded_api: EmbeddedApiFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def refused(*args: Any, **options: Any) -> Any:
         raise Conflict("the period is being closed")
 
     monkeypatch.setattr(run_jobs, "run_billing", refused)
-    async with embedded_with(tmp_path, billing_run_wait_seconds=0) as api:
+    async with embedded_with(make_embedded_api, billing_run_wait_seconds=0) as api:
         response = await api.client.post("/v1/billing-runs", json={"period": PERIOD})
         ok(response, 202)
         state = await finished(api, response.headers["location"])

@@ -8,7 +8,6 @@ daily series used most: 5 units on days 1-10, 30 on days 11-20, 12 on days 21-30
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -26,7 +25,7 @@ from tests.api.test_invoicing_support import (
 )
 
 if TYPE_CHECKING:
-    from tests.conftest import EmbeddedApi
+    from tests.conftest import EmbeddedApi, EmbeddedApiFactory
 
 TIERS = (("10", "3.00"), ("20", "2.00"), (None, "1.00"))
 PERIOD = latest_month(30)
@@ -183,7 +182,7 @@ async def test_tax_rounds_half_up_to_the_cent(billing: InvoicingApi) -> None:
 
 
 @pytest.mark.parametrize("days", [28, 29, 30, 31])
-async def test_months_of_28_to_31_days(days: int, tmp_path: Path) -> None:
+async def test_months_of_28_to_31_days(days: int, make_embedded_api: EmbeddedApiFactory) -> None:
     """A contract from the 11th, 6 units every day at 5.00, daily and monthly_peak:
     amount = 6 x 5.00 x (D - 10) / D, quantity 6 x (D - 10) / D (daily) or 6 (peak).
     D=28: 18/28 -> 19.29 / 3.8571; D=29: 19/29 -> 19.66 / 3.9310;
@@ -196,7 +195,7 @@ async def test_months_of_28_to_31_days(days: int, tmp_path: Path) -> None:
     }[days]
     period = latest_month(days)
     # Usage up to 10 years old: the latest leap February may be long ago.
-    async with embedded_with(tmp_path, usage_max_age_days=3660) as billing:
+    async with embedded_with(make_embedded_api, usage_max_age_days=3660) as billing:
         company = await billing.company()
         await billing.feed(MODULE, METRIC, "D", "P")
         await billing.usage(company, MODULE, METRIC, day(period, 1), steps((days, 6)))
@@ -252,7 +251,7 @@ async def test_a_missing_day_is_estimated_and_explained(billing: InvoicingApi) -
 
 async def test_worker_processes_bill_the_same_as_the_service_itself(
     billing: InvoicingApi,
-    tmp_path: Path,
+    make_embedded_api: EmbeddedApiFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The per-company billing runs in worker processes for large runs; forced here from the
@@ -294,7 +293,9 @@ async def test_worker_processes_bill_the_same_as_the_service_itself(
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(workers, "ProcessPoolExecutor", CountedPool)
-    async with embedded_with(tmp_path, billing_workers=2, billing_parallel_companies=2) as parallel:
+    async with embedded_with(
+        make_embedded_api, billing_workers=2, billing_parallel_companies=2
+    ) as parallel:
         in_workers = await invoices(parallel)
     assert pools == [2]
     assert submitted, "the run billed in the runtime's worker processes"

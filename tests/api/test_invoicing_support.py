@@ -13,14 +13,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from launcher.embedded import EmbeddedSystem
-from shared.settings import Settings
-
 if TYPE_CHECKING:
-    from tests.conftest import EmbeddedApi
+    from tests.conftest import EmbeddedApi, EmbeddedApiFactory
 
 TODAY = datetime.now(UTC).date()  # the test tenants' zone is UTC
 ORG_NAME = "Org"
@@ -221,15 +217,7 @@ def lines_of(invoice: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 @asynccontextmanager
-async def embedded_with(tmp_path: Path, **settings: Any) -> AsyncIterator[InvoicingApi]:
+async def embedded_with(make: EmbeddedApiFactory, **settings: Any) -> AsyncIterator[InvoicingApi]:
     """A fresh embedded system with these settings, and a tenant (as ``embedded_api``)."""
-    from tests.conftest import EmbeddedApi, _client, _tenant
-
-    system = EmbeddedSystem(Settings(environment="test", **settings), tmp_path / "data")
-    await system.start()
-    try:
-        key, tenant_id = await _tenant(system, "Test MSP", "UTC")
-        async with _client(system, key) as client:
-            yield InvoicingApi(EmbeddedApi(system, client, key, tenant_id))
-    finally:
-        await system.stop()
+    async with make(**settings) as api:
+        yield InvoicingApi(api)

@@ -36,7 +36,7 @@ def m(embedded_api: EmbeddedApi) -> MappingApi:
 
 def answer_at_once(m: MappingApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """Requests no longer wait for the re-resolution they queued."""
-    queue = reresolution.queue_of(m.api.system.runtimes["mapping"])
+    queue = m.api.system.mapping.resolution_queue
     monkeypatch.setattr(queue, "wait_seconds", 0)
 
 

@@ -154,8 +154,8 @@ async def test_a_service_mapping_answered_before_its_reresolution_says_it_is_que
     await m.usage(RMM, "r2", "Contoso site 2", "servers", 1)
     await m.map_org(RMM, "r1", c)
     await m.map_org(RMM, "r2", c)
-    runtime = m.api.system.runtimes["mapping"]
-    monkeypatch.setattr(reresolution.queue_of(runtime), "wait_seconds", 0)
+    runtime = m.api.system.mapping
+    monkeypatch.setattr(runtime.resolution_queue, "wait_seconds", 0)
 
     changed = await m.service_mapping(RMM, "servers", "SRV-2")
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.context import H_REQUEST_ID, H_SIGNATURE, CallerContext, sign
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from tests.support.fuzz import fuzz_gateway
 from tests.support.stack import Stack, Tenant
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = 15
 RATE = 40.0
 """Requests a second the fuzzer sends: below the gateway's default limit of 50 per key."""
-DEFAULT_SECRET: str = Settings.model_fields["internal_secret"].default
+DEFAULT_SECRET: str = ServiceSettings.model_fields["internal_secret"].default
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, object]:

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.invoicing import app as invoicing_app
 from services.invoicing.models import SCHEMA, BillingRunRow, InvoiceLineRow, InvoiceRow
-from services.invoicing.runs.jobs import KIND, billing_runs_of
+from services.invoicing.runs.jobs import KIND
 from services.invoicing.runs.models import jobs
 from services.invoicing.runs.service import run_billing
+from services.invoicing.settings import InvoicingSettings
 from shared.bus import InProcessBus
 from shared.db import create_engine, session_factory
 from shared.jobs import Job, JobStatus, JobWorker, Leases, Progress, enqueue, find
 from shared.migrations import alembic_config
-from shared.settings import Settings
 from tests.integration.test_billing_run_sql import (
     PERIOD,
     TENANT,
@@ -171,8 +171,8 @@ async def test_a_killed_replica_s_run_is_taken_over_and_bills_as_an_uninterrupte
         await doomed.wait()
     assert doomed.returncode == -signal.SIGKILL
 
-    settings = Settings(environment="test", database_url=fresh_database_url)
-    rescuer = billing_runs_of(invoicing_app.build_runtime(settings, engine, InProcessBus()))
+    settings = InvoicingSettings(environment="test", database_url=fresh_database_url)
+    rescuer = invoicing_app.build_runtime(settings, engine, InProcessBus()).billing_runs
     assert await rescuer.worker.drain_once() == 0  # the dead replica's lease still runs
     loop = asyncio.create_task(rescuer.worker.run())
     try:

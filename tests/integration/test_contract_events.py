@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -25,11 +26,15 @@ from services.invoicing.api.contracts import (
 )
 from services.invoicing.app import build_runtime as invoicing_runtime
 from services.invoicing.contracts.companies import upsert_company
+from services.invoicing.runtime import InvoicingRuntime
+from services.invoicing.settings import InvoicingSettings
 from services.mapping import models as mapping_models
 from services.mapping.app import build_runtime as mapping_runtime
 from services.mapping.insights import rules as insights
 from services.mapping.insights.contract_cover import contract_covers
 from services.mapping.insights.facts import load_facts
+from services.mapping.runtime import MappingRuntime
+from services.mapping.settings import MappingSettings
 from shared.bus.kafka import KafkaBus
 from shared.context import CallerContext
 from shared.db import create_engine
@@ -41,8 +46,6 @@ from shared.events import (
     topic_for,
 )
 from shared.migrations import migrate_all
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +57,8 @@ RMM = "datto_rmm"
 
 @dataclass
 class Services:
-    invoicing: ServiceRuntime
-    mapping: ServiceRuntime
+    invoicing: InvoicingRuntime
+    mapping: MappingRuntime
     bus: KafkaBus
     prefix: str
 
@@ -64,20 +67,24 @@ class Services:
 async def services(fresh_database_url: str, kafka_bootstrap: str) -> AsyncIterator[Services]:
     await asyncio.to_thread(migrate_all, fresh_database_url)
     prefix = f"it{uuid.uuid4().hex[:12]}."
-    settings = Settings(
-        environment="test",
-        database_url=fresh_database_url,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        topic_prefix=prefix,
-        outbox_poll_seconds=0.1,
-    )
+    options: dict[str, Any] = {
+        "environment": "test",
+        "database_url": fresh_database_url,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "topic_prefix": prefix,
+        "outbox_poll_seconds": 0.1,
+    }
     bus = KafkaBus(kafka_bootstrap, all_topics(prefix), retry_seconds=0.1)
     try:
         await asyncio.wait_for(bus.start(), WAIT)
     except Exception as exc:
         pytest.fail(f"Kafka at {kafka_bootstrap} unreachable: {exc!r}")
-    invoicing = invoicing_runtime(settings, create_engine(fresh_database_url, "invoicing", 5), bus)
-    mapping = mapping_runtime(settings, create_engine(fresh_database_url, "mapping", 5), bus)
+    invoicing = invoicing_runtime(
+        InvoicingSettings(**options), create_engine(fresh_database_url, "invoicing", 5), bus
+    )
+    mapping = mapping_runtime(
+        MappingSettings(**options), create_engine(fresh_database_url, "mapping", 5), bus
+    )
     await invoicing.start()
     await mapping.start()
     try:

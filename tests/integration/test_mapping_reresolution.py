@@ -36,13 +36,13 @@ from services.mapping.resolution.reresolution import ResolutionQueue
 from services.mapping.resolution.rules import OrgTarget
 from services.mapping.resolution.service_mappings import change_service_mapping
 from services.mapping.resolution.usage import record_usage
+from services.mapping.runtime import MappingRuntime
+from services.mapping.settings import MappingSettings
 from shared.bus import InProcessBus
 from shared.db import create_engine
 from shared.events import UsageRecord
 from shared.migrations import alembic_config, migrate_all
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime
-from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -52,10 +52,10 @@ ORGS = 1200  # more than one chunk of orgs per statement
 
 
 @pytest.fixture(scope="module")
-async def runtime(fresh_database_url: str) -> AsyncIterator[ServiceRuntime]:
+async def runtime(fresh_database_url: str) -> AsyncIterator[MappingRuntime]:
     """Mapping on the database, its loops not running: the tests drive every step."""
     await asyncio.to_thread(migrate_all, fresh_database_url)
-    settings = Settings(environment="test", database_url=fresh_database_url)
+    settings = MappingSettings(environment="test", database_url=fresh_database_url)
     engine = create_engine(fresh_database_url, "mapping", 5)
     try:
         yield build_runtime(settings, engine, InProcessBus())
@@ -67,7 +67,7 @@ def org(i: int) -> str:
     return f"org-{i:05d}"
 
 
-async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
+async def tenant_with_usage(runtime: MappingRuntime, orgs: int) -> str:
     """A tenant whose orgs each sent servers and desktops on two days; servers feed ``SRV``
     tenant-wide and ``SRV-VIP`` for company ``c-2``."""
     tenant_id = str(uuid.uuid4())
@@ -103,7 +103,7 @@ async def tenant_with_usage(runtime: ServiceRuntime, orgs: int) -> str:
 
 
 async def queue_change(
-    runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
+    runtime: MappingRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
 ) -> list[Any]:
     """Commits the org mapping changes with their queued re-resolution."""
     async with runtime.transaction() as session:
@@ -127,7 +127,7 @@ async def drain(queue: ResolutionQueue) -> list[int]:
 
 
 async def change(
-    runtime: ServiceRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
+    runtime: MappingRuntime, tenant_id: str, targets: dict[str, OrgTarget | None]
 ) -> list[Any]:
     """The changes, and their re-resolution worked off."""
     done = await queue_change(runtime, tenant_id, targets)
@@ -135,7 +135,7 @@ async def change(
     return done
 
 
-async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
+async def versions(runtime: MappingRuntime, tenant_id: str) -> Counter[int]:
     async with runtime.sessions() as session:
         rows = await session.execute(
             select(UsageRow.version, func.count())
@@ -145,7 +145,7 @@ async def versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[int]:
         return Counter({version: n for version, n in rows})
 
 
-async def take_events(runtime: ServiceRuntime, tenant_id: str) -> list[dict[str, Any]]:
+async def take_events(runtime: MappingRuntime, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's events in the outbox, oldest first, removed from it."""
     t = runtime.outbox_table
     async with runtime.transaction() as session:
@@ -166,7 +166,7 @@ def resolutions(events: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict
     return latest
 
 
-async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any, Any]]:
+async def audit(runtime: MappingRuntime, tenant_id: str) -> dict[str, tuple[Any, Any]]:
     async with runtime.sessions() as session:
         rows = await session.scalars(
             select(MappingAuditRow).where(MappingAuditRow.tenant_id == tenant_id)
@@ -175,7 +175,7 @@ async def audit(runtime: ServiceRuntime, tenant_id: str) -> dict[str, tuple[Any,
 
 
 async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, ORGS)
     await take_events(runtime, tenant_id)
@@ -256,7 +256,7 @@ async def test_many_orgs_mapped_at_once_reresolve_exactly_their_usage(
     assert await take_events(runtime, tenant_id) == []
 
 
-async def test_queued_orgs_are_worked_off_in_batches(runtime: ServiceRuntime) -> None:
+async def test_queued_orgs_are_worked_off_in_batches(runtime: MappingRuntime) -> None:
     tenant_id = await tenant_with_usage(runtime, 30)
     await take_events(runtime, tenant_id)
     targets = {org(i): OrgTarget("c-1", False) for i in range(30)}
@@ -277,7 +277,7 @@ async def test_queued_orgs_are_worked_off_in_batches(runtime: ServiceRuntime) ->
 
 
 async def test_an_org_queued_again_while_a_batch_holds_it_stays_queued(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, 2)
     now = datetime.now(UTC)
@@ -320,7 +320,7 @@ SERVERS = (RMM, "servers", TENANT_WIDE)
 
 
 async def queue_service_mapping(
-    runtime: ServiceRuntime, tenant_id: str, key: tuple[str, str, str], codes: list[str]
+    runtime: MappingRuntime, tenant_id: str, key: tuple[str, str, str], codes: list[str]
 ) -> int:
     async with runtime.transaction() as session:
         return await change_service_mapping(
@@ -328,7 +328,7 @@ async def queue_service_mapping(
         )
 
 
-async def metric_versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[tuple[str, int]]:
+async def metric_versions(runtime: MappingRuntime, tenant_id: str) -> Counter[tuple[str, int]]:
     async with runtime.sessions() as session:
         rows = await session.execute(
             select(UsageRow.metric, UsageRow.version, func.count())
@@ -339,7 +339,7 @@ async def metric_versions(runtime: ServiceRuntime, tenant_id: str) -> Counter[tu
 
 
 async def test_a_queued_service_mapping_change_survives_a_crash_and_has_one_effect(
-    runtime: ServiceRuntime, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+    runtime: MappingRuntime, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     orgs = 12
     tenant_id = await tenant_with_usage(runtime, orgs)
@@ -395,7 +395,7 @@ async def test_a_queued_service_mapping_change_survives_a_crash_and_has_one_effe
 
 
 async def test_a_company_override_reresolves_only_its_company_usage(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, 6)
     await change(runtime, tenant_id, {org(i): OrgTarget(f"c-{1 + i % 2}", False) for i in range(6)})
@@ -412,7 +412,7 @@ async def test_a_company_override_reresolves_only_its_company_usage(
 
 
 async def test_two_workers_never_work_the_same_queued_service_mapping(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, 4)
     await change(runtime, tenant_id, {org(i): OrgTarget("c-1", False) for i in range(4)})
@@ -447,7 +447,7 @@ async def test_two_workers_never_work_the_same_queued_service_mapping(
 
 
 async def test_a_service_mapping_changed_again_while_a_batch_holds_it_stays_queued(
-    runtime: ServiceRuntime,
+    runtime: MappingRuntime,
 ) -> None:
     tenant_id = await tenant_with_usage(runtime, 2)
     await queue_service_mapping(runtime, tenant_id, SERVERS, ["A"])
@@ -472,7 +472,7 @@ async def test_a_service_mapping_changed_again_while_a_batch_holds_it_stays_queu
 
 
 async def test_json_columns_keep_the_values_written_as_text_before(
-    runtime: ServiceRuntime, fresh_database_url: str
+    runtime: MappingRuntime, fresh_database_url: str
 ) -> None:
     """Migration 0006 turns the JSON text columns into JSONB with the values they held."""
     config = alembic_config("mapping", fresh_database_url)

@@ -14,19 +14,20 @@ import sys
 from services.invoicing import app as invoicing_app
 from services.invoicing.models import SCHEMA
 from services.invoicing.runs import service as run_service
-from services.invoicing.runs.jobs import billing_runs_of
 from services.invoicing.runs.writes import DocumentWriter
+from services.invoicing.settings import InvoicingSettings
 from shared.bus import InProcessBus
 from shared.db import create_engine
-from shared.settings import Settings
 
 BATCH_COMPANIES = 3
 
 
 async def main(url: str, lease_seconds: float) -> None:
-    settings = Settings(environment="test", database_url=url, job_lease_seconds=lease_seconds)
+    settings = InvoicingSettings(
+        environment="test", database_url=url, job_lease_seconds=lease_seconds
+    )
     engine = create_engine(url, SCHEMA)
-    runs = billing_runs_of(invoicing_app.build_runtime(settings, engine, InProcessBus()))
+    runs = invoicing_app.build_runtime(settings, engine, InProcessBus()).billing_runs
     batches = 0
 
     async def flush_then_hang(writer: DocumentWriter) -> None:

@@ -22,7 +22,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from tests.support.polling import Pending, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ class Stack:
 
     @classmethod
     def from_env(cls, workdir: Path) -> Stack:
-        defaults = Settings.model_fields
+        defaults = ServiceSettings.model_fields
         url = os.environ.get("ICB_DATABASE_URL", defaults["database_url"].default)
         kafka = os.environ.get(
             "ICB_KAFKA_BOOTSTRAP_SERVERS", defaults["kafka_bootstrap_servers"].default

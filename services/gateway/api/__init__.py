@@ -7,9 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.gateway.api import audit, docs, forward, keys
-from services.gateway.api.deps import OPENAPI, RATE_LIMITER, UPSTREAMS, VERIFIER
 
-__all__ = ["OPENAPI", "RATE_LIMITER", "UPSTREAMS", "VERIFIER", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 for part in (keys, audit, docs, forward):  # the catch-all must come last

@@ -10,24 +10,19 @@ from fastapi import Depends, Request
 from pydantic import AfterValidator
 
 from services.gateway.audit import CALLER_STATE
-from services.gateway.keys import KeyVerifier
-from services.gateway.limits import RateLimiter
 from services.gateway.routes import match
+from services.gateway.runtime import GatewayRuntime
 from shared.context import CallerContext
-from shared.pagination import PageParams, page_params
+from shared.deps import Paging, runtime_dependency
 from shared.problems import Forbidden, Unauthorized
-from shared.runtime import ServiceRuntime, runtime_of
 
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Paging = Annotated[PageParams, Depends(page_params)]
-VERIFIER = "key_verifier"
-UPSTREAMS = "upstreams"
-RATE_LIMITER = "rate_limiter"
-OPENAPI = "openapi"
+__all__ = ["Caller", "Paging", "Runtime", "authorize"]
+gateway_runtime = runtime_dependency(GatewayRuntime)
+Runtime = Annotated[GatewayRuntime, Depends(gateway_runtime)]
 
 
 async def authenticate(request: Request) -> CallerContext:
-    runtime = runtime_of(request)
+    runtime = gateway_runtime(request)
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -35,9 +30,8 @@ async def authenticate(request: Request) -> CallerContext:
             "Send an API key as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verifier: KeyVerifier = runtime.extras[VERIFIER]
     async with runtime.sessions() as session:
-        ctx = await verifier.caller(session, key.strip())
+        ctx = await runtime.key_verifier.caller(session, key.strip())
     if ctx is None:
         raise Unauthorized(
             "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
@@ -49,8 +43,7 @@ async def authenticate(request: Request) -> CallerContext:
 async def authorize(request: Request) -> CallerContext:
     """The key, within its rate, with a role the routing table allows for this request."""
     ctx = await authenticate(request)
-    limiter: RateLimiter = runtime_of(request).extras[RATE_LIMITER]
-    limiter.check(ctx.key_id)
+    gateway_runtime(request).rate_limiter.check(ctx.key_id)
     route, _ = match(request.method, request.url.path)
     if route is None or ctx.role not in route.roles:
         raise Forbidden(f"The role {ctx.role.value!r} may not {request.method} {request.url.path}.")

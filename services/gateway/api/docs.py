@@ -6,15 +6,14 @@ from fastapi import APIRouter, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from services.gateway.api.deps import OPENAPI, Runtime
-from services.gateway.openapi import OpenApiAggregator
+from services.gateway.api.deps import Runtime
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/openapi.json")
 async def openapi_document(runtime: Runtime) -> Response:
-    aggregator: OpenApiAggregator = runtime.extras[OPENAPI]
+    aggregator = runtime.openapi
     return Response(await aggregator.document(), media_type="application/json")
 
 

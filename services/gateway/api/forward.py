@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from services.gateway.api.deps import UPSTREAMS, Runtime, authorize
-from services.gateway.proxy import Upstreams, read_body
+from services.gateway.api.deps import Runtime, authorize
+from services.gateway.proxy import read_body
 from services.gateway.routes import GATEWAY, match
 from shared.problems import MethodNotAllowed, NotFound
 
@@ -21,5 +21,5 @@ async def proxy(request: Request, rest: str, runtime: Runtime) -> Response:
         raise NotFound(f"No such endpoint: {request.method} {request.url.path}.")
     ctx = await authorize(request)
     body = await read_body(request, runtime.settings.max_body_bytes)
-    upstreams: Upstreams = runtime.extras[UPSTREAMS]
+    upstreams = runtime.upstreams
     return await upstreams.forward(route.service, request, ctx, body)

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.gateway.audit import service
 from shared.clock import utc_now
 from shared.context import H_REQUEST_ID, CallerContext
-from shared.runtime import ServiceRuntime
+from shared.runtime import BaseRuntime
 
 log = logging.getLogger(__name__)
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -19,7 +19,7 @@ CALLER_STATE = "caller"
 
 
 class AuditTrail:
-    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+    def __init__(self, app: ASGIApp, runtime: BaseRuntime) -> None:
         self.app = app
         self.runtime = runtime
 

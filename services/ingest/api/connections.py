@@ -11,12 +11,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.sync import service
-from services.ingest.sync.runner import SYNCER, Syncer
 from services.ingest.sync.schedule import as_utc
 from services.ingest.sync.service import ConnectionChange
 from services.ingest.sync.status import SyncStatus, SyncTrigger
 from shared.pagination import Page, PageParams, page_params
-from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -72,11 +70,6 @@ class SyncOut(BaseModel):
     error: str | None
 
 
-def _syncer(runtime: ServiceRuntime) -> Syncer:
-    syncer: Syncer = runtime.extras[SYNCER]
-    return syncer
-
-
 @router.put("/modules/{module}/connection", response_model=ConnectionOut)
 async def put_connection(
     module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
@@ -84,7 +77,7 @@ async def put_connection(
     """Creates or replaces the connection; the pull runs daily at ``sync_time`` in the tenant's
     time zone. Credentials go in and never come out: answers name them, never show them."""
     known_module(module)
-    syncer = _syncer(runtime)
+    syncer = runtime.syncer
     change = ConnectionChange(
         base_url=str(body.base_url),
         credentials=body.credentials,
@@ -114,7 +107,7 @@ async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> Connecti
             session,
             ctx.tenant_id,
             module,
-            cipher=_syncer(runtime).cipher,
+            cipher=runtime.syncer.cipher,
             default_sync_time=runtime.settings.sync_time,
         )
     return ConnectionOut.model_validate(connection)
@@ -135,7 +128,7 @@ async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> 
     a passing reason is retried by the scheduler (``status: retrying``)."""
     known_module(module)
     row = await service.sync_now(
-        _syncer(runtime),
+        runtime.syncer,
         ctx.tenant_id,
         module,
         body.date,

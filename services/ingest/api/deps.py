@@ -1,4 +1,4 @@
-"""What every ingest endpoint depends on: the signed caller and the service runtime."""
+"""What every ingest endpoint depends on: the signed caller and the ingest runtime."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.ingest.runtime import IngestRuntime
 from services.ingest.sync.schedule import zone
 from shared.catalog import CATALOG
 from shared.context import CallerContext
+from shared.deps import Caller, Paging, runtime_dependency
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime, caller, runtime_of
 
-Caller = Annotated[CallerContext, Depends(caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+__all__ = ["Caller", "Paging", "Runtime", "known_module", "tenant_today"]
+Runtime = Annotated[IngestRuntime, Depends(runtime_dependency(IngestRuntime))]
 
 
 def tenant_today(ctx: CallerContext) -> date:

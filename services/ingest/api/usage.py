@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.ingest.api.deps import Caller, Runtime, tenant_today
+from services.ingest.runtime import IngestRuntime
 from services.ingest.usage.service import take_in
 from shared.clock import utc_now
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid
-from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -49,7 +49,7 @@ class UsageAccepted(BaseModel):
     rejected: list[RejectedRecord]
 
 
-async def _read_records(request: Request, runtime: ServiceRuntime) -> list[Any]:
+async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
     limit = runtime.settings.max_body_bytes
     body = await request.body()
     if len(body) > limit:

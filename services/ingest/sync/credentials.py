@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from shared.settings import Settings
+from services.ingest.settings import IngestSettings
 
 _DEVELOPMENT_KEY = base64.urlsafe_b64encode(
     hashlib.sha256(b"icb development-only connection key").digest()
@@ -50,7 +50,7 @@ class CredentialCipher:
         return {str(k): str(v) for k, v in data.items()}
 
 
-def cipher_from_settings(settings: Settings) -> CredentialCipher | None:
+def cipher_from_settings(settings: IngestSettings) -> CredentialCipher | None:
     """The configured cipher; None in production without a key (connections are refused)."""
     if settings.connection_key:
         return CredentialCipher(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -30,10 +30,12 @@ from services.ingest.sync.schedule import (
 )
 from services.ingest.sync.status import SyncTrigger
 from shared.clock import Clock, utc_now
-from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
-SYNCER = "syncer"
+
+if TYPE_CHECKING:
+    from services.ingest.runtime import IngestRuntime
+
 DUE_BATCH = 1000
 
 
@@ -46,7 +48,7 @@ class Syncer:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
+        runtime: IngestRuntime,
         cipher: CredentialCipher | None,
         connectors: ConnectorRegistry = CONNECTORS,
         clock: Clock = utc_now,

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.billing import parse_period
-from services.invoicing.runs.jobs import billing_runs_of
 from shared.jobs import Job, JobStatus
 from shared.problems import TYPE_BASE, NotFound, Problem
 
@@ -115,7 +114,7 @@ async def create_billing_run(
     The run is a job: answered with its result when it finishes within the wait
     (``ICB_BILLING_RUN_WAIT_SECONDS``), otherwise 202 with its URL. A run of the same period
     already queued or running is answered instead of starting another."""
-    runs = billing_runs_of(runtime)
+    runs = runtime.billing_runs
     job = await runs.submit(ctx.tenant_id, body.period)
     job = await runs.wait(job, runtime.settings.billing_run_wait_seconds)
     if job.status == JobStatus.FAILED:
@@ -133,7 +132,7 @@ async def create_billing_run(
 async def get_billing_run(run_id: str, ctx: Caller, runtime: Runtime) -> BillingRunState:
     """A billing run's status, its progress (companies billed of the total) and, once done,
     its result or its problem."""
-    job = await billing_runs_of(runtime).find(ctx.tenant_id, run_id)
+    job = await runtime.billing_runs.find(ctx.tenant_id, run_id)
     if job is None:
         raise NotFound(f"billing run {run_id} not found")
     return _state(job)

@@ -19,7 +19,6 @@ from pydantic import (
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.billing import CountingBasis, PricingModel, Tier
 from services.invoicing.contracts import service as contracts
-from services.invoicing.contracts.companies import MAPPING_CLIENT
 from services.invoicing.contracts.service import ContractChanges, NewContract, ServiceSpec
 from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.models import ContractRow
@@ -181,9 +180,7 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
         services=service_specs(body.services),
     )
     async with runtime.transaction() as session:
-        row = await contracts.create_contract(
-            session, runtime.outbox, runtime.extras.get(MAPPING_CLIENT), ctx, new
-        )
+        row = await contracts.create_contract(session, runtime.outbox, runtime.mapping, ctx, new)
     return contract_out(row)
 
 

@@ -1,3 +1,5 @@
+"""What every invoicing endpoint depends on: the signed caller, paging, the invoicing runtime."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -5,13 +7,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.invoicing.documents.parties import SellerDefaults
-from shared.context import CallerContext
-from shared.pagination import PageParams, page_params
-from shared.runtime import ServiceRuntime, caller, runtime_of
+from services.invoicing.runtime import InvoicingRuntime
+from shared.deps import Caller, Paging, runtime_dependency
 
-Caller = Annotated[CallerContext, Depends(caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Paging = Annotated[PageParams, Depends(page_params)]
+__all__ = ["Caller", "Defaults", "Paging", "Runtime"]
+Runtime = Annotated[InvoicingRuntime, Depends(runtime_dependency(InvoicingRuntime))]
 
 
 def seller_defaults(runtime: Runtime) -> SellerDefaults:

@@ -7,26 +7,35 @@ Reading through keeps "create a company, then at once a contract for it" working
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.models import CompanyRow
 from shared.context import CallerContext
+from shared.db import dialect_of, insert
 from shared.events import CompanyData
 from shared.problems import ServiceUnavailable, invalid
 from shared.service_client import ServiceClient
 
-MAPPING_CLIENT = "mapping_client"
-"""The runtime's key of the client of mapping's API."""
+_companies = cast(Table, CompanyRow.__table__)
 
 
 async def upsert_company(session: AsyncSession, tenant_id: str, data: CompanyData) -> CompanyRow:
-    """The replica's row of the company, as ``data`` describes it."""
-    row = await session.get(CompanyRow, data.id)
-    if row is None:
-        row = CompanyRow(id=data.id, tenant_id=tenant_id)
-        session.add(row)
-    row.name, row.external_ref = data.name, data.external_ref
-    row.tax_rate, row.currency = data.tax_rate, data.currency
+    """The replica's row of the company, as ``data`` describes it: one statement (``ON
+    CONFLICT DO UPDATE``), since the consumer and a contract's read-through may insert the same
+    company at the same moment, and neither may fail for it."""
+    values = {
+        "name": data.name,
+        "external_ref": data.external_ref,
+        "tax_rate": data.tax_rate,
+        "currency": data.currency,
+    }
+    stmt = insert(_companies, dialect_of(session)).values(id=data.id, tenant_id=tenant_id, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+    row = await session.get(CompanyRow, data.id, populate_existing=True)
+    assert row is not None
     return row
 
 

@@ -9,15 +9,17 @@ in the service's process pool (:mod:`shared.workers`).
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.runs.models import jobs
 from services.invoicing.runs.service import run_billing
 from shared.jobs import Job, JobWorker, Progress, enqueue, find
-from shared.runtime import ServiceRuntime
 from shared.workers import WorkerPool, worker_count
+
+if TYPE_CHECKING:
+    from services.invoicing.runtime import InvoicingRuntime
 
 KIND = "billing_run"
 
@@ -25,7 +27,7 @@ KIND = "billing_run"
 class BillingRuns:
     """The billing-run jobs of one invoicing runtime: its worker loop and its process pool."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: InvoicingRuntime) -> None:
         settings = runtime.settings
         self._runtime = runtime
         self.pool = WorkerPool(worker_count(settings.billing_workers))
@@ -74,12 +76,3 @@ class BillingRuns:
         async with self._runtime.sessions() as session:
             job = await find(session, jobs, job_id, tenant_id)
         return job if job is not None and job.kind == KIND else None
-
-
-BILLING_RUNS = "billing_runs"
-"""The runtime's :class:`BillingRuns` (``runtime.extras``), set up by ``app.build_runtime``."""
-
-
-def billing_runs_of(runtime: ServiceRuntime) -> BillingRuns:
-    runs: BillingRuns = runtime.extras[BILLING_RUNS]
-    return runs

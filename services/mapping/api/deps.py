@@ -1,3 +1,5 @@
+"""What every mapping endpoint depends on: the signed caller, paging, the mapping runtime."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,14 +8,12 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import CompanyRow
-from shared.context import CallerContext
-from shared.pagination import PageParams, page_params
+from services.mapping.runtime import MappingRuntime
+from shared.deps import Caller, Paging, runtime_dependency
 from shared.problems import NotFound
-from shared.runtime import ServiceRuntime, caller, runtime_of
 
-Caller = Annotated[CallerContext, Depends(caller)]
-Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
-Paging = Annotated[PageParams, Depends(page_params)]
+__all__ = ["Caller", "Paging", "Runtime", "company_or_404"]
+Runtime = Annotated[MappingRuntime, Depends(runtime_dependency(MappingRuntime))]
 
 
 async def company_or_404(session: AsyncSession, tenant_id: str, company_id: str) -> CompanyRow:

@@ -110,7 +110,7 @@ async def list_companies(
     """By name; ``q`` matches part of the name regardless of case."""
     query = select(CompanyRow).where(CompanyRow.tenant_id == tenant_id)
     if q:
-        query = query.where(func.lower(CompanyRow.name).contains(q.lower()))
+        query = query.where(func.lower(CompanyRow.name).contains(q.lower(), autoescape=True))
     if external_ref:
         query = query.where(CompanyRow.external_ref == external_ref)
     return await paginate(

@@ -86,7 +86,7 @@ async def module_orgs(
     if module:
         query = query.where(ModuleOrgRow.module == module)
     if q:
-        query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower()))
+        query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower(), autoescape=True))
     if status is not None:
         query = with_status(query, status)
     page: Page[ModuleOrg] = await paginate(session, query, ORG_ORDER, paging, _module_org, _org_key)

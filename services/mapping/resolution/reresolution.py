@@ -43,7 +43,7 @@ from services.mapping.resolution.usage import KEY_CHUNK, dialect_name, of_metric
 from shared.db import chunks, insert, match_keys
 from shared.drain import DrainLoop
 from shared.outbox import Outbox
-from shared.runtime import ServiceRuntime
+from shared.runtime import EventRuntime
 
 _pending = cast(Table, PendingResolutionRow.__table__)
 _pending_metrics = cast(Table, PendingMetricResolutionRow.__table__)
@@ -57,7 +57,6 @@ BATCH_METRICS = 1
 """Service mappings per background transaction: each may re-resolve a whole metric."""
 WAIT_SECONDS = 5.0
 """How long a request that changed mappings waits for its re-resolution before answering."""
-QUEUE = "resolution_queue"
 
 MetricKey = tuple[str, str, str]
 """``(module, metric, company_id)``; ``company_id`` is ``TENANT_WIDE`` for the tenant-wide
@@ -244,7 +243,8 @@ class ResolutionQueue(DrainLoop):
         super().__init__(poll_seconds, "re-resolution of queued mapping changes")
 
     @classmethod
-    def of(cls, runtime: ServiceRuntime, **options: Any) -> ResolutionQueue:
+    def of(cls, runtime: EventRuntime, **options: Any) -> ResolutionQueue:
+        """The queue of a runtime's database, outbox and relay."""
         options.setdefault("poll_seconds", runtime.settings.outbox_poll_seconds)
         return cls(runtime.sessions, runtime.outbox, runtime.relay.notify, **options)
 
@@ -324,14 +324,3 @@ class ResolutionQueue(DrainLoop):
                     await worked.wait()
             except TimeoutError:
                 pass
-
-
-def queue_of(runtime: ServiceRuntime) -> ResolutionQueue:
-    queue: ResolutionQueue = runtime.extras[QUEUE]
-    return queue
-
-
-def install(runtime: ServiceRuntime, wait_seconds: float = WAIT_SECONDS) -> None:
-    queue = ResolutionQueue.of(runtime, wait_seconds=wait_seconds)
-    runtime.extras[QUEUE] = queue
-    runtime.background.append(queue.run)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +25,15 @@ from services.mapping.resolution.org_mappings import (
     ticket_of,
 )
 from services.mapping.resolution.publishing import publish_resolved
-from services.mapping.resolution.reresolution import ResolutionQueue, Ticket, queue_of
+from services.mapping.resolution.reresolution import ResolutionQueue, Ticket
 from services.mapping.resolution.rules import OrgTarget
 from services.mapping.resolution.service_mappings import change_service_mapping
 from services.mapping.resolution.usage import record_usage
 from shared.events import UsageRecord
 from shared.outbox import Outbox
-from shared.runtime import ServiceRuntime
+
+if TYPE_CHECKING:
+    from services.mapping.runtime import MappingRuntime
 
 
 def utc_now() -> datetime:
@@ -48,8 +51,8 @@ class MappingWork:
     clock: Callable[[], datetime] = utc_now
 
     @classmethod
-    def of(cls, runtime: ServiceRuntime) -> MappingWork:
-        return cls(runtime.transaction, runtime.outbox, queue_of(runtime))
+    def of(cls, runtime: MappingRuntime) -> MappingWork:
+        return cls(runtime.transaction, runtime.outbox, runtime.resolution_queue)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
+from services.ingest.settings import IngestSettings
 from services.ingest.sync.credentials import (
     CredentialCipher,
     CredentialsUnreadable,
     cipher_from_settings,
 )
-from shared.settings import Settings
 
 
 def test_round_trip_and_nothing_in_clear() -> None:
@@ -40,14 +40,15 @@ def test_wrong_key_or_tampering_is_unreadable() -> None:
 def test_settings() -> None:
     key = Fernet.generate_key().decode()
     configured = cipher_from_settings(
-        Settings(environment="production", connection_key=key, internal_secret="x" * 32)
+        IngestSettings(environment="production", connection_key=key, internal_secret="x" * 32)
     )
     assert configured is not None
     assert CredentialCipher([key]).open(configured.seal({"a": "b"})) == {"a": "b"}
     # Production without a key stores no credentials; development has a stand-in key.
     assert (
-        cipher_from_settings(Settings(environment="production", internal_secret="x" * 32)) is None
+        cipher_from_settings(IngestSettings(environment="production", internal_secret="x" * 32))
+        is None
     )
-    assert cipher_from_settings(Settings(environment="development")) is not None
+    assert cipher_from_settings(IngestSettings(environment="development")) is not None
     with pytest.raises(ValueError, match="Fernet"):
-        cipher_from_settings(Settings(connection_key="not-a-key"))
+        cipher_from_settings(IngestSettings(connection_key="not-a-key"))
