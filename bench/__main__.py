@@ -12,6 +12,8 @@ from bench.automap import measure as automap
 from bench.billing import billing_run_bench
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
+from bench.run_latency import describe as describe_run_latency
+from bench.run_latency import measure as run_latency
 from bench.stack import running_stack
 from shared.settings import ServiceSettings
 from tools.sample import as_usage_json
@@ -53,6 +55,7 @@ async def main(args: argparse.Namespace) -> None:
         f"{json.dumps(run)}; unchanged re-run: {json.dumps(billing['rerun'])}",
         flush=True,
     )
+    print(describe_run_latency(await run_latency()), flush=True)
     for companies in args.automap_companies:
         r = await automap(7, companies)
         print(

@@ -8,7 +8,9 @@ instead of HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,14 @@ class EmbeddedSystem:
                 if not self.bus.caught_up(consumer.group, consumer.topics):
                     return False
         return True
+
+    async def settle(self, timeout: float = 600, poll: float = 0.2) -> None:
+        """Waits until the pipeline is idle (see ``idle``)."""
+        deadline = time.monotonic() + timeout
+        while not await self.idle():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the pipeline did not settle")
+            await asyncio.sleep(poll)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:

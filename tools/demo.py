@@ -27,14 +27,6 @@ def _last_month() -> str:
     return f"{previous.year:04d}-{previous.month:02d}"
 
 
-async def _wait_idle(system: EmbeddedSystem, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while not await system.idle():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the pipeline did not settle")
-        await asyncio.sleep(0.2)
-
-
 def _summary(
     invoices: list[dict[str, object]],
     names: dict[str, str],
@@ -98,7 +90,7 @@ async def _demo(args: argparse.Namespace, key: str) -> None:
         await load_setup(client, msp, report)
         await load_usage(client, msp, report, until=until)
         await map_orgs_by_truth(client, msp, report)
-        await _wait_idle(system)
+        await system.settle()
         run = (await client.post("/v1/billing-runs", json={"period": period})).json()
         invoices = []
         cursor = None

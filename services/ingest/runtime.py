@@ -19,4 +19,4 @@ class IngestRuntime(EventRuntime):
 
     def __init__(self, settings: IngestSettings, engine: AsyncEngine, bus: Bus) -> None:
         super().__init__(NAME, settings, engine, bus, models.outbox, models.inbox)
-        self.syncer = Syncer(self, cipher_from_settings(settings))
+        self.syncer = Syncer(self, settings, cipher_from_settings(settings))

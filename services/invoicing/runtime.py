@@ -23,4 +23,4 @@ class InvoicingRuntime(EventRuntime):
     ) -> None:
         super().__init__(NAME, settings, engine, bus, models.outbox, models.inbox)
         self.mapping = mapping
-        self.billing_runs = BillingRuns(self)
+        self.billing_runs = BillingRuns(self, settings)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from services.ingest.models import ModuleSyncRow
+from services.ingest.settings import IngestSettings
 from services.ingest.sync import attempts, repository
 from services.ingest.sync.attempts import Job
 from services.ingest.sync.connectors import CONNECTORS, ConnectorError, ConnectorRegistry, Pull
@@ -30,11 +31,10 @@ from services.ingest.sync.schedule import (
 )
 from services.ingest.sync.status import SyncTrigger
 from shared.clock import Clock, utc_now
+from shared.runtime import EventRuntime
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from services.ingest.runtime import IngestRuntime
 
 DUE_BATCH = 1000
 
@@ -48,18 +48,19 @@ class Syncer:
 
     def __init__(
         self,
-        runtime: IngestRuntime,
+        runtime: EventRuntime,
+        settings: IngestSettings,
         cipher: CredentialCipher | None,
         connectors: ConnectorRegistry = CONNECTORS,
         clock: Clock = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.runtime = runtime
+        self.settings = settings
         self.cipher = cipher
         self.connectors = connectors
         self.clock = clock
         self.transport = transport
-        settings = runtime.settings
         self.default_time = parse_local_time(settings.sync_time)
         self.lease = timedelta(seconds=settings.sync_lease_seconds)
 
@@ -70,7 +71,7 @@ class Syncer:
                 await self.tick()
             except Exception:
                 log.exception("sync scheduler tick failed; trying again at the next one")
-            await asyncio.sleep(self.runtime.settings.sync_poll_seconds)
+            await asyncio.sleep(self.settings.sync_poll_seconds)
 
     async def tick(self) -> int:
         """Creates the syncs that became due and runs every due attempt; answers how many
@@ -89,9 +90,7 @@ class Syncer:
             due = due_day(now, zone(conn.timezone), at)
             if conn.scheduled_through is not None and conn.scheduled_through >= due:
                 continue
-            days = days_to_schedule(
-                due, conn.scheduled_through, runtime.settings.sync_catch_up_days
-            )
+            days = days_to_schedule(due, conn.scheduled_through, self.settings.sync_catch_up_days)
             async with runtime.transaction() as session:
                 if not await repository.claim_schedule(session, conn.tenant_id, conn.module, due):
                     continue
@@ -106,7 +105,7 @@ class Syncer:
         runtime = self.runtime
         async with runtime.sessions() as session:
             due = await repository.due_syncs(session, now, DUE_BATCH)
-        gate = asyncio.Semaphore(runtime.settings.sync_concurrency)
+        gate = asyncio.Semaphore(self.settings.sync_concurrency)
 
         async def one(row: ModuleSyncRow) -> bool:
             async with gate:
@@ -142,7 +141,7 @@ class Syncer:
             return await self._failed(job, "the module has no connection any more", False)
         if self.cipher is None:
             return await self._failed(job, "ICB_CONNECTION_KEY is not configured", False)
-        settings = self.runtime.settings
+        settings = self.settings
         try:
             pull = Pull(
                 job.module,
@@ -178,12 +177,12 @@ class Syncer:
                 job,
                 raw,
                 local_today(now, tz),
-                runtime.settings.usage_max_age_days,
+                self.settings.usage_max_age_days,
                 now,
             )
 
     async def _failed(self, job: Job, error: str, retryable: bool) -> ModuleSyncRow:
-        settings = self.runtime.settings
+        settings = self.settings
         now = self.clock()
         retry_at = None
         if retryable and job.attempt < settings.sync_max_attempts:

@@ -9,17 +9,16 @@ in the service's process pool (:mod:`shared.workers`).
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.runs.models import jobs
 from services.invoicing.runs.service import run_billing
+from services.invoicing.settings import InvoicingSettings
 from shared.jobs import Job, JobWorker, Progress, enqueue, find
+from shared.runtime import EventRuntime
 from shared.workers import WorkerPool, worker_count
-
-if TYPE_CHECKING:
-    from services.invoicing.runtime import InvoicingRuntime
 
 KIND = "billing_run"
 
@@ -27,8 +26,7 @@ KIND = "billing_run"
 class BillingRuns:
     """The billing-run jobs of one invoicing runtime: its worker loop and its process pool."""
 
-    def __init__(self, runtime: InvoicingRuntime) -> None:
-        settings = runtime.settings
+    def __init__(self, runtime: EventRuntime, settings: InvoicingSettings) -> None:
         self._runtime = runtime
         self.pool = WorkerPool(worker_count(settings.billing_workers))
         self._parallel_from = settings.billing_parallel_companies
