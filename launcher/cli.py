@@ -56,7 +56,7 @@ def _serve_embedded(settings: ServiceSettings, host: str, port: int | None, data
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icb", description="Integrated Customer Billing")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         help="answer HTTP 500 for this day ('*' for every module); repeatable",
     )
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     if args.command == "serve":
