@@ -36,7 +36,7 @@ TOPIC = topic_for(PREFIX, UsageRecorded.TYPE)
 DLQ = topic_for(PREFIX, DEAD_LETTER)
 TENANT = "tenant-1"
 GROUP = "unit.consumer"
-WAIT = 10.0
+WAIT = 30.0  # upper bound of every wait; a healthy run needs a fraction of it
 
 metadata = MetaData(schema="svc")
 inbox = inbox_table(metadata)
