@@ -121,7 +121,7 @@ def _invoice_table(invoices: list[dict[str, Any]], names: dict[str, str]) -> lis
     return lines
 
 
-async def _load(
+async def load_sample(
     api: ApiClient, system: EmbeddedSystem, msp: SampleMsp, until: dt.date | None
 ) -> str:
     """Loads the sample with a bar per step; the line that says what was loaded."""
@@ -188,7 +188,7 @@ async def _demo(
                 + (f", usage through {until}" if until else ""),
                 flush=True,
             )
-            print(await _load(api, system, msp, until), flush=True)
+            print(await load_sample(api, system, msp, until), flush=True)
         run = await billing_run(api, period)
         if previous is None:
             DemoState(key, period).save(args.data_dir)
@@ -206,7 +206,7 @@ async def _demo(
     await serving
 
 
-def _prepare(settings: ServiceSettings, args: argparse.Namespace) -> tuple[str, DemoState | None]:
+def prepare(settings: ServiceSettings, args: argparse.Namespace) -> tuple[str, DemoState | None]:
     """The admin key and, when the previous demo is kept, what it left; says which."""
     data_dir: Path = args.data_dir
     previous = None if args.fresh else DemoState.load(data_dir)
@@ -233,7 +233,7 @@ def run_demo(settings: ServiceSettings, args: argparse.Namespace) -> int:
     except PortTaken as exc:
         print(f"icb demo: {exc}", file=sys.stderr)
         return 2
-    key, previous = _prepare(settings, args)
+    key, previous = prepare(settings, args)
     system = EmbeddedSystem(args.data_dir)
     try:
         asyncio.run(_demo(args, system, key, previous))

@@ -20,7 +20,7 @@ from launcher.client import ApiClient, ApiConfig, ApiError
 from launcher.cycle import billing_run, export_period, post_invoices, run_line
 from tests.api.test_invoicing_support import InvoicingApi, day, latest_month, service, steps
 from tests.support.stack import free_port
-from tools.demo import seller_profile
+from tools.demo import load_sample, seller_profile
 from tools.sample import generate
 
 if TYPE_CHECKING:
@@ -164,3 +164,12 @@ async def test_icb_runs_the_cycle_against_a_configured_api(
     assert await icb("billing", "run", "--period", PERIOD) == 1
     error = capfd.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].startswith("icb: POST /v1/billing-runs: 401 ")
+
+
+async def test_the_demo_loads_with_progress_and_a_seller_profile(embedded_api: EmbeddedApi) -> None:
+    msp = generate(seed=5, companies=2, period=PERIOD)
+    async with _client(embedded_api) as api:
+        loaded = await load_sample(api, embedded_api.system, msp, None)
+        profile = await api.json("GET", "/v1/seller-profile")
+    assert profile["name"] == msp.msp_name
+    assert loaded.startswith(f"Loaded 2 companies, 2 contracts, {len(list(msp.records()))} usage")

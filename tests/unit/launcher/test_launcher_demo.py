@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from launcher.cli import main
 from launcher.periods import last_month
-from launcher.serve import PortTaken, check_port, embedded_line
+from launcher.serve import PortTaken, check_port, embedded_line, has_data
 from shared.settings import ServiceSettings
-from tools.demo import DemoState, attention, run_demo
+from tools.demo import DemoState, attention, prepare, run_demo
 from tools.simulator.serve import sample_state
 
 
@@ -82,3 +83,49 @@ def test_last_month() -> None:
 def test_the_simulator_defaults_to_the_demo_period() -> None:
     state = sample_state(seed=7, companies=2, period=None, token="t", page_size=10)
     assert state.msp.period == last_month()
+
+
+def _args(data_dir: Path, fresh: bool = False) -> argparse.Namespace:
+    return argparse.Namespace(data_dir=data_dir, fresh=fresh)
+
+
+def test_a_second_start_keeps_the_data_and_key_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "demo"
+    key, previous = prepare(ServiceSettings(), _args(data_dir))
+    assert previous is None and key.startswith("icb_")
+    assert has_data(data_dir)
+    DemoState(key, "2026-10").save(data_dir)
+    capsys.readouterr()
+
+    assert prepare(ServiceSettings(), _args(data_dir)) == (key, DemoState(key, "2026-10"))
+    assert "Showing the previous demo again" in capsys.readouterr().out
+    assert has_data(data_dir)
+
+
+def test_fresh_or_an_unfinished_demo_starts_over_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    (data_dir / "leftover").write_text("x")
+    key, previous = prepare(ServiceSettings(), _args(data_dir))
+    assert previous is None and not (data_dir / "leftover").exists()
+    assert "it holds no finished demo" in capsys.readouterr().out
+    DemoState(key, "2026-10").save(data_dir)
+
+    new_key, previous = prepare(ServiceSettings(), _args(data_dir, fresh=True))
+    assert previous is None and new_key != key
+    assert f"Deleting {data_dir} (--fresh)" in capsys.readouterr().out
+    assert DemoState.load(data_dir) is None
+
+
+def test_serve_embedded_on_a_taken_port_is_one_line(
+    taken_port: tuple[socket.socket, int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sock, port = taken_port
+    with sock:
+        assert main(["serve", "--embedded", "--port", str(port), "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"icb: port {port} on 127.0.0.1 is taken")
+    assert not has_data(tmp_path)
