@@ -7,6 +7,7 @@ import asyncio
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launcher.client import DEFAULT_API_URL, KEY_VARIABLE, URL_VARIABLE
 from launcher.cycle import EXPORT_FORMATS
@@ -34,6 +35,17 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action) or text
 
 
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _command(sub: Subcommands, name: str, help: str) -> argparse.ArgumentParser:
+    made: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=help, formatter_class=HelpFormatter
+    )
+    return made
+
+
 def _api_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-url",
@@ -46,27 +58,21 @@ def _period_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("--period", type=period, required=True, help=help + " (no default)")
 
 
-def _cycle_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    billing = sub.add_parser(
-        "billing", help="billing runs against the API", formatter_class=HelpFormatter
-    )
+def _cycle_parsers(sub: Subcommands) -> None:
+    billing = _command(sub, "billing", "billing runs against the API")
     billing_sub = billing.add_subparsers(dest="action", required=True)
-    run = billing_sub.add_parser(
-        "run",
-        formatter_class=HelpFormatter,
-        help="bill a period: create or refresh its drafts and corrections",
+    run = _command(
+        billing_sub, "run", "bill a period: create or refresh its drafts and corrections"
     )
     _period_option(run, "the month to bill, YYYY-MM")
     _api_options(run)
 
-    invoices = sub.add_parser(
-        "invoices", help="invoices against the API", formatter_class=HelpFormatter
-    )
+    invoices = _command(sub, "invoices", "invoices against the API")
     invoices_sub = invoices.add_subparsers(dest="action", required=True)
-    post = invoices_sub.add_parser(
+    post = _command(
+        invoices_sub,
         "post",
-        formatter_class=HelpFormatter,
-        help="post a period's drafts: regular invoices not held (--all: corrections too)",
+        "post a period's drafts: the regular invoices not held (--all: corrections too)",
     )
     _period_option(post, "the month whose drafts to post, YYYY-MM")
     post.add_argument(
@@ -76,11 +82,7 @@ def _cycle_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     _api_options(post)
 
-    export = sub.add_parser(
-        "export",
-        formatter_class=HelpFormatter,
-        help="a period's posted documents in one file, for accounting",
-    )
+    export = _command(sub, "export", "a period's posted documents in one file, for accounting")
     export.add_argument("format", choices=EXPORT_FORMATS, help="csv: a row per line; json")
     _period_option(export, "the month to export, YYYY-MM")
     export.add_argument("--output", type=Path, help="the file to write (default: standard output)")
@@ -95,10 +97,7 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        made: argparse.ArgumentParser = sub.add_parser(
-            name, help=help, description=help, formatter_class=HelpFormatter
-        )
-        return made
+        return _command(sub, name, help)
 
     serve = command("serve", "run one service, or all of them embedded")
     serve.add_argument(
@@ -127,10 +126,8 @@ def parser() -> argparse.ArgumentParser:
 
     tenant = command("tenant", "tenants")
     tenant_sub = tenant.add_subparsers(dest="action", required=True)
-    create = tenant_sub.add_parser(
-        "create",
-        formatter_class=HelpFormatter,
-        help="create a tenant; prints its first admin key as the last line",
+    create = _command(
+        tenant_sub, "create", "create a tenant; prints its first admin key as the last line"
     )
     create.add_argument("name", help="the tenant's name")
     create.add_argument("--timezone", default="UTC", help="the tenant's IANA time zone")
