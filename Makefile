@@ -12,16 +12,20 @@ WITH_INFRA_ENV = set -a; eval "$$($(INFRA) up)"; set +a
 .PHONY: venv demo test test-unit up down infra-up infra-down bench lint typecheck clean
 
 $(VENV)/.installed: pyproject.toml
+	@echo "== 1/3 the virtual environment $(VENV)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "== 2/3 pip itself"
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	@echo "== 3/3 the project and its dependencies (a few minutes the first time)"
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed
 
-## The embedded system with a generated sample MSP; leaves the API running.
+## The embedded system with a generated sample MSP; leaves the API running. The previous
+## demo's data and key are kept: `make demo ARGS=--fresh` starts over.
 demo: venv
-	$(ICB) demo
+	$(ICB) demo $(ARGS)
 
 ## Everything: unit, integration and end-to-end tests on real Kafka and PostgreSQL.
 test: venv

@@ -1,124 +1,210 @@
-"""``icb``: serve the services, create tenants, migrate, run the demo."""
+"""``icb``: parses the command line and hands each command to the module that does it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
+from launcher.client import DEFAULT_API_URL, KEY_VARIABLE, URL_VARIABLE
+from launcher.cycle import EXPORT_FORMATS
+from launcher.periods import period
+from launcher.serve import DEFAULT_PORTS
 
-from shared.settings import ServiceSettings
-
-DEFAULT_PORTS = {"gateway": 8000, "ingest": 8101, "mapping": 8102, "invoicing": 8103}
 DEFAULT_DATA_DIR = Path(".icb-data")
+DISTRIBUTION = "integrated-customer-billing"
 
 
-def _serve_one(name: str, host: str, port: int | None) -> None:
-    from launcher.registry import EVENT_SERVICES, SERVICES
-    from shared.bus.kafka import KafkaBus
-    from shared.db import create_engine
-    from shared.events import all_topics
-    from shared.logging import configure_logging
+def version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
 
-    module = SERVICES[name]
-    settings: ServiceSettings = module.SETTINGS()
-    configure_logging(settings.log_level, name)
-    engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
-    if name in EVENT_SERVICES:
-        bus = KafkaBus(
-            settings.kafka_bootstrap_servers,
-            all_topics(settings.topic_prefix),
-            settings.topic_partitions,
-        )
-        runtime = module.build_runtime(settings, engine, bus)
-    else:
-        runtime = module.build_runtime(settings, engine)
-    app = module.create_app(runtime)
-    uvicorn.run(
-        app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning", access_log=False
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: ...)`` unless the help text already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _command(sub: Subcommands, name: str, help: str) -> argparse.ArgumentParser:
+    made: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, description=help, formatter_class=HelpFormatter
     )
+    return made
 
 
-def _serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_dir: Path) -> None:
-    from launcher.embedded import EmbeddedSystem
-    from shared.logging import configure_logging
-
-    configure_logging(settings.log_level, "embedded")
-    system = EmbeddedSystem(data_dir)
-    uvicorn.run(
-        system.app,
-        host=host,
-        port=port or DEFAULT_PORTS["gateway"],
-        log_level="warning",
-        access_log=False,
+def _api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-url",
+        help=f"the API's base URL (default: ${URL_VARIABLE}, else {DEFAULT_API_URL})",
     )
+    parser.add_argument("--api-key", help=f"an API key (default: ${KEY_VARIABLE})")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="icb", description="Integrated Customer Billing")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _period_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--period", type=period, required=True, help=help + " (no default)")
 
-    serve = sub.add_parser("serve", help="run one service, or all of them embedded")
-    serve.add_argument("service", nargs="?", choices=sorted(DEFAULT_PORTS))
+
+def _cycle_parsers(sub: Subcommands) -> None:
+    billing = _command(sub, "billing", "billing runs against the API")
+    billing_sub = billing.add_subparsers(dest="action", required=True)
+    run = _command(
+        billing_sub, "run", "bill a period: create or refresh its drafts and corrections"
+    )
+    _period_option(run, "the month to bill, YYYY-MM")
+    _api_options(run)
+
+    invoices = _command(sub, "invoices", "invoices against the API")
+    invoices_sub = invoices.add_subparsers(dest="action", required=True)
+    post = _command(
+        invoices_sub,
+        "post",
+        "post a period's drafts: the regular invoices not held (--all: corrections too)",
+    )
+    _period_option(post, "the month whose drafts to post, YYYY-MM")
+    post.add_argument(
+        "--all",
+        action="store_true",
+        help="post the adjustments and credit notes too, not only the regular invoices",
+    )
+    _api_options(post)
+
+    export = _command(sub, "export", "a period's posted documents in one file, for accounting")
+    export.add_argument("format", choices=EXPORT_FORMATS, help="csv: a row per line; json")
+    _period_option(export, "the month to export, YYYY-MM")
+    export.add_argument("--output", type=Path, help="the file to write (default: standard output)")
+    _api_options(export)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="icb", description="Integrated Customer Billing", formatter_class=HelpFormatter
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return _command(sub, name, help)
+
+    serve = command("serve", "run one service, or all of them embedded")
+    serve.add_argument(
+        "service",
+        nargs="?",
+        choices=sorted(DEFAULT_PORTS),
+        help="the service to run alone (default: none; give --embedded for all)",
+    )
     serve.add_argument(
         "--embedded",
         action="store_true",
         help="every service in one process on SQLite and an in-process bus",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument(
+        "--port",
+        type=int,
+        help="the port (default: 8000 for the gateway and --embedded, 8101-8103 for the others)",
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="--embedded: the directory of the SQLite files",
+    )
 
-    tenant = sub.add_parser("tenant", help="tenants")
+    tenant = command("tenant", "tenants")
     tenant_sub = tenant.add_subparsers(dest="action", required=True)
-    create = tenant_sub.add_parser("create", help="create a tenant; prints its first admin key")
-    create.add_argument("name")
-    create.add_argument("--timezone", default="UTC")
-    create.add_argument("--data-dir", type=Path, help="the embedded mode's data directory")
+    create = _command(
+        tenant_sub, "create", "create a tenant; prints its first admin key as the last line"
+    )
+    create.add_argument("name", help="the tenant's name")
+    create.add_argument("--timezone", default="UTC", help="the tenant's IANA time zone")
+    create.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the embedded mode's data directory (default: the configured database)",
+    )
 
-    sub.add_parser("migrate", help="apply every service's migrations")
+    command("migrate", "apply every service's migrations")
 
-    demo = sub.add_parser("demo", help="the embedded system with a generated sample MSP")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", type=Path, default=Path(".icb-demo"))
-    demo.add_argument("--companies", type=int, default=40)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--period", help="YYYY-MM (default: last month)")
+    _cycle_parsers(sub)
+
+    demo = command("demo", "the embedded system with a generated sample MSP")
+    demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    demo.add_argument("--port", type=int, default=8000, help="the API's port")
+    demo.add_argument(
+        "--data-dir", type=Path, default=Path(".icb-demo"), help="the demo's data and key"
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the previous demo's data and key and load a new sample",
+    )
+    demo.add_argument("--companies", type=int, default=40, help="companies of the sample MSP")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the sample generator")
+    demo.add_argument(
+        "--period", type=period, help="the month to bill, YYYY-MM (default: last month)"
+    )
     demo.add_argument("--exit", action="store_true", help="stop after the summary")
 
-    simulate = sub.add_parser("simulate", help="the module simulator: every module's usage API")
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8200)
-    simulate.add_argument("--seed", type=int, default=7)
-    simulate.add_argument("--companies", type=int, default=40)
-    simulate.add_argument("--period", help="YYYY-MM the sample is built around (default: now)")
+    simulate = command("simulate", "the module simulator: every module's usage API")
+    simulate.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    simulate.add_argument("--port", type=int, default=8200, help="the port")
+    simulate.add_argument("--seed", type=int, default=7, help="seed of the sample generator")
+    simulate.add_argument("--companies", type=int, default=40, help="companies of the sample")
+    simulate.add_argument(
+        "--period",
+        type=period,
+        help="the month the sample is built around, YYYY-MM (default: last month, as the demo)",
+    )
     simulate.add_argument("--token", default="simulator-token", help="the bearer token")
-    simulate.add_argument("--page-size", type=int, default=500)
+    simulate.add_argument("--page-size", type=int, default=500, help="records per page")
     simulate.add_argument(
         "--fail",
         action="append",
         default=[],
         metavar="MODULE:DATE",
-        help="answer HTTP 500 for this day ('*' for every module); repeatable",
+        help="answer HTTP 500 for this day ('*' for every module); repeatable (default: none)",
     )
-
-    return parser
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    if args.command in ("billing", "invoices", "export"):
+        from launcher.cycle import run_command
+
+        return run_command(args)
+
+    from shared.settings import ServiceSettings
+
     settings = ServiceSettings()
     if args.command == "serve":
+        from launcher.serve import PortTaken, serve_embedded, serve_one
+
         if args.embedded:
-            _serve_embedded(settings, args.host, args.port, args.data_dir)
+            try:
+                serve_embedded(settings, args.host, args.port, args.data_dir)
+            except PortTaken as exc:
+                print(f"icb: {exc}", file=sys.stderr)
+                return 2
         elif args.service:
-            _serve_one(args.service, args.host, args.port)
+            serve_one(args.service, args.host, args.port)
         else:
-            parser.error("name a service, or give --embedded")
+            root.error("name a service, or give --embedded")
     elif args.command == "tenant":
         from launcher.tenants import create_tenant_with_key
 
@@ -138,13 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         migrate_all(settings.database_url)
     elif args.command == "simulate":
         from tools.simulator import serve as simulator
-        from tools.simulator.state import SimulatorState
 
         try:
             failures = [simulator.parse_failure(text) for text in args.fail]
         except ValueError as exc:
-            parser.error(str(exc))
-        state = SimulatorState(
+            root.error(str(exc))
+        state = simulator.sample_state(
             seed=args.seed,
             companies=args.companies,
             period=args.period,

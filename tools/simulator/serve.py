@@ -6,8 +6,23 @@ from datetime import date
 
 import uvicorn
 
+from launcher.periods import last_month
 from tools.simulator.app import create_app
 from tools.simulator.state import SimulatorState
+
+
+def sample_state(
+    *, seed: int, companies: int, period: str | None, token: str, page_size: int
+) -> SimulatorState:
+    """The simulator's sample MSP, built around last month unless ``period`` says otherwise:
+    the month the demo bills, so that both show the same MSP."""
+    return SimulatorState(
+        seed=seed,
+        companies=companies,
+        period=period or last_month(),
+        token=token,
+        page_size=page_size,
+    )
 
 
 def parse_failure(text: str) -> tuple[str, date]:

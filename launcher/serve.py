@@ -1,0 +1,79 @@
+"""``icb serve``: one service on Kafka and PostgreSQL, or all of them embedded."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from shared.settings import ServiceSettings
+
+DEFAULT_PORTS = {"gateway": 8000, "ingest": 8101, "mapping": 8102, "invoicing": 8103}
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def check_port(host: str, port: int) -> None:
+    """``PortTaken`` when something already listens there (checked before anything is
+    created, so that a taken port leaves no half-made state behind)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortTaken(
+                f"port {port} on {host} is taken ({exc.strerror}); "
+                "stop what uses it or give another --port"
+            ) from exc
+
+
+def has_data(data_dir: Path) -> bool:
+    """Whether the embedded system has run in ``data_dir`` before."""
+    return (data_dir / "gateway.db").exists()
+
+
+def serve_one(name: str, host: str, port: int | None) -> None:
+    from launcher.registry import EVENT_SERVICES, SERVICES
+    from shared.bus.kafka import KafkaBus
+    from shared.db import create_engine
+    from shared.events import all_topics
+    from shared.logging import configure_logging
+
+    module = SERVICES[name]
+    settings: ServiceSettings = module.SETTINGS()
+    configure_logging(settings.log_level, name)
+    engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
+    if name in EVENT_SERVICES:
+        bus = KafkaBus(
+            settings.kafka_bootstrap_servers,
+            all_topics(settings.topic_prefix),
+            settings.topic_partitions,
+        )
+        runtime = module.build_runtime(settings, engine, bus)
+    else:
+        runtime = module.build_runtime(settings, engine)
+    app = module.create_app(runtime)
+    uvicorn.run(
+        app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning", access_log=False
+    )
+
+
+def embedded_line(host: str, port: int, data_dir: Path, existing: bool) -> str:
+    data = "its existing data" if existing else "a new data directory"
+    return f"icb: the API listens on http://{host}:{port} (docs at /docs); {data} in {data_dir}"
+
+
+def serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_dir: Path) -> None:
+    from launcher.embedded import EmbeddedSystem
+    from shared.logging import configure_logging
+
+    port = port or DEFAULT_PORTS["gateway"]
+    check_port(host, port)
+    configure_logging(settings.log_level, "embedded")
+    existing = has_data(data_dir)
+    system = EmbeddedSystem(data_dir)
+    print(embedded_line(host, port, data_dir, existing), flush=True)
+    uvicorn.run(system.app, host=host, port=port, log_level="warning", access_log=False)
