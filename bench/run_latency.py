@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import statistics
 import tempfile
 import time
@@ -22,18 +21,14 @@ from typing import Any
 import httpx
 
 from launcher.embedded import EmbeddedSystem
+from launcher.periods import last_month
 from services.gateway.keys import create_tenant
 from tools.sample import generate
 from tools.sample.load import LoadReport, load_setup, load_usage, map_orgs_by_truth
 
 
-def _last_month() -> str:
-    previous = dt.date.today().replace(day=1) - dt.timedelta(days=1)
-    return f"{previous.year:04d}-{previous.month:02d}"
-
-
 async def measure(runs: int = 11, companies: int = 40, seed: int = 7) -> dict[str, Any]:
-    period = _last_month()
+    period = last_month()
     with tempfile.TemporaryDirectory() as data_dir:
         system = EmbeddedSystem(Path(data_dir), environment="test")
         await system.start()
