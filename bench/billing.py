@@ -250,7 +250,7 @@ def _rss(process: psutil.Process) -> int:
             total += child.memory_info().rss
         except psutil.Error:  # ended in between
             pass
-    return total
+    return int(total)
 
 
 @contextmanager
