@@ -43,6 +43,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PUT", f"/v1/modules/{SEG}/billing", "ingest", WRITE),
     _route("GET", f"/v1/modules/{SEG}/connection", "ingest", READ),
     _route("PUT|DELETE", f"/v1/modules/{SEG}/connection", "ingest", ADMIN),
+    _route("POST", f"/v1/modules/{SEG}/connection/test", "ingest", ADMIN),
     _route("POST", f"/v1/modules/{SEG}/sync", "ingest", WRITE | INGEST),
     _route("GET", f"/v1/modules/{SEG}/syncs", "ingest", READ),
     _route("POST", "/v1/companies", "mapping", WRITE),

@@ -1,4 +1,5 @@
-"""The module catalog: which vendor modules report usage and what they count.
+"""The module catalog: which vendor modules report usage, what they count, and which
+credentials a connection to their API carries.
 
 The catalog is data (``modules.toml`` next to this file); adding a module or a metric is a
 change to that file only. ``CATALOG`` is the packaged catalog, loaded once at import.
@@ -19,6 +20,8 @@ __all__ = [
     "MAX_FRACTION_DIGITS",
     "Catalog",
     "CatalogError",
+    "ConnectorKind",
+    "Credential",
     "Metric",
     "Module",
     "fraction_digits",
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 MAX_FRACTION_DIGITS = 4
+DEFAULT_CONNECTOR = "generic"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -44,10 +48,32 @@ class Metric:
 
 
 @dataclass(frozen=True, slots=True)
+class Credential:
+    """A named secret a module connection carries (``token``), and what the tenant puts there."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorKind:
+    """A shape of module API: how its usage is pulled and the credentials a connection needs."""
+
+    id: str
+    description: str
+    credentials: tuple[Credential, ...]
+
+    @property
+    def credential_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.credentials)
+
+
+@dataclass(frozen=True, slots=True)
 class Module:
     id: str
     name: str
     metrics: tuple[Metric, ...]
+    connector: str = DEFAULT_CONNECTOR
 
     def metric(self, metric_id: str) -> Metric | None:
         for metric in self.metrics:
@@ -61,6 +87,7 @@ class Catalog:
     """All modules in display order, with lookups by id."""
 
     modules: tuple[Module, ...]
+    connectors: Mapping[str, ConnectorKind] = field(default_factory=dict)
     _index: Mapping[str, Module] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +95,8 @@ class Catalog:
         for module in self.modules:
             if module.id in index:
                 raise CatalogError(f"duplicate module id {module.id!r}")
+            if module.connector != DEFAULT_CONNECTOR and module.connector not in self.connectors:
+                raise CatalogError(f"module {module.id}: unknown connector {module.connector!r}")
             index[module.id] = module
         object.__setattr__(self, "_index", index)
 
@@ -87,6 +116,12 @@ class Catalog:
     def metric(self, module_id: str, metric_id: str) -> Metric | None:
         module = self._index.get(module_id)
         return None if module is None else module.metric(metric_id)
+
+    def connector(self, module_id: str) -> ConnectorKind | None:
+        """The kind of API the module is pulled from; None for an unknown module (or a
+        catalog that describes no connectors)."""
+        module = self._index.get(module_id)
+        return None if module is None else self.connectors.get(module.connector)
 
     def metric_keys(self) -> tuple[tuple[str, str], ...]:
         """Every ``(module_id, metric_id)`` pair, in catalog order."""
@@ -132,15 +167,51 @@ def _parse_module(entry: Any, position: int) -> Module:
         if metric.id in seen:
             raise CatalogError(f"{where}: duplicate metric id {metric.id!r}")
         seen.add(metric.id)
-    return Module(id=module_id, name=_text(entry, "name", where), metrics=metrics)
+    connector = entry.get("connector", DEFAULT_CONNECTOR)
+    if not isinstance(connector, str):
+        raise CatalogError(f"{where}: 'connector' must be a string")
+    return Module(
+        id=module_id, name=_text(entry, "name", where), metrics=metrics, connector=connector
+    )
+
+
+def _parse_credential(entry: Any, where: str) -> Credential:
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where}: a credential must be a table")
+    name = _text(entry, "name", where)
+    if not _ID.match(name):
+        raise CatalogError(f"{where}: name {name!r} must be lower-case letters, digits, '_'")
+    return Credential(name=name, description=_text(entry, "description", f"{where} {name}"))
+
+
+def _parse_connector(kind: str, entry: Any) -> ConnectorKind:
+    where = f"connector {kind}"
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{where}: must be a table")
+    raw = entry.get("credentials")
+    if not isinstance(raw, list) or not raw:
+        raise CatalogError(f"{where}: needs at least one [[connectors.{kind}.credentials]]")
+    credentials = tuple(_parse_credential(c, f"{where} credential") for c in raw)
+    names = [c.name for c in credentials]
+    if len(set(names)) != len(names):
+        raise CatalogError(f"{where}: duplicate credential names")
+    return ConnectorKind(
+        id=kind, description=_text(entry, "description", where), credentials=credentials
+    )
 
 
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
-    """Build a catalog from parsed TOML data (``{"modules": [...]}``)."""
+    """Build a catalog from parsed TOML data (``{"modules": [...], "connectors": {...}}``)."""
     raw_modules = data.get("modules")
     if not isinstance(raw_modules, list) or not raw_modules:
         raise CatalogError("the catalog needs at least one [[modules]] entry")
-    return Catalog(modules=tuple(_parse_module(m, i) for i, m in enumerate(raw_modules, 1)))
+    raw_connectors = data.get("connectors", {})
+    if not isinstance(raw_connectors, Mapping):
+        raise CatalogError("'connectors' must be a table of connector kinds")
+    return Catalog(
+        modules=tuple(_parse_module(m, i) for i, m in enumerate(raw_modules, 1)),
+        connectors={k: _parse_connector(k, v) for k, v in raw_connectors.items()},
+    )
 
 
 def load_catalog(toml_text: str | None = None) -> Catalog:

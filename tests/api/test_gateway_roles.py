@@ -33,6 +33,7 @@ DECIDED: dict[Op, frozenset[str]] = {
     # A module connection holds the vendor's credentials: only admins set or drop it.
     ("put", "/v1/modules/{module}/connection"): ADMINS,
     ("delete", "/v1/modules/{module}/connection"): ADMINS,
+    ("post", "/v1/modules/{module}/connection/test"): ADMINS,
 }
 
 

@@ -180,8 +180,47 @@ async def test_sync_now_refusals(pull: Pull) -> None:
     assert default["date"] == YESTERDAY.isoformat()  # real clock: yesterday by default
 
 
+@pytest.mark.parametrize(
+    "send",
+    [
+        {},  # no body at all
+        {"content": b""},
+        {"content": b"", "headers": {"Content-Type": "application/json"}},
+        {"json": {}},
+        {"json": {"date": None}},
+    ],
+    ids=["no-body", "empty", "empty-json", "empty-object", "null-date"],
+)
+async def test_sync_now_takes_every_default_without_a_body(
+    pull: Pull, send: dict[str, Any]
+) -> None:
+    await pull.connect("graphus")
+    response = await pull.api.client.post("/v1/modules/graphus/sync", **send)
+    assert response.status_code == 200, response.text
+    sync = response.json()
+    assert (sync["date"], sync["trigger"], sync["status"]) == (
+        YESTERDAY.isoformat(),
+        "manual",
+        "succeeded",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null-ish", b'{"date": "yesterday"}', b'{"day": "2026-01-01"}'],
+)
+async def test_sync_now_still_refuses_a_malformed_body(pull: Pull, body: bytes) -> None:
+    await pull.connect("graphus")
+    response = await pull.api.client.post(
+        "/v1/modules/graphus/sync", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"][0] == "body"
+
+
 async def test_refused_credentials_fail_at_once(pull: Pull) -> None:
-    await pull.connect("graphus", token="wrong")
+    await pull.connect("graphus")
+    pull.simulator.token = "rotated"  # the module revoked the token after it was saved
     sync = await pull.sync_now("graphus", YESTERDAY)
     assert (sync["status"], sync["attempts"], sync["next_attempt_at"]) == ("failed", 1, None)
     assert "refused the credentials" in sync["error"]

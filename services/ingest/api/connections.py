@@ -7,13 +7,14 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, JsonValue
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.sync import service
 from services.ingest.sync.schedule import as_utc
 from services.ingest.sync.service import ConnectionChange
 from services.ingest.sync.status import SyncStatus, SyncTrigger
+from shared.catalog import CATALOG
 from shared.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
@@ -21,33 +22,79 @@ HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 Utc = Annotated[datetime, AfterValidator(as_utc)]
 
 
+def _credentials_description() -> str:
+    kinds = "; ".join(
+        f"{kind.id} modules: "
+        + ", ".join(f"`{c.name}` ({c.description})" for c in kind.credentials)
+        for kind in CATALOG.connectors.values()
+    )
+    return (
+        "The secrets of the module's API by name, exactly the names the module's connector "
+        f"takes (module catalog): {kinds}. Required for a new connection; absent: the stored "
+        "ones are kept. Never shown again: answers name them only."
+    )
+
+
+CONNECTION_EXAMPLE: dict[str, JsonValue] = {
+    "base_url": "https://rmm.example.com/api/v2",
+    "credentials": {"token": "the module's API token"},
+    "sync_time": "02:00",
+    "enabled": True,
+}
+
+
 class ConnectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    base_url: HttpUrl
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CONNECTION_EXAMPLE]})
+    base_url: HttpUrl = Field(
+        description="Where the module's usage API answers (its connector appends /usage)."
+    )
     credentials: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] | None = Field(
-        default=None, description="required when the connection is new; absent: kept"
+        default=None,
+        description=_credentials_description(),
+        examples=[{"token": "the module's API token"}],
     )
     sync_time: str | None = Field(
-        default=None, pattern=HH_MM, description="local HH:MM; absent: the service default"
+        default=None,
+        pattern=HH_MM,
+        description="Local HH:MM of the daily pull in the tenant's time zone; absent: the "
+        "service default.",
     )
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description="Whether the daily pull runs. An enabled connection is tried against the "
+        "module's API before it is saved; a disabled one is saved untried.",
+    )
 
 
 class ConnectionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    module: str
-    base_url: str
-    credential_names: list[str]
-    timezone: str
-    sync_time: str
-    enabled: bool
+    module: str = Field(description="The catalog id of the module.")
+    base_url: str = Field(description="Where the module's usage API answers.")
+    credential_names: list[str] = Field(
+        description="The names of the stored credentials; their values are never shown."
+    )
+    timezone: str = Field(description="The tenant's time zone the sync time is local to.")
+    sync_time: str = Field(description="Local HH:MM of the daily pull.")
+    enabled: bool = Field(description="Whether the daily pull runs.")
     created_at: datetime
     updated_at: datetime
 
 
+class ConnectionCheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    module: str = Field(description="The catalog id of the module.")
+    base_url: str = Field(description="The URL that was tried.")
+    credential_names: list[str] = Field(description="The names of the credentials tried.")
+    accepted: bool = Field(
+        description="Always true: a refused connection answers 422 connection-refused."
+    )
+
+
 class SyncIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: dt.date | None = Field(default=None, description="default: yesterday")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+    date: dt.date | None = Field(
+        default=None, description="The day to pull; default: yesterday in the tenant's zone."
+    )
 
 
 class SyncOut(BaseModel):
@@ -75,28 +122,36 @@ async def put_connection(
     module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
 ) -> ConnectionOut:
     """Creates or replaces the connection; the pull runs daily at ``sync_time`` in the tenant's
-    time zone. Credentials go in and never come out: answers name them, never show them."""
+    time zone. An enabled connection is first tried against the module's API (one request);
+    when the module refuses it or cannot be reached, the answer is 422 connection-refused and
+    nothing is stored. Credentials go in and never come out: answers name them only."""
     known_module(module)
-    syncer = runtime.syncer
-    change = ConnectionChange(
+    connection = await service.save_connection(
+        runtime.syncer, ctx.tenant_id, ctx.timezone, module, _change(body), tenant_today(ctx)
+    )
+    return ConnectionOut.model_validate(connection)
+
+
+@router.post("/modules/{module}/connection/test", response_model=ConnectionCheckOut)
+async def check_connection(
+    module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
+) -> ConnectionCheckOut:
+    """Tries a connection against the module's API as saving would, and stores nothing.
+    Without ``credentials`` the stored ones are tried (e.g. against a new ``base_url``)."""
+    known_module(module)
+    check = await service.check_connection(
+        runtime.syncer, ctx.tenant_id, module, _change(body), tenant_today(ctx)
+    )
+    return ConnectionCheckOut.model_validate(check)
+
+
+def _change(body: ConnectionIn) -> ConnectionChange:
+    return ConnectionChange(
         base_url=str(body.base_url),
         credentials=body.credentials,
         sync_time=body.sync_time,
         enabled=body.enabled,
     )
-    async with runtime.transaction() as session:
-        connection = await service.save_connection(
-            session,
-            ctx.tenant_id,
-            ctx.timezone,
-            module,
-            change,
-            cipher=syncer.cipher,
-            connectors=syncer.connectors,
-            default_sync_time=runtime.settings.sync_time,
-            now=syncer.clock(),
-        )
-    return ConnectionOut.model_validate(connection)
 
 
 @router.get("/modules/{module}/connection", response_model=ConnectionOut)
@@ -123,10 +178,14 @@ async def delete_connection(module: str, ctx: Caller, runtime: Runtime) -> Respo
 
 
 @router.post("/modules/{module}/sync", response_model=SyncOut)
-async def sync_now(module: str, body: SyncIn, ctx: Caller, runtime: Runtime) -> SyncOut:
-    """Pulls one day now (default: yesterday) and answers how it went. A day that failed for
-    a passing reason is retried by the scheduler (``status: retrying``)."""
+async def sync_now(
+    module: str, ctx: Caller, runtime: Runtime, body: SyncIn | None = None
+) -> SyncOut:
+    """Pulls one day now (default: yesterday) and answers how it went; the body may be left
+    out. A day that failed for a passing reason is retried by the scheduler
+    (``status: retrying``)."""
     known_module(module)
+    body = body or SyncIn()
     row = await service.sync_now(
         runtime.syncer,
         ctx.tenant_id,

@@ -64,6 +64,10 @@ class Syncer:
         self.default_time = parse_local_time(settings.sync_time)
         self.lease = timedelta(seconds=settings.sync_lease_seconds)
 
+    def client(self, timeout: float) -> httpx.AsyncClient:
+        """An HTTP client to the modules' APIs (through the injected transport, if any)."""
+        return httpx.AsyncClient(transport=self.transport, timeout=timeout)
+
     async def run(self) -> None:
         """The background loop: a tick now and every ``sync_poll_seconds``."""
         while True:
@@ -150,9 +154,7 @@ class Syncer:
                 self.cipher.open(conn.credentials),
                 settings.sync_max_pages,
             )
-            async with httpx.AsyncClient(
-                transport=self.transport, timeout=settings.sync_timeout_seconds
-            ) as client:
+            async with self.client(settings.sync_timeout_seconds) as client:
                 raw = await self.connectors.for_module(job.module).fetch(client, pull)
         except ConnectorError as exc:
             return await self._failed(job, str(exc), exc.retryable)

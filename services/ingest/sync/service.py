@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import ModuleConnectionRow, ModuleSyncRow
 from services.ingest.sync import repository
-from services.ingest.sync.connectors import ConnectorRegistry
+from services.ingest.sync.check import credential_problem, try_connection
 from services.ingest.sync.credentials import CredentialCipher
 from services.ingest.sync.runner import NoConnection, Syncer
 from services.ingest.sync.schedule import as_utc
@@ -64,32 +64,57 @@ def _missing(module: str) -> NotFound:
     return NotFound(f"The module {module} has no connection.")
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """A connection the module's API accepted (the answer of a test that stored nothing)."""
+
+    module: str
+    base_url: str
+    credential_names: tuple[str, ...]
+    accepted: bool = True
+
+
+def _cipher(syncer: Syncer) -> CredentialCipher:
+    if syncer.cipher is None:
+        raise ServiceUnavailable("Connections need ICB_CONNECTION_KEY to be configured.")
+    return syncer.cipher
+
+
+async def _credentials(
+    syncer: Syncer, tenant_id: str, module: str, change: ConnectionChange
+) -> dict[str, str]:
+    """The credentials the change carries, else the stored ones; checked against the
+    catalog's names for the module."""
+    if change.credentials is not None:
+        credentials = dict(change.credentials)
+    else:
+        async with syncer.runtime.sessions() as session:
+            existing = await repository.get_connection(session, tenant_id, module)
+        if existing is None:
+            raise invalid(["body", "credentials"], "required for a new connection")
+        credentials = _cipher(syncer).open(existing.credentials)
+    problem = credential_problem(module, credentials)
+    if problem is not None:
+        raise problem
+    return credentials
+
+
 async def save_connection(
-    session: AsyncSession,
+    syncer: Syncer,
     tenant_id: str,
     timezone: str,
     module: str,
     change: ConnectionChange,
-    *,
-    cipher: CredentialCipher | None,
-    connectors: ConnectorRegistry,
-    default_sync_time: str,
-    now: datetime,
+    today: date,
 ) -> Connection:
     """Creates or replaces the connection; the pull runs daily at ``sync_time`` in the
-    tenant's time zone."""
-    if cipher is None:
-        raise ServiceUnavailable("Connections need ICB_CONNECTION_KEY to be configured.")
-    existing = await repository.get_connection(session, tenant_id, module)
-    if change.credentials is not None:
-        credentials = dict(change.credentials)
-    elif existing is not None:
-        credentials = cipher.open(existing.credentials)
-    else:
-        raise invalid(["body", "credentials"], "required for a new connection")
-    for name in connectors.for_module(module).credential_names:
-        if name not in credentials:
-            raise invalid(["body", "credentials", name], "required by this module's API")
+    tenant's time zone. An enabled connection is stored only once the module's API accepted
+    it (disabling needs no answer from the module); the request goes out with no database
+    transaction open."""
+    cipher = _cipher(syncer)
+    credentials = await _credentials(syncer, tenant_id, module, change)
+    if change.enabled:
+        await try_connection(syncer, module, change.base_url, credentials, _latest_day(today))
     data = repository.ConnectionIn(
         base_url=change.base_url,
         sealed_credentials=cipher.seal(credentials),
@@ -97,8 +122,24 @@ async def save_connection(
         sync_time=change.sync_time,
         enabled=change.enabled,
     )
-    row, _ = await repository.put_connection(session, tenant_id, module, data, now)
-    return Connection.of(row, cipher, default_sync_time)
+    async with syncer.runtime.transaction() as session:
+        row, _ = await repository.put_connection(session, tenant_id, module, data, syncer.clock())
+    return Connection.of(row, cipher, syncer.settings.sync_time)
+
+
+async def check_connection(
+    syncer: Syncer, tenant_id: str, module: str, change: ConnectionChange, today: date
+) -> ConnectionCheck:
+    """The check of ``save_connection`` without storing anything; absent credentials are the
+    stored ones (to try a stored token against a new URL)."""
+    credentials = await _credentials(syncer, tenant_id, module, change)
+    await try_connection(syncer, module, change.base_url, credentials, _latest_day(today))
+    return ConnectionCheck(module, change.base_url, tuple(sorted(credentials)))
+
+
+def _latest_day(today: date) -> date:
+    """The latest day a sync pulls (the default of "sync now", the day a check asks for)."""
+    return today - timedelta(days=1)
 
 
 async def get_connection(
@@ -131,7 +172,7 @@ async def sync_now(
 ) -> ModuleSyncRow:
     """Pulls one day now (default: yesterday) and answers how it went. The syncer commits
     each step itself: the attempt must be on record before the module is asked."""
-    day = day or today - timedelta(days=1)
+    day = day or _latest_day(today)
     if day > today:
         raise invalid(["body", "date"], f"{day} is in the future for the tenant")
     oldest = today - timedelta(days=max_age_days)

@@ -14,6 +14,7 @@ from services.ingest.sync.connectors import (
     CONNECTORS,
     ConnectorError,
     ConnectorRegistry,
+    Failure,
     GenericConnector,
     Pull,
 )
@@ -156,10 +157,11 @@ async def test_page_limit() -> None:
 
 
 class _Fixed:
-    credential_names: tuple[str, ...] = ("api_key", "secret")
-
     async def fetch(self, client: httpx.AsyncClient, pull: Pull) -> list[object]:
         return [{"module": pull.module}]
+
+    async def check(self, client: httpx.AsyncClient, pull: Pull) -> None:
+        return None
 
 
 def test_registry_is_keyed_by_module_with_the_generic_default() -> None:
@@ -171,3 +173,52 @@ def test_registry_is_keyed_by_module_with_the_generic_default() -> None:
     registry.unregister("datto_rmm")
     assert isinstance(registry.for_module("datto_rmm"), GenericConnector)
     assert isinstance(CONNECTORS.for_module("vsa_10"), GenericConnector)
+
+
+async def test_a_check_is_one_request_for_the_first_page(state: SimulatorState) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": [{"org_id": "1"}], "next_page": 2})
+
+    async with _broken(handler) as client:
+        assert await GenericConnector().check(client, _pull("graphus")) is None
+    [request] = seen
+    assert request.url.path == "/graphus/v1/usage"
+    assert dict(request.url.params) == {"date": DAY.isoformat(), "page": "1"}
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    async with _client(state) as client:
+        await GenericConnector().check(client, _pull("graphus"))
+
+
+@pytest.mark.parametrize(
+    ("response", "failure", "message"),
+    [
+        (lambda r: httpx.Response(401), Failure.CREDENTIALS_REFUSED, "refused the credentials"),
+        (lambda r: httpx.Response(403), Failure.CREDENTIALS_REFUSED, "HTTP 403 from GET"),
+        (lambda r: httpx.Response(404), Failure.UNEXPECTED_ANSWER, "HTTP 404"),
+        (lambda r: httpx.Response(500), Failure.UNEXPECTED_ANSWER, "HTTP 500"),
+        (lambda r: httpx.Response(200, json=[]), Failure.UNEXPECTED_ANSWER, "lacks 'items'"),
+    ],
+)
+async def test_a_check_says_why_it_failed(
+    response: Callable[[httpx.Request], httpx.Response], failure: Failure, message: str
+) -> None:
+    async with _broken(response) as client:
+        with pytest.raises(ConnectorError, match=message) as err:
+            await GenericConnector().check(client, _pull("graphus"))
+    assert err.value.failure is failure
+    assert TOKEN not in str(err.value)
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout])
+async def test_a_check_of_an_unreachable_module(error: type[httpx.TransportError]) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error("no answer", request=request)
+
+    async with _broken(fail) as client:
+        with pytest.raises(ConnectorError) as err:
+            await GenericConnector().check(client, _pull("graphus"))
+    assert err.value.failure is Failure.UNREACHABLE
+    assert "http://simulator/graphus/v1/usage" in str(err.value)

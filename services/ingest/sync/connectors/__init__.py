@@ -6,7 +6,7 @@ the generic connector (the module simulator's API shape).
 
 from __future__ import annotations
 
-from services.ingest.sync.connectors.base import Connector, ConnectorError, Pull
+from services.ingest.sync.connectors.base import Connector, ConnectorError, Failure, Pull
 from services.ingest.sync.connectors.generic import GenericConnector
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "ConnectorRegistry",
+    "Failure",
     "GenericConnector",
     "Pull",
 ]

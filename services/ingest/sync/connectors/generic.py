@@ -2,6 +2,7 @@
 
 ``GET {base_url}/usage?date=YYYY-MM-DD&page=N`` with ``Authorization: Bearer <token>`` answers
 ``{"items": [{org_id, org_name, metric, quantity[, date]}], "next_page": N+1 | null}``.
+The catalog's ``generic`` connector kind documents the credentials (``token``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.ingest.sync.connectors.base import ConnectorError, Pull
+from services.ingest.sync.connectors.base import ConnectorError, Failure, Pull
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
@@ -22,7 +23,9 @@ def _refusal(response: httpx.Response) -> ConnectorError:
     where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
     if status in (401, 403):
         return ConnectorError(
-            f"the module refused the credentials (HTTP {status})", retryable=False
+            f"the module refused the credentials (HTTP {status} from {where})",
+            retryable=False,
+            failure=Failure.CREDENTIALS_REFUSED,
         )
     retryable = status >= 500 or status in RETRYABLE_STATUS
     return ConnectorError(f"{where} answered HTTP {status}", retryable=retryable)
@@ -40,15 +43,34 @@ def _page(response: httpx.Response) -> tuple[list[Any], int | None]:
     return items, next_page
 
 
+async def _get_page(
+    client: httpx.AsyncClient, pull: Pull, page: int
+) -> tuple[list[Any], int | None]:
+    url = pull.base_url.rstrip("/") + "/usage"
+    headers = {
+        "Authorization": f"Bearer {pull.credentials.get('token', '')}",
+        "Accept": "application/json",
+    }
+    try:
+        response = await client.get(
+            url, params={"date": pull.day.isoformat(), "page": page}, headers=headers
+        )
+    except httpx.HTTPError as exc:
+        raise ConnectorError(
+            f"the module could not be reached at {url}: {exc!r}",
+            retryable=True,
+            failure=Failure.UNREACHABLE,
+        ) from exc
+    if response.status_code != 200:
+        raise _refusal(response)
+    return _page(response)
+
+
 class GenericConnector:
-    credential_names: tuple[str, ...] = ("token",)
+    async def check(self, client: httpx.AsyncClient, pull: Pull) -> None:
+        await _get_page(client, pull, 1)
 
     async def fetch(self, client: httpx.AsyncClient, pull: Pull) -> list[Any]:
-        url = pull.base_url.rstrip("/") + "/usage"
-        headers = {
-            "Authorization": f"Bearer {pull.credentials.get('token', '')}",
-            "Accept": "application/json",
-        }
         records: list[Any] = []
         page: int | None = 1
         pages = 0
@@ -56,17 +78,7 @@ class GenericConnector:
             pages += 1
             if pages > pull.max_pages:
                 raise ConnectorError(f"more than {pull.max_pages} pages", retryable=False)
-            try:
-                response = await client.get(
-                    url, params={"date": pull.day.isoformat(), "page": page}, headers=headers
-                )
-            except httpx.HTTPError as exc:
-                raise ConnectorError(
-                    f"the module could not be reached: {exc!r}", retryable=True
-                ) from exc
-            if response.status_code != 200:
-                raise _refusal(response)
-            items, next_page = _page(response)
+            items, next_page = await _get_page(client, pull, page)
             if next_page is not None and next_page <= page:
                 raise ConnectorError("the usage pages do not advance", retryable=False)
             records.extend(self._record(pull, item) for item in items)
