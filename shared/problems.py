@@ -1,9 +1,16 @@
-"""RFC 9457 problem details: errors carry their own status, rendered by one handler."""
+"""RFC 9457 problem details: errors carry their own status, rendered by one handler.
+
+Every problem type the system answers with is registered in :data:`PROBLEM_TYPES`: the
+problems take their status and title from there, and the gateway serves each type's page at
+the path its ``type`` URI names, so a client following the URI learns what went wrong and
+what to do."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,10 +24,196 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "/problems/"
 
 
+@dataclass(frozen=True)
+class ProblemType:
+    """One kind of problem, for people: what it means and what to do about it."""
+
+    slug: str
+    status: int | None  # None: the answer's own HTTP status
+    title: str
+    meaning: str
+    remedy: str
+
+    @property
+    def uri(self) -> str:
+        return TYPE_BASE + self.slug
+
+
+_TYPES = (
+    ProblemType(
+        "bad-request",
+        400,
+        "Bad request",
+        "The request could not be understood: its syntax, headers or parameters do not fit "
+        "what the endpoint accepts.",
+        "Read `detail`, correct the request and send it again.",
+    ),
+    ProblemType(
+        "unauthorized",
+        401,
+        "Missing or invalid API key",
+        "The request carried no API key, or one that is unknown or revoked.",
+        "Send `Authorization: Bearer <api key>` with an active key. An admin creates keys "
+        "with `POST /v1/api-keys`; the platform operator with `icb key create`.",
+    ),
+    ProblemType(
+        "forbidden",
+        403,
+        "Not allowed for this role",
+        "The API key is valid, but its role (admin, billing, ingest or viewer) may not call "
+        "this endpoint.",
+        "Use a key whose role allows the operation; the API documentation names the roles of "
+        "every operation.",
+    ),
+    ProblemType(
+        "not-found",
+        404,
+        "Not found",
+        "The endpoint or the resource does not exist. A resource of another tenant answers "
+        "the same way as one that does not exist.",
+        "Check the path and the id; list the resources to find the right id.",
+    ),
+    ProblemType(
+        "method-not-allowed",
+        405,
+        "Method not allowed",
+        "The path exists, but not with this HTTP method.",
+        "Use one of the methods the API documentation lists for the path.",
+    ),
+    ProblemType(
+        "not-acceptable",
+        406,
+        "Not acceptable",
+        "None of the media types in the `Accept` header can be produced for this resource.",
+        "Ask for a media type the endpoint offers (for invoices: `application/json`, "
+        "`text/csv` or `application/pdf`), or leave `Accept` out.",
+    ),
+    ProblemType(
+        "conflict",
+        409,
+        "Conflict",
+        "The request contradicts the current state: a duplicate, a change the lifecycle does "
+        "not allow, or a resource that is in use.",
+        "Read `detail`, fetch the resource's current state and decide again.",
+    ),
+    ProblemType(
+        "payment-exceeds-balance",
+        409,
+        "Payment exceeds the balance",
+        "The payment's amount is larger than what is still open on the invoice.",
+        "Record at most the invoice's `balance`; book an overpayment outside the invoice.",
+    ),
+    ProblemType(
+        "duplicate-payment",
+        409,
+        "Payment already recorded",
+        "A payment with this reference is already recorded on the invoice.",
+        "Nothing to do if it is the same payment; otherwise give the payment its own reference.",
+    ),
+    ProblemType(
+        "payload-too-large",
+        413,
+        "Payload too large",
+        "The request body is larger than the gateway accepts.",
+        "Split the data into several requests (usage: at most 10,000 records per request).",
+    ),
+    ProblemType(
+        "unsupported-media-type",
+        415,
+        "Unsupported media type",
+        "The body's `Content-Type` is not one the endpoint reads.",
+        "Send the body in a media type the API documentation lists for the endpoint.",
+    ),
+    ProblemType(
+        "validation-error",
+        422,
+        "Invalid request",
+        "The request is well-formed but some values are not valid. `errors` lists each one "
+        'with `loc` (where it is, e.g. `["body", "period"]`) and `msg` (what is wrong).',
+        "Correct the values `errors` names and send the request again.",
+    ),
+    ProblemType(
+        "rate-limited",
+        429,
+        "Too many requests",
+        "The API key sent more requests than its limit allows.",
+        "Wait the seconds the `Retry-After` header names, then send the request again.",
+    ),
+    ProblemType(
+        "internal-error",
+        500,
+        "Internal error",
+        "Something failed inside the system that the request could not have avoided.",
+        "Try again later. If it persists, report it with the `X-Request-ID` of the answer.",
+    ),
+    ProblemType(
+        "bad-gateway",
+        502,
+        "Upstream service failed",
+        "The gateway reached the service that owns the endpoint, but it failed to answer properly.",
+        "Try again shortly. If it persists, report it with the `X-Request-ID` of the answer.",
+    ),
+    ProblemType(
+        "service-unavailable",
+        503,
+        "Service unavailable",
+        "A service the request needs is not reachable or not ready (starting, or without "
+        "its database or message bus).",
+        "Try again shortly; `GET /readyz` tells when every part is ready.",
+    ),
+    ProblemType(
+        "gateway-timeout",
+        504,
+        "Upstream service timed out",
+        "The service that owns the endpoint did not answer in time. The request may still "
+        "take effect.",
+        "Check whether it did (e.g. list the resources) before sending it again.",
+    ),
+    ProblemType(
+        "http-error",
+        None,
+        "HTTP error",
+        "An HTTP error without a more specific problem type; `title` and `status` of the "
+        "answer say which.",
+        "Read `title` and `detail` and correct the request accordingly.",
+    ),
+)
+PROBLEM_TYPES: dict[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+
+def _registered(slug: str, owner: str) -> ProblemType:
+    kind = PROBLEM_TYPES.get(slug)
+    if kind is None or kind.status is None:
+        raise TypeError(
+            f"{owner}: problem type {slug!r} is not in shared.problems.PROBLEM_TYPES; "
+            "register it there (title, status, meaning, remedy) so its page exists"
+        )
+    return kind
+
+
+_INTERNAL = _registered("internal-error", "Problem")
+
+
 class Problem(Exception):
-    status: int = 500
-    slug: str = "internal-error"
-    title: str = "Internal error"
+    """An error answered as a problem; its class names the problem type (``slug``), and
+    status and title come from the type's registry entry."""
+
+    slug: str = _INTERNAL.slug
+    status: int = _INTERNAL.status or 500
+    title: str = _INTERNAL.title
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = _registered(cls.slug, cls.__qualname__)
+        own = vars(cls)
+        for field in ("status", "title"):
+            if field in own and own[field] != getattr(kind, field):
+                raise TypeError(
+                    f"{cls.__qualname__}: {field} {own[field]!r} differs from the registered "
+                    f"{getattr(kind, field)!r} of problem type {kind.slug!r}"
+                )
+        cls.status = kind.status or 500
+        cls.title = kind.title
 
     def __init__(
         self,
@@ -49,51 +242,51 @@ class Problem(Exception):
 
 
 class BadRequest(Problem):
-    status, slug, title = 400, "bad-request", "Bad request"
+    slug = "bad-request"
 
 
 class Unauthorized(Problem):
-    status, slug, title = 401, "unauthorized", "Missing or invalid API key"
+    slug = "unauthorized"
 
 
 class Forbidden(Problem):
-    status, slug, title = 403, "forbidden", "Not allowed for this role"
+    slug = "forbidden"
 
 
 class NotFound(Problem):
-    status, slug, title = 404, "not-found", "Not found"
+    slug = "not-found"
 
 
 class MethodNotAllowed(Problem):
-    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    slug = "method-not-allowed"
 
 
 class Conflict(Problem):
-    status, slug, title = 409, "conflict", "Conflict"
+    slug = "conflict"
 
 
 class PayloadTooLarge(Problem):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+    slug = "payload-too-large"
 
 
 class ValidationFailed(Problem):
-    status, slug, title = 422, "validation-error", "Invalid request"
+    slug = "validation-error"
 
 
 class TooManyRequests(Problem):
-    status, slug, title = 429, "rate-limited", "Too many requests"
+    slug = "rate-limited"
 
 
 class BadGateway(Problem):
-    status, slug, title = 502, "bad-gateway", "Upstream service failed"
+    slug = "bad-gateway"
 
 
 class ServiceUnavailable(Problem):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
+    slug = "service-unavailable"
 
 
 class GatewayTimeout(Problem):
-    status, slug, title = 504, "gateway-timeout", "Upstream service timed out"
+    slug = "gateway-timeout"
 
 
 def invalid(loc: Sequence[str | int], msg: str, detail: str | None = None) -> ValidationFailed:
@@ -109,6 +302,7 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     )
 
 
+HTTP_ERROR = PROBLEM_TYPES["http-error"]
 _STATUS_PROBLEMS: dict[int, type[Problem]] = {
     cls.status: cls
     for cls in (
@@ -128,8 +322,20 @@ _STATUS_PROBLEMS: dict[int, type[Problem]] = {
 }
 
 
+# pydantic's wording around a validator's own message ("Value error, must be ...").
+_LIBRARY_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ")
+
+
+def plain_message(msg: str) -> str:
+    """A validation message as its validator wrote it, without pydantic's prefix."""
+    return _LIBRARY_PREFIX.sub("", msg, count=1)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    return [
+        {"loc": list(e.get("loc", ())), "msg": plain_message(str(e.get("msg", "")))}
+        for e in exc.errors()
+    ]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -149,8 +355,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         if cls is None:
             problem = Problem(str(exc.detail))
             problem.status = exc.status_code
-            problem.slug = "http-error"
-            problem.title = str(exc.detail)
+            problem.slug = HTTP_ERROR.slug
+            problem.title = str(exc.detail) or HTTP_ERROR.title
         else:
             problem = cls(str(exc.detail) if exc.detail else None)
         return problem_response(problem, request.url.path)

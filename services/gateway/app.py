@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway import models
-from services.gateway.api import router
+from services.gateway.api import docs, router
 from services.gateway.audit import AuditTrail
 from services.gateway.limits import BodyLimit
 from services.gateway.openapi import OpenApiAggregator
@@ -22,7 +22,7 @@ from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
 
 SETTINGS = GatewaySettings
-TITLE = "Integrated Customer Billing"
+TITLE = docs.TITLE
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata
 UPSTREAM_SERVICES = ("ingest", "mapping", "invoicing")
@@ -75,4 +75,5 @@ def create_app(runtime: GatewayRuntime, *, manage_runtime: bool = True) -> FastA
     # answer, refusals included.
     app.add_middleware(AuditTrail, runtime=runtime)
     app.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
+    docs.mount_assets(app)
     return app

@@ -1,7 +1,8 @@
 """The public API's routing table: which service owns a path and which roles may call it.
 
 It is the one place roles are decided, for the gateway's own endpoints too (service
-``gateway``); the aggregated OpenAPI document shows only what is routed here.
+``gateway``); the aggregated OpenAPI document shows only what is routed here. Everything under
+``/v1`` needs a key; the paths of :data:`PUBLIC_PATHS` (outside ``/v1``) need none.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from shared.context import Role
+from shared.problems import TYPE_BASE
 
 READ = frozenset({Role.ADMIN, Role.BILLING, Role.VIEWER})
 WRITE = frozenset({Role.ADMIN, Role.BILLING})
@@ -19,6 +21,14 @@ ADMIN = frozenset({Role.ADMIN})
 SEG = "[^/]+"
 GATEWAY = "gateway"
 _TEMPLATE_PARAM = re.compile(r"\{[^/{}]+\}")
+
+# Public: the API's description, its viewers' assets and the pages problem types point to.
+OPENAPI_PATH = "/openapi.json"
+DOCS_PATH = "/docs"
+REDOC_PATH = "/redoc"
+DOCS_ASSETS_PATH = "/docs/assets"
+PROBLEMS_PATH = TYPE_BASE
+PUBLIC_PATHS = (OPENAPI_PATH, DOCS_PATH, REDOC_PATH, DOCS_ASSETS_PATH + "/", PROBLEMS_PATH)
 
 
 @dataclass(frozen=True)

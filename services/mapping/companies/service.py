@@ -20,7 +20,7 @@ from shared.db import chunks
 from shared.events import CompanyChanged, CompanyData
 from shared.outbox import Outbox
 from shared.pagination import Page, PageParams, paginate
-from shared.problems import Conflict, NotFound
+from shared.problems import Conflict, NotFound, plain_message
 
 REF_CHUNK = 1000
 COMPANY_ORDER = [CompanyRow.name.expression, CompanyRow.id.expression]
@@ -149,7 +149,8 @@ def _validate(row: CsvRow) -> CompanyIn | list[RowError]:
         company = CompanyIn.model_validate(row.values)
     except ValidationError as exc:
         errors += [
-            RowError(loc=["row", row.line, *map(str, e["loc"])], msg=e["msg"]) for e in exc.errors()
+            RowError(loc=["row", row.line, *map(str, e["loc"])], msg=plain_message(e["msg"]))
+            for e in exc.errors()
         ]
         return errors
     return errors or company

@@ -5,10 +5,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from shared.problems import (
     PROBLEM_JSON,
+    PROBLEM_TYPES,
     Conflict,
     NotFound,
     Problem,
@@ -16,12 +17,32 @@ from shared.problems import (
     ValidationFailed,
     install_problem_handlers,
     invalid,
+    plain_message,
 )
 
 
 class Item(BaseModel):
     name: str
     count: int
+
+
+class Period(BaseModel):
+    period: str
+    label: str = ""
+
+    @field_validator("period")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if value[5:] > "12":
+            raise ValueError("not a month of the form YYYY-MM")
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        if len(value) > 4:
+            raise AssertionError("at most 4 characters")
+        return value
 
 
 def make_app() -> FastAPI:
@@ -39,6 +60,10 @@ def make_app() -> FastAPI:
     @app.post("/items")
     async def items(item: Item) -> Item:
         return item
+
+    @app.post("/periods")
+    async def periods(period: Period) -> Period:
+        return period
 
     @app.get("/teapot")
     async def teapot() -> dict[str, str]:
@@ -181,3 +206,42 @@ def test_problem_subclasses_have_distinct_slugs() -> None:
     classes = Problem.__subclasses__()
     assert len({c.slug for c in classes}) == len(classes)
     assert len({c.status for c in classes}) == len(classes)
+
+
+async def test_validator_messages_come_without_pydantic_wording(client: httpx.AsyncClient) -> None:
+    response = await client.post("/periods", json={"period": "2026-13", "label": "too long"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"] == [
+        {"loc": ["body", "period"], "msg": "not a month of the form YYYY-MM"},
+        {"loc": ["body", "label"], "msg": "at most 4 characters"},
+    ]
+    assert body["detail"] == (
+        "body.period: not a month of the form YYYY-MM; body.label: at most 4 characters"
+    )
+    for wording in ("Value error", "Assertion failed", "assert "):
+        assert wording not in response.text
+
+
+def test_plain_message_keeps_messages_pydantic_did_not_wrap() -> None:
+    assert plain_message("Value error, must be positive") == "must be positive"
+    assert plain_message("Input should be a valid integer") == "Input should be a valid integer"
+    assert plain_message("Field required") == "Field required"
+
+
+def test_problem_classes_take_status_and_title_from_the_registry() -> None:
+    for cls in (Conflict, NotFound, TooManyRequests, ValidationFailed):
+        kind = PROBLEM_TYPES[cls.slug]
+        assert (cls.status, cls.title, cls().body()["type"]) == (kind.status, kind.title, kind.uri)
+
+
+def test_a_problem_type_without_a_registry_entry_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"not in shared\.problems\.PROBLEM_TYPES"):
+
+        class Unregistered(Problem):
+            slug = "no-page-for-this"
+
+    with pytest.raises(TypeError, match="differs from the registered"):
+
+        class Misnamed(Conflict):
+            title = "Something else"
