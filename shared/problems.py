@@ -133,6 +133,18 @@ _TYPES = (
         "Correct the values `errors` names and send the request again.",
     ),
     ProblemType(
+        "connection-refused",
+        422,
+        "The module refused the connection",
+        "Saving or testing a module connection tried the module's usage API once and it did "
+        "not accept the request; nothing was saved. `reason` says where to look: "
+        "`credentials_refused` (the module answered 401 or 403), `unreachable` (no answer from "
+        "`base_url` in time) or `unexpected_answer` (something answered that is not the "
+        "module's usage API). `module` and `base_url` name the connection tried.",
+        "Check the credentials in the module's admin console and the URL, then try again with "
+        "`POST /v1/modules/{module}/connection/test` before saving.",
+    ),
+    ProblemType(
         "rate-limited",
         429,
         "Too many requests",
