@@ -8,10 +8,11 @@ from datetime import date, datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
+from services.ingest.api.deps import Caller, Paging, Runtime, known_module, tenant_today
 from services.ingest.modules import service
 from services.ingest.sync.status import SyncStatus
 from shared.clock import utc_now
+from shared.pagination import Page, page_of
 
 router = APIRouter(prefix="/v1", tags=["modules"])
 
@@ -49,11 +50,15 @@ class ModuleOut(BaseModel):
     last_sync: LastSyncOut | None
 
 
-@router.get("/modules", response_model=list[ModuleOut])
-async def list_modules(ctx: Caller, runtime: Runtime) -> list[ModuleOut]:
+@router.get("/modules", response_model=Page[ModuleOut])
+async def list_modules(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[ModuleOut]:
+    """Every catalog module, in catalog order."""
     async with runtime.sessions() as session:
         views = await service.list_modules(session, ctx.tenant_id)
-    return [ModuleOut.model_validate(v) for v in views]
+    page = page_of(views, paging)
+    return Page(
+        items=[ModuleOut.model_validate(v) for v in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.put("/modules/{module}/billing", response_model=ModuleOut)
