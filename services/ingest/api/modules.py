@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -13,6 +13,7 @@ from services.ingest.modules import service
 from services.ingest.sync.status import SyncStatus
 from shared.clock import utc_now
 from shared.pagination import Page, page_of
+from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["modules"])
 
@@ -34,7 +35,7 @@ class LastSyncOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     date: dt.date
     status: SyncStatus
-    finished_at: datetime | None
+    finished_at: UtcDateTime | None
 
 
 class ModuleOut(BaseModel):
