@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, PlainSerializer
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 from shared.money import QUANTITY_PLACES
 from shared.problems import invalid
@@ -57,12 +57,34 @@ def _utc_text(moment: datetime) -> str:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
-Rate = Annotated[Decimal, PlainSerializer(_rate_text, return_type=str, when_used="json")]
-Quantity = Annotated[Decimal, PlainSerializer(_quantity_text, return_type=str, when_used="json")]
+Rate = Annotated[
+    Decimal,
+    PlainSerializer(_rate_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "description": "A decimal without trailing zeros.", "example": "0.19"},
+        mode="serialization",
+    ),
+]
+Quantity = Annotated[
+    Decimal,
+    PlainSerializer(_quantity_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "A decimal with 4 fractional digits.",
+            "example": "12.0000",
+        },
+        mode="serialization",
+    ),
+]
 UtcDateTime = Annotated[
     datetime,
     AfterValidator(as_utc),
     PlainSerializer(_utc_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "example": "2026-03-01T08:30:00Z"},
+        mode="serialization",
+    ),
 ]
 
 
