@@ -50,6 +50,23 @@ def page_params(
     return PageParams(limit=limit, cursor=cursor)
 
 
+def page_of(items: Sequence[T], params: PageParams) -> Page[T]:
+    """A page of a list computed whole in memory (the module catalog, insights): the cursor
+    is the position after the last item shown, so a list that changes between two pages may
+    repeat or skip an item, as a keyset over stored rows would not."""
+    start = 0
+    if params.cursor:
+        values = decode_cursor(params.cursor)
+        if len(values) != 1 or not isinstance(values[0], int) or values[0] < 0:
+            raise invalid(["query", "cursor"], "not a cursor this API issued")
+        start = values[0]
+    end = start + params.limit
+    return Page(
+        items=list(items[start:end]),
+        next_cursor=encode_cursor([end]) if end < len(items) else None,
+    )
+
+
 async def paginate(
     session: AsyncSession,
     query: Select[Any],

@@ -73,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", f"/v1/contracts/{SEG}", "invoicing", READ),
     _route("PATCH", f"/v1/contracts/{SEG}", "invoicing", WRITE),
     _route("POST", "/v1/billing-runs", "invoicing", WRITE),
+    _route("GET", "/v1/billing-runs", "invoicing", READ),
     _route("GET", f"/v1/billing-runs/{SEG}", "invoicing", READ),
     _route("GET", "/v1/invoices", "invoicing", READ),
     _route("GET", f"/v1/invoices/{SEG}", "invoicing", READ),

@@ -16,7 +16,7 @@ lost race changes nothing.
 """
 
 from shared.jobs.leases import LeaseLost, Leases, Progress
-from shared.jobs.table import ACTIVE, ACTIVE_WHERE, Job, JobStatus, enqueue, find, job_table
+from shared.jobs.table import ACTIVE, ACTIVE_WHERE, Job, JobStatus, enqueue, find, job_table, newest
 from shared.jobs.worker import Handler, JobWorker, worker_id
 
 __all__ = [
@@ -32,5 +32,6 @@ __all__ = [
     "enqueue",
     "find",
     "job_table",
+    "newest",
     "worker_id",
 ]

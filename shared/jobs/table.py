@@ -21,12 +21,15 @@ from sqlalchemy import (
     Text,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utc_now
 from shared.db import dialect_of, insert
+from shared.pagination import Page, PageParams, decode_cursor, encode_cursor
+from shared.problems import invalid
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 
@@ -148,6 +151,40 @@ async def enqueue(
         if row is not None:
             job = Job.of(row)
             return job, job.id == new_id
+
+
+async def newest(
+    session: AsyncSession,
+    table: Table,
+    paging: PageParams,
+    *,
+    tenant_id: str,
+    kind: str,
+    subject: str | None = None,
+) -> Page[Job]:
+    """The tenant's jobs of ``kind`` (of one ``subject``, if given), newest first."""
+    c = table.c
+    query = select(table).where(c.tenant_id == tenant_id, c.kind == kind)
+    if subject is not None:
+        query = query.where(c.subject == subject)
+    if paging.cursor:
+        values = decode_cursor(paging.cursor)
+        try:
+            after = (datetime.fromisoformat(values[0]), str(values[1]))
+        except (IndexError, TypeError, ValueError):
+            raise invalid(["query", "cursor"], "not a cursor this API issued") from None
+        query = query.where(tuple_(c.created_at, c.id) < tuple_(*after))
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(paging.limit + 1)
+    jobs = [Job.of(row) for row in (await session.execute(query)).all()]
+    shown = jobs[: paging.limit]
+    last = shown[-1] if shown else None
+    more = len(jobs) > paging.limit and last is not None
+    return Page(
+        items=shown,
+        next_cursor=encode_cursor([last.created_at.isoformat(), last.id])
+        if more and last
+        else None,
+    )
 
 
 async def find(

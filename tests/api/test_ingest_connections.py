@@ -88,7 +88,7 @@ async def test_connection_round_trip_without_secrets(embedded_api: EmbeddedApi) 
     )  # a disabled connection is saved untried
     assert updated["base_url"] == UNREACHABLE and updated["sync_time"] == "02:15"
     assert updated["credential_names"] == ["token"] and updated["enabled"] is False
-    modules = {m["module"]: m for m in ok(await api.get("/v1/modules"))}
+    modules = {m["module"]: m for m in ok(await api.get("/v1/modules"))["items"]}
     assert modules["datto_rmm"]["connected"] is True
     assert modules["vsa_10"]["connected"] is False
 

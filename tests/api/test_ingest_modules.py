@@ -17,12 +17,12 @@ TODAY = datetime.now(UTC).date()
 
 
 async def modules(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
-    return {m["module"]: m for m in ok(await client.get("/v1/modules"))}
+    return {m["module"]: m for m in ok(await client.get("/v1/modules"))["items"]}
 
 
 async def test_the_catalog_with_billing_state_and_activity(embedded_api: EmbeddedApi) -> None:
     api = embedded_api.client
-    listed = ok(await api.get("/v1/modules"))
+    listed = ok(await api.get("/v1/modules"))["items"]
     assert [m["module"] for m in listed] == list(CATALOG.module_ids)
     rmm = next(m for m in listed if m["module"] == "datto_rmm")
     assert rmm["name"] == "Datto RMM"

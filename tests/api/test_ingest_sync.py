@@ -110,7 +110,7 @@ async def test_the_scheduled_sync_pulls_yesterday_of_all_25_modules_once(pull: P
         assert sync["started_at"] and sync["finished_at"]
         assert await pull.stored(module, YESTERDAY) == expected
     await pull.api.settle()
-    listed = (await pull.api.client.get("/v1/modules")).json()
+    listed = (await pull.api.client.get("/v1/modules")).json()["items"]
     assert {m["last_usage_date"] for m in listed} == {YESTERDAY.isoformat()}
     assert all(m["org_count"] > 0 and m["connected"] for m in listed)
     assert {m["last_sync"]["status"] for m in listed} == {"succeeded"}

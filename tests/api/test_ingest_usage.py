@@ -206,7 +206,7 @@ async def test_10000_records_round_trip(embedded_api: EmbeddedApi) -> None:
     }
     assert len(await stored(embedded_api)) == 10_000
     await embedded_api.settle(timeout=120)
-    modules = (await embedded_api.client.get("/v1/modules")).json()
+    modules = (await embedded_api.client.get("/v1/modules")).json()["items"]
     orgs = {(r["module"], r["org_id"]) for r in records}
     assert sum(m["org_count"] for m in modules) == len(orgs)
     # The same request again (a client retrying after a lost answer) changes nothing.

@@ -66,14 +66,14 @@ async def test_contracts_are_stored_as_sent(billing: InvoicingApi) -> None:
     assert second["currency"] == "USD"
     svc, graduated = first["services"]
     assert (svc["unit_price"], svc["counting_basis"], svc["pricing"]) == (
-        "2.505000",
+        "2.505",
         "daily",
         {"model": "per_unit", "tiers": []},
     )
     assert (graduated["counting_basis"], graduated["minimum_units"]) == ("monthly_peak", "2.0000")
     assert [(t["up_to"], t["unit_price"]) for t in graduated["pricing"]["tiers"]] == [
-        ("10", "3.00"),
-        ("20", "2.00"),
+        ("10.0000", "3.00"),
+        ("20.0000", "2.00"),
         (None, "1.00"),
     ]
     listed = ok(await billing.client.get("/v1/contracts", params={"company_id": company}))

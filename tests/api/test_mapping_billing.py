@@ -168,5 +168,5 @@ async def test_a_service_mapping_answered_before_its_reresolution_says_it_is_que
         assert time.monotonic() < deadline, "the queued re-resolution was not worked off"
         await asyncio.sleep(0.02)
     assert await m.draft_lines(c) == {"SRV-2": line(3, "20.00")}
-    listed = ok(await m.api.client.get("/v1/service-mappings"))
+    listed = ok(await m.api.client.get("/v1/service-mappings"))["items"]
     assert [(x["metric"], x["service_codes"]) for x in listed] == [("servers", ["SRV-2"])]

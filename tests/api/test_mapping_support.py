@@ -147,4 +147,6 @@ class MappingApi:
         return list(ok(await self.api.client.get("/v1/module-orgs", params=params))["items"])
 
     async def insights(self, **params: Any) -> list[dict[str, Any]]:
-        return list(ok(await self.api.client.get("/v1/insights", params=params)))
+        return list(
+            ok(await self.api.client.get("/v1/insights", params={"limit": 1000, **params}))["items"]
+        )

@@ -72,7 +72,7 @@ async def modules(api: httpx.AsyncClient) -> dict[str, tuple[int, str | None]]:
     """Per module: how many orgs sent usage, and the last day of usage."""
     return {
         m["module"]: (m["org_count"], m["last_usage_date"])
-        for m in ok(await api.get("/v1/modules"))
+        for m in await get_all(api, "/v1/modules")
     }
 
 
@@ -227,7 +227,7 @@ async def test_mapping_errors(api: httpx.AsyncClient, company: dict[str, Any]) -
         422,
         ["body", "company_id"],
     )
-    assert ok(await api.get("/v1/service-mappings")) == []
+    assert ok(await api.get("/v1/service-mappings"))["items"] == []
     assert await org_status() == "unmapped"
     assert await get_all(api, f"/v1/companies/{company['id']}/module-orgs") == []
 
@@ -266,10 +266,10 @@ async def stored(api: httpx.AsyncClient) -> list[Any]:
         await get_all(api, "/v1/companies"),
         await get_all(api, "/v1/contracts"),
         await get_all(api, "/v1/invoices"),
-        ok(await api.get("/v1/service-mappings")),
+        await get_all(api, "/v1/service-mappings"),
         [
             (m["module"], m["billing_enabled"], m["effective_from"])
-            for m in ok(await api.get("/v1/modules"))
+            for m in await get_all(api, "/v1/modules")
         ],
     ]
 

@@ -259,7 +259,7 @@ async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
                 PageParams(limit=100, cursor=None),
             )
         drafts = sorted(
-            (r for r in page.items if r.currency == "EUR" and r.total > 0),
+            (r.invoice for r in page.items if r.invoice.currency == "EUR" and r.invoice.total > 0),
             key=lambda r: r.company_id,
         )
         paid, voided = drafts[0], drafts[1]

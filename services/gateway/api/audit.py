@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.api.deps import Caller, Paging, Runtime, UtcDateTime
+from services.gateway.api.deps import Caller, Paging, Runtime
 from services.gateway.audit import service
 from shared.pagination import Page
+from shared.wire import UtcDateTime, as_utc, ordered
 
 router = APIRouter(tags=["audit"])
 
@@ -35,6 +36,8 @@ async def list_audit(
     to: datetime | None = None,
 ) -> Page[AuditOut]:
     """Every write through the gateway by a key of this tenant, oldest first."""
+    from_, to = (None if t is None else as_utc(t) for t in (from_, to))
+    ordered(from_, to)
     async with runtime.sessions() as session:
         page = await service.list_writes(session, ctx.tenant_id, paging, start=from_, end=to)
     return Page(

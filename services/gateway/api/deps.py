@@ -3,11 +3,9 @@ by key and authorised by the routing table."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from pydantic import AfterValidator
 
 from services.gateway.audit import CALLER_STATE
 from services.gateway.routes import match
@@ -51,11 +49,3 @@ async def authorize(request: Request) -> CallerContext:
 
 
 Caller = Annotated[CallerContext, Depends(authorize)]
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands times back without their zone; they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.api.deps import Caller, Paging, Runtime, UtcDateTime
+from services.gateway.api.deps import Caller, Paging, Runtime
 from services.gateway.keys import service
 from shared.clock import utc_now
 from shared.context import Role
 from shared.pagination import Page
+from shared.wire import UtcDateTime
 
 router = APIRouter(tags=["api keys"])
 

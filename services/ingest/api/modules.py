@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
+from services.ingest.api.deps import Caller, Paging, Runtime, known_module, tenant_today
 from services.ingest.modules import service
 from services.ingest.sync.status import SyncStatus
 from shared.clock import utc_now
+from shared.pagination import Page, page_of
+from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["modules"])
 
@@ -33,7 +35,7 @@ class LastSyncOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     date: dt.date
     status: SyncStatus
-    finished_at: datetime | None
+    finished_at: UtcDateTime | None
 
 
 class ModuleOut(BaseModel):
@@ -49,11 +51,15 @@ class ModuleOut(BaseModel):
     last_sync: LastSyncOut | None
 
 
-@router.get("/modules", response_model=list[ModuleOut])
-async def list_modules(ctx: Caller, runtime: Runtime) -> list[ModuleOut]:
+@router.get("/modules", response_model=Page[ModuleOut])
+async def list_modules(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[ModuleOut]:
+    """Every catalog module, in catalog order."""
     async with runtime.sessions() as session:
         views = await service.list_modules(session, ctx.tenant_id)
-    return [ModuleOut.model_validate(v) for v in views]
+    page = page_of(views, paging)
+    return Page(
+        items=[ModuleOut.model_validate(v) for v in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.put("/modules/{module}/billing", response_model=ModuleOut)

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from services.invoicing.api.deps import Caller, Runtime
-from services.invoicing.billing import parse_period
+from services.invoicing.api.deps import Caller, Paging, Runtime
 from shared.jobs import Job, JobStatus
+from shared.pagination import Page
 from shared.problems import TYPE_BASE, NotFound, Problem
+from shared.wire import Period, UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
-PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
 class BillingRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: str
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, value: str) -> str:
-        if not PERIOD.match(value):
-            raise ValueError("must be a month as YYYY-MM")
-        parse_period(value)
-        return value
+    period: Period
 
 
 class BillingRunOut(BaseModel):
@@ -55,9 +45,9 @@ class BillingRunState(BaseModel):
     companies_total: int | None
     """Companies with a contract active in the period (known once the run started)."""
     attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     result: BillingRunOut | None
     """When it succeeded: what the run billed."""
     problem: dict[str, Any] | None
@@ -126,6 +116,19 @@ async def create_billing_run(
         status_code=202,
         headers={"Location": f"/v1/billing-runs/{job.id}"},
     )
+
+
+@router.get("/billing-runs", response_model=Page[BillingRunState])
+async def list_billing_runs(
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
+    period: Annotated[Period | None, Query()] = None,
+) -> Page[BillingRunState]:
+    """The tenant's billing runs, newest first, each with its status and, once done, its
+    result or its problem; ``period`` narrows to the runs of one month."""
+    page = await runtime.billing_runs.runs(ctx.tenant_id, paging, period)
+    return Page(items=[_state(j) for j in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/billing-runs/{run_id}", response_model=BillingRunState)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,8 +21,10 @@ from services.invoicing.billing import CountingBasis, PricingModel, Tier
 from services.invoicing.contracts import service as contracts
 from services.invoicing.contracts.service import ContractChanges, NewContract, ServiceSpec
 from services.invoicing.contracts.terms import service_pricing
+from services.invoicing.documents.formatting import price
 from services.invoicing.models import ContractRow
 from shared.pagination import Page
+from shared.wire import Quantity, UtcDateTime
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -92,7 +94,7 @@ class ContractPatch(BaseModel):
 
 
 class TierOut(BaseModel):
-    up_to: Decimal | None
+    up_to: Quantity | None
     unit_price: Decimal
 
 
@@ -105,10 +107,13 @@ class ServiceOut(BaseModel):
     id: str
     service_code: str
     name: str
-    unit_price: Decimal
+    unit_price: Decimal = Field(
+        description="Without trailing zeros, never fewer digits than the currency's, "
+        "as invoice lines show unit prices."
+    )
     counting_basis: CountingBasis
     pricing: PricingOut
-    minimum_units: Decimal
+    minimum_units: Quantity
 
 
 class ContractOut(BaseModel):
@@ -119,8 +124,8 @@ class ContractOut(BaseModel):
     end_date: date | None
     currency: str
     services: list[ServiceOut]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 def contract_out(row: ContractRow) -> ContractOut:
@@ -138,12 +143,12 @@ def contract_out(row: ContractRow) -> ContractOut:
                 id=s.id,
                 service_code=s.service_code,
                 name=s.name,
-                unit_price=s.unit_price,
+                unit_price=price(s.unit_price, row.currency),
                 counting_basis=s.counting_basis,
                 pricing=PricingOut(
                     model=s.pricing_model,
                     tiers=[
-                        TierOut(up_to=t.up_to, unit_price=t.unit_price)
+                        TierOut(up_to=t.up_to, unit_price=price(t.unit_price, row.currency))
                         for t in service_pricing(s).tiers
                     ],
                 ),

@@ -3,18 +3,21 @@ by the invoice, payment and export routes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
+from services.invoicing.documents.queries import ListedInvoice
+from services.invoicing.documents.shape import invoice_json
+from shared.wire import Quantity, Rate, UtcDateTime
 
 
 class SourceOut(BaseModel):
     module: str
     metric: str
-    quantity: Decimal
+    quantity: Quantity
 
 
 class LineOut(BaseModel):
@@ -22,7 +25,7 @@ class LineOut(BaseModel):
     contract_id: str
     service_code: str
     description: str
-    quantity: Decimal
+    quantity: Quantity
     unit_price: Decimal
     amount: Decimal
     sources: list[SourceOut]
@@ -47,6 +50,10 @@ class InvoiceSummary(BaseModel):
     kind: InvoiceKind
     corrects: str | None
     company_id: str
+    company_name: str = Field(
+        description="The company's name: as it stood at posting, for a draft as it is now "
+        "(empty until the company's event reached invoicing)."
+    )
     period: str
     currency: str
     status: InvoiceStatus
@@ -65,9 +72,14 @@ class InvoiceOut(InvoiceSummary):
     name the posted invoice they correct in ``corrects`` and carry per-line differences."""
 
     lines: list[LineOut]
-    tax_rate: Decimal
+    tax_rate: Rate
     seller: SellerOut | None = None
     customer: CustomerOut | None = None
-    created_at: datetime
-    updated_at: datetime
-    posted_at: datetime | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    posted_at: UtcDateTime | None
+
+
+def invoice_summary(listed: ListedInvoice) -> InvoiceSummary:
+    body = invoice_json(listed.invoice, lines=False)
+    return InvoiceSummary.model_validate({**body, "company_name": listed.company_name})

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
-from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary
+from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
 from services.invoicing.api.negotiation import negotiate
 from services.invoicing.documents import posting, queries, voiding
 from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
@@ -19,13 +19,14 @@ from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
 from services.invoicing.documents.shape import invoice_json
 from shared.pagination import Page
+from shared.wire import Period, Quantity
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
 
 class DayOut(BaseModel):
     date: date
-    quantity: Decimal
+    quantity: Quantity
     estimated: bool
 
 
@@ -41,7 +42,7 @@ class ExplainOut(BaseModel):
     invoice_id: str
     line_id: str
     service_code: str
-    quantity: Decimal
+    quantity: Quantity
     amount: Decimal
     sources: list[ExplainSource]
 
@@ -63,7 +64,7 @@ async def list_invoices(
     ctx: Caller,
     runtime: Runtime,
     paging: Paging,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    period: Annotated[Period | None, Query()] = None,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
     status: InvoiceStatus | None = None,
     kind: InvoiceKind | None = None,
@@ -72,7 +73,7 @@ async def list_invoices(
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
     return Page(
-        items=[InvoiceSummary.model_validate(invoice_json(r, lines=False)) for r in page.items],
+        items=[invoice_summary(r) for r in page.items],
         next_cursor=page.next_cursor,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,11 +10,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime
-from services.invoicing.api.document_schemas import InvoiceSummary
+from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
 from services.invoicing.documents import payments
 from services.invoicing.documents.formatting import money
-from services.invoicing.documents.shape import invoice_json
+from services.invoicing.documents.queries import ListedInvoice, company_name
 from services.invoicing.models import InvoiceRow, PaymentRow
+from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_places=4)]
@@ -36,7 +37,7 @@ class PaymentOut(BaseModel):
     currency: str
     received_on: date
     reference: str | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class PaymentReceipt(PaymentOut):
@@ -80,7 +81,9 @@ async def record_payment(
         )
     return PaymentReceipt(
         **payment_out(receipt.payment, receipt.invoice).model_dump(),
-        invoice=InvoiceSummary.model_validate(invoice_json(receipt.invoice, lines=False)),
+        invoice=invoice_summary(
+            ListedInvoice(receipt.invoice, company_name(receipt.invoice, None))
+        ),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.units.service import UsageFilter, daily_usage
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.problems import invalid
+from shared.wire import Quantity, ordered
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 MAX_RANGE_DAYS = 400
@@ -24,7 +24,7 @@ class UnitOut(BaseModel):
     company_id: str
     module: str
     metric: str
-    quantity: Decimal
+    quantity: Quantity
     estimated: bool
 
 
@@ -44,8 +44,7 @@ async def unit_table(
     today = datetime.now(ZoneInfo(ctx.timezone)).date()
     start = from_ or today.replace(day=1)
     end = to or today
-    if end < start:
-        raise invalid(["query", "to"], "must not be before from")
+    ordered(start, end)
     if (end - start).days > MAX_RANGE_DAYS:
         raise invalid(["query", "to"], f"the range is limited to {MAX_RANGE_DAYS} days")
     async with runtime.sessions() as session:

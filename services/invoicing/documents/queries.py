@@ -4,8 +4,9 @@ behind a line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,10 +14,10 @@ from services.invoicing.billing import parse_period
 from services.invoicing.documents.content import DailySeries, parse_daily
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.parties import Parties, SellerDefaults, parties_of
-from services.invoicing.models import InvoiceLineRow, InvoiceRow
-from services.invoicing.pages import RowPage, rows_page
+from services.invoicing.models import CompanyRow, InvoiceLineRow, InvoiceRow
+from services.invoicing.pages import RowPage
 from shared.db import dialect_of
-from shared.pagination import PageParams
+from shared.pagination import PageParams, paginate
 from shared.problems import NotFound
 
 
@@ -34,6 +35,14 @@ class InvoiceFilter:
     company_id: str | None = None
     status: InvoiceStatus | None = None
     kind: InvoiceKind | None = None
+
+
+@dataclass(frozen=True)
+class ListedInvoice:
+    """An invoice without its lines, with the name of its company."""
+
+    invoice: InvoiceRow
+    company_name: str
 
 
 @dataclass(frozen=True)
@@ -69,11 +78,24 @@ async def show_invoice(
     return ShownInvoice(row, await parties_of(session, row, defaults))
 
 
+def company_name(invoice: InvoiceRow, current: str | None) -> str:
+    """The name the invoice shows its company by: frozen at posting, else ``current`` (the
+    replica's; empty while the company's event has not arrived)."""
+    if invoice.parties is not None:
+        return Parties.from_stored(invoice.parties).customer.name
+    return current or ""
+
+
 async def list_invoices(
     session: AsyncSession, tenant_id: str, where: InvoiceFilter, paging: PageParams
-) -> RowPage[InvoiceRow]:
-    """Without their lines."""
-    query = select(InvoiceRow).where(InvoiceRow.tenant_id == tenant_id)
+) -> RowPage[ListedInvoice]:
+    """Without their lines, with the names they show their companies by."""
+    query = cast(
+        Select[Any],
+        select(InvoiceRow, CompanyRow.name)
+        .outerjoin(CompanyRow, CompanyRow.id == InvoiceRow.company_id)
+        .where(InvoiceRow.tenant_id == tenant_id),
+    )
     for column, value in (
         (InvoiceRow.period, where.period),
         (InvoiceRow.company_id, where.company_id),
@@ -82,7 +104,15 @@ async def list_invoices(
     ):
         if value is not None:
             query = query.where(column == value)
-    return await rows_page(session, query, InvoiceRow.id, paging)
+    page = await paginate(
+        session,
+        query,
+        [InvoiceRow.id.expression],
+        paging,
+        lambda r: ListedInvoice(r[0], company_name(r[0], r[1])),
+        lambda r: (r[0].id,),
+    )
+    return RowPage(page.items, page.next_cursor)
 
 
 async def explain_line(

@@ -16,7 +16,8 @@ from services.invoicing.models import InvoiceRow
 def invoice_json(
     row: InvoiceRow, parties: Parties | None = None, *, lines: bool = True
 ) -> dict[str, Any]:
-    """The public shape; with ``parties``, the seller and customer blocks too."""
+    """The public shape; with ``parties``, the company's name and the seller and customer
+    blocks too."""
     cur = row.currency
     body: dict[str, Any] = {
         "id": row.id,
@@ -62,6 +63,7 @@ def invoice_json(
     }
     if parties is not None:
         seller, customer = parties.seller, parties.customer
+        body["company_name"] = customer.name
         body["seller"] = {
             "name": seller.name,
             "address": seller.address,

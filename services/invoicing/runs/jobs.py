@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.runs.models import jobs
 from services.invoicing.runs.service import run_billing
 from services.invoicing.settings import InvoicingSettings
-from shared.jobs import Job, JobWorker, Progress, enqueue, find
+from shared.jobs import Job, JobWorker, Progress, enqueue, find, newest
+from shared.pagination import Page, PageParams
 from shared.runtime import EventRuntime
 from shared.workers import WorkerPool, worker_count
 
@@ -74,3 +75,10 @@ class BillingRuns:
         async with self._runtime.sessions() as session:
             job = await find(session, jobs, job_id, tenant_id)
         return job if job is not None and job.kind == KIND else None
+
+    async def runs(self, tenant_id: str, paging: PageParams, period: str | None) -> Page[Job]:
+        """The tenant's runs, newest first; of one ``period`` if given."""
+        async with self._runtime.sessions() as session:
+            return await newest(
+                session, jobs, paging, tenant_id=tenant_id, kind=KIND, subject=period
+            )

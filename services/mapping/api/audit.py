@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,13 +12,14 @@ from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.models import MappingAuditRow
 from services.mapping.resolution import audit
 from shared.pagination import Page
+from shared.wire import UtcDateTime, as_utc, ordered
 
 router = APIRouter(prefix="/v1", tags=["mapping audit"])
 
 
 class AuditEntryOut(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str | None
     """The id of the API key that made the change."""
     action: str
@@ -30,15 +31,10 @@ class AuditEntryOut(BaseModel):
     after: dict[str, Any] | None
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _out(row: MappingAuditRow) -> AuditEntryOut:
     return AuditEntryOut(
         id=row.id,
-        at=_utc(row.at),
+        at=row.at,
         actor=row.actor,
         action=row.action,
         module=row.module,
@@ -69,9 +65,10 @@ async def mapping_audit(
         metric,
         action,
         actor,
-        None if since is None else _utc(since),
-        None if until is None else _utc(until),
+        None if since is None else as_utc(since),
+        None if until is None else as_utc(until),
     )
+    ordered(where.since, where.until)
     async with runtime.sessions() as session:
         page = await audit.entries(session, ctx.tenant_id, where, paging)
     return Page(items=[_out(r) for r in page.items], next_cursor=page.next_cursor)

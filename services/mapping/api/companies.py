@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +13,7 @@ from services.mapping.companies import service
 from services.mapping.companies.schemas import CompanyIn, CompanyPatch
 from services.mapping.models import CompanyRow
 from shared.pagination import Page
+from shared.wire import Rate, UtcDateTime
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
 
@@ -22,15 +22,10 @@ class CompanyOut(BaseModel):
     id: str
     name: str
     external_ref: str | None
-    tax_rate: Decimal
+    tax_rate: Rate
     currency: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite (embedded mode) hands times back without their zone; they were written in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 def company_out(row: CompanyRow) -> CompanyOut:
@@ -40,8 +35,8 @@ def company_out(row: CompanyRow) -> CompanyOut:
         external_ref=row.external_ref,
         tax_rate=row.tax_rate,
         currency=row.currency,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.mapping.api.deps import Caller, Runtime
+from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.api.module_orgs import Suggestion
 from services.mapping.insights import rules as insights
 from services.mapping.insights import service
+from shared.pagination import Page, page_of
 from shared.problems import invalid
 
 router = APIRouter(prefix="/v1", tags=["insights"])
@@ -69,10 +70,11 @@ def _kinds(values: list[str]) -> tuple[insights.InsightKind, ...]:
     return tuple(k for k in insights.KINDS if k in asked)
 
 
-@router.get("/insights", response_model=list[InsightOut])
+@router.get("/insights", response_model=Page[InsightOut])
 async def list_insights(
     ctx: Caller,
     runtime: Runtime,
+    paging: Paging,
     kind: Annotated[list[str] | None, Query(max_length=len(insights.KINDS))] = None,
     stale_days: Annotated[int, Query(ge=1, le=MAX_STALE_DAYS)] = insights.DEFAULT_STALE_DAYS,
 ) -> JSONResponse:
@@ -95,4 +97,10 @@ async def list_insights(
     today = datetime.now(ZoneInfo(ctx.timezone)).date()
     async with runtime.sessions() as session:
         found = await service.insights(session, ctx.tenant_id, today, stale_days, kinds)
-    return JSONResponse([InsightOut.of(i).answer() for i in found])
+    page = page_of(found, paging)
+    return JSONResponse(
+        {
+            "items": [InsightOut.of(i).answer() for i in page.items],
+            "next_cursor": page.next_cursor,
+        }
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -17,6 +17,7 @@ from services.mapping.resolution.rules import MappingStatus, OrgTarget
 from shared.catalog import CATALOG
 from shared.pagination import Page
 from shared.problems import NotFound, invalid
+from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["module orgs"])
 
@@ -104,7 +105,7 @@ class OrgMappingOut(BaseModel):
     org_id: str
     company_id: str | None
     excluded: bool
-    updated_at: datetime
+    updated_at: UtcDateTime
     reresolved: int
     """The org's usage records, re-resolved with the new mapping."""
     queued: bool = False

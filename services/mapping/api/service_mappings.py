@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.mapping.api.deps import Caller, Runtime
+from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.resolution import service
 from services.mapping.resolution.service_mappings import service_mappings
 from shared.catalog import CATALOG
+from shared.pagination import Page
 from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1", tags=["service mappings"])
@@ -82,19 +83,25 @@ async def _set(
     )
 
 
-@router.get("/service-mappings", response_model=list[ServiceMappingOut])
-async def list_service_mappings(ctx: Caller, runtime: Runtime) -> list[ServiceMappingOut]:
+@router.get("/service-mappings", response_model=Page[ServiceMappingOut])
+async def list_service_mappings(
+    ctx: Caller, runtime: Runtime, paging: Paging
+) -> Page[ServiceMappingOut]:
+    """Tenant-wide mappings and company overrides, by module and metric."""
     async with runtime.sessions() as session:
-        rows = await service_mappings(session, ctx.tenant_id)
-    return [
-        ServiceMappingOut(
-            module=r.module,
-            metric=r.metric,
-            company_id=r.company_id or None,
-            service_codes=r.service_codes,
-        )
-        for r in rows
-    ]
+        page = await service_mappings(session, ctx.tenant_id, paging)
+    return Page(
+        items=[
+            ServiceMappingOut(
+                module=r.module,
+                metric=r.metric,
+                company_id=r.company_id or None,
+                service_codes=r.service_codes,
+            )
+            for r in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.put("/service-mappings/{module}/{metric}", response_model=ServiceMappingOut)

@@ -15,6 +15,7 @@ from services.mapping.resolution import audit, reresolution
 from services.mapping.resolution.reresolution import MetricKey
 from shared.events import MappingChanged
 from shared.outbox import Outbox
+from shared.pagination import Page, PageParams, paginate
 from shared.problems import NotFound
 
 
@@ -82,10 +83,16 @@ async def change_service_mapping(
     return count
 
 
-async def service_mappings(session: AsyncSession, tenant_id: str) -> list[ServiceMappingRow]:
-    rows = await session.scalars(
-        select(ServiceMappingRow)
-        .where(ServiceMappingRow.tenant_id == tenant_id)
-        .order_by(ServiceMappingRow.module, ServiceMappingRow.metric, ServiceMappingRow.company_id)
+async def service_mappings(
+    session: AsyncSession, tenant_id: str, paging: PageParams
+) -> Page[ServiceMappingRow]:
+    """By module, metric and company (the tenant-wide mapping, company ``""``, first)."""
+    c = ServiceMappingRow
+    return await paginate(
+        session,
+        select(c).where(c.tenant_id == tenant_id),
+        [c.module.expression, c.metric.expression, c.company_id.expression],
+        paging,
+        lambda r: r[0],
+        lambda r: (r[0].module, r[0].metric, r[0].company_id),
     )
-    return list(rows)
