@@ -54,7 +54,7 @@ _TYPES = (
         "Missing or invalid API key",
         "The request carried no API key, or one that is unknown or revoked.",
         "Send `Authorization: Bearer <api key>` with an active key. An admin creates keys "
-        "with `POST /v1/api-keys`; the platform operator with `icb key create`.",
+        "with `POST /v1/api-keys`.",
     ),
     ProblemType(
         "forbidden",
