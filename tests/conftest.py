@@ -3,9 +3,7 @@ and on PostgreSQL (``ICB_DATABASE_URL``; unreachable fails the PostgreSQL varian
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +29,10 @@ class EmbeddedApi:
 
     async def settle(self, timeout: float = 30) -> None:
         """Waits until every outbox is empty and every consumer caught up."""
-        deadline = time.monotonic() + timeout
-        while not await self.system.idle():
-            if time.monotonic() > deadline:
-                raise AssertionError("the embedded pipeline did not settle")
-            await asyncio.sleep(0.02)
+        try:
+            await self.system.settle(timeout, poll=0.02)
+        except TimeoutError as exc:
+            raise AssertionError("the embedded pipeline did not settle") from exc
 
     async def new_tenant(self, name: str = "Other MSP", timezone: str = "UTC") -> httpx.AsyncClient:
         key, _ = await _tenant(self.system, name, timezone)

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     DateTime,
     Index,
@@ -23,15 +22,12 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utc_now
-from shared.db import dialect_of, insert
+from shared.db import JsonDocument, dialect_of, insert
 from shared.pagination import Page, PageParams, decode_cursor, encode_cursor
 from shared.problems import invalid
-
-Json = JSON().with_variant(JSONB(), "postgresql")
 
 
 class JobStatus(StrEnum):
@@ -61,11 +57,11 @@ def job_table(metadata: MetaData, name: str = "jobs") -> Table:
         Column("tenant_id", String(36), nullable=False),
         Column("kind", String(64), nullable=False),
         Column("subject", String(200), nullable=False),
-        Column("payload", Json, nullable=False),
+        Column("payload", JsonDocument, nullable=False),
         Column("status", String(16), nullable=False),
         Column("progress_done", Integer, nullable=False),
         Column("progress_total", Integer, nullable=True),
-        Column("result", Json, nullable=True),
+        Column("result", JsonDocument, nullable=True),
         Column("error", Text, nullable=True),
         Column("attempts", Integer, nullable=False),
         Column("lease_owner", String(120), nullable=True),
