@@ -90,7 +90,7 @@ UtcDateTime = Annotated[
 
 def period_days(period: str) -> tuple[date, date]:
     """First and last day of the calendar month ``"YYYY-MM"``; ValueError for anything else."""
-    match = _PERIOD.match(period)
+    match = _PERIOD.fullmatch(period)
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise ValueError("must be a month as YYYY-MM")
     year, month = int(match.group(1)), int(match.group(2))

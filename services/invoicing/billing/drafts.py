@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from shared.money import exact_context, minor_units, round_money
+from shared.wire import period_days
 
 from .lines import Line, ServiceTerms, Source, compute_line
 from .series import DailyValue, fill_missing_days
@@ -30,7 +29,6 @@ Usage: TypeAlias = Mapping[str, Mapping[Source, Mapping[date, Decimal]]]
 
 _ZERO = Decimal(0)
 _NOT_BILLED = DailyValue(_ZERO, estimated=False)
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +62,10 @@ class InvoiceDraft:
 
 def parse_period(period: str) -> tuple[date, date]:
     """First and last day of the calendar month ``"YYYY-MM"``."""
-    match = _PERIOD.fullmatch(period)
-    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-        raise ValueError(f"period must be 'YYYY-MM', got {period!r}")
-    year, month = int(match.group(1)), int(match.group(2))
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    try:
+        return period_days(period)
+    except ValueError:
+        raise ValueError(f"period must be 'YYYY-MM', got {period!r}") from None
 
 
 def active_days(contract: Contract, period_start: date, period_end: date) -> list[date]:
