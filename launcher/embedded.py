@@ -140,7 +140,10 @@ class EmbeddedSystem:
             await runtime.engine.dispose()
 
     async def idle(self) -> bool:
-        """Whether every outbox is empty and every consumer has caught up with the bus."""
+        """Whether every outbox is empty, every consumer has caught up with the bus and no
+        mapping change awaits its re-resolution."""
+        if await self.mapping.resolution_queue.waiting():
+            return False
         for runtime in self.event_runtimes:
             async with runtime.sessions() as session:
                 if await session.scalar(select(runtime.outbox_table.c.id).limit(1)) is not None:

@@ -301,6 +301,11 @@ class ResolutionQueue(DrainLoop):
                 )
         return len(taken)
 
+    async def waiting(self) -> int:
+        """How many orgs and service mappings of all tenants await re-resolution."""
+        async with self._sessions() as session:
+            return await waiting(session)
+
     async def settle(self, ticket: Ticket, timeout: float | None = None) -> bool:
         """Wakes the loop and waits up to ``timeout`` (default ``wait_seconds``) for the
         ticket's re-resolution to be committed, by this replica or another; answers whether
