@@ -72,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/contracts", "invoicing", READ),
     _route("GET", f"/v1/contracts/{SEG}", "invoicing", READ),
     _route("PATCH", f"/v1/contracts/{SEG}", "invoicing", WRITE),
+    _route("POST", f"/v1/contracts/{SEG}/amendments", "invoicing", WRITE),
     _route("POST", "/v1/billing-runs", "invoicing", WRITE),
     _route("GET", "/v1/billing-runs", "invoicing", READ),
     _route("GET", f"/v1/billing-runs/{SEG}", "invoicing", READ),

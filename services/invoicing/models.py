@@ -124,6 +124,9 @@ class ContractServiceRow(Base):
     tiers: Mapped[list[dict[str, str | None]]] = mapped_column(JsonDocument, default=list)
     """``[{"up_to": "100" or null, "unit_price": "1.50"}, ...]``: decimals as strings."""
     minimum_units: Mapped[Decimal] = mapped_column(Quantity)
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    """The contract version this service belongs to: NULL for the first (in force from the
+    contract's ``start_date``), else the amendment's date (PRODUCT.md section 10)."""
     contract: Mapped[ContractRow] = relationship(back_populates="services", lazy="raise")
 
 
@@ -204,6 +207,12 @@ class InvoiceLineRow(Base):
     """``[{"module", "metric", "quantity"}, ...]``, the quantity as a decimal string."""
     daily: Mapped[list[dict[str, Any]]] = mapped_column(LineJson)
     """The compact daily series (:mod:`services.invoicing.documents.content`)."""
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    """The line's segment: its first and last day (NULL on lines written before segments)."""
+    calculation: Mapped[dict[str, Any] | None] = mapped_column(LineJson)
+    """How the amount came about (:func:`services.invoicing.documents.content.calculation_json`);
+    NULL on lines written before it was kept."""
     invoice: Mapped[InvoiceRow] = relationship(back_populates="lines", lazy="raise")
 
 

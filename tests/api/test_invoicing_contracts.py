@@ -181,13 +181,16 @@ async def test_patching_a_contract_is_validated_too(billing: InvoicingApi) -> No
         422,
     )
     assert problem["errors"][0]["loc"] == ["body", "end_date"]
-    problem = ok(
-        await billing.client.patch(
-            f"/v1/contracts/{contract['id']}", json={"services": [service("T", "-3")]}
-        ),
-        422,
-    )
-    assert problem["errors"][0]["loc"] == ["body", "services", 0, "unit_price"]
+    # Service terms change only through amendments (PRODUCT.md section 10), valid or not.
+    for services in ([service("T", "-3")], [service("SVC", "3.00")]):
+        problem = ok(
+            await billing.client.patch(
+                f"/v1/contracts/{contract['id']}", json={"name": "Renamed", "services": services}
+            ),
+            422,
+        )
+        assert problem["errors"][0]["loc"] == ["body", "services"]
+        assert "/amendments" in problem["errors"][0]["msg"] and "/amendments" in problem["detail"]
     assert ok(await billing.client.get(f"/v1/contracts/{contract['id']}")) == contract
 
     patched = ok(

@@ -279,10 +279,13 @@ async def test_contract_changes_after_posting_are_corrected(billing: InvoicingAp
     await billing.run(PERIOD)
     posted = await billing.post((await billing.invoice_of(company, PERIOD))["id"])
 
+    # New terms for the whole contract: an amendment from its start date.
     ok(
-        await billing.client.patch(
-            f"/v1/contracts/{contract['id']}", json={"services": [service("SRV", "2.50")]}
-        )
+        await billing.client.post(
+            f"/v1/contracts/{contract['id']}/amendments",
+            json={"effective_from": contract["start_date"], "services": [service("SRV", "2.50")]},
+        ),
+        201,
     )
     await billing.run(PERIOD)
     adjustment = await billing.invoice_of(company, PERIOD, kind="adjustment")

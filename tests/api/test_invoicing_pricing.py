@@ -242,9 +242,8 @@ async def test_a_missing_day_is_estimated_and_explained(billing: InvoicingApi) -
     assert (source["module"], source["metric"]) == (MODULE, METRIC)
     assert len(source["days"]) == 30
     estimated = [d for d in source["days"] if d["estimated"]]
-    assert estimated == [
-        {"date": day(PERIOD, 6).isoformat(), "quantity": "8.0000", "estimated": True}
-    ]
+    sixth = {"date": day(PERIOD, 6).isoformat(), "quantity": "8.0000", "estimated": True}
+    assert estimated == [{**sixth, "reason": None}]
     missing = ok(await billing.client.get(f"/v1/invoices/{invoice['id']}/lines/nope/explain"), 404)
     assert missing["status"] == 404
 

@@ -117,6 +117,13 @@ async def patch_contract(m: MappingApi, contract_id: str, **changes: Any) -> Non
     ok(await m.api.client.patch(f"/v1/contracts/{contract_id}", json=changes))
 
 
+async def replace_services(m: MappingApi, contract_id: str, services: list[Any]) -> None:
+    """New service terms for the whole contract: an amendment from its start date."""
+    contract = ok(await m.api.client.get(f"/v1/contracts/{contract_id}"))
+    body = {"effective_from": contract["start_date"], "services": services}
+    ok(await m.api.client.post(f"/v1/contracts/{contract_id}/amendments", json=body), 201)
+
+
 def srv_item(days: list[date], code: str = "SRV", metric: str = "servers") -> dict[str, Any]:
     return {
         "service_code": code,
@@ -167,9 +174,9 @@ async def test_usage_of_a_service_the_contract_does_not_carry(m: MappingApi) -> 
     services = [
         {"service_code": code, "name": code, "unit_price": "1.00"} for code in ("SRV", "DESK")
     ]
-    await patch_contract(m, contract, services=services)
+    await replace_services(m, contract, services)
     assert await without_contract(m) == {}
-    await patch_contract(m, contract, services=services[:1])
+    await replace_services(m, contract, services[:1])
     assert [i["service_code"] for i in (await without_contract(m))[contoso]["items"]] == ["DESK"]
     # A company override that feeds only covered services resolves it as well.
     await m.service_mapping(RMM, "desktops_laptops", "SRV", company_id=contoso)

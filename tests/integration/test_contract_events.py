@@ -18,9 +18,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from services.invoicing.api.contracts import (
+    AmendmentIn,
     ContractIn,
     ContractPatch,
     ServiceIn,
+    amend_contract,
     create_contract,
     patch_contract,
 )
@@ -218,8 +220,8 @@ async def test_contract_writes_reach_mapping_and_its_insight(services: Services)
     await eventually("the created contract", lambda: _equal(covers(s, tenant), [expected]))
     assert await uncovered(s, tenant) == ["DESK"]
 
-    patch = ContractPatch(services=services_in("SRV", "DESK"))
-    await patch_contract(contract.id, patch, caller(tenant), s.invoicing)
+    amendment = AmendmentIn(effective_from=start, services=services_in("SRV", "DESK"))
+    await amend_contract(contract.id, amendment, caller(tenant), s.invoicing)
     await eventually("the covering contract", lambda: _equal(uncovered(s, tenant), []))
 
     ended = RECENT - timedelta(days=1)

@@ -1,10 +1,12 @@
-"""Recurring service contracts: the priced services a company's usage is billed against."""
+"""Recurring service contracts: the priced services a company's usage is billed against,
+their service terms versioned by amendments."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import (
@@ -19,11 +21,20 @@ from pydantic import (
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.billing import CountingBasis, PricingModel, Tier
 from services.invoicing.contracts import service as contracts
-from services.invoicing.contracts.service import ContractChanges, NewContract, ServiceSpec
+from services.invoicing.contracts.service import (
+    Amendment,
+    ContractChanges,
+    NewContract,
+    ServiceSpec,
+    in_force,
+    versions,
+)
 from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.documents.formatting import price
-from services.invoicing.models import ContractRow
+from services.invoicing.models import ContractRow, ContractServiceRow
+from shared.context import CallerContext
 from shared.pagination import Page
+from shared.problems import ValidationFailed
 from shared.wire import Quantity, UtcDateTime
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -87,10 +98,17 @@ class ContractPatch(BaseModel):
 
     @model_validator(mode="after")
     def _not_null(self) -> ContractPatch:
+        # ``services`` stays in the schema so that the refusal can point to amendments.
         for name in ("name", "start_date", "services"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+class AmendmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_from: date
+    services: list[ServiceIn] = Field(min_length=1, max_length=200)
 
 
 class TierOut(BaseModel):
@@ -116,6 +134,11 @@ class ServiceOut(BaseModel):
     minimum_units: Quantity
 
 
+class VersionOut(BaseModel):
+    effective_from: date
+    services: list[ServiceOut]
+
+
 class ContractOut(BaseModel):
     id: str
     company_id: str
@@ -123,12 +146,42 @@ class ContractOut(BaseModel):
     start_date: date
     end_date: date | None
     currency: str
-    services: list[ServiceOut]
+    services: list[ServiceOut] = Field(
+        description="The services in force today (in the tenant's time zone); before the "
+        "contract starts, those of its first version."
+    )
+    versions: list[VersionOut] = Field(
+        description="Every version of the service terms, oldest first; the first one's "
+        "effective_from is start_date. Change them with POST /v1/contracts/{id}/amendments."
+    )
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
 
-def contract_out(row: ContractRow) -> ContractOut:
+def _service_out(s: ContractServiceRow, currency: str) -> ServiceOut:
+    return ServiceOut(
+        id=s.id,
+        service_code=s.service_code,
+        name=s.name,
+        unit_price=price(s.unit_price, currency),
+        counting_basis=s.counting_basis,
+        pricing=PricingOut(
+            model=s.pricing_model,
+            tiers=[
+                TierOut(up_to=t.up_to, unit_price=price(t.unit_price, currency))
+                for t in service_pricing(s).tiers
+            ],
+        ),
+        minimum_units=s.minimum_units,
+    )
+
+
+def _today(ctx: CallerContext) -> date:
+    return datetime.now(ZoneInfo(ctx.timezone)).date()
+
+
+def contract_out(row: ContractRow, today: date) -> ContractOut:
+    all_versions = versions(row)
     return ContractOut(
         id=row.id,
         company_id=row.company_id,
@@ -138,23 +191,13 @@ def contract_out(row: ContractRow) -> ContractOut:
         currency=row.currency,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        services=[
-            ServiceOut(
-                id=s.id,
-                service_code=s.service_code,
-                name=s.name,
-                unit_price=price(s.unit_price, row.currency),
-                counting_basis=s.counting_basis,
-                pricing=PricingOut(
-                    model=s.pricing_model,
-                    tiers=[
-                        TierOut(up_to=t.up_to, unit_price=price(t.unit_price, row.currency))
-                        for t in service_pricing(s).tiers
-                    ],
-                ),
-                minimum_units=s.minimum_units,
+        services=[_service_out(s, row.currency) for s in in_force(all_versions, today).services],
+        versions=[
+            VersionOut(
+                effective_from=v.effective_from,
+                services=[_service_out(s, row.currency) for s in v.services],
             )
-            for s in row.services
+            for v in all_versions
         ],
     )
 
@@ -186,7 +229,7 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     )
     async with runtime.transaction() as session:
         row = await contracts.create_contract(session, runtime.outbox, runtime.mapping, ctx, new)
-    return contract_out(row)
+    return contract_out(row, _today(ctx))
 
 
 @router.get("", response_model=Page[ContractOut])
@@ -198,30 +241,59 @@ async def list_contracts(
 ) -> Page[ContractOut]:
     async with runtime.sessions() as session:
         page = await contracts.list_contracts(session, ctx.tenant_id, company_id, paging)
-    return Page(items=[contract_out(r) for r in page.items], next_cursor=page.next_cursor)
+    today = _today(ctx)
+    return Page(items=[contract_out(r, today) for r in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{contract_id}", response_model=ContractOut)
 async def get_contract(contract_id: str, ctx: Caller, runtime: Runtime) -> ContractOut:
     async with runtime.sessions() as session:
-        return contract_out(await contracts.get_contract(session, ctx.tenant_id, contract_id))
+        row = await contracts.get_contract(session, ctx.tenant_id, contract_id)
+    return contract_out(row, _today(ctx))
 
 
 @router.patch("/{contract_id}", response_model=ContractOut)
 async def patch_contract(
     contract_id: str, body: ContractPatch, ctx: Caller, runtime: Runtime
 ) -> ContractOut:
-    """Changes apply to drafts at the next billing run; posted invoices get corrections."""
+    """Name and dates; changes apply to drafts at the next billing run, posted invoices get
+    corrections. Service terms change only by amendment (``services`` answers 422)."""
     fields = body.model_fields_set
+    if "services" in fields:
+        raise ValidationFailed(
+            "Service terms change only through amendments: POST "
+            f"/v1/contracts/{contract_id}/amendments {{effective_from, services}}.",
+            errors=[
+                {
+                    "loc": ["body", "services"],
+                    "msg": "service terms change only through amendments: "
+                    "POST /v1/contracts/{id}/amendments",
+                }
+            ],
+        )
     changes = ContractChanges(
         name=body.name,
         start_date=body.start_date if "start_date" in fields else None,
         end_date=body.end_date,
         sets_end_date="end_date" in fields,
-        services=None if body.services is None else service_specs(body.services),
     )
     async with runtime.transaction() as session:
         row = await contracts.change_contract(
             session, runtime.outbox, ctx.tenant_id, contract_id, changes
         )
-    return contract_out(row)
+    return contract_out(row, _today(ctx))
+
+
+@router.post("/{contract_id}/amendments", status_code=201, response_model=ContractOut)
+async def amend_contract(
+    contract_id: str, body: AmendmentIn, ctx: Caller, runtime: Runtime
+) -> ContractOut:
+    """New service terms from ``effective_from`` (within the contract's dates) on; an
+    amendment on the date of an existing version replaces it. Drafts follow at the next
+    billing run; a posted period it reaches into gets a correction document there."""
+    amendment = Amendment(body.effective_from, service_specs(body.services))
+    async with runtime.transaction() as session:
+        row = await contracts.amend_contract(
+            session, runtime.outbox, ctx.tenant_id, contract_id, amendment
+        )
+    return contract_out(row, _today(ctx))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,12 @@ class SourceOut(BaseModel):
 
 
 class LineOut(BaseModel):
+    """``quantity x unit_price`` rounds to ``amount`` unless ``pricing_detail`` says why not.
+    ``unit_price`` is the contract's for ``per_unit`` pricing; for ``graduated`` and
+    ``volume`` pricing it is the effective price, ``amount / quantity`` rounded to 4 digits
+    (0 for a quantity of 0); a correction line shows the recomputed line's. Accounting
+    exports write a line with ``pricing_detail`` as quantity 1 x amount."""
+
     id: str
     contract_id: str
     service_code: str
@@ -28,6 +35,19 @@ class LineOut(BaseModel):
     quantity: Quantity
     unit_price: Decimal
     amount: Decimal
+    period_start: date = Field(description="The first day the line bills (its segment).")
+    period_end: date = Field(description="The last day the line bills (its segment).")
+    pricing_detail: dict[str, Any] | None = Field(
+        default=None,
+        description="Present where quantity x unit_price does not round to amount. A regular "
+        "line: model, counting_basis, unit_price (per_unit), tiers used [{from, up_to, "
+        "quantity, unit_price, amount}] (graduated; they add up to the line's quantity and "
+        "amount) or chosen (volume, also as tier), minimum_units, minimum_applied, "
+        "active_days (|A|) and days_in_period (D, the divisor). A correction line: "
+        "difference {invoiced, recomputed} with their quantity and amount, and recomputed: "
+        "the calculation of each recomputed line. Empty on lines written before "
+        "calculations were kept.",
+    )
     sources: list[SourceOut]
 
 

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
 from services.invoicing.api.negotiation import negotiate
 from services.invoicing.documents import posting, queries, voiding
+from services.invoicing.documents.explanation import (
+    REASONS,
+    calculation,
+    disabled_days,
+    explained_sources,
+)
 from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
-from services.invoicing.documents.formatting import money, quantity
+from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
-from services.invoicing.documents.shape import invoice_json
+from services.invoicing.documents.shape import invoice_json, line_period
 from shared.pagination import Page
 from shared.wire import Period, Quantity
 
@@ -28,6 +34,11 @@ class DayOut(BaseModel):
     date: date
     quantity: Quantity
     estimated: bool
+    reason: str | None = Field(
+        default=None,
+        description="Why the day counts 0 (null where it counts its quantity): "
+        + "; ".join(f"{k}: {v}" for k, v in REASONS.items()),
+    )
 
 
 class ExplainSource(BaseModel):
@@ -37,13 +48,25 @@ class ExplainSource(BaseModel):
 
 
 class ExplainOut(BaseModel):
-    """For a correction line: the recomputed series the correction brings the period to."""
+    """The line's daily series per source over the period, each day's reason where it counts
+    0, and the calculation. For a correction line: the recomputed series the correction
+    brings the period to, and the invoiced and recomputed totals."""
 
     invoice_id: str
     line_id: str
     service_code: str
     quantity: Quantity
+    unit_price: Decimal
     amount: Decimal
+    period_start: date
+    period_end: date
+    calculation: dict[str, Any] = Field(
+        description="model, counting_basis, unit_price (per_unit), tiers used or chosen "
+        "[{from, up_to, quantity, unit_price, amount}], minimum_units, minimum_applied, "
+        "active_days (|A|), days_in_period (D, the divisor) and the basis's formula; for a "
+        "correction line the difference and the recomputed lines' calculations; empty on "
+        "lines written before calculations were kept."
+    )
     sources: list[ExplainSource]
 
 
@@ -112,20 +135,38 @@ async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runt
     """The daily quantities behind a line, per source, with estimated days marked."""
     async with runtime.sessions() as session:
         found = await queries.explain_line(session, ctx.tenant_id, invoice_id, line_id)
-    line = found.line
+    line, invoice = found.line, found.invoice
+    start, end = line_period(line, invoice.period)
+    month_start = start.replace(day=1)
+    excluded = (line.calculation or {}).get("excluded") or {}
+    sources = explained_sources(
+        found.series, disabled_days(line.daily, month_start), excluded, month_start
+    )
     return ExplainOut(
-        invoice_id=found.invoice.id,
+        invoice_id=invoice.id,
         line_id=line.id,
         service_code=line.service_code,
         quantity=quantity(line.quantity),
-        amount=money(line.amount, found.invoice.currency),
+        unit_price=price(line.unit_price, invoice.currency),
+        amount=money(line.amount, invoice.currency),
+        period_start=start,
+        period_end=end,
+        calculation=calculation(line.calculation),
         sources=[
             ExplainSource(
                 module=s.module,
                 metric=s.metric,
-                days=[DayOut(date=d, quantity=quantity(q), estimated=e) for d, q, e in s.days],
+                days=[
+                    DayOut(
+                        date=d.day,
+                        quantity=quantity(d.quantity),
+                        estimated=d.estimated,
+                        reason=d.reason,
+                    )
+                    for d in s.days
+                ],
             )
-            for s in found.series
+            for s in sources
         ],
     )
 

@@ -3,8 +3,9 @@
 - :mod:`shared.money`: currencies, minor units, half-up rounding (shared with mapping)
 - :mod:`.pricing`: price functions per_unit, graduated, volume and their validation
 - :mod:`.series`: missing days carried forward (at most 3) and marked estimated
-- :mod:`.lines`: one line per contract service and counting basis
-- :mod:`.drafts`: one draft per company, period and currency
+- :mod:`.lines`: one line per contract service (segment of constant terms) and counting basis
+- :mod:`.detail`: how a line's amount came about; whether quantity x unit price shows it
+- :mod:`.drafts`: one draft per company, period and currency, contract versions as segments
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ from shared.money import (
     round_quantity,
 )
 
+from .detail import (
+    Calculation,
+    ExcludedReason,
+    TierUse,
+    accounting_terms,
+    multiplies_out,
+    spread,
+)
 from .drafts import (
     Contract,
+    ContractVersion,
     InvoiceDraft,
     Usage,
     active_days,
@@ -42,10 +52,13 @@ from .series import MAX_CARRIED_DAYS, DailyValue, fill_missing_days
 __all__ = [
     "MAX_CARRIED_DAYS",
     "MINOR_UNITS",
+    "Calculation",
     "Contract",
+    "ContractVersion",
     "CountingBasis",
     "DailyValue",
     "DayPoint",
+    "ExcludedReason",
     "InvalidPricing",
     "InvoiceDraft",
     "Line",
@@ -56,17 +69,21 @@ __all__ = [
     "SourceDaily",
     "SourceQuantity",
     "Tier",
+    "TierUse",
     "UnknownCurrency",
     "Usage",
+    "accounting_terms",
     "active_days",
     "compute_invoices",
     "compute_line",
     "divide_round",
     "fill_missing_days",
     "minor_units",
+    "multiplies_out",
     "parse_period",
     "price",
     "pricing_errors",
     "round_money",
     "round_quantity",
+    "spread",
 ]

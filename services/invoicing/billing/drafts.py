@@ -7,16 +7,18 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from shared.money import exact_context, minor_units, round_money
 from shared.wire import period_days
 
+from .detail import ExcludedReason
 from .lines import Line, ServiceTerms, Source, compute_line
 from .series import DailyValue, fill_missing_days
 
 __all__ = [
     "Contract",
+    "ContractVersion",
     "InvoiceDraft",
     "Usage",
     "active_days",
@@ -28,12 +30,24 @@ Usage: TypeAlias = Mapping[str, Mapping[Source, Mapping[date, Decimal]]]
 """service_code -> (module, metric) -> day -> quantity summed over the company's orgs."""
 
 _ZERO = Decimal(0)
-_NOT_BILLED = DailyValue(_ZERO, estimated=False)
+_NOT_BILLED = DailyValue(_ZERO, estimated=False, billed=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractVersion:
+    """The service terms of a contract from ``effective_from`` on (an amendment)."""
+
+    effective_from: date
+    services: tuple[ServiceTerms, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Contract:
-    """A recurring service contract of the company (ids compare as strings)."""
+    """A recurring service contract of the company (ids compare as strings).
+
+    ``services`` are the terms from ``start_date`` on; each of ``amendments`` replaces them
+    from its ``effective_from`` on: on day d the terms in force are those of the version with
+    the greatest ``effective_from`` <= d (PRODUCT.md section 10)."""
 
     contract_id: str
     name: str
@@ -41,6 +55,21 @@ class Contract:
     start_date: date
     end_date: date | None
     services: tuple[ServiceTerms, ...]
+    amendments: tuple[ContractVersion, ...] = ()
+
+    def terms_by_day(self, days: Sequence[date]) -> list[tuple[ServiceTerms, ...]]:
+        """The services in force on each of ``days`` (ascending)."""
+        if not self.amendments:
+            return [self.services] * len(days)
+        versions = sorted(self.amendments, key=lambda v: v.effective_from)
+        out = []
+        current, k = self.services, 0
+        for day in days:
+            while k < len(versions) and versions[k].effective_from <= day:
+                current = versions[k].services
+                k += 1
+            out.append(current)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,25 +133,93 @@ def _source_series(
     return {day: filled[day] if _billed(day, enabled_from) else _NOT_BILLED for day in days}
 
 
+_Terms = dict[str, ServiceTerms]
+"""service_code -> its terms in force on one day"""
+
+
+def _terms_of(contract: Contract, days: Sequence[date]) -> list[_Terms]:
+    """Per day, the services in force by code (the first of a code wins)."""
+    parsed: dict[int, _Terms] = {}
+    out = []
+    for version in contract.terms_by_day(days):
+        terms = parsed.get(id(version))
+        if terms is None:
+            terms = parsed[id(version)] = {s.service_code: s for s in reversed(version)}
+        out.append(terms)
+    return out
+
+
 def _owners(
-    contracts: Sequence[Contract], days_of: Sequence[list[date]]
-) -> dict[tuple[str, date], tuple[int, int]]:
-    """(service_code, day) -> (contract index, service index) of the one that bills it."""
-    owners: dict[tuple[str, date], tuple[int, int]] = {}
+    contracts: Sequence[Contract], days_of: Sequence[list[date]], terms_of: Sequence[list[_Terms]]
+) -> dict[tuple[str, date], int]:
+    """(service_code, day) -> the index of the contract that bills it."""
+    owners: dict[tuple[str, date], int] = {}
     for ci, contract in enumerate(contracts):
         rank = (contract.start_date, contract.contract_id)
-        for si, service in enumerate(contract.services):
-            for day in days_of[ci]:
-                key = (service.service_code, day)
+        for day, terms in zip(days_of[ci], terms_of[ci], strict=True):
+            for code in terms:
+                key = (code, day)
                 held = owners.get(key)
-                if held is None:
-                    owners[key] = (ci, si)
-                    continue
-                held_contract = contracts[held[0]]
-                # Later start wins, then the higher id; within a contract the first service.
-                if rank > (held_contract.start_date, held_contract.contract_id):
-                    owners[key] = (ci, si)
+                # Later start wins, then the higher id.
+                if held is None or rank > (contracts[held].start_date, contracts[held].contract_id):
+                    owners[key] = ci
     return owners
+
+
+def _same_terms(a: ServiceTerms, b: ServiceTerms) -> bool:
+    """Terms that bill alike (the name alone does not split a line)."""
+    return a is b or (
+        a.pricing == b.pricing
+        and a.counting_basis == b.counting_basis
+        and a.minimum_units == b.minimum_units
+    )
+
+
+def _segments(
+    code: str, ci: int, days: Sequence[date], terms: Sequence[_Terms], owners: Mapping[Any, int]
+) -> list[tuple[ServiceTerms, list[date]]]:
+    """The runs of constant terms of service ``code`` over the contract's days it bills."""
+    out: list[tuple[ServiceTerms, list[date]]] = []
+    for day, in_force in zip(days, terms, strict=True):
+        service = in_force.get(code)
+        if service is None or owners[(code, day)] != ci:
+            continue
+        if out and _same_terms(out[-1][0], service):
+            out[-1] = (service, out[-1][1])  # the latest name describes the line
+            out[-1][1].append(day)
+        else:
+            out.append((service, [day]))
+    return out
+
+
+def _excluded(
+    code: str,
+    ci: int,
+    line_days: Sequence[date],
+    period: Sequence[date],
+    terms_by_day: Mapping[date, _Terms],
+    owners: Mapping[Any, int],
+) -> tuple[tuple[ExcludedReason, tuple[int, ...]], ...]:
+    """The days of the period that are not the line's, by reason (for its explanation)."""
+    if len(line_days) == len(period):
+        return ()
+    mine = set(line_days)
+    found: dict[ExcludedReason, list[int]] = {}
+    for day in period:
+        if day in mine:
+            continue
+        in_force = terms_by_day.get(day)
+        reason: ExcludedReason
+        if in_force is None:
+            reason = "no_contract"
+        elif code not in in_force:
+            reason = "not_in_contract"
+        elif owners[(code, day)] != ci:
+            reason = "other_contract"
+        else:
+            reason = "other_terms"
+        found.setdefault(reason, []).append(day.day)
+    return tuple((reason, tuple(days)) for reason, days in found.items())
 
 
 def _has_quantity(series: Mapping[date, DailyValue]) -> bool:
@@ -169,31 +266,36 @@ def compute_invoices(
     for currency in sorted(by_currency):
         group = sorted(by_currency[currency], key=lambda c: (c.start_date, c.contract_id))
         days_of = [active_days(c, period_start, period_end) for c in group]
-        owners = _owners(group, days_of)
-        lines: list[tuple[tuple[date, str, str], Line]] = []
+        terms_of = [_terms_of(c, days) for c, days in zip(group, days_of, strict=True)]
+        owners = _owners(group, days_of, terms_of)
+        lines: list[tuple[tuple[date, str, str, date], Line]] = []
+        period_days_ = [period_start + timedelta(days=i) for i in range(days_in_period)]
         for ci, contract in enumerate(group):
-            for si, service in enumerate(contract.services):
-                days = [d for d in days_of[ci] if owners[(service.service_code, d)] == (ci, si)]
-                series = {
-                    source: _source_series(
+            codes = dict.fromkeys(code for terms in terms_of[ci] for code in terms)
+            by_day = dict(zip(days_of[ci], terms_of[ci], strict=True))
+            for code in codes:
+                for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners):
+                    series = {
+                        source: _source_series(
+                            days,
+                            values,
+                            reported.get(source[0], set()),
+                            billing_enabled_from.get(source[0]),
+                        )
+                        for source, values in usage.get(code, {}).items()
+                    }
+                    line = compute_line(
+                        service,
                         days,
-                        values,
-                        reported.get(source[0], set()),
-                        billing_enabled_from.get(source[0]),
+                        days_in_period,
+                        {source: s for source, s in series.items() if _has_quantity(s)},
+                        currency,
+                        contract_id=contract.contract_id,
+                        excluded=_excluded(code, ci, days, period_days_, by_day, owners),
                     )
-                    for source, values in usage.get(service.service_code, {}).items()
-                }
-                line = compute_line(
-                    service,
-                    days,
-                    days_in_period,
-                    {source: s for source, s in series.items() if _has_quantity(s)},
-                    currency,
-                    contract_id=contract.contract_id,
-                )
-                if line.amount != 0 or line.quantity != 0:
-                    key = (contract.start_date, service.service_code, contract.contract_id)
-                    lines.append((key, line))
+                    if line.amount != 0 or line.quantity != 0:
+                        key = (contract.start_date, code, contract.contract_id, days[0])
+                        lines.append((key, line))
         lines.sort(key=lambda item: item[0])
         with exact_context():
             subtotal = round_money(sum((line.amount for _, line in lines), _ZERO), currency)

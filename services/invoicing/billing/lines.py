@@ -10,6 +10,7 @@ from typing import Literal, NamedTuple, TypeAlias
 
 from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
 
+from .detail import Calculation, ExcludedReason, tier_uses
 from .pricing import Pricing, price_function
 from .series import DailyValue
 
@@ -58,6 +59,7 @@ class DayPoint(NamedTuple):
     day: date
     quantity: Decimal
     estimated: bool
+    billed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,9 @@ class Line:
 
     ``unit_price`` is the pricing's ``unit_price`` for ``per_unit``; for ``graduated`` and
     ``volume`` it is the effective price ``amount / quantity`` of the shown (rounded) values,
-    rounded half-up to 4 digits, and 0 when the quantity is 0.
+    rounded half-up to 4 digits, and 0 when the quantity is 0. Where ``quantity x
+    unit_price`` does not round to ``amount``, ``calculation`` says why.
+    ``period_start``/``period_end``: the first and last of the line's days (its segment).
     """
 
     service_code: str
@@ -86,6 +90,9 @@ class Line:
     sources: tuple[SourceQuantity, ...]
     daily: tuple[SourceDaily, ...]
     contract_id: str = ""
+    period_start: date | None = None
+    period_end: date | None = None
+    calculation: Calculation | None = None
 
 
 def compute_line(
@@ -96,6 +103,7 @@ def compute_line(
     currency: str,
     *,
     contract_id: str = "",
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...] = (),
 ) -> Line:
     """The line of ``terms`` for a period of ``days_in_period`` days (D).
 
@@ -109,7 +117,8 @@ def compute_line(
 
     Only the final amount (currency minor unit) and quantity (4 digits) are rounded, half-up.
     A source's quantity is, per basis, its own sum / D, its quantity on the first day of the
-    peak, or its quantity on the last day of A.
+    peak, or its quantity on the last day of A. ``excluded``: the days of the period that
+    are not in A and why, for the line's :class:`Calculation`.
     """
     if days_in_period <= 0:
         raise ValueError("days_in_period must be positive")
@@ -127,10 +136,12 @@ def compute_line(
         else:
             q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
         q_min = [max(x, terms.minimum_units) for x in q]
+        counted: list[Decimal] = []
         if not days:
             quantity = round_quantity(_ZERO)
             amount = divide_round(_ZERO, 1, places)
             source_quantities = dict.fromkeys(sources, _ZERO)
+            raised = False
         elif terms.counting_basis == "daily":
             quantity = divide_round(sum(q_min, _ZERO), days_in_period, QUANTITY_PLACES)
             total = sum(map(priced, q_min), _ZERO)
@@ -141,6 +152,8 @@ def compute_line(
                 )
                 for s in sources
             }
+            counted = q_min
+            raised = terms.minimum_units > 0 and any(x < terms.minimum_units for x in q)
         else:
             if terms.counting_basis == "monthly_peak":
                 index = q_min.index(max(q_min))  # the first day of the peak
@@ -152,6 +165,8 @@ def compute_line(
             quantity = round_quantity(peak_or_last)
             amount = divide_round(priced(peak_or_last) * len(days), days_in_period, places)
             source_quantities = {s: points[s][index].quantity for s in sources}
+            counted = [peak_or_last]
+            raised = q[index] < terms.minimum_units
 
     if terms.pricing.model == "per_unit":
         unit_price = terms.pricing.unit_price
@@ -160,6 +175,25 @@ def compute_line(
     else:
         unit_price = divide_round(amount, quantity, QUANTITY_PLACES)
 
+    calculation = Calculation(
+        model=terms.pricing.model,
+        counting_basis=terms.counting_basis,
+        unit_price=terms.pricing.unit_price,
+        minimum_units=terms.minimum_units,
+        minimum_applied=raised,
+        active_days=len(days),
+        days_in_period=days_in_period,
+        tiers=tier_uses(
+            terms.pricing,
+            counted,
+            terms.counting_basis == "daily",
+            len(days),
+            days_in_period,
+            (quantity, amount),
+            currency,
+        ),
+        excluded=excluded,
+    )
     return Line(
         service_code=terms.service_code,
         description=terms.name,
@@ -175,11 +209,14 @@ def compute_line(
                 module,
                 metric,
                 tuple(
-                    DayPoint(day, p.quantity, p.estimated)
+                    DayPoint(day, p.quantity, p.estimated, p.billed)
                     for day, p in zip(days, points[(module, metric)], strict=True)
                 ),
             )
             for module, metric in sources
         ),
         contract_id=contract_id,
+        period_start=days[0] if days else None,
+        period_end=days[-1] if days else None,
+        calculation=calculation,
     )

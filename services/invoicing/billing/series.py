@@ -24,11 +24,13 @@ _ZERO = Decimal(0)
 
 
 class DailyValue(NamedTuple):
-    """The quantity of one source on one day; ``estimated`` when carried forward (a named
-    tuple: a month of them per source is made for every line of a run)."""
+    """The quantity of one source on one day; ``estimated`` when carried forward, not
+    ``billed`` when the module's billing was not enabled that day (it counts 0 then). A named
+    tuple: a month of them per source is made for every line of a run."""
 
     quantity: Decimal
     estimated: bool = False
+    billed: bool = True
 
 
 def last_reported_day(day: date, reported_days: AbstractSet[date]) -> date | None:

@@ -1,14 +1,18 @@
-"""Contract use cases: create, change, list and read the recurring service contracts a
-company's usage is billed against.
+"""Contract use cases: create, amend, change, list and read the recurring service contracts
+a company's usage is billed against.
 
-Every write publishes ``contract.changed`` through the outbox in its transaction (mapping
-keeps a replica); changes reach drafts at the next billing run, posted invoices get
-corrections.
+Service terms change only through versions (PRODUCT.md section 10): the contract's first
+version is in force from its ``start_date``, each amendment from its ``effective_from`` (an
+amendment on the date of an existing version replaces it). Every write publishes
+``contract.changed`` through the outbox in its transaction (mapping keeps a replica; its
+``service_codes`` are those of every version, so the event keeps its shape); changes reach
+drafts at the next billing run, posted invoices get corrections.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -66,16 +70,60 @@ class NewContract:
 @dataclass(frozen=True)
 class ContractChanges:
     """What a patch sets; ``None`` leaves a field as it is, except ``end_date`` when
-    ``sets_end_date`` (None then means open-ended)."""
+    ``sets_end_date`` (None then means open-ended). Service terms change by amendment."""
 
     name: str | None = None
     start_date: date | None = None
     end_date: date | None = None
     sets_end_date: bool = False
-    services: tuple[ServiceSpec, ...] | None = None
 
 
-def _service_rows(services: tuple[ServiceSpec, ...]) -> list[ContractServiceRow]:
+@dataclass(frozen=True)
+class Amendment:
+    """New service terms from ``effective_from`` on."""
+
+    effective_from: date
+    services: tuple[ServiceSpec, ...]
+
+
+@dataclass(frozen=True)
+class Version:
+    """Service terms in force from ``effective_from`` until the next version."""
+
+    effective_from: date
+    services: tuple[ContractServiceRow, ...]
+
+
+def versions(row: ContractRow) -> list[Version]:
+    """The contract's versions, oldest first; the first one's date is ``start_date``."""
+    by_date: dict[date | None, list[ContractServiceRow]] = {}
+    for s in row.services:
+        by_date.setdefault(s.effective_from, []).append(s)
+    out = [Version(row.start_date, tuple(sorted(by_date.pop(None, []), key=_position)))]
+    out += [
+        Version(since, tuple(sorted(services, key=_position)))
+        for since, services in sorted(by_date.items(), key=lambda item: item[0] or row.start_date)
+        if since is not None
+    ]
+    return out
+
+
+def in_force(all_versions: Sequence[Version], day: date) -> Version:
+    """The version in force on ``day`` (the first one before the contract starts)."""
+    current = all_versions[0]
+    for version in all_versions[1:]:
+        if version.effective_from <= day:
+            current = version
+    return current
+
+
+def _position(s: ContractServiceRow) -> int:
+    return s.position
+
+
+def _service_rows(
+    services: tuple[ServiceSpec, ...], effective_from: date | None = None
+) -> list[ContractServiceRow]:
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     rows = []
@@ -101,6 +149,7 @@ def _service_rows(services: tuple[ServiceSpec, ...]) -> list[ContractServiceRow]
                 pricing_model=s.pricing_model,
                 tiers=stored_tiers(s.tiers),
                 minimum_units=s.minimum_units,
+                effective_from=effective_from,
             )
         )
     if errors:
@@ -172,7 +221,7 @@ async def _publish_changed(
             company_id=row.company_id,
             start_date=row.start_date,
             end_date=row.end_date,
-            service_codes=tuple(s.service_code for s in row.services),
+            service_codes=tuple(dict.fromkeys(s.service_code for s in row.services)),
             updated_at=row.updated_at,
         ),
     )
@@ -225,11 +274,53 @@ async def change_contract(
     start = changes.start_date or row.start_date
     end = changes.end_date if changes.sets_end_date else row.end_date
     _check_dates(start, end)
+    amended = versions(row)[1:]
+    if amended and start >= amended[0].effective_from:
+        raise ValidationFailed(
+            f"start_date must be before the first amendment ({amended[0].effective_from}).",
+            errors=[
+                {
+                    "loc": ["body", "start_date"],
+                    "msg": f"must be before the first amendment's effective_from "
+                    f"{amended[0].effective_from}",
+                }
+            ],
+        )
     if changes.name is not None:
         row.name = changes.name
     row.start_date, row.end_date = start, end
-    if changes.services is not None:
-        row.services = _service_rows(changes.services)
+    row.updated_at = clock()
+    await _publish_changed(outbox, session, tenant_id, row)
+    await session.flush()
+    return await _load(session, tenant_id, contract_id, reread=True)
+
+
+async def amend_contract(
+    session: AsyncSession,
+    outbox: Outbox,
+    tenant_id: str,
+    contract_id: str,
+    amendment: Amendment,
+    clock: Clock = utc_now,
+) -> ContractRow:
+    """New service terms from ``effective_from`` (within the contract's dates) on; on the
+    date of an existing version (the start date: the first) they replace that version's."""
+    row = await _load(session, tenant_id, contract_id, for_update=True)
+    since = amendment.effective_from
+    if since < row.start_date or (row.end_date is not None and since > row.end_date):
+        until = "" if row.end_date is None else f" to {row.end_date}"
+        raise ValidationFailed(
+            f"effective_from {since} lies outside the contract's dates ({row.start_date}{until}).",
+            errors=[
+                {
+                    "loc": ["body", "effective_from"],
+                    "msg": f"must lie within the contract's dates ({row.start_date}{until})",
+                }
+            ],
+        )
+    version = None if since == row.start_date else since
+    services = _service_rows(amendment.services, version)
+    row.services = [s for s in row.services if s.effective_from != version] + services
     row.updated_at = clock()
     await _publish_changed(outbox, session, tenant_id, row)
     await session.flush()

@@ -2,8 +2,10 @@
 
 A billing run compares fingerprints to leave unchanged documents alone, so everything a
 document shows goes into it. The daily series of a line is stored compactly, per source:
-the days of the period as day-of-month numbers, the quantities in the same order and the
-estimated days (``{"module", "metric", "days", "q", "estimated"}``).
+the days of the period as day-of-month numbers, the quantities in the same order, the
+estimated days and the days the module's billing was not enabled (``{"module", "metric",
+"days", "q", "estimated", "disabled"}``). A line's calculation (:func:`calculation_json`) is
+stored as the public ``pricing_detail`` shows it, plus the days that are not the line's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from services.invoicing.billing import InvoiceDraft, Line
+from services.invoicing.billing import Calculation, InvoiceDraft, Line
+from services.invoicing.documents.formatting import money, price, quantity
 
 _ZERO = Decimal(0)
 
@@ -44,6 +47,10 @@ class StoredLine:
     daily: str
     """The compact daily series as JSON text (``"[]"`` when the line has none): the
     fingerprint covers it, and bulk writes send it as it is to the ``jsonb`` column."""
+    period_start: date | None = None
+    period_end: date | None = None
+    calculation: str = "null"
+    """The calculation as JSON text (``"null"``: not known)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -73,8 +80,9 @@ class Content:
         for line in self.lines:
             digest.update(
                 f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
-                f"{line.unit_price}|{line.amount}|".encode()
+                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|".encode()
             )
+            digest.update(line.calculation.encode())
             for s in line.sources:
                 digest.update(f"{s.module}/{s.metric}={s.quantity};".encode())
             digest.update(line.daily.encode())
@@ -87,26 +95,61 @@ EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
 def daily_json(line: Line, period_start: date) -> str:
     series = []
     for s in line.daily:
-        days, quantities, estimated = [], [], []
+        days, quantities, estimated, disabled = [], [], [], []
         for point in s.days:
             number = (point.day - period_start).days + 1
             days.append(number)
             quantities.append(str(point.quantity))
             if point.estimated:
                 estimated.append(number)
-        series.append(
-            {
-                "module": s.module,
-                "metric": s.metric,
-                "days": days,
-                "q": quantities,
-                "estimated": estimated,
-            }
-        )
+            if not point.billed:
+                disabled.append(number)
+        entry: dict[str, Any] = {
+            "module": s.module,
+            "metric": s.metric,
+            "days": days,
+            "q": quantities,
+            "estimated": estimated,
+        }
+        if disabled:
+            entry["disabled"] = disabled
+        series.append(entry)
     return orjson.dumps(series).decode()
 
 
-def stored_line(line: Line, period_start: date) -> StoredLine:
+def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
+    return {"from": str(quantity(lower)), "up_to": None if up_to is None else str(quantity(up_to))}
+
+
+def calculation_json(calc: Calculation, currency: str) -> dict[str, Any]:
+    """A line's calculation in its public form (``pricing_detail``, decimals as strings),
+    with ``excluded``: the days of the period that are not the line's, by reason."""
+    tiers = [
+        {
+            **_tier(t.lower, t.up_to),
+            "quantity": str(quantity(t.quantity)),
+            "unit_price": str(price(t.unit_price, currency)),
+            "amount": str(money(t.amount, currency)),
+        }
+        for t in calc.tiers
+    ]
+    body: dict[str, Any] = {
+        "model": calc.model,
+        "counting_basis": calc.counting_basis,
+        "unit_price": str(price(calc.unit_price, currency)) if calc.model == "per_unit" else None,
+        "tiers": tiers,
+        "minimum_units": str(quantity(calc.minimum_units)),
+        "minimum_applied": calc.minimum_applied,
+        "active_days": calc.active_days,
+        "days_in_period": calc.days_in_period,
+    }
+    if calc.model == "volume":
+        body["tier"] = tiers[0] if len(tiers) == 1 else None
+    body["excluded"] = {reason: list(days) for reason, days in calc.excluded}
+    return body
+
+
+def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
     return StoredLine(
         contract_id=line.contract_id,
         service_code=line.service_code,
@@ -116,6 +159,11 @@ def stored_line(line: Line, period_start: date) -> StoredLine:
         amount=line.amount,
         sources=tuple(SourceAmount(s.module, s.metric, s.quantity) for s in line.sources),
         daily=daily_json(line, period_start),
+        period_start=line.period_start,
+        period_end=line.period_end,
+        calculation="null"
+        if line.calculation is None
+        else orjson.dumps(calculation_json(line.calculation, currency)).decode(),
     )
 
 
@@ -125,7 +173,7 @@ def draft_content(draft: InvoiceDraft) -> Content:
         tax_rate=draft.tax_rate,
         tax=draft.tax,
         total=draft.total,
-        lines=tuple(stored_line(line, draft.period_start) for line in draft.lines),
+        lines=tuple(stored_line(line, draft.period_start, draft.currency) for line in draft.lines),
     )
 
 
@@ -169,27 +217,41 @@ LINE_COLUMNS = (
     "amount",
     "sources",
     "daily",
+    "period_start",
+    "period_end",
+    "calculation",
 )
 """The columns of :func:`line_rows`, in order."""
 
 
-def line_id(invoice_id: uuid.UUID, contract_id: str, service_code: str) -> str:
+def line_id(
+    invoice_id: uuid.UUID, contract_id: str, service_code: str, segment: date | None = None
+) -> str:
     """``str(uuid.uuid5(invoice_id, "contract_id/service_code"))``, formatted directly: a
-    large run names hundreds of thousands of lines."""
-    digest = hashlib.sha1(
-        invoice_id.bytes + f"{contract_id}/{service_code}".encode(), usedforsecurity=False
-    ).hexdigest()
+    large run names hundreds of thousands of lines. A service's later segments (``segment``:
+    their first day) add ``/YYYY-MM-DD``."""
+    name = f"{contract_id}/{service_code}" + ("" if segment is None else f"/{segment}")
+    digest = hashlib.sha1(invoice_id.bytes + name.encode(), usedforsecurity=False).hexdigest()
     variant = "89ab"[int(digest[16], 16) & 3]
     return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
 def line_rows(invoice_id: str, lines: Sequence[StoredLine]) -> list[tuple[Any, ...]]:
     """Rows of ``invoice_lines`` (:data:`LINE_COLUMNS`); a line keeps its id while its draft
-    is refreshed."""
+    is refreshed. A service's first line is named by contract and service, its later
+    segments by their first day too."""
     base = uuid.UUID(invoice_id)
+    seen: set[tuple[str, str]] = set()
+    ids = []
+    for line in lines:
+        later = line.key in seen
+        seen.add(line.key)
+        ids.append(
+            line_id(base, line.contract_id, line.service_code, line.period_start if later else None)
+        )
     return [
         (
-            line_id(base, line.contract_id, line.service_code),
+            ids[i],
             invoice_id,
             i,
             line.contract_id,
@@ -200,6 +262,9 @@ def line_rows(invoice_id: str, lines: Sequence[StoredLine]) -> list[tuple[Any, .
             line.amount,
             line.sources_json(),
             line.daily,
+            line.period_start,
+            line.period_end,
+            line.calculation,
         )
         for i, line in enumerate(lines)
     ]

@@ -5,7 +5,10 @@ other lines (late usage, a mapping made later, a contract change), the differenc
 posted invoice plus every posted correction of it becomes one correction document:
 
 - one line per contract service whose quantity or amount differs, carrying both deltas,
-  the per-source quantity deltas, and the recomputed daily series (for explanations);
+  the per-source quantity deltas, and the recomputed daily series (for explanations); a
+  service billed in segments (contract versions) is compared as a whole, its correction line
+  spanning the segments, its calculation the invoiced and recomputed totals and each
+  recomputed segment's calculation;
 - tax on the difference: the delta subtotal times the corrected invoice's tax rate (the
   rate the period was invoiced at), rounded half-up to the currency's minor unit;
 - ``adjustment`` when the total is positive or 0, ``credit_note`` when it is negative.
@@ -13,11 +16,16 @@ posted invoice plus every posted correction of it becomes one correction documen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from services.invoicing.documents.content import EMPTY, Content, SourceAmount, StoredLine
+from services.invoicing.documents.formatting import money
+from services.invoicing.documents.formatting import quantity as shown_quantity
 from services.invoicing.documents.lifecycle import InvoiceKind
 from shared.money import exact_context, round_money, round_quantity
 
@@ -54,23 +62,64 @@ def _invoiced(lines: Iterable[StoredLine]) -> dict[tuple[str, str], _Invoiced]:
     return out
 
 
+_SERIES_KEYS: dict[str, Any] = {"days": [], "q": [], "estimated": []}
+
+
+def _merged_daily(lines: Sequence[StoredLine]) -> str:
+    """The daily series of a service's segments as one: per source, their days in order."""
+    if len(lines) == 1:
+        return lines[0].daily
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for line in lines:
+        for s in orjson.loads(line.daily):
+            into = merged.setdefault(
+                (s["module"], s["metric"]),
+                {
+                    "module": s["module"],
+                    "metric": s["metric"],
+                    "days": [],
+                    "q": [],
+                    "estimated": [],
+                },
+            )
+            for name in ("days", "q", "estimated"):
+                into[name] = into[name] + s[name]
+            if s.get("disabled"):
+                into["disabled"] = into.get("disabled", []) + s["disabled"]
+    return orjson.dumps(list(merged.values())).decode()
+
+
+def _totals(q: Decimal, amount: Decimal, currency: str) -> dict[str, str]:
+    return {"quantity": str(shown_quantity(q)), "amount": str(money(amount, currency))}
+
+
 def _delta_line(
-    now: StoredLine | None, before: _Invoiced | None, key: tuple[str, str], currency: str
+    now: Sequence[StoredLine], before: _Invoiced | None, key: tuple[str, str], currency: str
 ) -> StoredLine | None:
-    quantity = round_quantity(
-        (now.quantity if now else _ZERO) - (before.quantity if before else _ZERO)
-    )
-    amount = round_money(
-        (now.amount if now else _ZERO) - (before.amount if before else _ZERO), currency
-    )
+    now_quantity = sum((line.quantity for line in now), _ZERO)
+    now_amount = sum((line.amount for line in now), _ZERO)
+    quantity = round_quantity(now_quantity - (before.quantity if before else _ZERO))
+    amount = round_money(now_amount - (before.amount if before else _ZERO), currency)
     if quantity == 0 and amount == 0:
         return None
     sources = {source: -q for source, q in before.sources.items()} if before else {}
-    for s in now.sources if now else ():
-        source = (s.module, s.metric)
-        sources[source] = sources.get(source, _ZERO) + s.quantity
-    label = now or before
+    for line in now:
+        for s in line.sources:
+            source = (s.module, s.metric)
+            sources[source] = sources.get(source, _ZERO) + s.quantity
+    label = now[-1] if now else before
     assert label is not None
+    calculation = {
+        "difference": {
+            "invoiced": _totals(before.quantity, before.amount, currency)
+            if before
+            else _totals(_ZERO, _ZERO, currency),
+            "recomputed": _totals(now_quantity, now_amount, currency),
+        },
+        "recomputed": [orjson.loads(line.calculation) for line in now],
+    }
+    starts = [line.period_start for line in now if line.period_start is not None]
+    ends = [line.period_end for line in now if line.period_end is not None]
     return StoredLine(
         contract_id=key[0],
         service_code=key[1],
@@ -81,7 +130,10 @@ def _delta_line(
         sources=tuple(
             SourceAmount(m, x, round_quantity(q)) for (m, x), q in sorted(sources.items()) if q != 0
         ),
-        daily=now.daily if now else "[]",
+        daily=_merged_daily(now) if now else "[]",
+        period_start=min(starts) if starts else None,
+        period_end=max(ends) if ends else None,
+        calculation=orjson.dumps(calculation).decode(),
     )
 
 
@@ -92,13 +144,15 @@ def correction(
     longer bills anything), or None when no line differs."""
     now = recomputed or EMPTY
     before = _invoiced(invoiced)
-    current = {line.key: line for line in now.lines}
+    current: dict[tuple[str, str], list[StoredLine]] = {}
+    for segment in now.lines:
+        current.setdefault(segment.key, []).append(segment)
     keys = [*current, *(key for key in before if key not in current)]
     with exact_context():
         lines = tuple(
             line
             for key in keys
-            if (line := _delta_line(current.get(key), before.get(key), key, currency))
+            if (line := _delta_line(current.get(key, []), before.get(key), key, currency))
         )
         if not lines:
             return None

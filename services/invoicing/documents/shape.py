@@ -3,14 +3,31 @@ JSON export writes."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
 from pydantic_core import to_jsonable_python
 
+from services.invoicing.billing import multiplies_out, parse_period
 from services.invoicing.documents.formatting import money, price, quantity, rate, utc
 from services.invoicing.documents.parties import Parties
-from services.invoicing.models import InvoiceRow
+from services.invoicing.models import InvoiceLineRow, InvoiceRow
+
+
+def pricing_detail(line: InvoiceLineRow, currency: str) -> dict[str, Any] | None:
+    """Why ``quantity x unit_price`` does not round to ``amount`` (None when it does): the
+    line's calculation without the days that are not the line's (those are for
+    ``explain``); an empty object on lines written before calculations were kept."""
+    if multiplies_out(line.quantity, line.unit_price, line.amount, currency):
+        return None
+    return {k: v for k, v in (line.calculation or {}).items() if k != "excluded"}
+
+
+def line_period(line: InvoiceLineRow, period: str) -> tuple[date, date]:
+    """The line's segment; the period's days for lines written before segments."""
+    start, end = parse_period(period)
+    return line.period_start or start, line.period_end or end
 
 
 def invoice_json(
@@ -19,6 +36,7 @@ def invoice_json(
     """The public shape; with ``parties``, the company's name and the seller and customer
     blocks too."""
     cur = row.currency
+    periods = [line_period(line, row.period) for line in row.lines] if lines else []
     body: dict[str, Any] = {
         "id": row.id,
         "number": row.number,
@@ -37,6 +55,9 @@ def invoice_json(
                 "quantity": quantity(line.quantity),
                 "unit_price": price(line.unit_price, cur),
                 "amount": money(line.amount, cur),
+                "period_start": start,
+                "period_end": end,
+                "pricing_detail": pricing_detail(line, cur),
                 "sources": [
                     {
                         "module": s["module"],
@@ -46,7 +67,7 @@ def invoice_json(
                     for s in line.sources
                 ],
             }
-            for line in row.lines
+            for line, (start, end) in zip(row.lines, periods, strict=True)
         ]
         if lines
         else [],

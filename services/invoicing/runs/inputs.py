@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.billing import (
     MAX_CARRIED_DAYS,
     Contract,
+    ContractVersion,
     ServiceTerms,
     parse_period,
 )
@@ -43,10 +44,11 @@ async def _contracts(
         c.start_date <= end,
         or_(c.end_date.is_(None), c.end_date >= start),
     )
-    terms: dict[str, list[ServiceTerms]] = defaultdict(list)
+    terms: dict[str, dict[date | None, list[ServiceTerms]]] = defaultdict(dict)
     services = (
         select(
             s.contract_id,
+            s.effective_from,
             s.service_code,
             s.name,
             s.pricing_model,
@@ -57,13 +59,12 @@ async def _contracts(
         )
         .join(ContractRow.__table__, c.id == s.contract_id)
         .where(*active)
-        .order_by(s.contract_id, s.position)
+        .order_by(s.contract_id, s.effective_from, s.position)
     )
     pricings = Pricings()
     shared: dict[tuple[Any, ...], ServiceTerms] = {}
-    for contract_id, code, name, model, price, tiers, basis, minimum in await session.execute(
-        services
-    ):
+    for row in await session.execute(services):
+        contract_id, since, code, name, model, price, tiers, basis, minimum = row
         # Contracts of one plan share their services: one object each, parsed once (and
         # sent to the billing workers once).
         pricing = pricings(model, price, tiers)
@@ -71,7 +72,7 @@ async def _contracts(
         service = shared.get(key)
         if service is None:
             service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
-        terms[contract_id].append(service)
+        terms[contract_id].setdefault(since, []).append(service)
     by_company: dict[str, list[Contract]] = defaultdict(list)
     contracts = select(c.id, c.company_id, c.name, c.currency, c.start_date, c.end_date).where(
         *active
@@ -79,8 +80,21 @@ async def _contracts(
     for contract_id, company_id, name, currency, start_date, end_date in await session.execute(
         contracts
     ):
+        versions = terms[contract_id]
         by_company[company_id].append(
-            Contract(contract_id, name, currency, start_date, end_date, tuple(terms[contract_id]))
+            Contract(
+                contract_id,
+                name,
+                currency,
+                start_date,
+                end_date,
+                tuple(versions.get(None, ())),
+                tuple(
+                    ContractVersion(since, tuple(services))
+                    for since, services in versions.items()
+                    if since is not None
+                ),
+            )
         )
     return by_company
 

@@ -13,10 +13,19 @@ from __future__ import annotations
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-from services.invoicing.billing import Contract, Pricing, ServiceTerms, Tier
+from services.invoicing.billing import Contract, ContractVersion, Pricing, ServiceTerms, Tier
 from services.invoicing.documents.content import Content, SourceAmount, StoredLine
 
-COMPACT = (Contract, ServiceTerms, Pricing, Tier, Content, StoredLine, SourceAmount)
+COMPACT = (
+    Contract,
+    ContractVersion,
+    ServiceTerms,
+    Pricing,
+    Tier,
+    Content,
+    StoredLine,
+    SourceAmount,
+)
 
 
 def by_fields(obj: Any) -> tuple[type, tuple[Any, ...]]:

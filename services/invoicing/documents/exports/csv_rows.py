@@ -4,9 +4,13 @@ Columns: the document (type, number, the number it corrects, status, invoice and
 period and its first and last day, currency), the customer (company id, name, external
 reference), the line (number, service code, description, per-source quantities, quantity,
 unit price, net amount, tax rate, its share of the tax, gross amount) and the document's
-totals (subtotal, tax, total, balance), then ids. Decimals use a point and the currency's
-minor digits; dates are ISO 8601. A document without lines gives one row with empty line
-columns, so every posted number appears. Line tax shares: :mod:`.tax_shares`.
+totals (subtotal, tax, total, balance), then ids, then the line's own period (its segment)
+and its quantity and unit price as the invoice shows them. Every row multiplies out:
+``quantity x unit_price`` rounds to ``amount``; a line that does not (tiers, minimums,
+proration) is written as quantity 1 x amount (:func:`~services.invoicing.billing.accounting_terms`).
+Decimals use a point and the currency's minor digits; dates are ISO 8601. A document without
+lines gives one row with empty line columns, so every posted number appears. Line tax
+shares: :mod:`.tax_shares`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 
-from services.invoicing.billing import parse_period
+from services.invoicing.billing import accounting_terms, parse_period
 from services.invoicing.documents.exports.document import InvoiceDocument
 from services.invoicing.documents.exports.tax_shares import tax_shares
 from services.invoicing.documents.formatting import money, price, quantity, rate
+from services.invoicing.documents.shape import line_period
 
 COLUMNS = (
     "document_type",
@@ -52,6 +57,10 @@ COLUMNS = (
     "invoice_id",
     "line_id",
     "contract_id",
+    "line_period_start",
+    "line_period_end",
+    "line_quantity",
+    "line_unit_price",
 )
 
 
@@ -88,19 +97,20 @@ def _rows(doc: InvoiceDocument) -> Iterator[list[object]]:
         row.id,
     ]
     if not row.lines:
-        yield [*head, *[""] * 10, *tail, "", ""]
+        yield [*head, *[""] * 10, *tail, *[""] * 6]
         return
     shares = tax_shares([line.amount for line in row.lines], row.tax, row.tax_rate, cur)
     for i, (line, share) in enumerate(zip(row.lines, shares, strict=True), start=1):
         amount = money(line.amount, cur)
+        units, unit_price = accounting_terms(line.quantity, line.unit_price, line.amount, cur)
         yield [
             *head,
             i,
             line.service_code,
             line.description,
             _sources(line.sources),
-            quantity(line.quantity),
-            price(line.unit_price, cur),
+            quantity(units),
+            price(unit_price, cur),
             amount,
             rate(row.tax_rate),
             money(share, cur),
@@ -108,6 +118,9 @@ def _rows(doc: InvoiceDocument) -> Iterator[list[object]]:
             *tail,
             line.id,
             line.contract_id,
+            *line_period(line, row.period),
+            quantity(line.quantity),
+            price(line.unit_price, cur),
         ]
 
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from shared.money import exact_context, round_money
+from services.invoicing.billing import spread
+from shared.money import exact_context, minor_units
 
 
 def tax_shares(
     amounts: Sequence[Decimal], tax: Decimal, tax_rate: Decimal, currency: str
 ) -> list[Decimal]:
     with exact_context():
-        shares = [round_money(amount * tax_rate, currency) for amount in amounts]
-        rest = tax - sum(shares, Decimal(0))
-        if shares and rest:
-            largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
-            shares[largest] += rest
-    return shares
+        exact = [amount * tax_rate for amount in amounts]
+    return spread(tax, exact, 1, minor_units(currency))
