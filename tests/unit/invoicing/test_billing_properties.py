@@ -2,12 +2,15 @@
 
 The reference works on ``fractions.Fraction`` (exact), walks the calendar day by day with a
 running "last reported value / days since" state for missing days, decides per day which
-contract bills a service, and converts to ``Decimal`` only when rounding half-up at the end.
+contract version's terms are in force and which contract bills a service, splits a service's
+days where its terms change (one line per segment, D the period's days: section 10), and
+converts to ``Decimal`` only when rounding half-up at the end.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,7 +21,9 @@ from hypothesis import strategies as st
 
 from services.invoicing.billing import (
     Contract,
+    ContractVersion,
     CountingBasis,
+    Line,
     Pricing,
     PricingModel,
     ServiceTerms,
@@ -102,6 +107,30 @@ class RefLine:
     sources: dict[tuple[str, str], Decimal]
 
 
+LineKey = tuple[str, str, date]
+"""(contract id, service code, first day of the segment)"""
+
+
+def ref_terms(c: Contract, day: date) -> dict[str, ServiceTerms]:
+    """The services in force on ``day``: the version with the greatest effective_from <= day."""
+    services = c.services
+    for version in sorted(c.amendments, key=lambda v: v.effective_from):
+        if version.effective_from <= day:
+            services = version.services
+    out: dict[str, ServiceTerms] = {}
+    for terms in services:
+        out.setdefault(terms.service_code, terms)
+    return out
+
+
+def bills_alike(a: ServiceTerms, b: ServiceTerms) -> bool:
+    return (a.pricing, a.counting_basis, a.minimum_units) == (
+        b.pricing,
+        b.counting_basis,
+        b.minimum_units,
+    )
+
+
 def ref_invoices(
     year: int,
     month: int,
@@ -110,7 +139,7 @@ def ref_invoices(
     usage: dict[str, dict[tuple[str, str], dict[date, Decimal]]],
     module_days: dict[str, set[date]],
     enabled: dict[str, date | None],
-) -> dict[str, tuple[dict[tuple[str, str], RefLine], Decimal, Decimal, Decimal]]:
+) -> dict[str, tuple[dict[LineKey, RefLine], Decimal, Decimal, Decimal]]:
     first = date(year, month, 1)
     n_days = (date(year + month // 12, month % 12 + 1, 1) - first).days
     period = [first + timedelta(days=i) for i in range(n_days)]
@@ -135,64 +164,81 @@ def ref_invoices(
     def is_active(c: Contract, day: date) -> bool:
         return c.start_date <= day and (c.end_date is None or day <= c.end_date)
 
-    result: dict[str, tuple[dict[tuple[str, str], RefLine], Decimal, Decimal, Decimal]] = {}
+    result: dict[str, tuple[dict[LineKey, RefLine], Decimal, Decimal, Decimal]] = {}
     for currency in sorted({c.currency for c in contracts}):
         group = [c for c in contracts if c.currency == currency]
         if not any(is_active(c, d) for c in group for d in period):
             continue
         places = PLACES[currency]
-        lines: dict[tuple[str, str], RefLine] = {}
+        lines: dict[LineKey, RefLine] = {}
         for c in group:
-            for terms in c.services:
-                mine: list[date] = []
+            codes = [t.service_code for t in c.services]
+            codes += [t.service_code for v in c.amendments for t in v.services]
+            for code in dict.fromkeys(codes):
+                segments: list[tuple[ServiceTerms, list[date]]] = []
                 for day in period:
                     holders = [
                         (o.start_date, o.contract_id)
                         for o in group
-                        if is_active(o, day)
-                        and any(s.service_code == terms.service_code for s in o.services)
+                        if is_active(o, day) and code in ref_terms(o, day)
                     ]
-                    if holders and max(holders) == (c.start_date, c.contract_id):
-                        mine.append(day)
-                minimum = Fraction(terms.minimum_units)
-                split = [by_source(terms.service_code, d) for d in mine]
-                q = [max(sum(parts.values(), Fraction(0)), minimum) for parts in split]
-                listed = sorted({src for parts in split for src, v in parts.items() if v != 0})
-                sources: dict[tuple[str, str], Fraction] = {}
-                if not mine:
-                    amount, shown = Fraction(0), Fraction(0)
-                elif terms.counting_basis == "daily":
-                    amount = sum((ref_price(terms.pricing, x) for x in q), Fraction(0)) / n_days
-                    shown = sum(q, Fraction(0)) / n_days
-                    for src in listed:
-                        sources[src] = sum((parts[src] for parts in split), Fraction(0)) / n_days
-                else:
-                    if terms.counting_basis == "monthly_peak":
-                        chosen = next(i for i, x in enumerate(q) if x == max(q))
+                    if not holders or max(holders) != (c.start_date, c.contract_id):
+                        continue
+                    in_force = ref_terms(c, day)[code]
+                    if segments and bills_alike(segments[-1][0], in_force):
+                        segments[-1] = (in_force, [*segments[-1][1], day])
                     else:
-                        chosen = len(q) - 1
-                    shown = q[chosen]
-                    amount = ref_price(terms.pricing, shown) * len(mine) / n_days
-                    sources = {src: split[chosen][src] for src in listed}
-                rounded_amount, rounded_shown = half_up(amount, places), half_up(shown, 4)
-                if terms.pricing.model == "per_unit":
-                    unit_price = terms.pricing.unit_price
-                elif rounded_shown == 0:
-                    unit_price = Decimal(0)
-                else:
-                    unit_price = half_up(Fraction(rounded_amount) / Fraction(rounded_shown), 4)
-                line = RefLine(
-                    rounded_amount,
-                    rounded_shown,
-                    unit_price,
-                    {src: half_up(v, 4) for src, v in sources.items()},
-                )
-                if line.amount != 0 or line.quantity != 0:
-                    lines[(c.contract_id, terms.service_code)] = line
+                        segments.append((in_force, [day]))
+                for terms, mine in segments:
+                    line = ref_line(terms, mine, by_source, n_days, places)
+                    if line.amount != 0 or line.quantity != 0:
+                        lines[(c.contract_id, code, mine[0])] = line
         subtotal = sum((line.amount for line in lines.values()), Decimal(0))
         tax = half_up(Fraction(subtotal) * Fraction(tax_rate), places)
         result[currency] = (lines, subtotal, tax, subtotal + tax)
     return result
+
+
+def ref_line(
+    terms: ServiceTerms,
+    mine: list[date],
+    by_source: Callable[[str, date], dict[tuple[str, str], Fraction]],
+    n_days: int,
+    places: int,
+) -> RefLine:
+    minimum = Fraction(terms.minimum_units)
+    split = [by_source(terms.service_code, d) for d in mine]
+    q = [max(sum(parts.values(), Fraction(0)), minimum) for parts in split]
+    listed = sorted({src for parts in split for src, v in parts.items() if v != 0})
+    sources: dict[tuple[str, str], Fraction] = {}
+    if not mine:
+        amount, shown = Fraction(0), Fraction(0)
+    elif terms.counting_basis == "daily":
+        amount = sum((ref_price(terms.pricing, x) for x in q), Fraction(0)) / n_days
+        shown = sum(q, Fraction(0)) / n_days
+        for src in listed:
+            sources[src] = sum((parts[src] for parts in split), Fraction(0)) / n_days
+    else:
+        if terms.counting_basis == "monthly_peak":
+            chosen = next(i for i, x in enumerate(q) if x == max(q))
+        else:
+            chosen = len(q) - 1
+        shown = q[chosen]
+        amount = ref_price(terms.pricing, shown) * len(mine) / n_days
+        sources = {src: split[chosen][src] for src in listed}
+    rounded_amount, rounded_shown = half_up(amount, places), half_up(shown, 4)
+    if terms.pricing.model == "per_unit":
+        unit_price = terms.pricing.unit_price
+    elif rounded_shown == 0:
+        unit_price = Decimal(0)
+    else:
+        unit_price = half_up(Fraction(rounded_amount) / Fraction(rounded_shown), 4)
+    return RefLine(
+        rounded_amount,
+        rounded_shown,
+        unit_price,
+        {src: half_up(v, 4) for src, v in sources.items()},
+    )
 
 
 # --- strategies ---------------------------------------------------------------------------
@@ -256,6 +302,18 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         length = draw(st.one_of(st.none(), st.integers(0, 50)))
         end = None if length is None else start + timedelta(days=length)
         codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=2, unique=True))
+        base = tuple(draw(services(code)) for code in codes)
+        amendments = []
+        for since in sorted(draw(st.sets(st.integers(1, 60), max_size=2))):
+            # An amendment keeps some services' terms (no new line for them), changes,
+            # adds or drops others.
+            kept = [t for t in base if draw(st.booleans())]
+            added = draw(st.lists(st.sampled_from(CODES), max_size=2, unique=True))
+            terms = kept + [
+                draw(services(c)) for c in added if c not in {t.service_code for t in kept}
+            ]
+            if terms:
+                amendments.append(ContractVersion(start + timedelta(days=since), tuple(terms)))
         contracts.append(
             Contract(
                 f"c{draw(st.integers(0, 9))}{i}",
@@ -263,7 +321,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                 draw(st.sampled_from(sorted(PLACES))),
                 start,
                 end,
-                tuple(draw(services(code)) for code in codes),
+                base,
+                tuple(amendments),
             )
         )
 
@@ -300,7 +359,7 @@ def test_invoices_match_the_reference(s: Scenario) -> None:
     for draft in drafts:
         lines, subtotal, tax, total = expected[draft.currency]
         got = {
-            (li.contract_id, li.service_code): RefLine(
+            (li.contract_id, li.service_code, li.period_start): RefLine(
                 li.amount,
                 li.quantity,
                 li.unit_price,
@@ -314,7 +373,20 @@ def test_invoices_match_the_reference(s: Scenario) -> None:
         for li in draft.lines:
             assert li.amount.as_tuple().exponent == -places
             assert li.quantity.as_tuple().exponent == -4
+            assert_calculation_adds_up(li)
         assert draft.total.as_tuple().exponent == -places
+
+
+def assert_calculation_adds_up(line: Line) -> None:
+    """The tiers a line uses add up to its quantity and amount; |A| is its segment's days."""
+    calc = line.calculation
+    assert calc is not None and line.period_start is not None and line.period_end is not None
+    assert calc.active_days + sum(len(days) for _, days in calc.excluded) == calc.days_in_period
+    assert calc.active_days <= (line.period_end - line.period_start).days + 1
+    if calc.tiers:
+        assert sum(t.amount for t in calc.tiers) == line.amount
+        assert sum(t.quantity for t in calc.tiers) == line.quantity
+        assert all(t.up_to is None or t.lower < t.up_to for t in calc.tiers)
 
 
 @settings(max_examples=300, deadline=None)
