@@ -76,6 +76,8 @@ async def test_contracts_are_stored_as_sent(billing: InvoicingApi) -> None:
         ("20.0000", "2.00"),
         (None, "1.00"),
     ]
+    # One version so far, from the start date: the services in force.
+    assert first["versions"] == [{"effective_from": "2026-03-15", "services": first["services"]}]
     listed = ok(await billing.client.get("/v1/contracts", params={"company_id": company}))
     assert sorted(c["id"] for c in listed["items"]) == sorted([first["id"], second["id"]])
     assert ok(await billing.client.get(f"/v1/contracts/{first['id']}")) == first
