@@ -184,7 +184,7 @@ async def test_patching_a_contract_is_validated_too(billing: InvoicingApi) -> No
     )
     assert problem["errors"][0]["loc"] == ["body", "end_date"]
     # Service terms change only through amendments (PRODUCT.md section 10), valid or not.
-    for services in ([service("T", "-3")], [service("SVC", "3.00")]):
+    for services in ([service("T", "-3")], [service("SVC", "3.00")], None, "all"):
         problem = ok(
             await billing.client.patch(
                 f"/v1/contracts/{contract['id']}", json={"name": "Renamed", "services": services}

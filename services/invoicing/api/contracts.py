@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -94,12 +94,16 @@ class ContractPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     start_date: date | None = None
     end_date: date | None = None
-    services: list[ServiceIn] | None = Field(default=None, min_length=1, max_length=200)
+    services: Any = Field(
+        default=None,
+        description="Refused with 422: service terms change only through "
+        "POST /v1/contracts/{id}/amendments.",
+        json_schema_extra={"deprecated": True},
+    )
 
     @model_validator(mode="after")
     def _not_null(self) -> ContractPatch:
-        # ``services`` stays in the schema so that the refusal can point to amendments.
-        for name in ("name", "start_date", "services"):
+        for name in ("name", "start_date"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self

@@ -28,9 +28,11 @@ from services.invoicing.billing import (
     PricingModel,
     ServiceTerms,
     Tier,
+    accounting_terms,
     compute_invoices,
     divide_round,
     fill_missing_days,
+    multiplies_out,
     price,
     round_money,
 )
@@ -374,6 +376,9 @@ def test_invoices_match_the_reference(s: Scenario) -> None:
             assert li.amount.as_tuple().exponent == -places
             assert li.quantity.as_tuple().exponent == -4
             assert_calculation_adds_up(li)
+            # What an accounting export writes always multiplies out to the amount.
+            exported = accounting_terms(li.quantity, li.unit_price, li.amount, draft.currency)
+            assert multiplies_out(*exported, li.amount, draft.currency)
         assert draft.total.as_tuple().exponent == -places
 
 
