@@ -35,6 +35,7 @@ SPECIFIED = {
     ("get", "/v1/contracts"),
     ("get", "/v1/contracts/{contract_id}"),
     ("patch", "/v1/contracts/{contract_id}"),
+    ("post", "/v1/contracts/{contract_id}/amendments"),
     ("post", "/v1/billing-runs"),
     ("get", "/v1/invoices"),
     ("get", "/v1/invoices/{invoice_id}"),

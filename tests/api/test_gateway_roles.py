@@ -291,6 +291,10 @@ VALID_BODIES: dict[Op, Any] = {
         "service_codes": ["STOLEN"]
     },
     ("patch", "/v1/contracts/{contract_id}"): {"name": "Mine now"},
+    ("post", "/v1/contracts/{contract_id}/amendments"): {
+        "effective_from": date.today().isoformat(),
+        "services": [{"service_code": "STOLEN", "name": "Stolen", "unit_price": "1.00"}],
+    },
     ("put", "/v1/module-orgs/{module}/{org_id}/mapping"): {"excluded": True},
     ("post", "/v1/invoices/{invoice_id}/payments"): {
         "amount": "1.00",
@@ -307,6 +311,7 @@ MUST_BE_NOT_FOUND = {
     ("put", "/v1/companies/{company_id}/service-mappings/{module}/{metric}"),
     ("get", "/v1/contracts/{contract_id}"),
     ("patch", "/v1/contracts/{contract_id}"),
+    ("post", "/v1/contracts/{contract_id}/amendments"),
     ("get", "/v1/invoices/{invoice_id}"),
     ("get", "/v1/invoices/{invoice_id}/lines/{line_id}/explain"),
     ("post", "/v1/invoices/{invoice_id}/post"),
