@@ -7,7 +7,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from shared.money import exact_context, minor_units, round_money
 from shared.wire import period_days
@@ -176,7 +176,11 @@ def _same_terms(a: ServiceTerms, b: ServiceTerms) -> bool:
 
 
 def _segments(
-    code: str, ci: int, days: Sequence[date], terms: Sequence[_Terms], owners: Mapping[Any, int]
+    code: str,
+    ci: int,
+    days: Sequence[date],
+    terms: Sequence[_Terms],
+    owners: Mapping[tuple[str, date], int],
 ) -> list[tuple[ServiceTerms, list[date]]]:
     """The runs of constant terms of service ``code`` over the contract's days it bills."""
     out: list[tuple[ServiceTerms, list[date]]] = []
@@ -198,7 +202,7 @@ def _excluded(
     line_days: Sequence[date],
     period: Sequence[date],
     terms_by_day: Mapping[date, _Terms],
-    owners: Mapping[Any, int],
+    owners: Mapping[tuple[str, date], int],
 ) -> tuple[tuple[ExcludedReason, tuple[int, ...]], ...]:
     """The days of the period that are not the line's, by reason (for its explanation)."""
     if len(line_days) == len(period):
@@ -248,8 +252,12 @@ def compute_invoices(
     Overlapping contracts: when two active contracts of the same currency carry the same
     ``service_code`` on the same day, that day is billed only by the contract with the latest
     ``start_date``, then the highest ``contract_id``, so no day is billed twice; the other
-    contract's line counts the remaining days only (|A| shrinks). A line is kept when its
-    amount or quantity is not 0; a source is listed on a line when it has a non-zero day.
+    contract's line counts the remaining days only (|A| shrinks). Contract versions: a
+    service is billed in one line per run of its days with the same terms in force (pricing,
+    counting basis, minimum), each over its own days with D unchanged, carrying its first
+    and last day and, for its explanation, the period's other days with the reason they are
+    not the line's. A line is kept when its amount or quantity is not 0; a source is listed
+    on a line when it has a non-zero day.
     A currency with at least one contract active in the period gets a draft, even at 0.
     """
     period_start, period_end = parse_period(period)
