@@ -4,6 +4,7 @@ behind a line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Select, select
@@ -16,6 +17,7 @@ from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.parties import Parties, SellerDefaults, parties_of
 from services.invoicing.models import CompanyRow, InvoiceLineRow, InvoiceRow
 from services.invoicing.pages import RowPage
+from services.invoicing.receivables.overdue import overdue_clause
 from shared.db import dialect_of
 from shared.pagination import PageParams, paginate
 from shared.problems import NotFound
@@ -35,6 +37,9 @@ class InvoiceFilter:
     company_id: str | None = None
     status: InvoiceStatus | None = None
     kind: InvoiceKind | None = None
+    overdue: bool | None = None
+    today: date | None = None
+    """The tenant's today, for ``overdue``."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,9 @@ async def list_invoices(
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.overdue is not None:
+        assert where.today is not None
+        query = query.where(overdue_clause(where.today, where.overdue))
     page = await paginate(
         session,
         query,

@@ -3,6 +3,7 @@ JSON export writes."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
@@ -11,13 +12,15 @@ from pydantic_core import to_jsonable_python
 from services.invoicing.documents.formatting import money, price, quantity, rate, utc
 from services.invoicing.documents.parties import Parties
 from services.invoicing.models import InvoiceRow
+from services.invoicing.receivables.overdue import is_overdue
+from services.invoicing.receivables.settlement import unapplied
 
 
 def invoice_json(
-    row: InvoiceRow, parties: Parties | None = None, *, lines: bool = True
+    row: InvoiceRow, parties: Parties | None = None, *, today: date, lines: bool = True
 ) -> dict[str, Any]:
     """The public shape; with ``parties``, the company's name and the seller and customer
-    blocks too."""
+    blocks too. ``overdue`` as of ``today`` (in the tenant's zone)."""
     cur = row.currency
     body: dict[str, Any] = {
         "id": row.id,
@@ -55,6 +58,8 @@ def invoice_json(
         "tax": money(row.tax, cur),
         "total": money(row.total, cur),
         "balance": money(row.balance, cur),
+        "unapplied": unapplied(row),
+        "overdue": is_overdue(row, today),
         "issued_on": row.issued_on,
         "due_on": row.due_on,
         "created_at": utc(row.created_at),
@@ -78,7 +83,7 @@ def invoice_json(
     return body
 
 
-def invoice_document_json(row: InvoiceRow, parties: Parties) -> dict[str, Any]:
+def invoice_document_json(row: InvoiceRow, parties: Parties, *, today: date) -> dict[str, Any]:
     """:func:`invoice_json` in JSON values (decimals as strings, ISO dates): the invoice as
     ``GET /v1/invoices/{id}`` shows it."""
-    return cast(dict[str, Any], to_jsonable_python(invoice_json(row, parties)))
+    return cast(dict[str, Any], to_jsonable_python(invoice_json(row, parties, today=today)))

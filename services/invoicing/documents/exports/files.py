@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 import orjson
@@ -54,6 +55,7 @@ async def period_export(
     format: Literal["csv", "json"],
     defaults: SellerDefaults,
     *,
+    today: date,
     include_void: bool = False,
 ) -> InvoiceFile:
     """Every numbered document of the period in number order (:func:`period_documents`)."""
@@ -63,5 +65,5 @@ async def period_export(
     name = f"invoices-{period}"
     if format == "csv":
         return InvoiceFile(invoices_csv(documents), CSV, f"{name}.csv")
-    body = [invoice_document_json(d.invoice, d.parties) for d in documents]
+    body = [invoice_document_json(d.invoice, d.parties, today=today) for d in documents]
     return InvoiceFile(orjson.dumps({"period": period, "invoices": body}), JSON, f"{name}.json")
