@@ -274,6 +274,7 @@ class SellerProfileRow(Base):
     email: Mapped[str | None] = mapped_column(String(300))
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     footer: Mapped[str] = mapped_column(Text, default="")
+    payment_details: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -36,6 +36,7 @@ class SellerOut(BaseModel):
     address: str
     tax_id: str | None
     email: str | None
+    payment_details: str = ""
 
 
 class CustomerOut(BaseModel):

@@ -74,6 +74,7 @@ def invoice_json(
             "address": seller.address,
             "tax_id": seller.tax_id,
             "email": seller.email,
+            "payment_details": seller.payment_details,
         }
         body["customer"] = {
             "company_id": customer.company_id,

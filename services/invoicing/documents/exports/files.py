@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.documents.exports.csv_rows import invoices_csv
 from services.invoicing.documents.exports.document import invoice_document, period_documents
 from services.invoicing.documents.exports.pdf import invoice_pdf
+from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT
 from services.invoicing.documents.parties import SellerDefaults
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.documents.shape import invoice_document_json
@@ -38,6 +39,7 @@ async def invoice_file(
     invoice_id: str,
     format: Literal["csv", "pdf"],
     defaults: SellerDefaults,
+    number_format: str = DEFAULT_NUMBER_FORMAT,
 ) -> InvoiceFile:
     """CSV: one row per line, as in the period export."""
     row = await load_invoice(session, tenant_id, invoice_id)
@@ -45,7 +47,8 @@ async def invoice_file(
     name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
     if format == "csv":
         return InvoiceFile(invoices_csv([document]), CSV, f"{name}.csv")
-    return InvoiceFile(await asyncio.to_thread(invoice_pdf, document), PDF, f"{name}.pdf")
+    pdf = await asyncio.to_thread(invoice_pdf, document, number_format)
+    return InvoiceFile(pdf, PDF, f"{name}.pdf")
 
 
 async def period_export(

@@ -1,4 +1,5 @@
-"""receivables: payment reversals, credit-note applications and refunds, due-date index
+"""receivables: payment reversals, credit-note applications and refunds, due-date index,
+the seller's payment details
 
 Revision ID: 0007_receivables
 Revises: 0005
@@ -70,9 +71,15 @@ def upgrade() -> None:
     ):
         op.create_index(op.f(f"ix_{table}_{column}"), table, [column], schema=SCHEMA)
     op.create_index("ix_invoices_tenant_due", "invoices", ["tenant_id", "due_on"], schema=SCHEMA)
+    op.add_column(
+        "seller_profiles",
+        sa.Column("payment_details", sa.Text(), nullable=False, server_default=""),
+        schema=SCHEMA,
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("seller_profiles", "payment_details", schema=SCHEMA)
     op.drop_index("ix_invoices_tenant_due", table_name="invoices", schema=SCHEMA)
     op.drop_table("credit_refunds", schema=SCHEMA)
     op.drop_table("credit_applications", schema=SCHEMA)
