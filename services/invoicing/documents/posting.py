@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date, next_number
 from services.invoicing.documents.parties import SellerDefaults, parties_of
-from services.invoicing.documents.queries import ShownInvoice, load_invoice
+from services.invoicing.documents.queries import ShownInvoice, lock_in_order
 from services.invoicing.documents.shape import invoice_document_json
 from services.invoicing.models import InvoiceRow
 from services.invoicing.receivables.credit import apply_to_corrected
@@ -45,10 +46,16 @@ async def post_invoice(
 ) -> ShownInvoice:
     """Numbers and freezes the draft: invoice date (in the tenant's ``timezone``), due date
     from the seller's payment terms, seller and customer as they are now."""
-    row = await load_invoice(session, tenant_id, invoice_id, lock=True)
+    corrects = await session.scalar(
+        select(InvoiceRow.corrects).where(
+            InvoiceRow.id == invoice_id, InvoiceRow.tenant_id == tenant_id
+        )
+    )
+    rows = await lock_in_order(session, tenant_id, [invoice_id, *([corrects] if corrects else [])])
+    row = rows[invoice_id]
     lifecycle.check_draft(row.status)
     if row.corrects is not None:
-        corrected = await session.get(InvoiceRow, row.corrects)
+        corrected = rows.get(row.corrects)
         if corrected is None or corrected.status not in NUMBERED:
             raise Conflict("The invoice this document corrects is no longer posted.")
     parties = await parties_of(session, row, defaults)

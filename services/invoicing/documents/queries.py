@@ -76,6 +76,14 @@ async def load_invoice(
     return row
 
 
+async def lock_in_order(
+    session: AsyncSession, tenant_id: str, invoice_ids: list[str]
+) -> dict[str, InvoiceRow]:
+    """Loads and locks several documents in id order, so that use cases holding two of them
+    (posting a credit note, applying credit) never wait on each other in a circle."""
+    return {i: await load_invoice(session, tenant_id, i, lock=True) for i in sorted(invoice_ids)}
+
+
 async def show_invoice(
     session: AsyncSession, tenant_id: str, invoice_id: str, defaults: SellerDefaults
 ) -> ShownInvoice:

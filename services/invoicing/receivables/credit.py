@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.documents.formatting import money
 from services.invoicing.documents.lifecycle import PAYABLE, InvoiceKind, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date
-from services.invoicing.documents.queries import load_invoice
+from services.invoicing.documents.queries import load_invoice, lock_in_order
 from services.invoicing.models import CreditApplicationRow, CreditRefundRow, InvoiceRow
 from services.invoicing.receivables.amounts import check_amount, check_date
 from services.invoicing.receivables.settlement import balance_fields, move, unapplied
@@ -114,16 +114,9 @@ async def apply_credit(
 ) -> Application:
     """Sets ``amount`` of the credit note's credit against the invoice's balance: at most
     what either has open (409), on a posted invoice of the same company and currency."""
-    first, second = sorted({credit_note_id, invoice_id})
-    if first == second:
+    if credit_note_id == invoice_id:
         raise Conflict("A credit note cannot be applied to itself.")
-    rows = {
-        r.id: r
-        for r in [
-            await load_invoice(session, tenant_id, first, lock=True),
-            await load_invoice(session, tenant_id, second, lock=True),
-        ]
-    }
+    rows = await lock_in_order(session, tenant_id, [credit_note_id, invoice_id])
     note, invoice = rows[credit_note_id], rows[invoice_id]
     credit = _credit_note(note)
     if invoice.kind not in PAYABLE:
