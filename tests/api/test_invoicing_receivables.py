@@ -508,3 +508,27 @@ async def test_billing_keys_settle_and_viewer_keys_only_read(billing: InvoicingA
             json={"reason": "Entered twice"},
         )
         assert reversal.json()["invoice"]["balance"] == "120.00"
+
+
+async def test_concurrent_applications_never_overdraw_a_credit_note(billing: InvoicingApi) -> None:
+    company = await _customer(billing)
+    corrected = await _posted(billing, company)
+    await _pay(billing, corrected["id"], "120")
+    earlier = await _posted(billing, company, EARLIER)
+    credit = await billing.post((await _credit_note(billing, company))["id"])
+    another = await _customer(billing, "Contoso Ltd")  # same name, other company: 409
+    assert another != company
+
+    answers = await asyncio.gather(
+        *(
+            billing.client.post(
+                f"/v1/invoices/{credit['id']}/applications",
+                json={"invoice_id": earlier["id"], "amount": "20"},
+            )
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert _open(await billing.invoice(credit["id"])) == ("posted", "-4.00", "4.00")
+    assert _open(await billing.invoice(earlier["id"])) == ("posted", "100.00", None)

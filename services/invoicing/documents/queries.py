@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -59,6 +59,18 @@ class LineExplanation:
     series: list[DailySeries]
 
 
+async def _sqlite_write_lock(session: AsyncSession, tenant_id: str, invoice_id: str) -> None:
+    """SQLite has no row locks and reads outside a transaction: a write that changes nothing
+    opens the transaction with the database's write lock (waiting for another writer to
+    commit), so what is read next is the latest and stays so until commit."""
+    table = cast(Table, InvoiceRow.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == invoice_id, table.c.tenant_id == tenant_id)
+        .values(id=table.c.id)
+    )
+
+
 async def load_invoice(
     session: AsyncSession, tenant_id: str, invoice_id: str, *, lock: bool = False
 ) -> InvoiceRow:
@@ -70,6 +82,8 @@ async def load_invoice(
     )
     if lock and dialect_of(session) == "postgresql":
         query = query.with_for_update(of=InvoiceRow)
+    elif lock:
+        await _sqlite_write_lock(session, tenant_id, invoice_id)
     row = await session.scalar(query)
     if row is None:
         raise NotFound(f"No invoice {invoice_id}.")
