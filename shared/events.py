@@ -124,8 +124,80 @@ class ContractChanged(Event):
 
 
 class InvoicePosted(Event):
+    """``invoice`` as ``GET /v1/invoices/{id}`` shows it at posting; ``status`` and
+    ``balance`` repeat its own (a zero total is ``paid`` at once)."""
+
     TYPE = "invoice.posted"
     invoice: dict[str, Any]
+    status: str | None = None
+    balance: Decimal | None = None
+
+
+class InvoiceBalanceEvent(Event):
+    """A change to what is open on a posted document: the document's resulting ``status``
+    and ``balance`` (negative for a credit note's unapplied credit). Folding the amounts of
+    these events over ``invoice.posted`` rebuilds every balance."""
+
+    invoice_id: str
+    company_id: str
+    currency: str
+    status: str
+    balance: Decimal
+
+
+class InvoiceVoided(InvoiceBalanceEvent):
+    TYPE = "invoice.voided"
+    number: int | None = None
+
+
+class InvoicePaid(InvoiceBalanceEvent):
+    """The balance reached 0: by a payment, an applied credit, or a zero total at posting."""
+
+    TYPE = "invoice.paid"
+
+
+class PaymentRecorded(InvoiceBalanceEvent):
+    TYPE = "payment.recorded"
+    payment_id: str
+    amount: Decimal
+    received_on: date
+    reference: str | None = None
+
+
+class PaymentReversed(InvoiceBalanceEvent):
+    """A payment undone (it stays recorded, marked reversed): ``amount`` is open again."""
+
+    TYPE = "payment.reversed"
+    payment_id: str
+    amount: Decimal
+    reversed_on: date
+    reason: str
+
+
+class CreditNoteApplied(InvoiceBalanceEvent):
+    """Credit of ``credit_note_id`` set against ``invoice_id``: ``status`` and ``balance`` are
+    the invoice's, ``credit_note_*`` and ``unapplied`` the credit note's after it."""
+
+    TYPE = "credit_note.applied"
+    application_id: str
+    credit_note_id: str
+    amount: Decimal
+    applied_on: date
+    automatic: bool
+    credit_note_status: str
+    credit_note_balance: Decimal
+    unapplied: Decimal
+
+
+class CreditNoteRefunded(InvoiceBalanceEvent):
+    """Unapplied credit paid out to the customer: ``invoice_id`` is the credit note's."""
+
+    TYPE = "credit_note.refunded"
+    refund_id: str
+    amount: Decimal
+    paid_on: date
+    reference: str | None = None
+    unapplied: Decimal
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -139,6 +211,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ModuleSynced,
         ContractChanged,
         InvoicePosted,
+        InvoiceVoided,
+        InvoicePaid,
+        PaymentRecorded,
+        PaymentReversed,
+        CreditNoteApplied,
+        CreditNoteRefunded,
     )
 }
 

@@ -111,6 +111,24 @@ _TYPES = (
         "Nothing to do if it is the same payment; otherwise give the payment its own reference.",
     ),
     ProblemType(
+        "credit-exceeds-open-amount",
+        409,
+        "Credit exceeds what is open",
+        "The amount to apply or refund is larger than the credit note's `unapplied` credit, "
+        "or than the balance of the invoice it is applied to.",
+        "Apply or refund at most the smaller of the credit note's `unapplied` and the "
+        "invoice's `balance`.",
+    ),
+    ProblemType(
+        "seller-profile-required",
+        409,
+        "Seller profile required",
+        "A posted invoice never changes and must name its seller, and the tenant has no "
+        "seller profile yet.",
+        "Set the seller profile with `PUT /v1/seller-profile` (name, address, tax id, "
+        "payment terms), then post again.",
+    ),
+    ProblemType(
         "payload-too-large",
         413,
         "Payload too large",

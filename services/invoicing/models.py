@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -157,6 +158,7 @@ class InvoiceRow(Base):
         ),
         Index("uq_invoices_number", "tenant_id", "number", unique=True),
         Index("ix_invoices_tenant_period", "tenant_id", "period"),
+        Index("ix_invoices_tenant_due", "tenant_id", "due_on"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36))
@@ -217,6 +219,9 @@ class InvoiceLineRow(Base):
 
 
 class PaymentRow(Base):
+    """A payment is never deleted: a reversal marks it (``reversed_on``, ``reversal_reason``)
+    and gives its amount back to the invoice's balance."""
+
     __tablename__ = "payments"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(36))
@@ -225,6 +230,44 @@ class PaymentRow(Base):
     )
     amount: Mapped[Decimal] = mapped_column(Money)
     received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    """The reversal's date in the tenant's zone."""
+    reversal_reason: Mapped[str | None] = mapped_column(Text)
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CreditApplicationRow(Base):
+    """Credit of a posted credit note set against a posted invoice of the same company and
+    currency (``automatic`` when posting the credit note applied it to what it corrects)."""
+
+    __tablename__ = "credit_applications"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    credit_note_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Money)
+    applied_on: Mapped[date] = mapped_column(Date)
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CreditRefundRow(Base):
+    """Unapplied credit of a posted credit note paid out to the customer."""
+
+    __tablename__ = "credit_refunds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    credit_note_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -240,6 +283,7 @@ class SellerProfileRow(Base):
     email: Mapped[str | None] = mapped_column(String(300))
     payment_terms_days: Mapped[int] = mapped_column(Integer)
     footer: Mapped[str] = mapped_column(Text, default="")
+    payment_details: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -36,7 +36,10 @@ def _client(api: EmbeddedApi) -> ApiClient:
 
 
 async def _billed_company(billing: InvoicingApi, name: str = "Contoso Ltd") -> str:
-    """A company with 5 servers all month at 2.00 (one invoice of 300.00 for PERIOD)."""
+    """A company with 5 servers all month at 2.00 (one invoice of 300.00 for PERIOD), and
+    the seller profile posting needs."""
+    if not billing.seller_set:
+        await billing.seller()
     company = await billing.company(name)
     await billing.feed("datto_rmm", "servers", "RMM-SRV")
     await billing.usage(company, "datto_rmm", "servers", day(PERIOD, 1), steps((30, 5)))

@@ -158,7 +158,9 @@ async def test_an_invoice_as_pdf(billing: InvoicingApi) -> None:
         "IBAN DE00",
     ):
         assert expected in text, expected
-    assert reader.metadata is not None and reader.metadata.title == "Invoice 1"
+    year = posted["issued_on"][:4]
+    assert reader.metadata is not None and reader.metadata.title == f"Invoice INV-{year}-00001"
+    assert f"INV-{year}-00001" in text and posted["company_id"] not in text
 
 
 async def test_the_pdf_is_rendered_off_the_event_loop(
@@ -167,9 +169,9 @@ async def test_the_pdf_is_rendered_off_the_event_loop(
     posted = await billing.post((await _invoice(billing))["id"])
     loop_thread, render_threads = threading.get_ident(), []
 
-    def render(document: InvoiceDocument) -> bytes:
+    def render(document: InvoiceDocument, number_format: str) -> bytes:
         render_threads.append(threading.get_ident())
-        return invoice_pdf(document)
+        return invoice_pdf(document, number_format)
 
     monkeypatch.setattr(files, "invoice_pdf", render)
     answer = await billing.client.get(

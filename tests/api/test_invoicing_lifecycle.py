@@ -129,7 +129,7 @@ async def test_invoice_posted_carries_the_invoice_as_the_api_shows_it(
             billing.api.tenant_id,
             draft["id"],
             timezone="UTC",
-            defaults=SellerDefaults("", 14),
+            defaults=SellerDefaults("Test MSP", 14),
         )
 
     [event] = outbox.events
@@ -204,8 +204,13 @@ async def test_late_usage_after_posting_makes_corrections_for_exactly_the_differ
         "-14.28",
     )
     posted_credit = await billing.post(credit["id"])
-    assert (posted_credit["number"], posted_credit["balance"]) == (3, "-14.28")
-    assert await billing.invoice(posted["id"]) == posted
+    # Posting applies the credit to the invoice it corrects (auto_apply_credit_notes).
+    assert (posted_credit["number"], posted_credit["total"]) == (3, "-14.28")
+    assert (posted_credit["balance"], posted_credit["unapplied"]) == ("0.00", "0.00")
+    assert posted_credit["status"] == "paid"
+    corrected = await billing.invoice(posted["id"])
+    assert (corrected["balance"], corrected["status"]) == ("9.52", "posted")
+    assert _frozen(corrected) | {"balance": "23.80"} == _frozen(posted)
     kinds = sorted((d["kind"], d["number"]) for d in await billing.documents(PERIOD))
     assert kinds == [("adjustment", 2), ("credit_note", 3), ("invoice", 1)]
 

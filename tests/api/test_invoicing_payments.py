@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.api.test_invoicing_support import (
+    TODAY,
     InvoicingApi,
     day,
     latest_month,
@@ -57,7 +58,7 @@ async def test_partial_then_full_payment(billing: InvoicingApi) -> None:
     assert (invoice["total"], invoice["balance"]) == ("120.00", "120.00")
 
     first = await _pay(
-        billing, invoice["id"], "50", received_on=day(PERIOD, 2).isoformat(), reference="BANK-1"
+        billing, invoice["id"], "50", received_on=TODAY.isoformat(), reference="BANK-1"
     )
     assert (first["amount"], first["currency"], first["reference"]) == ("50.00", "EUR", "BANK-1")
     assert (first["invoice"]["balance"], first["invoice"]["status"]) == ("70.00", "posted")
@@ -78,7 +79,7 @@ async def test_partial_then_full_payment(billing: InvoicingApi) -> None:
         ("70.00", "BANK-2"),
     ]
     assert (listed["paid"], listed["balance"]) == ("120.00", "0.00")
-    assert listed["items"][0]["received_on"] == day(PERIOD, 2).isoformat()
+    assert listed["items"][0]["received_on"] == TODAY.isoformat()
     closed = await _pay(billing, invoice["id"], "1", 409)
     assert "paid" in closed["detail"]
     assert ok(await billing.client.post(f"/v1/invoices/{invoice['id']}/void"), 409)
@@ -108,7 +109,9 @@ async def test_payments_that_are_refused(billing: InvoicingApi) -> None:
     draft_refused = await _pay(billing, credit["id"], "1", 409)
     assert "credit note" in draft_refused["detail"]
     posted_credit = await billing.post(credit["id"])
-    assert posted_credit["balance"] == "-24.00"
+    # Applied to the invoice it corrects at posting: nothing of it is left to pay out.
+    assert (posted_credit["total"], posted_credit["balance"]) == ("-24.00", "0.00")
+    assert (await billing.invoice(invoice["id"]))["balance"] == "86.00"
     assert "credit note" in (await _pay(billing, credit["id"], "1", 409))["detail"]
 
 

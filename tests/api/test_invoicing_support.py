@@ -87,6 +87,7 @@ class InvoicingApi:
     api: EmbeddedApi
     mapped: set[tuple[str, str]] = field(default_factory=set)
     enabled: set[str] = field(default_factory=set)
+    seller_set: bool = False
 
     @property
     def client(self) -> Any:
@@ -206,7 +207,18 @@ class InvoicingApi:
         assert len(live) == 1, found
         return await self.invoice(live[0]["id"])
 
+    async def seller(self, **profile: Any) -> None:
+        """The tenant's seller profile, which posting needs (payment terms 14 days)."""
+        body = {"name": "Test MSP", "payment_terms_days": 14, **profile}
+        ok(await self.client.put("/v1/seller-profile", json=body))
+        self.seller_set = True
+
     async def post(self, invoice_id: str) -> dict[str, Any]:
+        """Posts, with a seller profile set first unless the tenant has one."""
+        if not self.seller_set:
+            if not ok(await self.client.get("/v1/seller-profile"))["name"]:
+                await self.seller()
+            self.seller_set = True
         body: dict[str, Any] = ok(await self.client.post(f"/v1/invoices/{invoice_id}/post"))
         return body
 

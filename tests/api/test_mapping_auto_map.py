@@ -359,6 +359,7 @@ async def test_a_posted_invoice_keeps_its_amounts_and_the_queued_auto_map_is_a_c
     [draft] = ok(
         await client.get("/v1/invoices", params={"period": PERIOD, "company_id": contoso})
     )["items"]
+    ok(await client.put("/v1/seller-profile", json={"name": "Test MSP", "payment_terms_days": 14}))
     posted = ok(await client.post(f"/v1/invoices/{draft['id']}/post"))
 
     done = ok(await client.post("/v1/module-orgs/auto-map", json={}))

@@ -271,11 +271,14 @@ async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
             shown = await queries.show_invoice(session, TENANT, paid.id, defaults)
             [event] = outbox.events
             assert isinstance(event, InvoicePosted)
-            assert event.invoice == invoice_document_json(shown.invoice, shown.parties)
+            assert event.invoice == invoice_document_json(
+                shown.invoice, shown.parties, today=shown.invoice.issued_on
+            )
             assert shown.parties.seller.payment_terms_days == 30
         async with sessions() as session, session.begin():
             receipt = await payments.record_payment(
                 session,
+                cast(Outbox, outbox),
                 TENANT,
                 paid.id,
                 posted.invoice.total,
@@ -287,6 +290,7 @@ async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
             with pytest.raises(TransitionRefused):
                 await payments.record_payment(
                     session,
+                    cast(Outbox, outbox),
                     TENANT,
                     paid.id,
                     Decimal(1),
@@ -295,17 +299,25 @@ async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
                     timezone="UTC",
                 )
         async with sessions() as session, session.begin():
-            void = await voiding.void_invoice(session, TENANT, voided.id, defaults=defaults)
+            void = await voiding.void_invoice(
+                session, cast(Outbox, outbox), TENANT, voided.id, defaults=defaults
+            )
         async with sessions() as session, session.begin():
             with pytest.raises(TransitionRefused):
-                await voiding.void_invoice(session, TENANT, voided.id, defaults=defaults)
+                await voiding.void_invoice(
+                    session, cast(Outbox, outbox), TENANT, voided.id, defaults=defaults
+                )
         async with sessions() as session:
             history = await payments.payment_history(session, TENANT, paid.id)
             line = shown.invoice.lines[0]
             explained = await queries.explain_line(session, TENANT, paid.id, line.id)
             pdf = await files.invoice_file(session, TENANT, paid.id, "pdf", defaults)
-            csv_export = await files.period_export(session, TENANT, PERIOD, "csv", defaults)
-            json_export = await files.period_export(session, TENANT, PERIOD, "json", defaults)
+            csv_export = await files.period_export(
+                session, TENANT, PERIOD, "csv", defaults, today=date.today()
+            )
+            json_export = await files.period_export(
+                session, TENANT, PERIOD, "json", defaults, today=date.today()
+            )
         assert isinstance(pdf.content, bytes) and pdf.content.startswith(b"%PDF-")
         assert isinstance(json_export.content, bytes)
         seen += [

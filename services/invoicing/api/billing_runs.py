@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from services.invoicing.api.deps import Caller, Paging, Runtime
+from services.invoicing.api.deps import Caller, Paging, Runtime, Today
+from services.invoicing.runs.service import check_period_started
 from shared.jobs import Job, JobStatus
 from shared.pagination import Page
 from shared.problems import TYPE_BASE, NotFound, Problem
@@ -96,14 +97,16 @@ def _problem(job: Job) -> Problem:
     },
 )
 async def create_billing_run(
-    body: BillingRunIn, ctx: Caller, runtime: Runtime
+    body: BillingRunIn, ctx: Caller, runtime: Runtime, today: Today
 ) -> BillingRunOut | JSONResponse:
     """Creates or refreshes the drafts of every company with a contract active in the period,
     and a correction for every posted invoice whose period now computes differently.
 
     The run is a job: answered with its result when it finishes within the wait
     (``ICB_BILLING_RUN_WAIT_SECONDS``), otherwise 202 with its URL. A run of the same period
-    already queued or running is answered instead of starting another."""
+    already queued or running is answered instead of starting another. A period whose first
+    day lies after today (tenant's zone) is refused (422)."""
+    check_period_started(body.period, today)
     runs = runtime.billing_runs
     job = await runs.submit(ctx.tenant_id, body.period)
     job = await runs.wait(job, runtime.settings.billing_run_wait_seconds)

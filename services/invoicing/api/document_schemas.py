@@ -56,6 +56,7 @@ class SellerOut(BaseModel):
     address: str
     tax_id: str | None
     email: str | None
+    payment_details: str = ""
 
 
 class CustomerOut(BaseModel):
@@ -81,6 +82,13 @@ class InvoiceSummary(BaseModel):
     tax: Decimal
     total: Decimal
     balance: Decimal
+    unapplied: Decimal | None = Field(
+        description="Credit notes: the credit not yet applied or refunded, as a positive "
+        "amount (null for invoices and adjustments)."
+    )
+    overdue: bool = Field(
+        description="The due date lies before today (tenant's zone) and the balance is not 0."
+    )
     issued_on: date | None
     due_on: date | None
 
@@ -100,6 +108,6 @@ class InvoiceOut(InvoiceSummary):
     posted_at: UtcDateTime | None
 
 
-def invoice_summary(listed: ListedInvoice) -> InvoiceSummary:
-    body = invoice_json(listed.invoice, lines=False)
+def invoice_summary(listed: ListedInvoice, today: date) -> InvoiceSummary:
+    body = invoice_json(listed.invoice, lines=False, today=today)
     return InvoiceSummary.model_validate({**body, "company_name": listed.company_name})

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from services.invoicing.api.deps import Caller, Defaults, Runtime
+from services.invoicing.api.deps import Caller, Defaults, Runtime, Today
 from services.invoicing.api.invoices import file_response
 from services.invoicing.documents.exports.files import period_export
 
@@ -27,6 +27,7 @@ async def export_period(
     ctx: Caller,
     runtime: Runtime,
     defaults: Defaults,
+    today: Today,
     period: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
     format: Literal["csv", "json"] = "csv",
     include_void: bool = False,
@@ -35,6 +36,6 @@ async def export_period(
     order: posted and paid ones, and with ``include_void`` those voided after posting."""
     async with runtime.sessions() as session:
         file = await period_export(
-            session, ctx.tenant_id, period, format, defaults, include_void=include_void
+            session, ctx.tenant_id, period, format, defaults, today=today, include_void=include_void
         )
     return file_response(file)

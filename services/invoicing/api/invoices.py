@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
-from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
+from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
 from services.invoicing.api.negotiation import negotiate
 from services.invoicing.documents import posting, queries, voiding
@@ -70,8 +70,8 @@ class ExplainOut(BaseModel):
     sources: list[ExplainSource]
 
 
-def invoice_out(shown: ShownInvoice) -> InvoiceOut:
-    return InvoiceOut.model_validate(invoice_json(shown.invoice, shown.parties))
+def invoice_out(shown: ShownInvoice, today: date) -> InvoiceOut:
+    return InvoiceOut.model_validate(invoice_json(shown.invoice, shown.parties, today=today))
 
 
 def file_response(file: InvoiceFile) -> Response:
@@ -87,16 +87,20 @@ async def list_invoices(
     ctx: Caller,
     runtime: Runtime,
     paging: Paging,
+    today: Today,
     period: Annotated[Period | None, Query()] = None,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
     status: InvoiceStatus | None = None,
     kind: InvoiceKind | None = None,
+    overdue: bool | None = None,
 ) -> Page[InvoiceSummary]:
-    where = InvoiceFilter(period, company_id, status, kind)
+    """``overdue=true``: posted invoices and adjustments due before today (tenant's zone)
+    with a balance; ``overdue=false``: every other document."""
+    where = InvoiceFilter(period, company_id, status, kind, overdue, today)
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
     return Page(
-        items=[invoice_summary(r) for r in page.items],
+        items=[invoice_summary(r, today) for r in page.items],
         next_cursor=page.next_cursor,
     )
 
@@ -117,13 +121,14 @@ async def get_invoice(
     ctx: Caller,
     runtime: Runtime,
     defaults: Defaults,
+    today: Today,
     accept: Annotated[str | None, Header()] = None,
 ) -> InvoiceOut | Response:
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
         if wanted == "json":
             return invoice_out(
-                await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults)
+                await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults), today
             )
         return file_response(
             await invoice_file(session, ctx.tenant_id, invoice_id, wanted, defaults)
@@ -173,10 +178,12 @@ async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runt
 
 @router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut)
 async def post_invoice(
-    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
+    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults, today: Today
 ) -> InvoiceOut:
     """Gives the next number of the tenant's gapless sequence and freezes the invoice;
-    publishes ``invoice.posted`` with the full invoice."""
+    publishes ``invoice.posted`` with the full invoice. Needs the seller profile (409
+    ``seller-profile-required``); a zero total is ``paid`` at once, and a credit note is
+    applied to the invoice it corrects as far as that invoice's balance allows."""
     async with runtime.transaction() as session:
         posted = await posting.post_invoice(
             session,
@@ -186,15 +193,17 @@ async def post_invoice(
             timezone=ctx.timezone,
             defaults=defaults,
         )
-    return invoice_out(posted)
+    return invoice_out(posted, today)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
 async def void_invoice(
-    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
+    invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults, today: Today
 ) -> InvoiceOut:
     """A draft, or a posted document without payments; a posted invoice's waiting correction
     is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
-        voided = await voiding.void_invoice(session, ctx.tenant_id, invoice_id, defaults=defaults)
-    return invoice_out(voided)
+        voided = await voiding.void_invoice(
+            session, runtime.outbox, ctx.tenant_id, invoice_id, defaults=defaults
+        )
+    return invoice_out(voided, today)

@@ -1,4 +1,4 @@
-"""Payments of posted invoices and adjustments."""
+"""Payments of posted invoices and adjustments, and their reversals."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.invoicing.api.deps import Caller, Runtime
+from services.invoicing.api.deps import Caller, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
 from services.invoicing.documents import payments
 from services.invoicing.documents.formatting import money
 from services.invoicing.documents.queries import ListedInvoice, company_name
 from services.invoicing.models import InvoiceRow, PaymentRow
+from services.invoicing.receivables import reversals
 from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -25,7 +26,8 @@ class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     amount: Amount
     received_on: date | None = None
-    """Default: today in the tenant's time zone."""
+    """Default: today in the tenant's time zone; never after today nor before the posting
+    date (422)."""
     reference: str | None = Field(default=None, min_length=1, max_length=200)
     """The bank or remittance reference; the same reference twice on one invoice is refused."""
 
@@ -38,6 +40,13 @@ class PaymentOut(BaseModel):
     received_on: date
     reference: str | None
     created_at: UtcDateTime
+    reversed_on: date | None = None
+    reversal_reason: str | None = None
+
+
+class ReversalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class PaymentReceipt(PaymentOut):
@@ -47,7 +56,9 @@ class PaymentReceipt(PaymentOut):
 
 class PaymentList(BaseModel):
     items: list[PaymentOut]
+    """Reversed payments included, marked by ``reversed_on``."""
     paid: Decimal
+    """What the payments that stand add up to."""
     balance: Decimal
 
 
@@ -60,18 +71,29 @@ def payment_out(row: PaymentRow, invoice: InvoiceRow) -> PaymentOut:
         received_on=row.received_on,
         reference=row.reference,
         created_at=row.created_at,
+        reversed_on=row.reversed_on,
+        reversal_reason=row.reversal_reason,
+    )
+
+
+def receipt(payment: PaymentRow, invoice: InvoiceRow, today: date) -> PaymentReceipt:
+    return PaymentReceipt(
+        **payment_out(payment, invoice).model_dump(),
+        invoice=invoice_summary(ListedInvoice(invoice, company_name(invoice, None)), today),
     )
 
 
 @router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=PaymentReceipt)
 async def record_payment(
-    invoice_id: str, body: PaymentIn, ctx: Caller, runtime: Runtime
+    invoice_id: str, body: PaymentIn, ctx: Caller, runtime: Runtime, today: Today
 ) -> PaymentReceipt:
     """A partial or full payment of a posted invoice or adjustment; the invoice is ``paid``
-    once its balance is 0. A payment above the balance is refused (409)."""
+    once its balance is 0. A payment above the balance is refused (409); publishes
+    ``payment.recorded``."""
     async with runtime.transaction() as session:
-        receipt = await payments.record_payment(
+        done = await payments.record_payment(
             session,
+            runtime.outbox,
             ctx.tenant_id,
             invoice_id,
             body.amount,
@@ -79,12 +101,36 @@ async def record_payment(
             reference=body.reference,
             timezone=ctx.timezone,
         )
-    return PaymentReceipt(
-        **payment_out(receipt.payment, receipt.invoice).model_dump(),
-        invoice=invoice_summary(
-            ListedInvoice(receipt.invoice, company_name(receipt.invoice, None))
-        ),
-    )
+    return receipt(done.payment, done.invoice, today)
+
+
+@router.post(
+    "/invoices/{invoice_id}/payments/{payment_id}/reversal",
+    status_code=201,
+    response_model=PaymentReceipt,
+)
+async def reverse_payment(
+    invoice_id: str,
+    payment_id: str,
+    body: ReversalIn,
+    ctx: Caller,
+    runtime: Runtime,
+    today: Today,
+) -> PaymentReceipt:
+    """Payments are never deleted: the reversal marks the payment and opens its amount on
+    the invoice again (a ``paid`` invoice becomes ``posted``); publishes
+    ``payment.reversed``. A payment reversed once is refused (409)."""
+    async with runtime.transaction() as session:
+        done = await reversals.reverse_payment(
+            session,
+            runtime.outbox,
+            ctx.tenant_id,
+            invoice_id,
+            payment_id,
+            reason=body.reason,
+            timezone=ctx.timezone,
+        )
+    return receipt(done.payment, done.invoice, today)
 
 
 @router.get("/invoices/{invoice_id}/payments", response_model=PaymentList)

@@ -24,6 +24,11 @@ class SellerProfile(BaseModel):
     email: str | None = Field(default=None, max_length=300)
     payment_terms_days: int = Field(default=14, ge=0, le=365)
     footer: str = Field(default="", max_length=1000)
+    payment_details: str = Field(
+        default="",
+        max_length=1000,
+        description="How to pay, printed in the seller block: bank, IBAN, BIC, or a payment link.",
+    )
 
 
 class SellerProfileOut(SellerProfile):

@@ -1,8 +1,8 @@
 """An invoice document's kind and status, and the only status changes it may make.
 
-PRODUCT.md section 6: ``draft`` -> ``posted`` -> ``paid``; ``draft`` or ``posted`` ->
-``void``. A paid invoice stays paid (a balance that rises again is not in scope), and a void
-one stays void. Posting, voiding and payments ask :func:`advance` before they change a
+PRODUCT.md sections 6 and 12: ``draft`` -> ``posted`` -> ``paid``; ``draft`` or ``posted``
+-> ``void``; ``paid`` -> ``posted`` again when a payment is reversed. A void document stays
+void. Posting, voiding and the receivables ask :func:`advance` before they change a
 document, so no other path can move a status.
 """
 
@@ -38,12 +38,13 @@ PAYABLE = (InvoiceKind.INVOICE, InvoiceKind.ADJUSTMENT)
 TRANSITIONS: Mapping[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.DRAFT: frozenset({InvoiceStatus.POSTED, InvoiceStatus.VOID}),
     InvoiceStatus.POSTED: frozenset({InvoiceStatus.PAID, InvoiceStatus.VOID}),
-    InvoiceStatus.PAID: frozenset(),
+    InvoiceStatus.PAID: frozenset({InvoiceStatus.POSTED}),
     InvoiceStatus.VOID: frozenset(),
 }
 
 _REFUSALS = {
-    InvoiceStatus.POSTED: "Only a draft can be posted; this invoice is {current}.",
+    InvoiceStatus.POSTED: "Only a draft is posted, and only a paid invoice reopens; this one is "
+    "{current}.",
     InvoiceStatus.PAID: "Payments are recorded against posted invoices; this one is {current}.",
     InvoiceStatus.VOID: "Only a draft or a posted invoice can be voided; it is {current}.",
     InvoiceStatus.DRAFT: "A {current} invoice never becomes a draft again.",
@@ -62,6 +63,12 @@ def check(current: InvoiceStatus, target: InvoiceStatus) -> None:
     """Refuses (409) unless the lifecycle allows moving from ``current`` to ``target``."""
     if not allowed(current, target):
         raise TransitionRefused(_REFUSALS[target].format(current=current))
+
+
+def check_draft(current: InvoiceStatus) -> None:
+    """Posting: only a draft (a paid invoice may return to ``posted``, but is not posted)."""
+    if current != InvoiceStatus.DRAFT:
+        raise TransitionRefused(f"Only a draft can be posted; this invoice is {current}.")
 
 
 def advance(current: InvoiceStatus, target: InvoiceStatus) -> InvoiceStatus:

@@ -1,4 +1,5 @@
-"""The tenant's gapless invoice numbers, and the invoice date in the tenant's zone."""
+"""The tenant's gapless invoice numbers, how documents print them, and the invoice date in
+the tenant's zone."""
 
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ async def next_number(session: AsyncSession, tenant_id: str) -> int:
     )
     assert number is not None
     return int(number)
+
+
+DEFAULT_NUMBER_FORMAT = "INV-{year}-{number:05}"
+"""How a document prints its number (``INV-2026-00042``); the gapless integer stays the
+number. ``{year}`` is the year of the invoice date."""
+
+
+def display_number(number: int, issued_on: date | None, fmt: str = DEFAULT_NUMBER_FORMAT) -> str:
+    """The number as the document prints it, in the tenant's format (``{number}`` with an
+    optional width such as ``{number:05}``, ``{year}``)."""
+    year = issued_on.year if issued_on is not None else ""
+    return fmt.format(number=number, year=year)
 
 
 def issue_date(moment: datetime, timezone: str) -> date:

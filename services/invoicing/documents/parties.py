@@ -32,6 +32,8 @@ class Seller:
     email: str | None = None
     payment_terms_days: int = 14
     footer: str = ""
+    payment_details: str = ""
+    """Bank account or payment link; absent from invoices posted before it existed."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,15 @@ class Parties:
 def seller_of(row: SellerProfileRow | None, defaults: SellerDefaults) -> Seller:
     if row is None:
         return Seller(defaults.name, payment_terms_days=defaults.payment_terms_days)
-    return Seller(row.name, row.address, row.tax_id, row.email, row.payment_terms_days, row.footer)
+    return Seller(
+        row.name,
+        row.address,
+        row.tax_id,
+        row.email,
+        row.payment_terms_days,
+        row.footer,
+        row.payment_details,
+    )
 
 
 async def current_seller(session: AsyncSession, tenant_id: str, defaults: SellerDefaults) -> Seller:

@@ -1,7 +1,9 @@
-"""Payments against posted invoices and adjustments: partial or full, never above the balance.
+"""Payments against posted invoices and adjustments: partial or full, never above the balance,
+received between the posting date and today (tenant's zone).
 
 The invoice row is locked while a payment is recorded, so two concurrent payments cannot
-both fit into the same balance.
+both fit into the same balance. Payments are never deleted; see
+:mod:`services.invoicing.receivables.reversals`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from services.invoicing.documents.lifecycle import PAYABLE, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.models import InvoiceRow, PaymentRow
+from services.invoicing.receivables.amounts import check_amount, check_date
+from services.invoicing.receivables.settlement import balance_fields, move
 from shared.clock import Clock, utc_now
-from shared.money import minor_units
-from shared.problems import Conflict, invalid
+from shared.events import PaymentRecorded
+from shared.outbox import Outbox
+from shared.problems import Conflict
 
 
 class PaymentExceedsBalance(Conflict):
@@ -44,25 +49,17 @@ class Receipt:
 class PaymentHistory:
     invoice: InvoiceRow
     payments: list[PaymentRow]
-    """In the order received."""
+    """In the order received, reversed ones included."""
 
     @property
     def paid(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal(0))
-
-
-def _check_amount(amount: Decimal, currency: str) -> None:
-    if amount <= 0:
-        raise invalid(["body", "amount"], "must be greater than 0")
-    places = minor_units(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise invalid(
-            ["body", "amount"], f"{currency} takes at most {places} digits after the decimal point"
-        )
+        """What the payments that stand (not reversed) add up to."""
+        return sum((p.amount for p in self.payments if p.reversed_on is None), Decimal(0))
 
 
 async def record_payment(
     session: AsyncSession,
+    outbox: Outbox,
     tenant_id: str,
     invoice_id: str,
     amount: Decimal,
@@ -76,13 +73,17 @@ async def record_payment(
     ``received_on``, today in the tenant's ``timezone``."""
     invoice = await load_invoice(session, tenant_id, invoice_id, lock=True)
     now = clock()
-    received_on = received_on or issue_date(now, timezone)
+    today = issue_date(now, timezone)
+    received_on = received_on or today
     if invoice.kind not in PAYABLE:
         raise Conflict(
-            "A credit note takes no payments: its balance is what is owed to the customer."
+            "A credit note takes no payments: apply its credit to an invoice "
+            f"(POST /v1/invoices/{invoice.id}/applications) or refund it "
+            f"(POST /v1/invoices/{invoice.id}/refunds)."
         )
     lifecycle.check(invoice.status, InvoiceStatus.PAID)
-    _check_amount(amount, invoice.currency)
+    check_amount(amount, invoice.currency)
+    check_date(received_on, "received_on", posted_on=invoice.issued_on, today=today)
     if amount > invoice.balance:
         raise PaymentExceedsBalance(
             f"The payment of {money(amount, invoice.currency)} {invoice.currency} is above the "
@@ -106,11 +107,16 @@ async def record_payment(
         created_at=now,
     )
     session.add(payment)
-    invoice.balance -= amount
-    if invoice.balance == 0:
-        invoice.status = lifecycle.advance(invoice.status, InvoiceStatus.PAID)
-    invoice.updated_at = now
+    follow = move(invoice, -amount, now)
     await session.flush()
+    recorded = PaymentRecorded(
+        **balance_fields(invoice),
+        payment_id=payment.id,
+        amount=money(amount, invoice.currency),
+        received_on=received_on,
+        reference=reference,
+    )
+    await outbox.add(session, tenant_id, recorded, *follow)
     return Receipt(payment, invoice)
 
 

@@ -4,9 +4,10 @@ behind a line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +17,7 @@ from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.parties import Parties, SellerDefaults, parties_of
 from services.invoicing.models import CompanyRow, InvoiceLineRow, InvoiceRow
 from services.invoicing.pages import RowPage
+from services.invoicing.receivables.overdue import overdue_clause
 from shared.db import dialect_of
 from shared.pagination import PageParams, paginate
 from shared.problems import NotFound
@@ -35,6 +37,9 @@ class InvoiceFilter:
     company_id: str | None = None
     status: InvoiceStatus | None = None
     kind: InvoiceKind | None = None
+    overdue: bool | None = None
+    today: date | None = None
+    """The tenant's today, for ``overdue``."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,18 @@ class LineExplanation:
     series: list[DailySeries]
 
 
+async def _sqlite_write_lock(session: AsyncSession, tenant_id: str, invoice_id: str) -> None:
+    """SQLite has no row locks and reads outside a transaction: a write that changes nothing
+    opens the transaction with the database's write lock (waiting for another writer to
+    commit), so what is read next is the latest and stays so until commit."""
+    table = cast(Table, InvoiceRow.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == invoice_id, table.c.tenant_id == tenant_id)
+        .values(id=table.c.id)
+    )
+
+
 async def load_invoice(
     session: AsyncSession, tenant_id: str, invoice_id: str, *, lock: bool = False
 ) -> InvoiceRow:
@@ -65,10 +82,20 @@ async def load_invoice(
     )
     if lock and dialect_of(session) == "postgresql":
         query = query.with_for_update(of=InvoiceRow)
+    elif lock:
+        await _sqlite_write_lock(session, tenant_id, invoice_id)
     row = await session.scalar(query)
     if row is None:
         raise NotFound(f"No invoice {invoice_id}.")
     return row
+
+
+async def lock_in_order(
+    session: AsyncSession, tenant_id: str, invoice_ids: list[str]
+) -> dict[str, InvoiceRow]:
+    """Loads and locks several documents in id order, so that use cases holding two of them
+    (posting a credit note, applying credit) never wait on each other in a circle."""
+    return {i: await load_invoice(session, tenant_id, i, lock=True) for i in sorted(invoice_ids)}
 
 
 async def show_invoice(
@@ -104,6 +131,9 @@ async def list_invoices(
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.overdue is not None:
+        assert where.today is not None
+        query = query.where(overdue_clause(where.today, where.overdue))
     page = await paginate(
         session,
         query,

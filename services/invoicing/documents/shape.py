@@ -13,6 +13,8 @@ from services.invoicing.billing import multiplies_out, parse_period
 from services.invoicing.documents.formatting import money, price, quantity, rate, utc
 from services.invoicing.documents.parties import Parties
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
+from services.invoicing.receivables.overdue import is_overdue
+from services.invoicing.receivables.settlement import unapplied
 
 
 def pricing_detail(line: InvoiceLineRow, currency: str) -> dict[str, Any] | None:
@@ -31,10 +33,10 @@ def line_period(line: InvoiceLineRow, period: str) -> tuple[date, date]:
 
 
 def invoice_json(
-    row: InvoiceRow, parties: Parties | None = None, *, lines: bool = True
+    row: InvoiceRow, parties: Parties | None = None, *, today: date, lines: bool = True
 ) -> dict[str, Any]:
     """The public shape; with ``parties``, the company's name and the seller and customer
-    blocks too."""
+    blocks too. ``overdue`` as of ``today`` (in the tenant's zone)."""
     cur = row.currency
     periods = [line_period(line, row.period) for line in row.lines] if lines else []
     body: dict[str, Any] = {
@@ -76,6 +78,8 @@ def invoice_json(
         "tax": money(row.tax, cur),
         "total": money(row.total, cur),
         "balance": money(row.balance, cur),
+        "unapplied": unapplied(row),
+        "overdue": is_overdue(row, today),
         "issued_on": row.issued_on,
         "due_on": row.due_on,
         "created_at": utc(row.created_at),
@@ -90,6 +94,7 @@ def invoice_json(
             "address": seller.address,
             "tax_id": seller.tax_id,
             "email": seller.email,
+            "payment_details": seller.payment_details,
         }
         body["customer"] = {
             "company_id": customer.company_id,
@@ -99,7 +104,7 @@ def invoice_json(
     return body
 
 
-def invoice_document_json(row: InvoiceRow, parties: Parties) -> dict[str, Any]:
+def invoice_document_json(row: InvoiceRow, parties: Parties, *, today: date) -> dict[str, Any]:
     """:func:`invoice_json` in JSON values (decimals as strings, ISO dates): the invoice as
     ``GET /v1/invoices/{id}`` shows it."""
-    return cast(dict[str, Any], to_jsonable_python(invoice_json(row, parties)))
+    return cast(dict[str, Any], to_jsonable_python(invoice_json(row, parties, today=today)))

@@ -13,12 +13,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.billing import parse_period
 from services.invoicing.documents.content import Content, StoredLine, parse_sources
 from services.invoicing.documents.corrections import correction
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
@@ -28,6 +29,7 @@ from services.invoicing.runs.inputs import company_usage, load_terms
 from services.invoicing.runs.writes import DocumentWriter, Target
 from shared.db import chunks, dialect_of
 from shared.jobs import Progress
+from shared.problems import invalid
 from shared.workers import WorkerPool
 
 _i = InvoiceRow.__table__.c
@@ -76,6 +78,18 @@ class _Period:
     """posted invoice id -> what its period computes now (None: nothing)"""
     created: int = 0
     updated: int = 0
+
+
+def check_period_started(period: str, today: date) -> None:
+    """A period is billed once its first day has come (``today`` in the tenant's zone): a
+    future month has no usage, and its drafts would only be refreshed again and again."""
+    start, _ = parse_period(period)
+    if start > today:
+        raise invalid(
+            ["body", "period"],
+            f"{period} has not begun: its first day {start.isoformat()} lies after today "
+            f"({today.isoformat()})",
+        )
 
 
 async def _lock(session: AsyncSession, tenant_id: str, period: str) -> None:

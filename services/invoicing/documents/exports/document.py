@@ -4,6 +4,7 @@ and the number of the invoice a correction corrects."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,17 +20,24 @@ class InvoiceDocument:
     invoice: InvoiceRow
     parties: Parties
     corrects_number: int | None
+    corrects_issued_on: date | None = None
+    """The corrected invoice's date, for printing its number."""
 
 
 async def invoice_document(
     session: AsyncSession, row: InvoiceRow, defaults: SellerDefaults
 ) -> InvoiceDocument:
-    corrects_number = None
+    corrects_number, corrects_issued_on = None, None
     if row.corrects is not None:
-        corrects_number = await session.scalar(
-            select(InvoiceRow.number).where(InvoiceRow.id == row.corrects)
-        )
-    return InvoiceDocument(row, await parties_of(session, row, defaults), corrects_number)
+        corrected = (
+            await session.execute(
+                select(InvoiceRow.number, InvoiceRow.issued_on).where(InvoiceRow.id == row.corrects)
+            )
+        ).first()
+        if corrected is not None:
+            corrects_number, corrects_issued_on = corrected
+    parties = await parties_of(session, row, defaults)
+    return InvoiceDocument(row, parties, corrects_number, corrects_issued_on)
 
 
 async def period_documents(

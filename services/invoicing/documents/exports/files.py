@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 import orjson
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.documents.exports.csv_rows import invoices_csv
 from services.invoicing.documents.exports.document import invoice_document, period_documents
 from services.invoicing.documents.exports.pdf import invoice_pdf
+from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT
 from services.invoicing.documents.parties import SellerDefaults
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.documents.shape import invoice_document_json
@@ -37,6 +39,7 @@ async def invoice_file(
     invoice_id: str,
     format: Literal["csv", "pdf"],
     defaults: SellerDefaults,
+    number_format: str = DEFAULT_NUMBER_FORMAT,
 ) -> InvoiceFile:
     """CSV: one row per line, as in the period export."""
     row = await load_invoice(session, tenant_id, invoice_id)
@@ -44,7 +47,8 @@ async def invoice_file(
     name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
     if format == "csv":
         return InvoiceFile(invoices_csv([document]), CSV, f"{name}.csv")
-    return InvoiceFile(await asyncio.to_thread(invoice_pdf, document), PDF, f"{name}.pdf")
+    pdf = await asyncio.to_thread(invoice_pdf, document, number_format)
+    return InvoiceFile(pdf, PDF, f"{name}.pdf")
 
 
 async def period_export(
@@ -54,6 +58,7 @@ async def period_export(
     format: Literal["csv", "json"],
     defaults: SellerDefaults,
     *,
+    today: date,
     include_void: bool = False,
 ) -> InvoiceFile:
     """Every numbered document of the period in number order (:func:`period_documents`)."""
@@ -63,5 +68,5 @@ async def period_export(
     name = f"invoices-{period}"
     if format == "csv":
         return InvoiceFile(invoices_csv(documents), CSV, f"{name}.csv")
-    body = [invoice_document_json(d.invoice, d.parties) for d in documents]
+    body = [invoice_document_json(d.invoice, d.parties, today=today) for d in documents]
     return InvoiceFile(orjson.dumps({"period": period, "invoices": body}), JSON, f"{name}.json")

@@ -1,5 +1,7 @@
-"""An invoice as a PDF for the customer (reportlab): seller and customer, number and dates,
-the lines with their per-module breakdown, tax and totals.
+"""An invoice as a PDF for the customer (reportlab): seller (with tax id, payment terms and
+payment details) and customer (name and reference, never internal ids), number in the
+tenant's format and dates, the lines with their per-module breakdown, a note on average
+daily quantities, tax and totals.
 
 Text is set in DejaVu Sans where the system has it (customer names come in every European
 script), else in the Vera font reportlab ships.
@@ -22,7 +24,14 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from reportlab.platypus.flowables import Flowable
 
 from services.invoicing.billing import parse_period
@@ -30,6 +39,7 @@ from services.invoicing.documents.content import parse_sources
 from services.invoicing.documents.exports.document import InvoiceDocument
 from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
+from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT, display_number
 from shared.catalog import CATALOG
 
 TITLES = {
@@ -93,7 +103,14 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
+def _number(doc: InvoiceDocument, number_format: str) -> str:
+    row = doc.invoice
+    if row.number is None:
+        return "not yet posted"
+    return display_number(row.number, row.issued_on, number_format)
+
+
+def _header(doc: InvoiceDocument, st: _Styles, number_format: str) -> list[Flowable]:
     row, seller, customer = doc.invoice, doc.parties.seller, doc.parties.customer
     title = TITLES[row.kind] + _MARKS.get(row.status, "")
     seller_lines = [
@@ -103,14 +120,15 @@ def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
     ]
     start, end = parse_period(row.period)
     facts = [
-        ("Number", str(row.number) if row.number is not None else "not yet posted"),
+        ("Number", _number(doc, number_format)),
         ("Invoice date", _date(row.issued_on)),
         ("Due date", _date(row.due_on)),
         ("Period", f"{start.isoformat()} to {end.isoformat()}"),
         ("Currency", row.currency),
     ]
     if doc.corrects_number is not None:
-        facts.append(("Corrects invoice", str(doc.corrects_number)))
+        corrected = display_number(doc.corrects_number, doc.corrects_issued_on, number_format)
+        facts.append(("Corrects invoice", corrected))
     top = Table(
         [
             [
@@ -124,14 +142,13 @@ def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
     bill_to = [_p("Bill to", st.head), _p(customer.name, st.body)]
     if customer.external_ref:
         bill_to.append(_p(f"Customer reference: {customer.external_ref}", st.body))
-    bill_to.append(_p(f"Customer id: {customer.company_id}", st.small))
     meta = Table(
-        [[_p(k, st.head), _p(v, st.right)] for k, v in facts], colWidths=[34 * mm, 46 * mm]
+        [[_p(k, st.head), _p(v, st.right)] for k, v in facts], colWidths=[34 * mm, 50 * mm]
     )
     meta.setStyle(
         TableStyle([("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("TOPPADDING", (0, 0), (-1, -1), 1)])
     )
-    parties = Table([[bill_to, meta]], colWidths=[94 * mm, 80 * mm])
+    parties = Table([[bill_to, meta]], colWidths=[90 * mm, 84 * mm])
     parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return [top, Spacer(1, 8 * mm), parties, Spacer(1, 8 * mm)]
 
@@ -177,9 +194,52 @@ def _lines(doc: InvoiceDocument, st: _Styles) -> Table:
         )
     if not row.lines:
         data.append(["", _p("No billable usage in this period.", st.body), "", "", ""])
-    table = Table(data, colWidths=[8 * mm, 86 * mm, 24 * mm, 28 * mm, 28 * mm], repeatRows=1)
+    # The number column fits three digits: a 40-line invoice with breakdowns stays aligned.
+    table = Table(data, colWidths=[11 * mm, 83 * mm, 24 * mm, 28 * mm, 28 * mm], repeatRows=1)
     table.setStyle(TableStyle(styles))
     return table
+
+
+def quantity_note(doc: InvoiceDocument) -> str | None:
+    """Why a quantity has decimals, with the document's own first such quantity as the
+    example; None when every quantity is whole."""
+    fractional = next(
+        (
+            line.quantity
+            for line in doc.invoice.lines
+            if line.quantity != line.quantity.to_integral()
+        ),
+        None,
+    )
+    if fractional is None:
+        return None
+    start, end = parse_period(doc.invoice.period)
+    days = (end - start).days + 1
+    shown = f"{quantity(abs(fractional)):,}"
+    return (
+        "Quantities with decimals are average daily units over the period: the units counted "
+        f"on each billed day, added up and divided by the {days} days of the period. "
+        f"{shown} means {shown} units a day on average, about "
+        f"{(abs(fractional) * days).to_integral():,} unit-days."
+    )
+
+
+def _payment(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
+    """How and by when to pay; a credit note says what happens to its credit instead."""
+    row, seller = doc.invoice, doc.parties.seller
+    if row.kind == InvoiceKind.CREDIT_NOTE:
+        text = "This credit is applied to open invoices or refunded to you."
+    elif row.due_on is not None:
+        text = (
+            f"Payment terms: {seller.payment_terms_days} days net. Please pay by "
+            f"{row.due_on.isoformat()}, quoting the invoice number."
+        )
+    else:
+        text = f"Payment terms: {seller.payment_terms_days} days net from the invoice date."
+    flowables: list[Flowable] = [_p(text, st.body)]
+    if seller.payment_details:
+        flowables.append(_p(seller.payment_details, st.body))
+    return flowables
 
 
 def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
@@ -187,7 +247,7 @@ def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
     percent = (row.tax_rate * 100).normalize()
     rows = [("Subtotal", row.subtotal), (f"Tax ({percent:f} %)", row.tax), ("Total", row.total)]
     if row.status in NUMBERED and row.kind != InvoiceKind.CREDIT_NOTE:
-        rows += [("Paid", row.total - row.balance), ("Balance due", row.balance)]
+        rows += [("Paid or credited", row.total - row.balance), ("Balance due", row.balance)]
     data = [
         [
             _p(label, st.head if label == "Total" else st.body),
@@ -200,11 +260,11 @@ def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
     return table
 
 
-def invoice_pdf(doc: InvoiceDocument) -> bytes:
+def invoice_pdf(doc: InvoiceDocument, number_format: str = DEFAULT_NUMBER_FORMAT) -> bytes:
     st = _Styles()
     row = doc.invoice
     out = io.BytesIO()
-    number = f" {row.number}" if row.number is not None else ""
+    number = f" {_number(doc, number_format)}" if row.number is not None else ""
     footer = doc.parties.seller.footer
 
     def page(canvas: Canvas, template: SimpleDocTemplate) -> None:
@@ -224,7 +284,14 @@ def invoice_pdf(doc: InvoiceDocument) -> bytes:
         author=doc.parties.seller.name,
         subject=f"{row.period} {doc.parties.customer.name}",
     )
-    story = [*_header(doc, st), _lines(doc, st), Spacer(1, 6 * mm), _totals(doc, st)]
+    story = [*_header(doc, st, number_format), _lines(doc, st)]
+    note = quantity_note(doc)
+    if note:
+        story += [Spacer(1, 2 * mm), _p(note, st.small)]
+    # Totals and how to pay stay on one page, under the last lines.
+    story += [
+        KeepTogether([Spacer(1, 6 * mm), _totals(doc, st), Spacer(1, 6 * mm), *_payment(doc, st)])
+    ]
     if footer:
         story += [Spacer(1, 10 * mm), _p(footer, st.small)]
     template.build(story, onFirstPage=page, onLaterPages=page)

@@ -1,7 +1,7 @@
 """Contract versions and line segments: services carry the date their version takes effect,
 invoice lines their segment and calculation
 
-Revision ID: 0006_contract_versions
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30 23:30:00.000000
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_contract_versions"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
