@@ -10,7 +10,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from shared.bus.base import Handler, Message
+from shared.bus.base import Handler, Headers, Message
+from shared.observability.metrics import CONSUMER_LAG
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,20 @@ class KafkaBus:
             return False
         return True
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: Sequence[Headers] = (),
+    ) -> None:
         if self._producer is None:
             raise RuntimeError("bus not started")
-        futures = [await self._producer.send(topic, value, key=key) for key, value in messages]
+        futures = [
+            await self._producer.send(
+                topic, value, key=key, headers=list(headers[i]) if headers and headers[i] else None
+            )
+            for i, (key, value) in enumerate(messages)
+        ]
         await asyncio.gather(*futures)
 
     async def consume(
@@ -97,15 +108,17 @@ class KafkaBus:
             fetch_max_bytes=16 * 1024 * 1024,
         )
         await consumer.start()
+        positions: dict[TopicPartition, int] = {}
         try:
             while True:
                 records = await consumer.getmany(timeout_ms=1000, max_records=batch_size)
                 batch = [
-                    Message(r.topic, r.partition, r.offset, r.key, r.value)
+                    Message(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers))
                     for tp_records in records.values()
                     for r in tp_records
                 ]
                 if not batch:
+                    _record_lag(consumer, group, positions)
                     continue
                 try:
                     await handler(batch)
@@ -117,11 +130,27 @@ class KafkaBus:
                         consumer.seek(tp, tp_records[0].offset)
                     await asyncio.sleep(self._retry_seconds)
                     continue
-                await consumer.commit(
-                    {
-                        TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1
-                        for tp, recs in records.items()
-                    }
-                )
+                done = {
+                    TopicPartition(tp.topic, tp.partition): recs[-1].offset + 1
+                    for tp, recs in records.items()
+                }
+                await consumer.commit(done)
+                positions.update(done)
+                _record_lag(consumer, group, positions)
         finally:
             await consumer.stop()
+
+
+def _record_lag(
+    consumer: AIOKafkaConsumer, group: str, positions: dict[TopicPartition, int]
+) -> None:
+    """The gap between each partition's end and the next offset this group will process,
+    for the partitions it has processed from (the others show once they have traffic)."""
+    assigned = consumer.assignment()
+    for tp, position in list(positions.items()):
+        if tp not in assigned:  # handed to another replica in a rebalance
+            del positions[tp]
+            continue
+        end = consumer.highwater(tp)
+        if end is not None:
+            CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(end - position, 0))
