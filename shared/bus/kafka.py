@@ -23,10 +23,12 @@ class KafkaBus:
         topics: Sequence[str] = (),
         partitions: int = 4,
         retry_seconds: float = 1.0,
+        replication_factor: int = 1,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._topics = tuple(topics)
         self._partitions = partitions
+        self._replication_factor = replication_factor
         self._retry_seconds = retry_seconds
         self._producer: AIOKafkaProducer | None = None
 
@@ -56,7 +58,11 @@ class KafkaBus:
         try:
             existing = set(await admin.list_topics())
             missing = [
-                NewTopic(name=t, num_partitions=self._partitions, replication_factor=1)
+                NewTopic(
+                    name=t,
+                    num_partitions=self._partitions,
+                    replication_factor=self._replication_factor,
+                )
                 for t in topics
                 if t not in existing
             ]

@@ -4,7 +4,7 @@ the bus to the consumers' database writes.
 The context crosses HTTP in ``traceparent`` headers (httpx and FastAPI instrumentation), the
 outbox in a column of its row (written in the business transaction, relayed later) and Kafka
 in message headers. Spans are exported by OTLP only when an endpoint is configured
-(``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``ICB_OTLP_ENDPOINT``); without one no provider is set
+(``ICB_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``); without one no provider is set
 and the API's no-op tracer costs next to nothing.
 """
 
@@ -36,9 +36,10 @@ Headers = tuple[tuple[str, bytes], ...]
 _instrumented: weakref.WeakSet[object] = weakref.WeakSet()
 
 
-def configure_tracing(service: str) -> bool:
-    """Exports spans by OTLP when an endpoint is configured; answers whether it does."""
-    endpoint = os.environ.get("ICB_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+def configure_tracing(service: str, endpoint: str | None = None) -> bool:
+    """Exports spans by OTLP/HTTP when an endpoint is configured (``ICB_OTLP_ENDPOINT``, or
+    the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``); answers whether it does."""
+    endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if not endpoint:
         return False
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -46,12 +47,11 @@ def configure_tracing(service: str) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+    traces_url = endpoint.rstrip("/") + "/v1/traces"
     provider = TracerProvider(resource=Resource.create({"service.name": f"icb-{service}"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url)))
     trace.set_tracer_provider(provider)
-    log.info("traces are exported to %s", endpoint)
+    log.info("traces are exported to %s", traces_url)
     return True
 
 
