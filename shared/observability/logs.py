@@ -79,3 +79,4 @@ def configure_logging(level: str = "INFO", service: str = "icb", fmt: str = "aut
     root.handlers[:] = [log_handler(service, fmt=fmt)]
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the access lines say it already
