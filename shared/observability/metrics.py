@@ -65,6 +65,11 @@ JOB_DURATION = Histogram(
     ["kind", "outcome"],
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
+WEBHOOK_DELIVERIES = Counter(
+    "icb_webhook_deliveries",
+    "Webhook delivery attempts, by event type and outcome (for the webhook sender to count).",
+    ["event_type", "outcome"],
+)
 
 Refresher = Callable[[], Awaitable[None]]
 _refreshers: dict[int, Refresher] = {}

@@ -28,10 +28,10 @@ from opentelemetry.trace import Link, SpanKind, StatusCode
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.bus.base import Headers
+
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("icb")
-Headers = tuple[tuple[str, bytes], ...]
-"""Kafka message headers: names with byte values."""
 
 _instrumented: weakref.WeakSet[object] = weakref.WeakSet()
 
