@@ -13,7 +13,16 @@ UNMATCHED = "unmatched"
 """The route label of a request no route matched (a raw path would explode the series)."""
 
 
+def name_route(request: Request, template: str) -> None:
+    """Labels the request with ``template`` rather than the route that matched it (the
+    gateway's catch-all forwards every service's paths)."""
+    request.state.route_template = template
+
+
 def route_template(request: Request) -> str:
+    named = getattr(request.state, "route_template", None)
+    if isinstance(named, str):
+        return named
     route: BaseRoute | None = request.scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else UNMATCHED

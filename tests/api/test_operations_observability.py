@@ -81,6 +81,9 @@ async def test_metrics_answer_without_a_key_with_every_family(embedded_api: Embe
     # Services label by route template; the gateway's answer is counted under its own.
     assert value(http, "icb_http_requests_total", service="ingest", route="/v1/usage") >= 1
     assert value(http, "icb_http_requests_total", service="gateway", status="404") >= 1
+    # The gateway's catch-all forwards: its requests are labelled by the routing table's path.
+    assert value(http, "icb_http_requests_total", service="gateway", route="/v1/usage") >= 1
+    assert value(http, "icb_http_requests_total", service="gateway", route="/v1/companies/{}") >= 1
     routes = {s.labels["route"] for s in http}
     assert "/v1/companies/nope" not in routes, "raw paths must never become labels"
     durations = families["icb_http_request_duration_seconds"]
