@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -184,6 +185,15 @@ async def test_log_lines_are_json_with_request_tenant_and_trace_ids(
     assert len({line["trace_id"] for line in access}) == 1
 
 
+class Refusing(httpx.AsyncBaseTransport):
+    """A module that refuses every credential, logging what it was sent as a careless
+    client library would."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        logging.getLogger("icb.test.module").warning("sent headers %s", dict(request.headers))
+        return httpx.Response(401, json={"error": "bad token"})
+
+
 async def test_keys_and_secrets_never_reach_a_log_line(
     embedded_api: EmbeddedApi, captured: io.StringIO
 ) -> None:
@@ -203,6 +213,15 @@ async def test_keys_and_secrets_never_reach_a_log_line(
         raise ValueError(f"refused key {api.key}")
     except ValueError:
         log.exception("failed")
+    # A module refusing credentials: the credentials go into the request, never the logs.
+    api.system.ingest.syncer.transport = Refusing()
+    credential = "mod-credential-5d1e77a0"
+    response = await api.client.put(
+        "/v1/modules/datto_rmm/connection",
+        json={"base_url": "http://module.test/v1", "credentials": {"token": credential}},
+    )
+    assert response.status_code == 422, response.text
+    secrets.append(credential)
     # A real request with the key in its header, and a bad key that ends in a 401.
     assert (await api.client.get("/v1/companies")).status_code == 200
     bad = await api.client.get(
@@ -214,6 +233,7 @@ async def test_keys_and_secrets_never_reach_a_log_line(
     for secret in [*secrets, api.key[:-4]]:
         assert secret not in text, secret
     assert "module" in text  # what is not secret stays
+    assert "sent headers" in text  # the module was asked, and what it was sent was logged
 
 
 async def test_one_trace_from_an_ingest_request_to_the_unit_table(
