@@ -134,6 +134,9 @@ class KafkaBus:
                     )
                     for tp, tp_records in records.items():
                         consumer.seek(tp, tp_records[0].offset)
+                        # A stuck partition shows as lag that grows (the alert's signal).
+                        positions.setdefault(tp, tp_records[0].offset)
+                    _record_lag(consumer, group, positions)
                     await asyncio.sleep(self._retry_seconds)
                     continue
                 done = {

@@ -67,11 +67,15 @@ class InProcessBus:
                 await handler(batch)
             except Exception:
                 log.exception("handler failed in group %s; the batch will be redelivered", group)
+                self._record_lag(group, batch)
                 await asyncio.sleep(self._retry_seconds)
                 continue
             for message in batch:
                 key = (group, message.topic)
                 self._committed[key] = max(self._committed[key], message.offset + 1)
-            for topic in {m.topic for m in batch}:
-                lag = len(self._logs[topic]) - self._committed[(group, topic)]
-                CONSUMER_LAG.labels(group, topic, "0").set(lag)
+            self._record_lag(group, batch)
+
+    def _record_lag(self, group: str, batch: Sequence[Message]) -> None:
+        for topic in {m.topic for m in batch}:
+            lag = len(self._logs[topic]) - self._committed[(group, topic)]
+            CONSUMER_LAG.labels(group, topic, "0").set(lag)
