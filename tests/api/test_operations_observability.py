@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.observability.logs import log_handler
-from tests.support.tracing import span_exporter
+from tests.support.tracing import recorded_spans
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi
@@ -163,11 +163,11 @@ async def test_redelivered_events_count_as_duplicates(embedded_api: EmbeddedApi)
 async def test_log_lines_are_json_with_request_tenant_and_trace_ids(
     embedded_api: EmbeddedApi, captured: io.StringIO
 ) -> None:
-    span_exporter()
     api = embedded_api
-    response = await api.client.post(
-        "/v1/usage", json={"records": [usage()]}, headers={"x-request-id": "req-ops-1"}
-    )
+    with recorded_spans():
+        response = await api.client.post(
+            "/v1/usage", json={"records": [usage()]}, headers={"x-request-id": "req-ops-1"}
+        )
     assert response.status_code == 200, response.text
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     access = [
@@ -240,11 +240,11 @@ async def test_one_trace_from_an_ingest_request_to_the_unit_table(
     embedded_api: EmbeddedApi,
 ) -> None:
     api = embedded_api
-    exporter = span_exporter()
-    response = await api.client.post("/v1/usage", json={"records": [usage("org-trace")]})
-    assert response.status_code == 200, response.text
-    await api.settle()
-    spans = exporter.get_finished_spans()
+    with recorded_spans() as exporter:
+        response = await api.client.post("/v1/usage", json={"records": [usage("org-trace")]})
+        assert response.status_code == 200, response.text
+        await api.settle()
+        spans = exporter.get_finished_spans()
     gateway = [s for s in spans if s.name == "POST /v1/{rest:path}"]
     assert len(gateway) == 1, [s.name for s in spans]
     trace_id = gateway[0].context.trace_id
