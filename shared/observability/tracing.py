@@ -65,7 +65,7 @@ def _once(obj: object) -> bool:
 def instrument_app(app: FastAPI) -> None:
     """Server spans for the app's requests, continuing a caller's ``traceparent``."""
     if _once(app):
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics")
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/readyz$,/metrics$")
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
