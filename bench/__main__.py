@@ -12,6 +12,7 @@ from bench.automap import measure as automap
 from bench.billing import billing_run_bench
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
+from bench.overhead import tracing_overhead
 from bench.run_latency import describe as describe_run_latency
 from bench.run_latency import measure as run_latency
 from bench.stack import running_stack
@@ -48,6 +49,12 @@ async def main(args: argparse.Namespace) -> None:
             f"({ingest['records']} records in {ingest['seconds']} s)",
             flush=True,
         )
+    overhead = await tracing_overhead(msp, len(payloads))
+    print(
+        f"tracing overhead (every span exported vs none; metrics on in both): "
+        f"{overhead.percent:.1f} % ({overhead.traced:,.0f} vs {overhead.plain:,.0f} records/s)",
+        flush=True,
+    )
     billing = await billing_run_bench(args.billing_companies)
     run = billing["run"]
     print(

@@ -53,7 +53,8 @@ async def _run(*args: str, env: dict[str, str]) -> str:
 
 
 @asynccontextmanager
-async def running_stack() -> AsyncIterator[Stack]:
+async def running_stack(extra_env: dict[str, str] | None = None) -> AsyncIterator[Stack]:
+    """``extra_env`` adds settings for the services (e.g. ``ICB_OTLP_ENDPOINT``)."""
     base = ServiceSettings().database_url
     name = f"icb_bench_{secrets.token_hex(4)}"
     await _admin(base, f'CREATE DATABASE "{name}"')
@@ -68,6 +69,7 @@ async def running_stack() -> AsyncIterator[Stack]:
         "ICB_RATE_LIMIT_PER_SECOND": "100000",
         "ICB_RATE_LIMIT_BURST": "100000",
         **{k: str(v) for k, v in PORTS.items()},
+        **(extra_env or {}),
     }
     script = str(REPO / "deploy" / "services.sh")
     try:

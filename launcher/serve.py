@@ -41,16 +41,19 @@ def serve_one(name: str, host: str, port: int | None) -> None:
     from shared.db import create_engine
     from shared.events import all_topics
     from shared.logging import configure_logging
+    from shared.observability.tracing import configure_tracing
 
     module = SERVICES[name]
     settings: ServiceSettings = module.SETTINGS()
-    configure_logging(settings.log_level, name)
+    configure_logging(settings.log_level, name, settings.log_format)
+    configure_tracing(name, settings.otlp_endpoint)
     engine = create_engine(settings.database_url, module.SCHEMA_NAME, settings.database_pool_size)
     if name in EVENT_SERVICES:
         bus = KafkaBus(
             settings.kafka_bootstrap_servers,
             all_topics(settings.topic_prefix),
             settings.topic_partitions,
+            replication_factor=settings.topic_replication_factor,
         )
         runtime = module.build_runtime(settings, engine, bus)
     else:
@@ -69,10 +72,12 @@ def embedded_line(host: str, port: int, data_dir: Path, existing: bool) -> str:
 def serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_dir: Path) -> None:
     from launcher.embedded import EmbeddedSystem
     from shared.logging import configure_logging
+    from shared.observability.tracing import configure_tracing
 
     port = port or DEFAULT_PORTS["gateway"]
     check_port(host, port)
-    configure_logging(settings.log_level, "embedded")
+    configure_logging(settings.log_level, "embedded", settings.log_format)
+    configure_tracing("embedded", settings.otlp_endpoint)
     existing = has_data(data_dir)
     system = EmbeddedSystem(data_dir)
     print(embedded_line(host, port, data_dir, existing), flush=True)

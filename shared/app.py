@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from shared.context import H_REQUEST_ID
-from shared.logging import request_id_var
+from shared.context import H_REQUEST_ID, H_TENANT
+from shared.observability import http as observability
+from shared.observability import tracing
+from shared.observability.context import request_id_var, tenant_id_var
 from shared.problems import install_problem_handlers
 from shared.runtime import BaseRuntime
 
 access_log = logging.getLogger("icb.access")
-QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # A caller's request id is kept only if it is short and plain: it goes into logs and the audit.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,64}")
 
@@ -50,10 +52,16 @@ def create_service_app(
         given = request.headers.get(H_REQUEST_ID, "")
         rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        tenant_token = tenant_id_var.set(request.headers.get(H_TENANT, "-"))
         started = time.perf_counter()
         try:
             response = await call_next(request)
             if request.url.path not in QUIET_PATHS:  # one line per request, under its id
+                if tenant := observability.bound_tenant(request):
+                    tenant_id_var.set(tenant)
+                observability.observe(
+                    runtime.name, request, response.status_code, time.perf_counter() - started
+                )
                 access_log.info(
                     "%s %s -> %s in %.1f ms",
                     request.method,
@@ -62,6 +70,7 @@ def create_service_app(
                     (time.perf_counter() - started) * 1000,
                 )
         finally:
+            tenant_id_var.reset(tenant_token)
             request_id_var.reset(token)
         response.headers[H_REQUEST_ID] = rid
         return response
@@ -79,6 +88,8 @@ def create_service_app(
             status_code=200 if ok else 503,
         )
 
+    observability.install(app)
+    tracing.instrument_engine(runtime.engine)
     for router in routers:
         app.include_router(router)
     return app

@@ -27,6 +27,8 @@ from shared.events import (
     topic_for,
 )
 from shared.inbox import claim
+from shared.observability import metrics, tracing
+from shared.observability.context import tenant_id_var
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,16 @@ class EventConsumer:
         await self.bus.consume(self.group, self._topics, self.handle_batch, self.batch_size)
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
+        for topic in {m.topic for m in messages}:
+            metrics.EVENTS_CONSUMED.labels(self.group, topic).inc(
+                sum(1 for m in messages if m.topic == topic)
+            )
+        with tracing.consuming(
+            self.group, [m.topic for m in messages], [m.headers for m in messages]
+        ):
+            await self._handle_batch(messages)
+
+    async def _handle_batch(self, messages: Sequence[Message]) -> None:
         decoded: list[tuple[Message, EnvelopeHead, Event]] = []
         for message in messages:
             try:
@@ -89,8 +101,10 @@ class EventConsumer:
             for _, envelope, event in items:
                 event_id = str(envelope.id)
                 if event_id not in fresh:
+                    metrics.INBOX_DUPLICATES.labels(self.group).inc()
                     continue
                 fresh.discard(event_id)
+                tenant_id_var.set(envelope.tenant_id)
                 await self.handlers[type(event)](session, envelope.tenant_id, event)
 
     async def _dead_letter(self, message: Message, reason: str) -> None:
@@ -106,6 +120,7 @@ class EventConsumer:
         log.error(
             "dead-lettered %s@%s from %s: %s", message.topic, message.offset, self.group, reason
         )
+        metrics.DEAD_LETTERS.labels(self.group, message.topic).inc()
         await self.bus.publish(
             topic_for(self.topic_prefix, DEAD_LETTER),
             [(message.key, letter.model_dump_json().encode())],

@@ -6,9 +6,11 @@ Changes are additive. A breaking change is a new ``version`` (or a new type), ne
 from __future__ import annotations
 
 import uuid
+import zlib
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
@@ -17,6 +19,46 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+
+    def partition_key(self, tenant_id: str) -> str:
+        """The message key: the events of one key stay in order on one partition."""
+        return tenant_id
+
+
+USAGE_KEY_BUCKETS = 32
+"""Usage is keyed by its ``(tenant, module, org_id)`` folded into this many buckets a tenant:
+a large tenant spreads over every partition, each key keeps its order (its bucket is fixed),
+and a push of a thousand orgs' days stays a few dozen messages rather than a thousand."""
+
+
+class _OrgRecord(Protocol):
+    @property
+    def module(self) -> str: ...
+
+    @property
+    def org_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_OrgRecord)
+
+
+def usage_bucket(record: _OrgRecord) -> int:
+    return zlib.crc32(f"{record.module}\x1f{record.org_id}".encode()) % USAGE_KEY_BUCKETS
+
+
+def usage_chunks(records: Sequence[R], size: int) -> Iterator[tuple[R, ...]]:
+    """The records in events of at most ``size`` whose records share one bucket."""
+    buckets: dict[int, list[R]] = {}
+    for record in records:
+        buckets.setdefault(usage_bucket(record), []).append(record)
+    for _, group in sorted(buckets.items()):
+        for i in range(0, len(group), size):
+            yield tuple(group[i : i + size])
+
+
+def _usage_key(tenant_id: str, records: Sequence[_OrgRecord]) -> str:
+    buckets = {usage_bucket(r) for r in records}
+    return f"{tenant_id}/{buckets.pop():02d}" if len(buckets) == 1 else tenant_id
 
 
 class UsageRecord(BaseModel):
@@ -35,6 +77,9 @@ class UsageRecord(BaseModel):
 class UsageRecorded(Event):
     TYPE = "usage.recorded"
     records: tuple[UsageRecord, ...]
+
+    def partition_key(self, tenant_id: str) -> str:
+        return _usage_key(tenant_id, self.records)
 
 
 MappingStatus = Literal["mapped", "unmapped", "excluded"]
@@ -58,6 +103,9 @@ class ResolvedUsage(BaseModel):
 class UsageResolved(Event):
     TYPE = "usage.resolved"
     records: tuple[ResolvedUsage, ...]
+
+    def partition_key(self, tenant_id: str) -> str:
+        return _usage_key(tenant_id, self.records)
 
 
 class MappingChanged(Event):

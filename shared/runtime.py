@@ -22,7 +22,8 @@ from shared.bus import Bus
 from shared.consumer import EventConsumer, EventHandler
 from shared.db import session_factory
 from shared.events import Event
-from shared.outbox import Outbox, OutboxRelay
+from shared.observability import metrics
+from shared.outbox import Outbox, OutboxRelay, sample_backlog
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,10 @@ class EventRuntime(BaseRuntime):
             bus,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
+            service=name,
         )
         self.consumers: list[EventConsumer] = []
+        self._unregister_metrics: Callable[[], None] | None = None
 
     def consume(self, group_suffix: str, handlers: dict[type[Event], EventHandler]) -> None:
         self.consumers.append(
@@ -146,6 +149,19 @@ class EventRuntime(BaseRuntime):
         async with super().transaction() as session:
             yield session
         self.relay.notify()
+
+    async def sample_outbox(self) -> None:
+        await sample_backlog(self.name, self.outbox_table, self.sessions)
+
+    async def start(self) -> None:
+        self._unregister_metrics = metrics.on_scrape(self.sample_outbox)
+        await super().start()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        if self._unregister_metrics is not None:
+            self._unregister_metrics()
+            self._unregister_metrics = None
+        await super().stop(grace_seconds)
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:

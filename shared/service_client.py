@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from shared.context import CallerContext, sign
+from shared.observability.tracing import instrument_client
 from shared.problems import ServiceUnavailable
 
 
@@ -19,7 +20,9 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._secret = secret
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._client = instrument_client(
+            httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        )
 
     async def get(self, ctx: CallerContext, path: str) -> tuple[int, Any]:
         headers = sign(self._secret, ctx, "GET", path)

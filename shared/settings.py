@@ -25,6 +25,8 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = "icb."
     topic_partitions: int = 4
+    # Production clusters: 3, with min.insync.replicas=2 on the brokers (deploy/k8s/README.md).
+    topic_replication_factor: int = 1
     consumer_batch_size: int = 50
     outbox_batch_size: int = 200
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
@@ -32,6 +34,10 @@ class ServiceSettings(BaseSettings):
     # Every service that takes request bodies (gateway, ingest, mapping's import) bounds them.
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "INFO"
+    # "auto": readable text on a terminal, JSON lines otherwise (for the log collector).
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # Spans are exported by OTLP/HTTP only when this (or OTEL_EXPORTER_OTLP_ENDPOINT) is set.
+    otlp_endpoint: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -20,6 +20,7 @@ from services.gateway.proxy import Upstreams
 from services.gateway.runtime import GatewayRuntime
 from services.gateway.settings import GatewaySettings
 from shared.app import create_service_app
+from shared.observability.tracing import instrument_client
 
 SETTINGS = GatewaySettings
 TITLE = docs.TITLE
@@ -62,6 +63,8 @@ def build_runtime(
             name: httpx.AsyncClient(base_url=urls[name], timeout=timeout, limits=limits)
             for name in UPSTREAM_SERVICES
         }
+    for client in clients.values():
+        instrument_client(client)
     upstreams = Upstreams(clients, settings.internal_secret)
     openapi = OpenApiAggregator(upstreams.clients, own_document, TITLE, VERSION)
     return GatewayRuntime(settings, engine, upstreams, openapi)

@@ -106,6 +106,11 @@ def match(method: str, path: str) -> tuple[Route | None, bool]:
     return None, path_known
 
 
+def template_of(route: Route) -> str:
+    """The route's path as a template (``/v1/companies/{}``): a metric label, never a raw path."""
+    return route.pattern.pattern.removeprefix("^").removesuffix("$").replace(SEG, "{}")
+
+
 def route_of_template(method: str, template: str) -> Route | None:
     """The route serving an OpenAPI path template such as ``/v1/companies/{company_id}``."""
     route, _ = match(method.upper(), _TEMPLATE_PARAM.sub("{param}", template))

@@ -4,6 +4,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+Headers = tuple[tuple[str, bytes], ...]
+"""Message headers (the trace context travels in them)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -12,6 +15,7 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes
+    headers: Headers = ()
 
 
 Handler = Callable[[Sequence[Message]], Awaitable[None]]
@@ -22,7 +26,8 @@ class Bus(Protocol):
 
     ``consume`` runs until cancelled: it hands batches to ``handler`` and commits their offsets
     only after the handler returned. A handler that raises gets the same batch again after a
-    back-off, so handlers must be idempotent.
+    back-off, so handlers must be idempotent. ``headers``, when given, holds one entry per
+    message of ``messages``.
     """
 
     async def start(self) -> None: ...
@@ -31,7 +36,12 @@ class Bus(Protocol):
 
     async def ping(self) -> bool: ...
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None: ...
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: Sequence[Headers] = (),
+    ) -> None: ...
 
     async def consume(
         self, group: str, topics: Sequence[str], handler: Handler, batch_size: int = 500

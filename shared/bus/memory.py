@@ -7,7 +7,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from shared.bus.base import Handler, Message
+from shared.bus.base import Handler, Headers, Message
+from shared.observability.metrics import CONSUMER_LAG
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,15 @@ class InProcessBus:
     async def ping(self) -> bool:
         return True
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: Sequence[Headers] = (),
+    ) -> None:
         log_ = self._logs[topic]
-        for key, value in messages:
-            log_.append(Message(topic, 0, len(log_), key, value))
+        for i, (key, value) in enumerate(messages):
+            log_.append(Message(topic, 0, len(log_), key, value, headers[i] if headers else ()))
         async with self._changed:
             self._changed.notify_all()
 
@@ -61,8 +67,15 @@ class InProcessBus:
                 await handler(batch)
             except Exception:
                 log.exception("handler failed in group %s; the batch will be redelivered", group)
+                self._record_lag(group, batch)
                 await asyncio.sleep(self._retry_seconds)
                 continue
             for message in batch:
                 key = (group, message.topic)
                 self._committed[key] = max(self._committed[key], message.offset + 1)
+            self._record_lag(group, batch)
+
+    def _record_lag(self, group: str, batch: Sequence[Message]) -> None:
+        for topic in {m.topic for m in batch}:
+            lag = len(self._logs[topic]) - self._committed[(group, topic)]
+            CONSUMER_LAG.labels(group, topic, "0").set(lag)

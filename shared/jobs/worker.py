@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.drain import DrainLoop
 from shared.jobs.leases import LeaseLost, Leases, Progress
 from shared.jobs.table import Job, find
+from shared.observability.metrics import JOB_DURATION
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +79,27 @@ class JobWorker(DrainLoop):
         stop = asyncio.Event()
         lost: list[bool] = []
         beating = asyncio.create_task(self._heartbeat(job.id, progress, stop, attempt, lost))
+        started = time.perf_counter()
+        outcome = "succeeded"
         try:
             await attempt
         except LeaseLost:
+            outcome = "lease_lost"
             log.warning("job %s was taken over by another worker", job.id)
         except asyncio.CancelledError:
+            outcome = "lease_lost" if lost else "released"
             if not lost:  # this replica stops: give the job back
                 await self.leases.release(job.id)
                 raise
             log.warning("job %s: lease lost, its work rolled back", job.id)
         except Exception as error:
+            outcome = "failed"
             log.exception("job %s (%s) failed", job.id, job.kind)
             await self.leases.fail(job.id, error)
         finally:
             stop.set()
             await beating
+            JOB_DURATION.labels(job.kind, outcome).observe(time.perf_counter() - started)
 
     async def _attempt(self, job: Job, progress: Progress) -> None:
         handler = self._handlers[job.kind]

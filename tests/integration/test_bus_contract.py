@@ -19,6 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import MessageSizeTooLargeError
+from prometheus_client import REGISTRY
 
 from shared.bus import Bus, Handler, InProcessBus, Message
 from shared.bus.kafka import KafkaBus
@@ -422,3 +423,42 @@ async def test_consume_reads_several_topics(h: Harness) -> None:
         one: [b"m0000", b"m0001", b"m0002"],
         two: [b"m0100", b"m0101", b"m0102", b"m0103"],
     }
+
+
+async def test_headers_travel_with_their_messages_and_lag_is_measured(h: Harness) -> None:
+    topic = await h.topic()
+    group = h.name("group")
+    headers = [(("traceparent", f"00-{i:032x}-{i:016x}-01".encode()),) for i in range(1, 4)]
+    await h.bus.publish(topic, [(b"k", b"a"), (b"k", b"b"), (b"k", b"c")], headers)
+    await h.bus.publish(topic, [(b"k", b"plain")])
+    got = Collector()
+    h.consume(group, [topic], got)
+    await h.until("4 messages", lambda: len(got.messages) >= 4)
+    assert [m.headers for m in got.messages] == [*headers, ()]
+
+    def lag() -> float | None:
+        return REGISTRY.get_sample_value(
+            "icb_consumer_lag",
+            {"group": group, "topic": topic, "partition": str(got.messages[0].partition)},
+        )
+
+    await h.until("the lag gauge at 0", lambda: lag() == 0)
+    stuck = asyncio.Event()
+
+    async def failing(batch: Sequence[Message]) -> None:
+        stuck.set()
+        raise RuntimeError("stuck")
+
+    other = h.name("stuck")
+    h.consume(other, [topic], failing)
+    await bounded(stuck.wait(), "the failing handler")
+    partition = str(got.messages[0].partition)
+    await h.until(
+        "a stuck group's lag",
+        lambda: (
+            REGISTRY.get_sample_value(
+                "icb_consumer_lag", {"group": other, "topic": topic, "partition": partition}
+            )
+            == 4
+        ),
+    )

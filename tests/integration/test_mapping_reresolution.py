@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
 from services.mapping.app import build_runtime
 from services.mapping.models import (
@@ -148,10 +148,10 @@ async def versions(runtime: MappingRuntime, tenant_id: str) -> Counter[int]:
 async def take_events(runtime: MappingRuntime, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's events in the outbox, oldest first, removed from it."""
     t = runtime.outbox_table
+    # Usage events are keyed by tenant and a bucket of (module, org_id), the others by tenant.
+    of_tenant = or_(t.c.key == tenant_id, t.c.key.startswith(f"{tenant_id}/"))
     async with runtime.transaction() as session:
-        rows = (
-            await session.execute(select(t.c.id, t.c.payload).where(t.c.key == tenant_id))
-        ).all()
+        rows = (await session.execute(select(t.c.id, t.c.payload).where(of_tenant))).all()
         await session.execute(t.delete().where(t.c.id.in_([r.id for r in rows])))
     return [json.loads(r.payload) for r in sorted(rows)]
 

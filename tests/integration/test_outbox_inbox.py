@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.ingest import models as ingest
-from shared.bus import Bus, Handler, Message
+from shared.bus import Bus, Handler, Headers, Message
 from shared.bus.kafka import KafkaBus
 from shared.consumer import EventConsumer
 from shared.db import create_engine, session_factory
@@ -88,8 +88,13 @@ class CrashAfterPublish:
     async def ping(self) -> bool:
         return await self._bus.ping()
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
-        await self._bus.publish(topic, messages)
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: Sequence[Headers] = (),
+    ) -> None:
+        await self._bus.publish(topic, messages, headers)
         self.published += len(messages)
         raise RelayCrash
 
@@ -115,8 +120,13 @@ class ObservedBus:
     async def ping(self) -> bool:
         return await self._bus.ping()
 
-    async def publish(self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
-        await self._bus.publish(topic, messages)
+    async def publish(
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: Sequence[Headers] = (),
+    ) -> None:
+        await self._bus.publish(topic, messages, headers)
 
     async def consume(
         self, group: str, topics: Sequence[str], handler: Handler, batch_size: int = 500
@@ -466,7 +476,7 @@ async def test_failing_event_is_dead_lettered_and_the_others_processed(
     assert (letter.group, letter.topic, letter.key) == (
         consumer.group,
         topic_for(prefix, UsageRecorded.TYPE),
-        TENANT,
+        usage("poison-1").partition_key(TENANT),  # usage is keyed by tenant, module and org
     )
     assert len(observed.handled) == 4
     assert await effect_counts(sessions) == {(TENANT, o): 1 for o in ("ok-1", "ok-2", "ok-3")}

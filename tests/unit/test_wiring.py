@@ -39,10 +39,14 @@ OPTIONS_ADDED = {
     "billing_run_wait_seconds", "job_lease_seconds", "job_max_attempts",
     "reresolution_wait_seconds",
 }  # fmt: skip
+# Options added with operations (log format, trace export).
+OPTIONS_OPERATIONS = {"log_format", "otlp_endpoint", "topic_replication_factor"}
 
 
 def test_every_option_of_before_is_read_by_some_service_and_nothing_else() -> None:
-    assert {name for cls in CLASSES for name in cls.model_fields} == OPTIONS_BEFORE | OPTIONS_ADDED
+    assert {name for cls in CLASSES for name in cls.model_fields} == (
+        OPTIONS_BEFORE | OPTIONS_ADDED | OPTIONS_OPERATIONS
+    )
 
 
 def test_each_service_has_only_its_own_options() -> None:

@@ -12,6 +12,7 @@ from services.gateway.routes import match
 from services.gateway.runtime import GatewayRuntime
 from shared.context import CallerContext
 from shared.deps import Paging, runtime_dependency
+from shared.observability.http import bind_tenant
 from shared.problems import Forbidden, Unauthorized
 
 __all__ = ["Caller", "Paging", "Runtime", "authorize"]
@@ -41,6 +42,7 @@ async def authenticate(request: Request) -> CallerContext:
 async def authorize(request: Request) -> CallerContext:
     """The key, within its rate, with a role the routing table allows for this request."""
     ctx = await authenticate(request)
+    bind_tenant(request, ctx.tenant_id)
     gateway_runtime(request).rate_limiter.check(ctx.key_id)
     route, _ = match(request.method, request.url.path)
     if route is None or ctx.role not in route.roles:

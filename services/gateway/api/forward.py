@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from services.gateway.api.deps import Runtime, authorize
 from services.gateway.proxy import read_body
-from services.gateway.routes import GATEWAY, match
+from services.gateway.routes import GATEWAY, match, template_of
+from shared.observability.http import name_route
 from shared.problems import MethodNotAllowed, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +20,7 @@ async def proxy(request: Request, rest: str, runtime: Runtime) -> Response:
         if path_known:
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
         raise NotFound(f"No such endpoint: {request.method} {request.url.path}.")
+    name_route(request, template_of(route))
     ctx = await authorize(request)
     body = await read_body(request, runtime.settings.max_body_bytes)
     upstreams = runtime.upstreams

@@ -15,6 +15,7 @@ from services.ingest.sync import repository
 from services.ingest.sync.status import SyncStatus, SyncTrigger
 from services.ingest.usage.service import IntakeResult, take_in
 from shared.events import ModuleSynced
+from shared.observability.metrics import SYNC_OUTCOMES
 from shared.outbox import Outbox
 
 ERROR_CHARS = 2000
@@ -47,6 +48,7 @@ def _rejection_note(result: IntakeResult) -> str | None:
 def _synced(job: Job, row: ModuleSyncRow) -> ModuleSynced:
     """``module.synced`` for a sync that is over, from what its row says."""
     outcome = SyncStatus.SUCCEEDED if row.status is SyncStatus.SUCCEEDED else SyncStatus.FAILED
+    SYNC_OUTCOMES.labels(job.module, job.trigger, outcome).inc()
     return ModuleSynced(
         module=job.module,
         date=job.day,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.usage import repository
 from services.ingest.usage.validation import Rejection, validate_batch
-from shared.events import UsageRecorded
+from shared.events import UsageRecorded, usage_chunks
 from shared.outbox import Outbox
 
 EVENT_RECORDS = 1000
@@ -48,10 +48,7 @@ async def take_in(
     await outbox.add(
         session,
         tenant_id,
-        *(
-            UsageRecorded(records=tuple(changed[i : i + EVENT_RECORDS]))
-            for i in range(0, len(changed), EVENT_RECORDS)
-        ),
+        *(UsageRecorded(records=chunk) for chunk in usage_chunks(changed, EVENT_RECORDS)),
     )
     return IntakeResult(
         accepted=stored.accepted,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events import ResolvedUsage, UsageResolved
+from shared.events import ResolvedUsage, UsageResolved, usage_chunks
 from shared.outbox import Outbox
 
 EVENT_RECORDS = 1000
@@ -19,8 +19,5 @@ async def publish_resolved(
     await outbox.add(
         session,
         tenant_id,
-        *(
-            UsageResolved(records=tuple(resolved[i : i + EVENT_RECORDS]))
-            for i in range(0, len(resolved), EVENT_RECORDS)
-        ),
+        *(UsageResolved(records=chunk) for chunk in usage_chunks(resolved, EVENT_RECORDS)),
     )
