@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -23,6 +22,7 @@ from services.invoicing.contracts.service import ContractChanges, NewContract, S
 from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.documents.formatting import price
 from services.invoicing.models import ContractRow
+from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page
 from shared.wire import Quantity, UtcDateTime
 
@@ -41,36 +41,85 @@ Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_pl
 Units = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=20, decimal_places=4)]
 
 
-class TierIn(BaseModel):
+UP_TO = "The tier's last unit (inclusive); null for the last tier, which has no bound."
+PRICING_MODEL = (
+    "`per_unit` (quantity times `unit_price`), `graduated` (each tier's units at that tier's "
+    "price) or `volume` (every unit at the price of the tier the quantity falls in)."
+)
+COUNTING_BASIS = (
+    "How a month's daily quantities become the billed one: `daily` (the days' average, "
+    "prorated), `monthly_peak` (the highest day) or `monthly_last` (the last active day); "
+    "the last two are prorated by the contract's active days."
+)
+CONTRACT_EXAMPLE = {
+    "company_id": "0b7c6f0e-3d2a-4f4e-9a51-2f0f3c1d9e11",
+    "name": "Managed services 2026",
+    "start_date": "2026-01-01",
+    "currency": "EUR",
+    "services": [
+        {"service_code": "RMM-DEVICE", "name": "RMM per device", "unit_price": "3.50"},
+        {
+            "service_code": "BACKUP-TB",
+            "name": "Cloud backup per TB",
+            "counting_basis": "monthly_peak",
+            "pricing": {
+                "model": "graduated",
+                "tiers": [
+                    {"up_to": "10", "unit_price": "40.00"},
+                    {"up_to": None, "unit_price": "30.00"},
+                ],
+            },
+            "minimum_units": "1",
+        },
+    ],
+}
+
+
+class TierIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    up_to: Units | None
+    up_to: Units | None = Field(description=UP_TO)
     unit_price: Amount
+    """The price of a unit in this tier, a decimal string in the contract's currency."""
 
 
-class PricingIn(BaseModel):
+class PricingIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    model: PricingModel = "per_unit"
+    model: PricingModel = Field(default="per_unit", description=PRICING_MODEL)
     tiers: list[TierIn] | None = None
+    """`graduated` and `volume`: the tiers in ascending ``up_to``, the last unbounded."""
 
 
-class ServiceIn(BaseModel):
+class ServiceIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     service_code: ServiceCode
+    """The code service mappings feed usage to; unique within the contract."""
     name: str = Field(min_length=1, max_length=300)
+    """The service's name, as invoice lines describe it."""
     unit_price: Amount | None = None
-    counting_basis: CountingBasis = "daily"
+    """`per_unit`: the price of a unit, a decimal string in the contract's currency."""
+    counting_basis: CountingBasis = Field(default="daily", description=COUNTING_BASIS)
     pricing: PricingIn = PricingIn()
+    """How the billed quantity is priced; default: `per_unit` at ``unit_price``."""
     minimum_units: Units = Decimal(0)
+    """Each day counts at least this many units."""
 
 
-class ContractIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ContractIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=examples(CONTRACT_EXAMPLE)
+    )
     company_id: str = Field(min_length=1, max_length=36)
+    """The company billed."""
     name: str = Field(min_length=1, max_length=300)
+    """The contract's name."""
     start_date: date
+    """The first day the contract is active."""
     end_date: date | None = None
+    """The last day the contract is active; null: open-ended."""
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
+    """The ISO 4217 currency of its prices and invoices."""
     services: list[ServiceIn] = Field(min_length=1, max_length=200)
+    """The priced services."""
 
     @field_validator("currency")
     @classmethod
@@ -78,12 +127,20 @@ class ContractIn(BaseModel):
         return value.upper()
 
 
-class ContractPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ContractPatch(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples({"end_date": "2026-12-31"}),
+    )
     name: str | None = Field(default=None, min_length=1, max_length=300)
+    """A new name."""
     start_date: date | None = None
+    """A new first day."""
     end_date: date | None = None
+    """A new last day; null makes the contract open-ended."""
     services: list[ServiceIn] | None = Field(default=None, min_length=1, max_length=200)
+    """The services replacing the current ones, all of them."""
 
     @model_validator(mode="after")
     def _not_null(self) -> ContractPatch:
@@ -93,39 +150,55 @@ class ContractPatch(BaseModel):
         return self
 
 
-class TierOut(BaseModel):
-    up_to: Quantity | None
+class TierOut(ApiModel):
+    up_to: Quantity | None = Field(description=UP_TO)
     unit_price: Decimal
+    """The price of a unit in this tier, as ``ServiceOut.unit_price``."""
 
 
-class PricingOut(BaseModel):
-    model: PricingModel
+class PricingOut(ApiModel):
+    model: PricingModel = Field(description=PRICING_MODEL)
     tiers: list[TierOut]
+    """The tiers in ascending ``up_to``; `per_unit` has one, unbounded."""
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(ApiModel):
     id: str
+    """The service's id."""
     service_code: str
+    """The code service mappings feed usage to."""
     name: str
+    """The service's name, as invoice lines describe it."""
     unit_price: Decimal = Field(
         description="Without trailing zeros, never fewer digits than the currency's, "
         "as invoice lines show unit prices."
     )
-    counting_basis: CountingBasis
+    counting_basis: CountingBasis = Field(description=COUNTING_BASIS)
     pricing: PricingOut
+    """How the billed quantity is priced."""
     minimum_units: Quantity
+    """Each day counts at least this many units."""
 
 
-class ContractOut(BaseModel):
+class ContractOut(ApiModel):
     id: str
+    """The contract's id."""
     company_id: str
+    """The company billed."""
     name: str
+    """The contract's name."""
     start_date: date
+    """The first day the contract is active."""
     end_date: date | None
+    """The last day the contract is active; null: open-ended."""
     currency: str
+    """The ISO 4217 currency of its prices and invoices."""
     services: list[ServiceOut]
+    """The priced services."""
     created_at: UtcDateTime
+    """When the contract was created."""
     updated_at: UtcDateTime
+    """When it was last changed."""
 
 
 def contract_out(row: ContractRow) -> ContractOut:
@@ -174,8 +247,10 @@ def service_specs(services: list[ServiceIn]) -> tuple[ServiceSpec, ...]:
     )
 
 
-@router.post("", status_code=201, response_model=ContractOut)
+@router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")
 async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> ContractOut:
+    """A company's priced services from ``start_date``; its usage is billed against them
+    at the next billing run of each period the contract is active in."""
     new = NewContract(
         company_id=body.company_id,
         name=body.name,
@@ -189,25 +264,27 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     return contract_out(row)
 
 
-@router.get("", response_model=Page[ContractOut])
+@router.get("", response_model=Page[ContractOut], summary="List contracts")
 async def list_contracts(
     ctx: Caller,
     runtime: Runtime,
     paging: Paging,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[ContractOut]:
+    """The tenant's contracts; ``company_id`` narrows to one company's."""
     async with runtime.sessions() as session:
         page = await contracts.list_contracts(session, ctx.tenant_id, company_id, paging)
     return Page(items=[contract_out(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{contract_id}", response_model=ContractOut)
+@router.get("/{contract_id}", response_model=ContractOut, summary="Show a contract")
 async def get_contract(contract_id: str, ctx: Caller, runtime: Runtime) -> ContractOut:
+    """One contract with its services and their pricing."""
     async with runtime.sessions() as session:
         return contract_out(await contracts.get_contract(session, ctx.tenant_id, contract_id))
 
 
-@router.patch("/{contract_id}", response_model=ContractOut)
+@router.patch("/{contract_id}", response_model=ContractOut, summary="Change a contract")
 async def patch_contract(
     contract_id: str, body: ContractPatch, ctx: Caller, runtime: Runtime
 ) -> ContractOut:

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
@@ -18,33 +17,47 @@ from services.invoicing.documents.formatting import money, quantity
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
 from services.invoicing.documents.shape import invoice_json
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page
 from shared.wire import Period, Quantity
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
 
-class DayOut(BaseModel):
+class DayOut(ApiModel):
     date: date
+    """The day."""
     quantity: Quantity
+    """The day's units from this source, after the contract's minimum."""
     estimated: bool
+    """Whether the day's units were carried forward from an earlier day because the module
+    sent nothing for it."""
 
 
-class ExplainSource(BaseModel):
+class ExplainSource(ApiModel):
     module: str
+    """The catalog id of the module counted."""
     metric: str
+    """The catalog id of the metric counted."""
     days: list[DayOut]
+    """Every active day of the period."""
 
 
-class ExplainOut(BaseModel):
+class ExplainOut(ApiModel):
     """For a correction line: the recomputed series the correction brings the period to."""
 
     invoice_id: str
+    """The invoice of the line."""
     line_id: str
+    """The line explained."""
     service_code: str
+    """The contract service the line bills."""
     quantity: Quantity
+    """The line's shown quantity."""
     amount: Decimal
+    """The line's amount, in the currency's minor digits."""
     sources: list[ExplainSource]
+    """Per ``(module, metric)`` feeding the service, its daily units."""
 
 
 def invoice_out(shown: ShownInvoice) -> InvoiceOut:
@@ -59,7 +72,7 @@ def file_response(file: InvoiceFile) -> Response:
     )
 
 
-@router.get("/invoices", response_model=Page[InvoiceSummary])
+@router.get("/invoices", response_model=Page[InvoiceSummary], summary="List invoices")
 async def list_invoices(
     ctx: Caller,
     runtime: Runtime,
@@ -69,6 +82,8 @@ async def list_invoices(
     status: InvoiceStatus | None = None,
     kind: InvoiceKind | None = None,
 ) -> Page[InvoiceSummary]:
+    """Invoices, adjustments and credit notes without their lines; ``period``,
+    ``company_id``, ``status`` and ``kind`` narrow the list."""
     where = InvoiceFilter(period, company_id, status, kind)
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
@@ -81,6 +96,7 @@ async def list_invoices(
 @router.get(
     "/invoices/{invoice_id}",
     response_model=InvoiceOut,
+    summary="Show an invoice (JSON, CSV or PDF)",
     responses={
         200: {
             "content": {"text/csv": {}, "application/pdf": {}},
@@ -96,6 +112,9 @@ async def get_invoice(
     defaults: Defaults,
     accept: Annotated[str | None, Header()] = None,
 ) -> InvoiceOut | Response:
+    """The invoice with its lines, as JSON by default; ``Accept: text/csv`` answers one row
+    per line, ``Accept: application/pdf`` the printable document. An ``Accept`` none of the
+    three satisfies is refused (406)."""
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
         if wanted == "json":
@@ -107,7 +126,11 @@ async def get_invoice(
         )
 
 
-@router.get("/invoices/{invoice_id}/lines/{line_id}/explain", response_model=ExplainOut)
+@router.get(
+    "/invoices/{invoice_id}/lines/{line_id}/explain",
+    response_model=ExplainOut,
+    summary="Explain an invoice line day by day",
+)
 async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runtime) -> ExplainOut:
     """The daily quantities behind a line, per source, with estimated days marked."""
     async with runtime.sessions() as session:
@@ -130,7 +153,7 @@ async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runt
     )
 
 
-@router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut)
+@router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut, summary="Post an invoice")
 async def post_invoice(
     invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
 ) -> InvoiceOut:
@@ -148,7 +171,7 @@ async def post_invoice(
     return invoice_out(posted)
 
 
-@router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
+@router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut, summary="Void an invoice")
 async def void_invoice(
     invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults
 ) -> InvoiceOut:
