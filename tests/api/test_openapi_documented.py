@@ -39,7 +39,9 @@ async def test_operations_are_grouped_by_resource_in_the_tags_order(
     doc = await merged_document(embedded_api)
     names = [tag["name"] for tag in doc["tags"]]
     assert names == [tag.name for tag in TAGS if tag.name in names]
-    used = {t for operations in doc["paths"].values() for op in operations.values() for t in op["tags"]}
+    used = {
+        t for operations in doc["paths"].values() for op in operations.values() for t in op["tags"]
+    }
     assert used == set(names)
     assert {"Usage", "Modules", "Module orgs", "Companies", "Contracts", "Invoices"} <= used
     for path, operations in doc["paths"].items():
