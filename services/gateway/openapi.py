@@ -42,7 +42,7 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "description": "What kind of problem: a URI reference (`/problems/{type}`) to "
                 "a page explaining it and what to do.",
-                "example": "/problems/validation-failed",
+                "example": "/problems/validation-error",
             },
             "title": {
                 "type": "string",
