@@ -21,7 +21,7 @@ import httpx
 
 from services.gateway.openapi_tags import TAGS, tag_of
 from services.gateway.routes import GATEWAY, Route, route_of_template
-from shared.problems import PROBLEM_JSON, ServiceUnavailable
+from shared.problems import PROBLEM_JSON, TYPE_BASE, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "description": "What kind of problem: a URI reference (`/problems/{type}`) to "
                 "a page explaining it and what to do.",
-                "example": "/problems/validation-error",
+                "example": TYPE_BASE + ValidationFailed.slug,
             },
             "title": {
                 "type": "string",
