@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from services.gateway.openapi_tags import TAGS, tag_of
+from services.gateway.openapi_tags import TAGS, display_key, tag_of
 from services.gateway.routes import GATEWAY, Route, route_of_template
 from shared.problems import PROBLEM_JSON, TYPE_BASE, ServiceUnavailable, ValidationFailed
 
@@ -346,7 +346,7 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
                     op, method, template, route
                 )
     paths.update(_health_paths())
-    ordered = {path: paths[path] for path in sorted(paths)}
+    ordered = {path: paths[path] for path in sorted(paths, key=display_key)}
     _lift_examples(ordered, schemas)
     used = {
         tag for operations in ordered.values() for op in operations.values() for tag in op["tags"]

@@ -72,7 +72,7 @@ TAGS: tuple[Tag, ...] = (
     Tag(
         "Contracts",
         "Per company, the priced services its usage is billed against: unit prices, "
-        "counting basis, tiers, minimum units, and their amendments over time.",
+        "counting basis, tiers and minimum units.",
         ("/v1/contracts",),
     ),
     Tag(
@@ -84,14 +84,14 @@ TAGS: tuple[Tag, ...] = (
     Tag(
         "Invoices",
         "Invoices, adjustments and credit notes: list, read as JSON, CSV or PDF, explain a "
-        "line day by day, post (numbered from a gapless sequence), hold and release, void, "
-        "and export a period's posted documents.",
+        "line day by day, post (numbered from a gapless sequence), void, and export a "
+        "period's posted documents.",
         ("/v1/invoices", "/v1/invoice-exports"),
     ),
     Tag(
         "Payments",
-        "Money received against posted invoices, credit applied or refunded; payments are "
-        "reversed, never deleted.",
+        "Money received against posted invoices and adjustments; an invoice is `paid` once "
+        "its balance is 0.",
         (
             "/v1/invoices/{}/payments",
             "/v1/invoices/{}/applications",
@@ -162,3 +162,13 @@ def tag_of(template: str) -> Tag | None:
         if segments[: len(prefix)] == prefix:
             return tag
     return None
+
+
+def display_key(template: str) -> tuple[int, bool, str]:
+    """Where a path goes in the document: by its tag's place, its resource's own paths
+    first (``/v1/module-orgs`` before ``/v1/companies/{id}/module-orgs``), then by path."""
+    tag = tag_of(template)
+    if tag is None:
+        return (len(TAGS), False, template)
+    own = _segments(template)[: len(_segments(tag.prefixes[0]))] == _segments(tag.prefixes[0])
+    return (TAGS.index(tag), not own, template)

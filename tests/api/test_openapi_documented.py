@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator
 
 from services.gateway.openapi_check import gaps
 from services.gateway.openapi_tags import TAGS, tag_of
@@ -48,7 +49,14 @@ async def test_operations_are_grouped_by_resource_in_the_tags_order(
         for op in operations.values():
             tag = tag_of(path)
             assert tag is not None and op["tags"] == [tag.name], path
+    # Document order is group order (the viewers list a group's operations in it), and a
+    # resource's own paths come before those nested under another resource.
+    places = [names.index(next(iter(o.values()))["tags"][0]) for o in doc["paths"].values()]
+    assert places == sorted(places)
     paths = doc["paths"]
+    in_orgs = [p for p in paths if next(iter(paths[p].values()))["tags"] == ["Module orgs"]]
+    assert in_orgs[0] == "/v1/module-orgs"
+    assert in_orgs[-1] == "/v1/companies/{company_id}/module-orgs"
     assert paths["/v1/invoices/{invoice_id}/payments"]["post"]["tags"] == ["Payments"]
     assert paths["/v1/invoices/{invoice_id}/post"]["post"]["tags"] == ["Invoices"]
     assert paths["/v1/companies/{company_id}/module-orgs"]["get"]["tags"] == ["Module orgs"]
@@ -82,3 +90,18 @@ async def test_each_modules_credential_names_are_in_the_connection_schema(
         assert all(name in described for name in kind.credential_names)
     example = put["requestBody"]["content"]["application/json"]["example"]
     assert set(example["credentials"]) == set(CATALOG.connectors["generic"].credential_names)
+
+
+async def test_every_request_body_example_fits_its_schema(embedded_api: EmbeddedApi) -> None:
+    doc = await merged_document(embedded_api)
+    checked = 0
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            for media_type, media in op.get("requestBody", {}).get("content", {}).items():
+                if media_type != "application/json":
+                    continue
+                root = {**media["schema"], "components": doc["components"]}
+                errors = list(Draft202012Validator(root).iter_errors(media["example"]))
+                assert not errors, (method, path, [e.message for e in errors])
+                checked += 1
+    assert checked >= 15
