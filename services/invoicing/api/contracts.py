@@ -51,6 +51,7 @@ COUNTING_BASIS = (
     "prorated), `monthly_peak` (the highest day) or `monthly_last` (the last active day); "
     "the last two are prorated by the contract's active days."
 )
+# No tiers: FastAPI leaves every null out of the document, an unbounded tier's too.
 CONTRACT_EXAMPLE = {
     "company_id": "0b7c6f0e-3d2a-4f4e-9a51-2f0f3c1d9e11",
     "name": "Managed services 2026",
@@ -61,14 +62,8 @@ CONTRACT_EXAMPLE = {
         {
             "service_code": "BACKUP-TB",
             "name": "Cloud backup per TB",
+            "unit_price": "40.00",
             "counting_basis": "monthly_peak",
-            "pricing": {
-                "model": "graduated",
-                "tiers": [
-                    {"up_to": "10", "unit_price": "40.00"},
-                    {"up_to": None, "unit_price": "30.00"},
-                ],
-            },
             "minimum_units": "1",
         },
     ],
