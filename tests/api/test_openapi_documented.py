@@ -63,6 +63,17 @@ async def test_operations_are_grouped_by_resource_in_the_tags_order(
     assert paths["/v1/modules/{module}/connection"]["put"]["tags"] == ["Module connections"]
 
 
+async def test_an_operations_own_error_answer_is_documented_as_a_problem(
+    embedded_api: EmbeddedApi,
+) -> None:
+    doc = await merged_document(embedded_api)
+    answer = doc["paths"]["/v1/invoices/{invoice_id}"]["get"]["responses"]["406"]
+    assert answer["description"].startswith("The Accept header asks for none")
+    assert answer["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+
+
 async def test_roles_stay_part_of_every_description(embedded_api: EmbeddedApi) -> None:
     doc = await merged_document(embedded_api)
     for path, operations in doc["paths"].items():

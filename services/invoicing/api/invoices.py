@@ -102,7 +102,8 @@ async def list_invoices(
             "content": {"text/csv": {}, "application/pdf": {}},
             "description": "The invoice as JSON, CSV (one row per line) or PDF, "
             "as the Accept header asks.",
-        }
+        },
+        406: {"description": "The Accept header asks for none of JSON, CSV and PDF."},
     },
 )
 async def get_invoice(
