@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.openapi_docs import ApiModel
 from shared.problems import invalid
 
 T = TypeVar("T")
@@ -19,9 +20,11 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ApiModel, Generic[T]):
     items: list[T]
+    """This page's items, at most ``limit``."""
     next_cursor: str | None = None
+    """Pass as ``cursor`` for the next page; null on the last page."""
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -44,8 +47,13 @@ class PageParams(BaseModel):
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="The most items on a page.")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2000, description="The previous page's `next_cursor`; none: the first."),
+    ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
+from services.gateway.openapi_tags import TAGS, display_key, tag_of
 from services.gateway.routes import GATEWAY, Route, route_of_template
-from shared.problems import PROBLEM_JSON, ServiceUnavailable
+from shared.problems import PROBLEM_JSON, TYPE_BASE, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,31 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["type", "title", "status", "detail"],
         "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "errors": {"type": "array", "items": {"$ref": f"{REF}ProblemError"}},
+            "type": {
+                "type": "string",
+                "description": "What kind of problem: a URI reference (`/problems/{type}`) to "
+                "a page explaining it and what to do.",
+                "example": TYPE_BASE + ValidationFailed.slug,
+            },
+            "title": {
+                "type": "string",
+                "description": "The kind of problem in a few words; the same for every "
+                "problem of the type.",
+            },
+            "status": {"type": "integer", "description": "The HTTP status of the answer."},
+            "detail": {
+                "type": "string",
+                "description": "What went wrong with this request, for people.",
+            },
+            "instance": {
+                "type": "string",
+                "description": "The request the problem occurred on.",
+            },
+            "errors": {
+                "type": "array",
+                "items": {"$ref": f"{REF}ProblemError"},
+                "description": "Validation problems only: every invalid value, where and why.",
+            },
         },
     },
     "ProblemError": {
@@ -50,33 +70,44 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["loc", "msg"],
         "properties": {
-            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-            "msg": {"type": "string"},
+            "loc": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "description": "Where: `body`, `query`, `path` or `header`, then the field "
+                "names and list indexes leading to the value.",
+                "example": ["body", "services", 0, "unit_price"],
+            },
+            "msg": {"type": "string", "description": "Why the value is refused."},
         },
     },
 }
 
-# Every operation may answer these; 400, 409 and 413 only those that take a body or write.
+# Problems every operation may answer; the others where they apply (see _problems).
 ALWAYS = {
     "401": "Missing, unknown or revoked API key.",
     "403": "The key's role may not call this operation.",
-    "404": "No such resource for this tenant (another tenant's resources are not found either).",
-    "422": "The request is invalid; `errors` says where and why.",
     "429": "The key's rate limit is spent; retry after `Retry-After` seconds.",
     "502": "The service behind this operation failed.",
     "503": "The service behind this operation is unavailable.",
     "504": "The service behind this operation did not answer in time.",
 }
-WRITES = {
-    "409": "The request conflicts with the resource's state.",
-    "415": "The body's media type is not one this operation takes.",
+NOT_FOUND = {
+    "404": "No such resource for this tenant (another tenant's resources are not found either).",
 }
+INVALID = {"422": "The request is invalid; `errors` says where and why."}
+WRITES = {"409": "The request conflicts with the resource's state."}
 BODIES = {
     "400": "The body cannot be read.",
     "413": "The body (or the number of items in it) is too large.",
+    "415": "The body's media type is not one this operation takes.",
 }
 HEADERS: dict[str, dict[str, Any]] = {
-    "401": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    "401": {
+        "WWW-Authenticate": {
+            "description": "The authentication scheme: `Bearer`.",
+            "schema": {"type": "string"},
+        }
+    },
     "429": {
         "Retry-After": {
             "required": True,
@@ -95,6 +126,28 @@ def _problem_response(status: str, description: str) -> dict[str, Any]:
     if status in HEADERS:
         response["headers"] = HEADERS[status]
     return response
+
+
+def _problems(op: dict[str, Any], method: str, template: str) -> dict[str, str]:
+    """The problems an operation may answer besides those its service names itself."""
+    problems = dict(ALWAYS)
+    if "{" in template:
+        problems.update(NOT_FOUND)
+    if op.get("parameters") or "requestBody" in op:
+        problems.update(INVALID)
+    if method != "get":
+        problems.update(WRITES)
+    if "requestBody" in op:
+        problems.update(BODIES)
+    return problems
+
+
+def _with_problem_content(status: str, response: dict[str, Any]) -> dict[str, Any]:
+    """An error answer a service documents (its description) as the problem it is."""
+    if not status.startswith(("4", "5")):
+        return response
+    shaped = _problem_response(status, response.get("description") or "")
+    return {**shaped, **{k: v for k, v in response.items() if k not in ("content", "headers")}}
 
 
 def _walk_refs(node: Any, rename: Callable[[str], str]) -> Any:
@@ -156,30 +209,64 @@ def _roles_text(route: Route) -> str:
     return "Roles: " + ", ".join(sorted(route.roles)) + "."
 
 
-def _public_operation(op: dict[str, Any], method: str, route: Route) -> dict[str, Any]:
+def _public_operation(
+    op: dict[str, Any], method: str, template: str, route: Route
+) -> dict[str, Any]:
     op = copy.deepcopy(op)
     responses: dict[str, Any] = {
-        status: response
+        status: _with_problem_content(status, response)
         for status, response in op.get("responses", {}).items()
         if status != "422"  # FastAPI's own shape: every 422 here is a problem
     }
-    extra = dict(ALWAYS)
-    if method != "get":
-        extra.update(WRITES)
-    if "requestBody" in op:
-        extra.update(BODIES)
-    for status, description in extra.items():
+    for status, description in _problems(op, method, template).items():
         responses.setdefault(status, _problem_response(status, description))
     op["responses"] = dict(sorted(responses.items()))
     op["security"] = [{SECURITY: []}]
     op["x-roles"] = sorted(route.roles)
+    tag = tag_of(template)
+    op["tags"] = [] if tag is None else [tag.name]
     description = op.get("description", "").strip()
     op["description"] = f"{description}\n\n{_roles_text(route)}".strip()
     return op
 
 
+def _resolve(schema: Any, schemas: dict[str, Any]) -> Any:
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+        schema = schemas.get(schema["$ref"].removeprefix(REF))
+    return schema
+
+
+def _lift_examples(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A request body's example where the viewers prefill it (the media type), taken from
+    its schema: the model's ``examples`` (``json_schema_extra``) or the schema's
+    ``example``."""
+    for operations in paths.values():
+        for op in operations.values():
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                if "example" in media or "examples" in media:
+                    continue
+                example = _example_of(media.get("schema"), schemas)
+                if example is not None:
+                    media["example"] = example
+
+
+def _example_of(schema: Any, schemas: dict[str, Any]) -> Any:
+    schema = _resolve(schema, schemas)
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "example" in schema:
+        return schema["example"]
+    for choice in schema.get("anyOf", []):  # an optional body: the model or null
+        example = _example_of(choice, schemas)
+        if example is not None:
+            return example
+    return None
+
+
 def _health_paths() -> dict[str, Any]:
-    def plain(summary: str, ok: dict[str, Any], *extra: str) -> dict[str, Any]:
+    def plain(summary: str, description: str, ok: dict[str, Any], *extra: str) -> dict[str, Any]:
         responses: dict[str, Any] = {
             "200": {"description": "OK", "content": {"application/json": {"schema": ok}}}
         }
@@ -191,7 +278,8 @@ def _health_paths() -> dict[str, Any]:
         return {
             "get": {
                 "summary": summary,
-                "tags": ["health"],
+                "description": description,
+                "tags": ["Health"],
                 "security": [],
                 "operationId": summary.lower().replace(" ", "_"),
                 "responses": responses,
@@ -201,12 +289,32 @@ def _health_paths() -> dict[str, Any]:
     status = {
         "type": "object",
         "required": ["status"],
-        "properties": {"status": {"type": "string"}},
+        "properties": {
+            "status": {
+                "type": "string",
+                "description": "`ok` (liveness), `ready` or `unavailable` (readiness).",
+            },
+            "service": {"type": "string", "description": "The service that answered."},
+            "checks": {
+                "type": "object",
+                "additionalProperties": {"type": "boolean"},
+                "description": "Readiness: per dependency (the database, each service "
+                "behind the gateway) whether it answered.",
+            },
+        },
         "additionalProperties": True,
     }
     return {
-        "/healthz": plain("Liveness", status),
-        "/readyz": plain("Readiness", status, "503"),
+        "/healthz": plain(
+            "Liveness", "Answers 200 while the gateway process serves requests.", status
+        ),
+        "/readyz": plain(
+            "Readiness",
+            "Answers 200 when the gateway's database and the services behind it answer, "
+            "503 otherwise (take the gateway out of rotation); `checks` says which failed.",
+            status,
+            "503",
+        ),
     }
 
 
@@ -214,7 +322,6 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
     """``documents``: per service (``gateway`` for the gateway's own), its OpenAPI document."""
     schemas: dict[str, Any] = copy.deepcopy(PROBLEM_SCHEMAS)
     paths: dict[str, Any] = {}
-    tags: dict[str, Any] = {}
     for service in sorted(documents, key=lambda name: (name != GATEWAY, name)):
         hoisted: dict[str, Any] = {}
         doc = _hoist_defs(documents[service], hoisted)
@@ -228,8 +335,6 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
         doc = _walk_refs(doc, _renamer(names))
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas.setdefault(names[name], schema)
-        for tag in doc.get("tags", []):
-            tags.setdefault(tag["name"], tag)
         for template, operations in doc.get("paths", {}).items():
             for method, op in operations.items():
                 if method not in METHODS:
@@ -237,9 +342,15 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
                 route = route_of_template(method, template)
                 if route is None or route.service != service:
                     continue  # not public, or not this service's to answer
-                paths.setdefault(template, {})[method] = _public_operation(op, method, route)
+                paths.setdefault(template, {})[method] = _public_operation(
+                    op, method, template, route
+                )
     paths.update(_health_paths())
-    ordered = {path: paths[path] for path in sorted(paths)}
+    ordered = {path: paths[path] for path in sorted(paths, key=display_key)}
+    _lift_examples(ordered, schemas)
+    used = {
+        tag for operations in ordered.values() for op in operations.values() for tag in op["tags"]
+    }
     merged: Doc = {
         "openapi": "3.1.0",
         "info": {
@@ -262,8 +373,9 @@ def merge(documents: dict[str, Doc], title: str, version: str) -> Doc:
             },
         },
     }
-    if tags:
-        merged["tags"] = list(tags.values())
+    merged["tags"] = [
+        {"name": tag.name, "description": tag.description} for tag in TAGS if tag.name in used
+    ]
     return merged
 
 

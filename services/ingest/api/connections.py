@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, JsonValue
+from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, JsonValue
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
 from services.ingest.sync import service
@@ -15,6 +15,7 @@ from services.ingest.sync.schedule import as_utc
 from services.ingest.sync.service import ConnectionChange
 from services.ingest.sync.status import SyncStatus, SyncTrigger
 from shared.catalog import CATALOG
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
@@ -22,9 +23,16 @@ HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 Utc = Annotated[datetime, AfterValidator(as_utc)]
 
 
+def _modules_of(kind: str) -> str:
+    modules = [m.id for m in CATALOG.modules if m.connector == kind]
+    if len(modules) == len(CATALOG.modules):
+        return "every module"
+    return ", ".join(f"`{m}`" for m in modules) or "no module yet"
+
+
 def _credentials_description() -> str:
     kinds = "; ".join(
-        f"{kind.id} modules: "
+        f"{kind.id} connector ({_modules_of(kind.id)}): "
         + ", ".join(f"`{c.name}` ({c.description})" for c in kind.credentials)
         for kind in CATALOG.connectors.values()
     )
@@ -43,7 +51,7 @@ CONNECTION_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class ConnectionIn(BaseModel):
+class ConnectionIn(ApiModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CONNECTION_EXAMPLE]})
     base_url: HttpUrl = Field(
         description="Where the module's usage API answers (its connector appends /usage)."
@@ -66,7 +74,7 @@ class ConnectionIn(BaseModel):
     )
 
 
-class ConnectionOut(BaseModel):
+class ConnectionOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     module: str = Field(description="The catalog id of the module.")
     base_url: str = Field(description="Where the module's usage API answers.")
@@ -77,10 +85,12 @@ class ConnectionOut(BaseModel):
     sync_time: str = Field(description="Local HH:MM of the daily pull.")
     enabled: bool = Field(description="Whether the daily pull runs.")
     created_at: datetime
+    """When the connection was first saved."""
     updated_at: datetime
+    """When the connection was last changed."""
 
 
-class ConnectionCheckOut(BaseModel):
+class ConnectionCheckOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     module: str = Field(description="The catalog id of the module.")
     base_url: str = Field(description="The URL that was tried.")
@@ -90,34 +100,55 @@ class ConnectionCheckOut(BaseModel):
     )
 
 
-class SyncIn(BaseModel):
+class SyncIn(ApiModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
     date: dt.date | None = Field(
         default=None, description="The day to pull; default: yesterday in the tenant's zone."
     )
 
 
-class SyncOut(BaseModel):
+class SyncOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
+    """The sync's id."""
     module: str
+    """The catalog id of the module pulled."""
     date: dt.date = Field(validation_alias="day")
+    """The day of usage pulled."""
     trigger: SyncTrigger
+    """What started it: `scheduled` (the daily pull, catch-up days included) or `manual`
+    ("sync now")."""
     status: SyncStatus
+    """Where it stands; ``retrying`` days are tried again after a back-off."""
     attempts: int
+    """Attempts made so far."""
     created_at: Utc
+    """When the sync was queued."""
     started_at: Utc | None
+    """When its latest attempt started; null before the first."""
     finished_at: Utc | None
+    """When it succeeded or finally failed; null until then."""
     next_attempt_at: Utc | None
+    """When it is tried again; null unless it is retrying."""
     records: int
+    """Usage records the module answered."""
     accepted: int
+    """Records stored new."""
     corrected: int
+    """Records that replaced a stored one with another quantity or name."""
     unchanged: int
+    """Records equal to the stored ones."""
     rejected: int
+    """Records refused by validation (as ``POST /v1/usage`` would refuse them)."""
     error: str | None
+    """Why the latest attempt failed; null when it did not."""
 
 
-@router.put("/modules/{module}/connection", response_model=ConnectionOut)
+@router.put(
+    "/modules/{module}/connection",
+    response_model=ConnectionOut,
+    summary="Connect a module for the daily pull",
+)
 async def put_connection(
     module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
 ) -> ConnectionOut:
@@ -132,7 +163,11 @@ async def put_connection(
     return ConnectionOut.model_validate(connection)
 
 
-@router.post("/modules/{module}/connection/test", response_model=ConnectionCheckOut)
+@router.post(
+    "/modules/{module}/connection/test",
+    response_model=ConnectionCheckOut,
+    summary="Test a module connection without saving it",
+)
 async def check_connection(
     module: str, body: ConnectionIn, ctx: Caller, runtime: Runtime
 ) -> ConnectionCheckOut:
@@ -154,8 +189,13 @@ def _change(body: ConnectionIn) -> ConnectionChange:
     )
 
 
-@router.get("/modules/{module}/connection", response_model=ConnectionOut)
+@router.get(
+    "/modules/{module}/connection",
+    response_model=ConnectionOut,
+    summary="Show a module's connection",
+)
 async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> ConnectionOut:
+    """The connection as saved, its credentials by name only; 404 when the module has none."""
     known_module(module)
     async with runtime.sessions() as session:
         connection = await service.get_connection(
@@ -168,7 +208,7 @@ async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> Connecti
     return ConnectionOut.model_validate(connection)
 
 
-@router.delete("/modules/{module}/connection", status_code=204)
+@router.delete("/modules/{module}/connection", status_code=204, summary="Disconnect a module")
 async def delete_connection(module: str, ctx: Caller, runtime: Runtime) -> Response:
     """Stops the daily pull; usage already received and the sync history stay."""
     known_module(module)
@@ -177,7 +217,7 @@ async def delete_connection(module: str, ctx: Caller, runtime: Runtime) -> Respo
     return Response(status_code=204)
 
 
-@router.post("/modules/{module}/sync", response_model=SyncOut)
+@router.post("/modules/{module}/sync", response_model=SyncOut, summary="Sync a module now")
 async def sync_now(
     module: str, ctx: Caller, runtime: Runtime, body: SyncIn | None = None
 ) -> SyncOut:
@@ -197,7 +237,9 @@ async def sync_now(
     return SyncOut.model_validate(row)
 
 
-@router.get("/modules/{module}/syncs", response_model=Page[SyncOut])
+@router.get(
+    "/modules/{module}/syncs", response_model=Page[SyncOut], summary="List a module's syncs"
+)
 async def list_syncs(
     module: str,
     ctx: Caller,

@@ -8,45 +8,79 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import ConfigDict
 
 from services.ingest.api.deps import Caller, Runtime, tenant_today
 from services.ingest.runtime import IngestRuntime
 from services.ingest.usage.service import take_in
 from shared.clock import utc_now
+from shared.openapi_docs import ApiModel, examples
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
 
-class UsageRecordIn(BaseModel):
+class UsageRecordIn(ApiModel):
     module: str
+    """The catalog id of the module that counted."""
     org_id: str
+    """The module's id of the organisation (its customer account in the module)."""
     org_name: str
+    """The organisation's name in the module; it helps suggest the company."""
     metric: str
+    """The catalog id of the metric counted."""
     date: date
+    """The day counted, in the tenant's time zone; not in the future, not older than the
+    accepted age."""
     quantity: Decimal
+    """The units of the day, a decimal string (whole units unless the metric is
+    fractional); a record sent again for the same day replaces the earlier one."""
 
 
-class UsageBatchIn(BaseModel):
+class UsageBatchIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "records": [
+                    {
+                        "module": "datto_rmm",
+                        "org_id": "org-4711",
+                        "org_name": "Contoso Ltd.",
+                        "metric": "total_devices",
+                        "date": "2026-03-01",
+                        "quantity": "42",
+                    }
+                ]
+            }
+        )
+    )
     records: list[UsageRecordIn]
+    """The daily counts, at most ``ICB_MAX_USAGE_RECORDS`` (10,000) per request."""
 
 
-class ErrorItem(BaseModel):
+class ErrorItem(ApiModel):
     loc: list[str | int]
+    """Where in the record: the field name."""
     msg: str
+    """Why the value is refused."""
 
 
-class RejectedRecord(BaseModel):
+class RejectedRecord(ApiModel):
     index: int
+    """The record's position in ``records``, from 0."""
     errors: list[ErrorItem]
+    """Every reason the record was refused."""
 
 
-class UsageAccepted(BaseModel):
+class UsageAccepted(ApiModel):
     accepted: int
+    """Records stored new."""
     unchanged: int
+    """Records equal to the stored ones: nothing changed."""
     corrected: int
+    """Records replacing a stored one of the same day with another quantity or name."""
     rejected: list[RejectedRecord]
+    """Records refused, each with its reasons; the others are stored all the same."""
 
 
 async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
@@ -72,6 +106,7 @@ async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
 @router.post(
     "/usage",
     response_model=UsageAccepted,
+    summary="Push daily usage",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from services.invoicing.api.deps import Caller, Paging, Runtime, Today
 from services.invoicing.runs.service import check_period_started
 from shared.jobs import Job, JobStatus
+from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page
 from shared.problems import TYPE_BASE, NotFound, Problem
 from shared.wire import Period, UtcDateTime
@@ -18,37 +19,50 @@ from shared.wire import Period, UtcDateTime
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
 
-class BillingRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BillingRunIn(ApiModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=examples({"period": "2026-03"}))
     period: Period
+    """The calendar month to bill, YYYY-MM."""
 
 
-class BillingRunOut(BaseModel):
+class BillingRunOut(ApiModel):
     id: str
+    """The run's id (``GET /v1/billing-runs/{id}``)."""
     period: str
+    """The month billed, YYYY-MM."""
     invoices: int
     """Invoices of the period: one per company and currency with an active contract."""
     corrections: int
     """Correction documents of the period waiting as drafts (adjustments, credit notes)."""
     created: int
+    """Documents this run created."""
     updated: int
-    """Documents this run created or refreshed (0 and 0 when nothing changed)."""
+    """Documents this run refreshed (0 and 0 when nothing changed)."""
     status: JobStatus = JobStatus.SUCCEEDED
+    """Always `succeeded` here: a failed run answers its problem."""
 
 
-class BillingRunState(BaseModel):
+class BillingRunState(ApiModel):
     """A billing run as its job stands: queued, running (with its progress), or finished."""
 
     id: str
+    """The run's id."""
     period: str
+    """The month billed, YYYY-MM."""
     status: JobStatus
+    """`queued`, `running`, `succeeded` or `failed`."""
     companies_billed: int
+    """Companies billed so far."""
     companies_total: int | None
     """Companies with a contract active in the period (known once the run started)."""
     attempts: int
+    """Times a worker took the run up (more than 1 after a worker died)."""
     created_at: UtcDateTime
+    """When the run was asked for."""
     started_at: UtcDateTime | None
+    """When a worker started it; null while queued."""
     finished_at: UtcDateTime | None
+    """When it succeeded or failed; null until then."""
     result: BillingRunOut | None
     """When it succeeded: what the run billed."""
     problem: dict[str, Any] | None
@@ -89,6 +103,7 @@ def _problem(job: Job) -> Problem:
     "/billing-runs",
     status_code=201,
     response_model=BillingRunOut,
+    summary="Bill a period",
     responses={
         202: {
             "model": BillingRunState,
@@ -121,7 +136,7 @@ async def create_billing_run(
     )
 
 
-@router.get("/billing-runs", response_model=Page[BillingRunState])
+@router.get("/billing-runs", response_model=Page[BillingRunState], summary="List billing runs")
 async def list_billing_runs(
     ctx: Caller,
     runtime: Runtime,
@@ -134,7 +149,7 @@ async def list_billing_runs(
     return Page(items=[_state(j) for j in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/billing-runs/{run_id}", response_model=BillingRunState)
+@router.get("/billing-runs/{run_id}", response_model=BillingRunState, summary="Show a billing run")
 async def get_billing_run(run_id: str, ctx: Caller, runtime: Runtime) -> BillingRunState:
     """A billing run's status, its progress (companies billed of the total) and, once done,
     its result or its problem."""

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +32,7 @@ from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.documents.formatting import price
 from services.invoicing.models import ContractRow, ContractServiceRow
 from shared.context import CallerContext
+from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page
 from shared.problems import ValidationFailed
 from shared.wire import Quantity, UtcDateTime
@@ -52,36 +52,80 @@ Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_pl
 Units = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=20, decimal_places=4)]
 
 
-class TierIn(BaseModel):
+UP_TO = "The tier's last unit (inclusive); null for the last tier, which has no bound."
+PRICING_MODEL = (
+    "`per_unit` (quantity times `unit_price`), `graduated` (each tier's units at that tier's "
+    "price) or `volume` (every unit at the price of the tier the quantity falls in)."
+)
+COUNTING_BASIS = (
+    "How a month's daily quantities become the billed one: `daily` (the days' average, "
+    "prorated), `monthly_peak` (the highest day) or `monthly_last` (the last active day); "
+    "the last two are prorated by the contract's active days."
+)
+# No tiers: FastAPI leaves every null out of the document, an unbounded tier's too.
+CONTRACT_EXAMPLE = {
+    "company_id": "0b7c6f0e-3d2a-4f4e-9a51-2f0f3c1d9e11",
+    "name": "Managed services 2026",
+    "start_date": "2026-01-01",
+    "currency": "EUR",
+    "services": [
+        {"service_code": "RMM-DEVICE", "name": "RMM per device", "unit_price": "3.50"},
+        {
+            "service_code": "BACKUP-TB",
+            "name": "Cloud backup per TB",
+            "unit_price": "40.00",
+            "counting_basis": "monthly_peak",
+            "minimum_units": "1",
+        },
+    ],
+}
+
+
+class TierIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    up_to: Units | None
+    up_to: Units | None = Field(description=UP_TO)
     unit_price: Amount
+    """The price of a unit in this tier, a decimal string in the contract's currency."""
 
 
-class PricingIn(BaseModel):
+class PricingIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
-    model: PricingModel = "per_unit"
+    model: PricingModel = Field(default="per_unit", description=PRICING_MODEL)
     tiers: list[TierIn] | None = None
+    """`graduated` and `volume`: the tiers in ascending ``up_to``, the last unbounded."""
 
 
-class ServiceIn(BaseModel):
+class ServiceIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     service_code: ServiceCode
+    """The code service mappings feed usage to; unique within the contract."""
     name: str = Field(min_length=1, max_length=300)
+    """The service's name, as invoice lines describe it."""
     unit_price: Amount | None = None
-    counting_basis: CountingBasis = "daily"
+    """`per_unit`: the price of a unit, a decimal string in the contract's currency."""
+    counting_basis: CountingBasis = Field(default="daily", description=COUNTING_BASIS)
     pricing: PricingIn = PricingIn()
+    """How the billed quantity is priced; default: `per_unit` at ``unit_price``."""
     minimum_units: Units = Decimal(0)
+    """Each day counts at least this many units."""
 
 
-class ContractIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ContractIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=examples(CONTRACT_EXAMPLE)
+    )
     company_id: str = Field(min_length=1, max_length=36)
+    """The company billed."""
     name: str = Field(min_length=1, max_length=300)
+    """The contract's name."""
     start_date: date
+    """The first day the contract is active."""
     end_date: date | None = None
+    """The last day the contract is active; null: open-ended."""
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
+    """The ISO 4217 currency of its prices and invoices."""
     services: list[ServiceIn] = Field(min_length=1, max_length=200)
+    """The priced services."""
 
     @field_validator("currency")
     @classmethod
@@ -89,11 +133,18 @@ class ContractIn(BaseModel):
         return value.upper()
 
 
-class ContractPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ContractPatch(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples({"end_date": "2026-12-31"}),
+    )
     name: str | None = Field(default=None, min_length=1, max_length=300)
+    """A new name."""
     start_date: date | None = None
+    """A new first day."""
     end_date: date | None = None
+    """A new last day; null makes the contract open-ended."""
     services: Any = Field(
         default=None,
         description="Refused with 422: service terms change only through "
@@ -109,47 +160,75 @@ class ContractPatch(BaseModel):
         return self
 
 
-class AmendmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AmendmentIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=examples(
+            {
+                "effective_from": "2026-07-01",
+                "services": [
+                    {"service_code": "RMM-SRV", "name": "Managed server", "unit_price": "27.50"}
+                ],
+            }
+        ),
+    )
     effective_from: date
+    """The first day the new terms are in force, within the contract's dates; an existing
+    version with the same day is replaced."""
     services: list[ServiceIn] = Field(min_length=1, max_length=200)
+    """All services of the new version, as in ``POST /v1/contracts``."""
 
 
-class TierOut(BaseModel):
-    up_to: Quantity | None
+class TierOut(ApiModel):
+    up_to: Quantity | None = Field(description=UP_TO)
     unit_price: Decimal
+    """The price of a unit in this tier, as ``ServiceOut.unit_price``."""
 
 
-class PricingOut(BaseModel):
-    model: PricingModel
+class PricingOut(ApiModel):
+    model: PricingModel = Field(description=PRICING_MODEL)
     tiers: list[TierOut]
+    """The tiers in ascending ``up_to``; `per_unit` has one, unbounded."""
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(ApiModel):
     id: str
+    """The service's id."""
     service_code: str
+    """The code service mappings feed usage to."""
     name: str
+    """The service's name, as invoice lines describe it."""
     unit_price: Decimal = Field(
         description="Without trailing zeros, never fewer digits than the currency's, "
         "as invoice lines show unit prices."
     )
-    counting_basis: CountingBasis
+    counting_basis: CountingBasis = Field(description=COUNTING_BASIS)
     pricing: PricingOut
+    """How the billed quantity is priced."""
     minimum_units: Quantity
+    """Each day counts at least this many units."""
 
 
-class VersionOut(BaseModel):
+class VersionOut(ApiModel):
     effective_from: date
+    """The first day of this version's terms."""
     services: list[ServiceOut]
+    """The services of this version."""
 
 
-class ContractOut(BaseModel):
+class ContractOut(ApiModel):
     id: str
+    """The contract's id."""
     company_id: str
+    """The company billed."""
     name: str
+    """The contract's name."""
     start_date: date
+    """The first day the contract is active."""
     end_date: date | None
+    """The last day the contract is active; null: open-ended."""
     currency: str
+    """The ISO 4217 currency of its prices and invoices."""
     services: list[ServiceOut] = Field(
         description="The services in force today (in the tenant's time zone); before the "
         "contract starts, those of its first version."
@@ -159,7 +238,9 @@ class ContractOut(BaseModel):
         "effective_from is start_date. Change them with POST /v1/contracts/{id}/amendments."
     )
     created_at: UtcDateTime
+    """When the contract was created."""
     updated_at: UtcDateTime
+    """When it was last changed."""
 
 
 def _service_out(s: ContractServiceRow, currency: str) -> ServiceOut:
@@ -221,8 +302,10 @@ def service_specs(services: list[ServiceIn]) -> tuple[ServiceSpec, ...]:
     )
 
 
-@router.post("", status_code=201, response_model=ContractOut)
+@router.post("", status_code=201, response_model=ContractOut, summary="Create a contract")
 async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> ContractOut:
+    """A company's priced services from ``start_date``; its usage is billed against them
+    at the next billing run of each period the contract is active in."""
     new = NewContract(
         company_id=body.company_id,
         name=body.name,
@@ -236,27 +319,29 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     return contract_out(row, _today(ctx))
 
 
-@router.get("", response_model=Page[ContractOut])
+@router.get("", response_model=Page[ContractOut], summary="List contracts")
 async def list_contracts(
     ctx: Caller,
     runtime: Runtime,
     paging: Paging,
     company_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> Page[ContractOut]:
+    """The tenant's contracts; ``company_id`` narrows to one company's."""
     async with runtime.sessions() as session:
         page = await contracts.list_contracts(session, ctx.tenant_id, company_id, paging)
     today = _today(ctx)
     return Page(items=[contract_out(r, today) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{contract_id}", response_model=ContractOut)
+@router.get("/{contract_id}", response_model=ContractOut, summary="Show a contract")
 async def get_contract(contract_id: str, ctx: Caller, runtime: Runtime) -> ContractOut:
+    """One contract with its services and their pricing."""
     async with runtime.sessions() as session:
         row = await contracts.get_contract(session, ctx.tenant_id, contract_id)
     return contract_out(row, _today(ctx))
 
 
-@router.patch("/{contract_id}", response_model=ContractOut)
+@router.patch("/{contract_id}", response_model=ContractOut, summary="Change a contract")
 async def patch_contract(
     contract_id: str, body: ContractPatch, ctx: Caller, runtime: Runtime
 ) -> ContractOut:
@@ -288,7 +373,12 @@ async def patch_contract(
     return contract_out(row, _today(ctx))
 
 
-@router.post("/{contract_id}/amendments", status_code=201, response_model=ContractOut)
+@router.post(
+    "/{contract_id}/amendments",
+    status_code=201,
+    response_model=ContractOut,
+    summary="Amend a contract's service terms",
+)
 async def amend_contract(
     contract_id: str, body: AmendmentIn, ctx: Caller, runtime: Runtime
 ) -> ContractOut:

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["invoices"])
 
 @router.get(
     "/invoice-exports",
+    summary="Export a period's posted documents",
     responses={
         200: {
             "content": {"text/csv": {}, "application/json": {}},

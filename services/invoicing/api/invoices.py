@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
@@ -24,16 +24,21 @@ from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
 from services.invoicing.documents.shape import invoice_json, line_period
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page
 from shared.wire import Period, Quantity
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
 
-class DayOut(BaseModel):
+class DayOut(ApiModel):
     date: date
+    """The day."""
     quantity: Quantity
+    """The day's units from this source, after the contract's minimum."""
     estimated: bool
+    """Whether the day's units were carried forward from an earlier day because the module
+    sent nothing for it."""
     reason: str | None = Field(
         default=None,
         description="Why the day counts 0 (null where it counts its quantity): "
@@ -41,25 +46,36 @@ class DayOut(BaseModel):
     )
 
 
-class ExplainSource(BaseModel):
+class ExplainSource(ApiModel):
     module: str
+    """The catalog id of the module counted."""
     metric: str
+    """The catalog id of the metric counted."""
     days: list[DayOut]
+    """Every active day of the period."""
 
 
-class ExplainOut(BaseModel):
+class ExplainOut(ApiModel):
     """The line's daily series per source over the period, each day's reason where it counts
     0, and the calculation. For a correction line: the recomputed series the correction
     brings the period to, and the invoiced and recomputed totals."""
 
     invoice_id: str
+    """The invoice of the line."""
     line_id: str
+    """The line explained."""
     service_code: str
+    """The contract service the line bills."""
     quantity: Quantity
+    """The line's shown quantity."""
     unit_price: Decimal
+    """The line's unit price, as the invoice shows it."""
     amount: Decimal
+    """The line's amount, in the currency's minor digits."""
     period_start: date
+    """The first day of the line's segment."""
     period_end: date
+    """The last day of the line's segment."""
     calculation: dict[str, Any] = Field(
         description="model, counting_basis, unit_price (per_unit), tiers used or chosen "
         "[{from, up_to, quantity, unit_price, amount}], minimum_units, minimum_applied, "
@@ -68,6 +84,7 @@ class ExplainOut(BaseModel):
         "lines written before calculations were kept."
     )
     sources: list[ExplainSource]
+    """Per ``(module, metric)`` feeding the service, its daily units."""
 
 
 def invoice_out(shown: ShownInvoice, today: date) -> InvoiceOut:
@@ -82,7 +99,7 @@ def file_response(file: InvoiceFile) -> Response:
     )
 
 
-@router.get("/invoices", response_model=Page[InvoiceSummary])
+@router.get("/invoices", response_model=Page[InvoiceSummary], summary="List invoices")
 async def list_invoices(
     ctx: Caller,
     runtime: Runtime,
@@ -94,8 +111,10 @@ async def list_invoices(
     kind: InvoiceKind | None = None,
     overdue: bool | None = None,
 ) -> Page[InvoiceSummary]:
-    """``overdue=true``: posted invoices and adjustments due before today (tenant's zone)
-    with a balance; ``overdue=false``: every other document."""
+    """Invoices, adjustments and credit notes without their lines; ``period``,
+    ``company_id``, ``status``, ``kind`` and ``overdue`` narrow the list. ``overdue=true``:
+    posted invoices and adjustments due before today (tenant's zone) with a balance;
+    ``overdue=false``: every other document."""
     where = InvoiceFilter(period, company_id, status, kind, overdue, today)
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
@@ -108,12 +127,14 @@ async def list_invoices(
 @router.get(
     "/invoices/{invoice_id}",
     response_model=InvoiceOut,
+    summary="Show an invoice (JSON, CSV or PDF)",
     responses={
         200: {
             "content": {"text/csv": {}, "application/pdf": {}},
             "description": "The invoice as JSON, CSV (one row per line) or PDF, "
             "as the Accept header asks.",
-        }
+        },
+        406: {"description": "The Accept header asks for none of JSON, CSV and PDF."},
     },
 )
 async def get_invoice(
@@ -124,6 +145,9 @@ async def get_invoice(
     today: Today,
     accept: Annotated[str | None, Header()] = None,
 ) -> InvoiceOut | Response:
+    """The invoice with its lines, as JSON by default; ``Accept: text/csv`` answers one row
+    per line, ``Accept: application/pdf`` the printable document. An ``Accept`` none of the
+    three satisfies is refused (406)."""
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
         if wanted == "json":
@@ -135,7 +159,11 @@ async def get_invoice(
         )
 
 
-@router.get("/invoices/{invoice_id}/lines/{line_id}/explain", response_model=ExplainOut)
+@router.get(
+    "/invoices/{invoice_id}/lines/{line_id}/explain",
+    response_model=ExplainOut,
+    summary="Explain an invoice line day by day",
+)
 async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runtime) -> ExplainOut:
     """The daily quantities behind a line, per source, with estimated days marked."""
     async with runtime.sessions() as session:
@@ -176,7 +204,7 @@ async def explain_line(invoice_id: str, line_id: str, ctx: Caller, runtime: Runt
     )
 
 
-@router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut)
+@router.post("/invoices/{invoice_id}/post", response_model=InvoiceOut, summary="Post an invoice")
 async def post_invoice(
     invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults, today: Today
 ) -> InvoiceOut:
@@ -196,7 +224,7 @@ async def post_invoice(
     return invoice_out(posted, today)
 
 
-@router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
+@router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut, summary="Void an invoice")
 async def void_invoice(
     invoice_id: str, ctx: Caller, runtime: Runtime, defaults: Defaults, today: Today
 ) -> InvoiceOut:

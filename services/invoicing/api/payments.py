@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
@@ -16,15 +16,24 @@ from services.invoicing.documents.formatting import money
 from services.invoicing.documents.queries import ListedInvoice, company_name
 from services.invoicing.models import InvoiceRow, PaymentRow
 from services.invoicing.receivables import reversals
+from shared.openapi_docs import ApiModel, examples
 from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_places=4)]
 
 
-class PaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class PaymentIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples(
+            {"amount": "119.00", "received_on": "2026-04-10", "reference": "BANK-2026-0410-17"}
+        ),
+    )
     amount: Amount
+    """The amount received, a positive decimal string in the invoice's currency, at most
+    its balance."""
     received_on: date | None = None
     """Default: today in the tenant's time zone; never after today nor before the posting
     date (422)."""
@@ -32,21 +41,35 @@ class PaymentIn(BaseModel):
     """The bank or remittance reference; the same reference twice on one invoice is refused."""
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(ApiModel):
     id: str
+    """The payment's id."""
     invoice_id: str
+    """The invoice paid."""
     amount: Decimal
+    """The amount received, in the currency's minor digits."""
     currency: str
+    """The invoice's ISO 4217 currency."""
     received_on: date
+    """The day the money was received."""
     reference: str | None
+    """The bank or remittance reference."""
     created_at: UtcDateTime
+    """When the payment was recorded."""
     reversed_on: date | None = None
+    """The day the payment was reversed; null while it stands."""
     reversal_reason: str | None = None
+    """Why it was reversed."""
 
 
-class ReversalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ReversalIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples({"reason": "The bank returned the transfer."}),
+    )
     reason: str = Field(min_length=1, max_length=2000)
+    """Why the payment is reversed (a returned transfer, a wrong invoice)."""
 
 
 class PaymentReceipt(PaymentOut):
@@ -54,12 +77,13 @@ class PaymentReceipt(PaymentOut):
     """The invoice after the payment: its balance and status."""
 
 
-class PaymentList(BaseModel):
+class PaymentList(ApiModel):
     items: list[PaymentOut]
     """Reversed payments included, marked by ``reversed_on``."""
     paid: Decimal
     """What the payments that stand add up to."""
     balance: Decimal
+    """What is still owed on the invoice."""
 
 
 def payment_out(row: PaymentRow, invoice: InvoiceRow) -> PaymentOut:
@@ -83,7 +107,12 @@ def receipt(payment: PaymentRow, invoice: InvoiceRow, today: date) -> PaymentRec
     )
 
 
-@router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=PaymentReceipt)
+@router.post(
+    "/invoices/{invoice_id}/payments",
+    status_code=201,
+    response_model=PaymentReceipt,
+    summary="Record a payment",
+)
 async def record_payment(
     invoice_id: str, body: PaymentIn, ctx: Caller, runtime: Runtime, today: Today
 ) -> PaymentReceipt:
@@ -108,6 +137,7 @@ async def record_payment(
     "/invoices/{invoice_id}/payments/{payment_id}/reversal",
     status_code=201,
     response_model=PaymentReceipt,
+    summary="Reverse a payment",
 )
 async def reverse_payment(
     invoice_id: str,
@@ -133,8 +163,13 @@ async def reverse_payment(
     return receipt(done.payment, done.invoice, today)
 
 
-@router.get("/invoices/{invoice_id}/payments", response_model=PaymentList)
+@router.get(
+    "/invoices/{invoice_id}/payments",
+    response_model=PaymentList,
+    summary="List an invoice's payments",
+)
 async def list_payments(invoice_id: str, ctx: Caller, runtime: Runtime) -> PaymentList:
+    """Every payment of the invoice, with their sum and the balance still owed."""
     async with runtime.sessions() as session:
         history = await payments.payment_history(session, ctx.tenant_id, invoice_id)
     cur = history.invoice.currency

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
@@ -15,63 +15,104 @@ from services.invoicing.documents.formatting import money
 from services.invoicing.documents.queries import ListedInvoice, company_name
 from services.invoicing.models import InvoiceRow
 from services.invoicing.receivables import aging, credit
+from shared.openapi_docs import ApiModel, examples
 from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["receivables"])
 Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=20, decimal_places=4)]
 
 
-class ApplicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ApplicationIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples(
+            {"invoice_id": "0b6f8f52-3c1e-4a57-9d0e-6a3c2f1b7e45", "amount": "19.50"}
+        ),
+    )
     invoice_id: str = Field(min_length=1, max_length=36)
+    """The posted invoice or adjustment of the same company and currency to reduce."""
     amount: Amount
+    """The credit to apply, positive; at most the credit note's ``unapplied`` and the
+    invoice's balance."""
 
 
-class ApplicationOut(BaseModel):
+class ApplicationOut(ApiModel):
     id: str
+    """The application's id."""
     credit_note_id: str
+    """The credit note whose credit was applied."""
     invoice_id: str
+    """The invoice it was applied to."""
     amount: Decimal
+    """The credit applied, in the currency's minor digits."""
     currency: str
+    """The ISO 4217 currency of both documents."""
     applied_on: date
+    """The day the credit was applied (tenant's zone)."""
     automatic: bool
+    """Whether posting the credit note applied it to the invoice it corrects."""
     created_at: UtcDateTime
+    """When the application was recorded."""
     credit_note: InvoiceSummary
     """After the application: its ``unapplied`` credit and status."""
     invoice: InvoiceSummary
     """After the application: its balance and status."""
 
 
-class RefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class RefundIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples(
+            {"amount": "19.50", "paid_on": "2026-05-04", "reference": "REFUND-2026-0504-3"}
+        ),
+    )
     amount: Amount
+    """The credit paid out, positive; at most the credit note's ``unapplied``."""
     paid_on: date | None = None
     """Default: today in the tenant's zone; never after today nor before the credit note's
     posting date (422)."""
     reference: str | None = Field(default=None, min_length=1, max_length=200)
+    """The bank reference of the refund."""
 
 
-class RefundOut(BaseModel):
+class RefundOut(ApiModel):
     id: str
+    """The refund's id."""
     credit_note_id: str
+    """The credit note refunded."""
     amount: Decimal
+    """The credit paid out, in the currency's minor digits."""
     currency: str
+    """The credit note's ISO 4217 currency."""
     paid_on: date
+    """The day the money was paid out."""
     reference: str | None
+    """The bank reference of the refund."""
     created_at: UtcDateTime
+    """When the refund was recorded."""
     credit_note: InvoiceSummary
     """After the refund: its ``unapplied`` credit and status."""
 
 
-class AgingRowOut(BaseModel):
+class AgingRowOut(ApiModel):
     company_id: str
+    """The company owing."""
     company_name: str
+    """Its name."""
     currency: str
+    """The ISO 4217 currency of the row's amounts."""
     current: Decimal
+    """Open balances not yet due."""
     days_1_30: Decimal
+    """Open balances 1 to 30 days past their due date."""
     days_31_60: Decimal
+    """Open balances 31 to 60 days past their due date."""
     days_61_90: Decimal
+    """Open balances 61 to 90 days past their due date."""
     days_over_90: Decimal
+    """Open balances more than 90 days past their due date."""
     total: Decimal
     """The sum of the five buckets: what the company owes in this currency."""
     unapplied_credit: Decimal
@@ -79,9 +120,11 @@ class AgingRowOut(BaseModel):
     buckets)."""
 
 
-class AgingOut(BaseModel):
+class AgingOut(ApiModel):
     as_of: date
+    """The day the balances are taken at."""
     items: list[AgingRowOut]
+    """One row per company and currency with an open balance or unapplied credit."""
 
 
 def _summary(row: InvoiceRow, today: date) -> InvoiceSummary:
@@ -89,7 +132,10 @@ def _summary(row: InvoiceRow, today: date) -> InvoiceSummary:
 
 
 @router.post(
-    "/invoices/{credit_note_id}/applications", status_code=201, response_model=ApplicationOut
+    "/invoices/{credit_note_id}/applications",
+    status_code=201,
+    response_model=ApplicationOut,
+    summary="Apply a credit note to an invoice",
 )
 async def apply_credit(
     credit_note_id: str, body: ApplicationIn, ctx: Caller, runtime: Runtime, today: Today
@@ -123,7 +169,12 @@ async def apply_credit(
     )
 
 
-@router.post("/invoices/{credit_note_id}/refunds", status_code=201, response_model=RefundOut)
+@router.post(
+    "/invoices/{credit_note_id}/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    summary="Refund a credit note's credit",
+)
 async def refund_credit(
     credit_note_id: str, body: RefundIn, ctx: Caller, runtime: Runtime, today: Today
 ) -> RefundOut:
@@ -153,7 +204,7 @@ async def refund_credit(
     )
 
 
-@router.get("/receivables/aging", response_model=AgingOut)
+@router.get("/receivables/aging", response_model=AgingOut, summary="Age the open balances")
 async def aging_report(
     ctx: Caller,
     runtime: Runtime,

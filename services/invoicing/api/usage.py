@@ -7,10 +7,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.units.service import UsageFilter, daily_usage
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.problems import invalid
 from shared.wire import Quantity, ordered
@@ -19,16 +19,23 @@ router = APIRouter(prefix="/v1", tags=["usage"])
 MAX_RANGE_DAYS = 400
 
 
-class UnitOut(BaseModel):
+class UnitOut(ApiModel):
     date: date
+    """The day."""
     company_id: str
+    """The company the usage is mapped to."""
     module: str
+    """The catalog id of the module counted."""
     metric: str
+    """The catalog id of the metric counted."""
     quantity: Quantity
+    """The day's units of the company's orgs."""
     estimated: bool
+    """Whether the units were carried forward from an earlier day because the module sent
+    nothing for this one."""
 
 
-@router.get("/usage", response_model=Page[UnitOut])
+@router.get("/usage", response_model=Page[UnitOut], summary="Read the unit table")
 async def unit_table(
     ctx: Caller,
     runtime: Runtime,

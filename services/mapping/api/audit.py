@@ -6,29 +6,40 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.models import MappingAuditRow
 from services.mapping.resolution import audit
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page
 from shared.wire import UtcDateTime, as_utc, ordered
 
 router = APIRouter(prefix="/v1", tags=["mapping audit"])
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(ApiModel):
     id: int
+    """The entry's number, increasing in the order of the changes."""
     at: UtcDateTime
+    """When the change was made."""
     actor: str | None
     """The id of the API key that made the change."""
     action: str
+    """What was done: `org_mapping.put`, `org_mapping.delete`, `org_mapping.auto_map`,
+    `service_mapping.put` or `service_mapping.delete`."""
     module: str
+    """The catalog id of the module concerned."""
     org_id: str | None
+    """The org whose mapping changed; null for a service mapping."""
     metric: str | None
+    """The metric whose service mapping changed; null for an org mapping."""
     company_id: str | None
+    """The company of a company's service mapping override, or the company an org is
+    mapped to."""
     before: dict[str, Any] | None
+    """The mapping before the change; null when there was none."""
     after: dict[str, Any] | None
+    """The mapping after the change; null when it was removed."""
 
 
 def _out(row: MappingAuditRow) -> AuditEntryOut:
@@ -46,7 +57,9 @@ def _out(row: MappingAuditRow) -> AuditEntryOut:
     )
 
 
-@router.get("/mapping-audit", response_model=Page[AuditEntryOut])
+@router.get(
+    "/mapping-audit", response_model=Page[AuditEntryOut], summary="List the mapping changes"
+)
 async def mapping_audit(
     ctx: Caller,
     runtime: Runtime,
@@ -59,6 +72,8 @@ async def mapping_audit(
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Page[AuditEntryOut]:
+    """Who changed which org or service mapping, when, from what to what, newest first; the
+    query narrows by module, org, metric, action, actor (API key id) and time."""
     where = audit.AuditFilter(
         module,
         org_id,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from services.mapping.api.companies import CompanyOut, company_out
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.companies import service
 from services.mapping.companies.csv_format import CsvError, read_rows
+from shared.openapi_docs import ApiModel
 from shared.problems import PayloadTooLarge, Problem, invalid
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
@@ -21,21 +21,27 @@ class UnsupportedMediaType(Problem):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
-class RowError(BaseModel):
+class RowError(ApiModel):
     loc: list[str | int]
+    """Where in the row: the column name."""
     msg: str
+    """Why the value is refused."""
 
 
-class RejectedRow(BaseModel):
+class RejectedRow(ApiModel):
     row: int
     """The line in the file; the header is line 1."""
     errors: list[RowError]
+    """Every reason the row was refused."""
 
 
-class ImportReport(BaseModel):
+class ImportReport(ApiModel):
     created: int
+    """Companies created."""
     rejected: list[RejectedRow]
+    """Rows skipped, each with its reasons."""
     companies: list[CompanyOut]
+    """The companies created, in the file's order."""
 
 
 def _report(result: service.ImportResult) -> ImportReport:
@@ -52,6 +58,7 @@ def _report(result: service.ImportResult) -> ImportReport:
 @router.post(
     "/import",
     response_model=ImportReport,
+    summary="Import companies from CSV",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.api.module_orgs import Suggestion
 from services.mapping.insights import rules as insights
 from services.mapping.insights import service
+from shared.openapi_docs import ApiModel
 from shared.pagination import Page, page_of
 from shared.problems import invalid
 
@@ -21,17 +21,28 @@ router = APIRouter(prefix="/v1", tags=["insights"])
 MAX_STALE_DAYS = 366
 
 
-class InsightOut(BaseModel):
+class InsightOut(ApiModel):
     kind: insights.InsightKind
+    """What the insight is about (see the operation's description)."""
     severity: insights.InsightSeverity
+    """`critical` (money is being lost), `warning` or `info`."""
     module: str | None = None
+    """The module concerned, where the kind has one."""
     metric: str | None = None
+    """The metric concerned (``unmapped_metric``)."""
     org_id: str | None = None
+    """The org concerned (``unmapped_orgs``)."""
     company_id: str | None = None
+    """The company concerned (``usage_without_contract``)."""
     message: str
+    """The insight in a sentence, for people."""
     count: int
+    """How much is concerned; what it counts depends on the kind."""
     items: list[dict[str, Any]] | None = None
+    """The details, where the kind has them (``unmapped_metric``,
+    ``usage_without_contract``)."""
     suggestions: list[Suggestion] | None = None
+    """``unmapped_orgs``: the companies most likely meant, best first."""
 
     def answer(self) -> dict[str, Any]:
         """Fields a kind does not have are left out (nested ones keep their nulls). Not a
@@ -70,7 +81,7 @@ def _kinds(values: list[str]) -> tuple[insights.InsightKind, ...]:
     return tuple(k for k in insights.KINDS if k in asked)
 
 
-@router.get("/insights", response_model=Page[InsightOut])
+@router.get("/insights", response_model=Page[InsightOut], summary="List what needs attention")
 async def list_insights(
     ctx: Caller,
     runtime: Runtime,

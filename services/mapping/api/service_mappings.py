@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from services.mapping.api.deps import Caller, Paging, Runtime
 from services.mapping.resolution import service
 from services.mapping.resolution.service_mappings import service_mappings
 from shared.catalog import CATALOG
+from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page
 from shared.problems import NotFound
 
@@ -27,20 +28,27 @@ ServiceCode = Annotated[
 ]
 
 
-class ServiceMappingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ServiceMappingIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=examples({"service_codes": ["RMM-DEVICE"]})
+    )
     service_codes: list[ServiceCode] = Field(min_length=1, max_length=20)
+    """The contract services the metric's usage feeds, by ``service_code``."""
 
     def codes(self) -> list[str]:
         """The codes without repetitions, in their order."""
         return list(dict.fromkeys(self.service_codes))
 
 
-class ServiceMappingOut(BaseModel):
+class ServiceMappingOut(ApiModel):
     module: str
+    """The catalog id of the module."""
     metric: str
+    """The catalog id of the module's metric."""
     company_id: str | None
+    """The company of an override; null for the tenant-wide mapping."""
     service_codes: list[str]
+    """The contract services the usage feeds."""
     reresolved: int = 0
     """The usage records the mapping concerns, re-resolved with it."""
     queued: bool = False
@@ -83,7 +91,9 @@ async def _set(
     )
 
 
-@router.get("/service-mappings", response_model=Page[ServiceMappingOut])
+@router.get(
+    "/service-mappings", response_model=Page[ServiceMappingOut], summary="List service mappings"
+)
 async def list_service_mappings(
     ctx: Caller, runtime: Runtime, paging: Paging
 ) -> Page[ServiceMappingOut]:
@@ -104,17 +114,29 @@ async def list_service_mappings(
     )
 
 
-@router.put("/service-mappings/{module}/{metric}", response_model=ServiceMappingOut)
+@router.put(
+    "/service-mappings/{module}/{metric}",
+    response_model=ServiceMappingOut,
+    summary="Map a metric to contract services",
+)
 async def put_service_mapping(
     module: str, metric: str, body: ServiceMappingIn, ctx: Caller, runtime: Runtime
 ) -> ServiceMappingOut:
+    """The tenant-wide mapping of a module's metric to the contract services it feeds,
+    for every company without an override; the usage it concerns is re-resolved."""
     return await _set(runtime, ctx, module, metric, None, body.codes())
 
 
-@router.delete("/service-mappings/{module}/{metric}", status_code=204)
+@router.delete(
+    "/service-mappings/{module}/{metric}",
+    status_code=204,
+    summary="Remove a metric's service mapping",
+)
 async def delete_service_mapping(
     module: str, metric: str, ctx: Caller, runtime: Runtime
 ) -> Response:
+    """The metric's usage feeds no service any more (company overrides stay) and shows as
+    an ``unmapped_metric`` insight."""
     await _set(runtime, ctx, module, metric, None, None)
     return Response(status_code=204)
 
@@ -122,6 +144,7 @@ async def delete_service_mapping(
 @router.put(
     "/companies/{company_id}/service-mappings/{module}/{metric}",
     response_model=ServiceMappingOut,
+    summary="Override a metric's service mapping for a company",
 )
 async def put_company_service_mapping(
     company_id: str,
@@ -135,9 +158,14 @@ async def put_company_service_mapping(
     return await _set(runtime, ctx, module, metric, company_id, body.codes())
 
 
-@router.delete("/companies/{company_id}/service-mappings/{module}/{metric}", status_code=204)
+@router.delete(
+    "/companies/{company_id}/service-mappings/{module}/{metric}",
+    status_code=204,
+    summary="Remove a company's service mapping override",
+)
 async def delete_company_service_mapping(
     company_id: str, module: str, metric: str, ctx: Caller, runtime: Runtime
 ) -> Response:
+    """The company's usage of the metric follows the tenant-wide mapping again."""
     await _set(runtime, ctx, module, metric, company_id, None)
     return Response(status_code=204)
