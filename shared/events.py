@@ -10,13 +10,27 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 
 class Event(BaseModel):
+    """An event's data. ``PUBLIC`` events are the contract with downstream systems: they are
+    described in the AsyncAPI document and can be subscribed to by webhooks. Every type and
+    version has a JSON Schema in ``shared/event_contract/schemas`` (``python -m
+    shared.event_contract`` writes it)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    PUBLIC: ClassVar[bool] = False
 
 
 class UsageRecord(BaseModel):
@@ -123,9 +137,61 @@ class ContractChanged(Event):
     updated_at: datetime
 
 
+_MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+INVOICE_SNAPSHOT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The invoice as GET /v1/invoices/{id} answers it, at the moment of the event.",
+    "properties": {
+        "id": {"type": "string"},
+        "number": {"type": ["integer", "null"]},
+        "kind": {"enum": ["invoice", "adjustment", "credit_note"]},
+        "corrects": {"type": ["string", "null"]},
+        "company_id": {"type": "string"},
+        "period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+        "status": {"type": "string"},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "service_code": {"type": "string"},
+                    "description": {"type": "string"},
+                    "quantity": _MONEY,
+                    "unit_price": _MONEY,
+                    "amount": _MONEY,
+                },
+                "required": ["id", "service_code", "quantity", "unit_price", "amount"],
+            },
+        },
+        "subtotal": _MONEY,
+        "tax_rate": _MONEY,
+        "tax": _MONEY,
+        "total": _MONEY,
+        "balance": _MONEY,
+    },
+    "required": [
+        "id",
+        "number",
+        "kind",
+        "company_id",
+        "period",
+        "currency",
+        "status",
+        "lines",
+        "subtotal",
+        "tax",
+        "total",
+        "balance",
+    ],
+}
+
+
 class InvoicePosted(Event):
     TYPE = "invoice.posted"
-    invoice: dict[str, Any]
+    PUBLIC = True
+    invoice: Annotated[dict[str, Any], WithJsonSchema(INVOICE_SNAPSHOT_SCHEMA)]
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

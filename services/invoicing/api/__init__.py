@@ -5,5 +5,6 @@ from services.invoicing.api.invoices import router as invoices
 from services.invoicing.api.payments import router as payments
 from services.invoicing.api.seller_profile import router as seller_profile
 from services.invoicing.api.usage import router as usage
+from services.invoicing.api.webhooks import router as webhooks
 
-routers = [contracts, billing_runs, invoices, payments, exports, seller_profile, usage]
+routers = [contracts, billing_runs, invoices, payments, exports, seller_profile, usage, webhooks]
