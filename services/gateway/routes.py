@@ -101,7 +101,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", f"/v1/webhooks/{SEG}/deliveries", "invoicing", ADMIN),
     _route("POST", f"/v1/webhooks/{SEG}/deliveries/{SEG}/retry", "invoicing", ADMIN),
     _route("GET", "/v1/accounting/settings", "invoicing", READ),
-    _route("PUT", "/v1/accounting/settings", "invoicing", ADMIN),
+    _route("PUT", "/v1/accounting/settings", "invoicing", WRITE),
     _route("GET", "/v1/exports/datev", "invoicing", READ),
     _route("GET", "/v1/exports/xero", "invoicing", READ),
     _route("GET", "/v1/exports/quickbooks", "invoicing", READ),

@@ -3,8 +3,8 @@
 
 Attempt n (1-based) that failed waits ``min(cap, base * 2^(n-1))`` scaled by a random factor
 in [0.5, 1.0] ("equal jitter": never a burst of immediate retries, never longer than the
-nominal wait). With the defaults the waits add up to well over a day before a delivery is
-given up: 30 s, 1 min, 2 min ... capped at 2 h, 24 attempts.
+nominal wait). With the defaults a delivery is given up after 32 attempts: 30 s, 1 min,
+2 min ... capped at 2 h, at least 24 hours and at most about 46 hours after the first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ Jitter = Callable[[], float]
 class RetryPolicy:
     base_seconds: float = 30.0
     cap_seconds: float = 2 * 3600.0
-    max_attempts: int = 24
+    max_attempts: int = 32
     disable_after: timedelta = timedelta(days=5)
     """An endpoint whose every delivery failed for this long is disabled."""
 
