@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.invoicing.models import Base
@@ -19,4 +19,7 @@ class AccountingSettingsRow(Base):
     debtor_accounts: Mapped[dict[str, str]] = mapped_column(JsonDocument)
     tax_codes: Mapped[dict[str, str]] = mapped_column(JsonDocument)
     """Tax rate as a normalised decimal string ("0.19") -> the bookkeeping system's code."""
+    datev_consultant_number: Mapped[str | None] = mapped_column(String(7))
+    datev_client_number: Mapped[str | None] = mapped_column(String(5))
+    datev_account_length: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
