@@ -193,3 +193,8 @@ async def test_a_bad_period_is_refused(billing: InvoicingApi) -> None:
     for path in ("/v1/exports/datev", "/v1/exports/xero", "/v1/exports/quickbooks"):
         answer = await billing.client.get(path, params={"period": "2026-13"})
         assert answer.status_code == 422, answer.text
+
+
+async def test_a_period_before_year_one_is_refused(billing: InvoicingApi) -> None:
+    answer = await billing.client.get("/v1/exports/datev", params={"period": "0000-01"})
+    assert answer.status_code == 422, answer.text

@@ -18,10 +18,11 @@ from services.invoicing.api.deps import Caller, Defaults, Runtime
 from services.invoicing.api.invoices import file_response
 from services.invoicing.documents.exports.files import AccountingFormat, accounting_export
 from shared.clock import utc_now
+from shared.wire import Period
 
 router = APIRouter(prefix="/v1", tags=["accounting"])
 Account = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,20}$")]
-PERIOD = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+PERIOD = Query(description="the calendar month YYYY-MM")
 
 
 class AccountingSettingsIn(BaseModel):
@@ -81,7 +82,7 @@ CSV_ANSWER: dict[int | str, dict[str, Any]] = {
 
 @router.get("/exports/datev", responses=CSV_ANSWER, response_class=Response)
 async def export_datev(
-    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[str, PERIOD]
+    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[Period, PERIOD]
 ) -> Response:
     """DATEV Buchungsstapel (EXTF 700, format version 13): one booking per invoice line,
     debtor against revenue account, gross amount with the tax key of its rate."""
@@ -90,7 +91,7 @@ async def export_datev(
 
 @router.get("/exports/xero", responses=CSV_ANSWER, response_class=Response)
 async def export_xero(
-    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[str, PERIOD]
+    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[Period, PERIOD]
 ) -> Response:
     """Xero sales invoice import CSV, one row per line; every row multiplies out."""
     return await _export("xero", period, ctx, runtime, defaults)
@@ -98,7 +99,7 @@ async def export_xero(
 
 @router.get("/exports/quickbooks", responses=CSV_ANSWER, response_class=Response)
 async def export_quickbooks(
-    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[str, PERIOD]
+    ctx: Caller, runtime: Runtime, defaults: Defaults, period: Annotated[Period, PERIOD]
 ) -> Response:
     """QuickBooks Online invoice import CSV, one row per line; every row multiplies out."""
     return await _export("quickbooks", period, ctx, runtime, defaults)
