@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from services.invoicing.webhooks import signing
 from services.invoicing.webhooks.deliverer import Deliverer
+from services.invoicing.webhooks.fanout import ORDER_HOLD, WebhookFanout
 from services.invoicing.webhooks.models import (
     DeliveryStatus,
     EndpointStatus,
@@ -24,7 +25,10 @@ from services.invoicing.webhooks.models import (
 )
 from services.invoicing.webhooks.schedule import RetryPolicy
 from services.invoicing.webhooks.sender import Outcome, Sender
+from shared.bus import Message
 from shared.event_contract import committed_schema
+from shared.events import Envelope, EnvelopeHead
+from shared.wire import as_utc
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,
@@ -353,3 +357,61 @@ async def test_a_slow_endpoint_does_not_hold_up_another(billing: InvoicingApi) -
         gate.set()
     await _drain(deliverer)
     assert sorted(sender.sent) == sorted(["f1", *(e for e, _, _ in many)])
+
+
+async def test_events_queued_out_of_order_within_the_hold_go_out_in_order(
+    billing: InvoicingApi,
+) -> None:
+    """Two events of one invoice arrive reversed (as two topics may deliver them), one of
+    them twice: the fan-out queues each once, and the deliverer sends them as they occurred."""
+    endpoint_id, future = await _queue(billing, "https://books.example/o00001", [])
+    runtime = billing.api.system.invoicing
+    fanout = WebhookFanout(
+        group="test.webhooks",
+        bus=billing.api.system.bus,
+        sessions=runtime.sessions,
+        inbox=runtime.inbox_table,
+        handlers={},
+        topic_prefix="test.",
+    )
+    fanout.clock = lambda: future
+
+    def message(offset: int, second: int, status: str) -> Message:
+        head = EnvelopeHead(
+            type="invoice.posted",
+            version=1,
+            tenant_id=billing.api.tenant_id,
+            occurred_at=future + timedelta(seconds=second),
+        )
+        envelope = Envelope(
+            **head.model_dump(), data={"invoice": {"id": "inv-o", "status": status}}
+        )
+        return Message("test.invoice.posted", 0, offset, None, envelope.model_dump_json().encode())
+
+    earlier, later = message(1, 1, "posted"), message(2, 2, "paid")
+    await fanout.handle_batch([later])
+    await fanout.handle_batch([earlier, later])
+    async with runtime.sessions() as session:
+        queued = list(
+            await session.scalars(
+                select(WebhookDeliveryRow).where(WebhookDeliveryRow.endpoint_id == endpoint_id)
+            )
+        )
+    assert len(queued) == 2
+    assert {as_utc(d.next_attempt_at) for d in queued if d.next_attempt_at} == {
+        future + timedelta(seconds=1) + ORDER_HOLD,
+        future + timedelta(seconds=2) + ORDER_HOLD,
+    }
+
+    sender = FakeSender()
+    bodies: list[str] = []
+    original = sender.send
+
+    async def record(url: str, headers: dict[str, str], body: str) -> Outcome:
+        bodies.append(json.loads(body)["data"]["invoice"]["status"])
+        return await original(url, headers, body)
+
+    sender.send = record  # type: ignore[method-assign]
+    deliverer = Deliverer(runtime.sessions, sender, clock=lambda: future + timedelta(seconds=10))
+    await _drain(deliverer)
+    assert bodies == ["posted", "paid"]

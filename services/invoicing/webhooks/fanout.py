@@ -1,6 +1,11 @@
 """From the bus to the delivery queue: every public event becomes one queued delivery per
 endpoint of its tenant subscribed to its type, in the transaction that commits the offset.
 
+A delivery is due one ``ORDER_HOLD`` after its event occurred, not at once: events of one
+invoice travel on different topics (``payment.recorded`` and ``invoice.paid`` of one
+transaction), which Kafka does not order against each other; the hold lets the earlier one be
+queued before the later one is sent, and the deliverer sends them in ``occurred_at`` order.
+
 No inbox here: the delivery's natural key ``(endpoint_id, event_id)`` makes a redelivered
 event insert nothing (``ON CONFLICT DO NOTHING``), and other invoicing consumers keep the
 inbox's event ids to themselves.
@@ -9,7 +14,7 @@ inbox's event ids to themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -26,6 +31,9 @@ from shared.clock import Clock, utc_now
 from shared.consumer import EventConsumer
 from shared.db import dialect_of, insert
 from shared.events import EnvelopeHead, Event
+
+
+ORDER_HOLD = timedelta(seconds=1)
 
 
 def ordering_key(envelope_data: dict[str, Any], event_id: str) -> str:
@@ -81,6 +89,6 @@ def _delivery(
         "occurred_at": envelope.occurred_at,
         "status": DeliveryStatus.PENDING,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": max(now, envelope.occurred_at + ORDER_HOLD),
         "created_at": now,
     }
