@@ -32,7 +32,6 @@ from shared.consumer import EventConsumer
 from shared.db import dialect_of, insert
 from shared.events import EnvelopeHead, Event
 
-
 ORDER_HOLD = timedelta(seconds=1)
 
 
