@@ -194,6 +194,17 @@ class InvoicePosted(Event):
     invoice: Annotated[dict[str, Any], WithJsonSchema(INVOICE_SNAPSHOT_SCHEMA)]
 
 
+class WebhookEndpointDisabled(Event):
+    """A webhook endpoint was disabled after days in which every delivery failed; its
+    deliveries wait until a manual retry succeeds. Meant for an insight of the tenant."""
+
+    TYPE = "webhook.endpoint_disabled"
+    endpoint_id: str
+    url: str
+    failing_since: datetime
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -205,6 +216,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ModuleSynced,
         ContractChanged,
         InvoicePosted,
+        WebhookEndpointDisabled,
     )
 }
 

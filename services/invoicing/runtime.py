@@ -34,4 +34,5 @@ class InvoicingRuntime(EventRuntime):
             endpoint_concurrency=settings.webhook_endpoint_concurrency,
             lease=timedelta(seconds=settings.webhook_timeout_seconds + 50),
             poll_seconds=settings.webhook_poll_seconds,
+            outbox=self.outbox,
         )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -415,3 +416,51 @@ async def test_events_queued_out_of_order_within_the_hold_go_out_in_order(
     deliverer = Deliverer(runtime.sessions, sender, clock=lambda: future + timedelta(seconds=10))
     await _drain(deliverer)
     assert bodies == ["posted", "paid"]
+
+
+async def test_an_endpoint_failing_for_days_is_disabled_and_a_manual_success_enables_it(
+    billing: InvoicingApi,
+) -> None:
+    endpoint_id, future = await _queue(
+        billing, "https://books.example/d00001", [("d1", "inv-d", 0), ("d2", "inv-e", 1)]
+    )
+    runtime = billing.api.system.invoicing
+    sender = FakeSender()
+    sender.status = {"d1": 500, "d2": 500}
+    now = [future]
+    deliverer = Deliverer(
+        runtime.sessions,
+        sender,
+        policy=RetryPolicy(base_seconds=3600, cap_seconds=86400, disable_after=timedelta(days=5)),
+        clock=lambda: now[0],
+        jitter=lambda: 0.0,
+        outbox=runtime.outbox,
+    )
+    for day_ in range(7):
+        now[0] = future + timedelta(days=day_)
+        await _drain(deliverer)
+    async with runtime.sessions() as session:
+        endpoint = await session.get(WebhookEndpointRow, endpoint_id)
+    assert endpoint is not None
+    assert endpoint.status == EndpointStatus.DISABLED
+    assert endpoint.disabled_reason and "since 2100-01-01" in endpoint.disabled_reason
+    sent = len(sender.sent)
+    now[0] = future + timedelta(days=8)
+    await _drain(deliverer)
+    assert len(sender.sent) == sent  # a disabled endpoint's deliveries wait
+
+    await billing.api.settle()
+    disabled = [
+        orjson.loads(m.value)
+        for m in billing.api.system.bus.published()
+        if m.topic.endswith("webhook.endpoint_disabled")
+    ]
+    assert [e["data"]["endpoint_id"] for e in disabled] == [endpoint_id]
+    assert disabled[0]["tenant_id"] == billing.api.tenant_id
+
+    sender.status["d1"] = 200
+    retried = await deliverer.retry_now(billing.api.tenant_id, endpoint_id, f"d1-{endpoint_id}")
+    assert retried.status == DeliveryStatus.SUCCEEDED
+    async with runtime.sessions() as session:
+        endpoint = await session.get(WebhookEndpointRow, endpoint_id)
+    assert endpoint is not None and endpoint.status == EndpointStatus.ACTIVE

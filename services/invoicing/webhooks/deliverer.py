@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -37,6 +37,8 @@ from services.invoicing.webhooks.sender import Outcome, Sender
 from shared.clock import Clock, utc_now
 from shared.db import dialect_of
 from shared.drain import DrainLoop
+from shared.events import WebhookEndpointDisabled
+from shared.outbox import Outbox
 from shared.problems import Conflict
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class Deliverer(DrainLoop):
     poll_seconds: float = 1.0
     clock: Clock = utc_now
     jitter: Jitter = random.random
+    outbox: Outbox | None = None
+    """Where ``webhook.endpoint_disabled`` goes (the service's outbox)."""
     _busy: Counter[str] = field(default_factory=Counter)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -201,28 +205,52 @@ class Deliverer(DrainLoop):
                 endpoint.status = EndpointStatus.ACTIVE
                 endpoint.disabled_reason = None
             endpoint.updated_at = now
-        else:
-            self._failed(delivery, endpoint, now)
+        elif await self._failed(session, delivery, endpoint, now) and self.outbox is not None:
+            assert endpoint.failing_since is not None and endpoint.disabled_reason is not None
+            disabled = WebhookEndpointDisabled(
+                endpoint_id=endpoint.id,
+                url=endpoint.url,
+                failing_since=_aware(endpoint.failing_since),
+                reason=endpoint.disabled_reason,
+            )
+            await self.outbox.add(session, endpoint.tenant_id, disabled)
         await session.flush()
         return delivery
 
-    def _failed(
-        self, delivery: WebhookDeliveryRow, endpoint: WebhookEndpointRow, now: datetime
-    ) -> None:
+    async def _failed(
+        self,
+        session: AsyncSession,
+        delivery: WebhookDeliveryRow,
+        endpoint: WebhookEndpointRow,
+        now: datetime,
+    ) -> bool:
+        """Schedules the next attempt; True when this failure disabled the endpoint (a
+        conditional update, so two failures recorded at once disable it once)."""
         following = self.policy.next_attempt(delivery.attempts, now, self.jitter)
         delivery.status = DeliveryStatus.PENDING if following else DeliveryStatus.FAILED
         delivery.next_attempt_at = following
+        endpoint.updated_at = now
         if endpoint.failing_since is None:
             endpoint.failing_since = now
-        elif endpoint.status == EndpointStatus.ACTIVE and self.policy.should_disable(
-            _aware(endpoint.failing_since), now
-        ):
-            endpoint.status = EndpointStatus.DISABLED
-            endpoint.disabled_reason = (
-                f"every delivery failed since {_aware(endpoint.failing_since).isoformat()}"
+            return False
+        since = _aware(endpoint.failing_since)
+        if endpoint.status != EndpointStatus.ACTIVE or not self.policy.should_disable(since, now):
+            return False
+        reason = f"every delivery failed since {since.isoformat()}"
+        await session.flush()
+        disabled = await session.execute(
+            update(WebhookEndpointRow)
+            .where(
+                WebhookEndpointRow.id == endpoint.id,
+                WebhookEndpointRow.status == EndpointStatus.ACTIVE,
             )
-            log.warning("webhook endpoint %s disabled: %s", endpoint.id, endpoint.disabled_reason)
-        endpoint.updated_at = now
+            .values(status=EndpointStatus.DISABLED, disabled_reason=reason)
+            .execution_options(synchronize_session="fetch")
+        )
+        if not getattr(disabled, "rowcount", 0):
+            return False
+        log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+        return True
 
     async def retry_now(
         self, tenant_id: str, endpoint_id: str, delivery_id: str
