@@ -66,6 +66,7 @@ def _hoisted(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     defs = schema.pop("$defs", {})
     schema.pop("$schema", None)
+    schema.pop("$id", None)  # its own base URI would break the document-relative references
     prefix = f"{name}.".replace("#", "")
     text = json.dumps({"root": schema, "defs": defs})
     text = text.replace('"#/$defs/', f'"#/components/schemas/{prefix}')
