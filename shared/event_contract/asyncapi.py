@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from shared.event_contract.schemas import envelope_schema, public_events, schema_name
-from shared.events import topic_for
+from shared.events import Event, topic_for
 
 ASYNCAPI_VERSION = "3.0.0"
 
 
-def asyncapi_document(topic_prefix: str, api_version: str = "1.0.0") -> dict[str, Any]:
+def asyncapi_document(
+    topic_prefix: str,
+    api_version: str = "1.0.0",
+    events: Sequence[type[Event]] | None = None,
+) -> dict[str, Any]:
+    """``events``: the public events unless given."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for cls in public_events():
+    for cls in public_events() if events is None else events:
         name = _component(schema_name(cls.TYPE, cls.VERSION))
         schemas.update(_hoisted(name, envelope_schema(cls)))
         messages[name] = {

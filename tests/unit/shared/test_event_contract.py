@@ -175,3 +175,17 @@ def test_the_asyncapi_document_describes_every_public_event() -> None:
     root = {**document, "$ref": "#/components/schemas/invoice.posted.v1"}
     jsonschema.validate(envelope, root)
     assert not any("$id" in s for s in document["components"]["schemas"].values())
+
+
+def test_nested_definitions_become_components_that_resolve() -> None:
+    document = asyncapi_document("icb.", events=[UsageRecorded])
+    schemas = document["components"]["schemas"]
+    assert "usage.recorded.v1.UsageRecord" in schemas
+    for ref in _refs(document):
+        _resolve(document, ref)
+    envelope = json.loads(Envelope.wrap("t", SAMPLES[0]).model_dump_json())
+    root = {**document, "$ref": "#/components/schemas/usage.recorded.v1"}
+    jsonschema.validate(envelope, root)
+    envelope["data"]["records"][0]["revision"] = "one"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(envelope, root)
