@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 import httpcore
 import pytest
+from pydantic import ValidationError
 
+from services.invoicing.settings import InvoicingSettings
 from services.invoicing.webhooks.sender import GuardedBackend, Sender
 from services.invoicing.webhooks.targets import TargetRefused, check_address, check_target
 
@@ -113,3 +115,15 @@ async def test_the_connected_address_is_checked_again() -> None:
         server.close()
         await server.wait_closed()
     assert all(data == b"" for data in received)  # connections closed before a byte
+
+
+def test_production_refuses_private_webhook_targets() -> None:
+    secret = "a-real-secret-of-production"
+    assert not InvoicingSettings(
+        environment="production", internal_secret=secret
+    ).webhook_allow_private
+    with pytest.raises(ValidationError, match="ICB_WEBHOOK_ALLOW_PRIVATE"):
+        InvoicingSettings(
+            environment="production", internal_secret=secret, webhook_allow_private=True
+        )
+    assert InvoicingSettings(environment="test", webhook_allow_private=True).webhook_allow_private
