@@ -16,6 +16,8 @@ from bench.overhead import tracing_overhead
 from bench.run_latency import describe as describe_run_latency
 from bench.run_latency import measure as run_latency
 from bench.stack import running_stack
+from bench.webhooks import describe as describe_webhooks
+from bench.webhooks import measure as webhooks
 from shared.settings import ServiceSettings
 from tools.sample import as_usage_json
 
@@ -63,6 +65,7 @@ async def main(args: argparse.Namespace) -> None:
         flush=True,
     )
     print(describe_run_latency(await run_latency()), flush=True)
+    print(describe_webhooks(await webhooks(args.webhook_burst)), flush=True)
     for companies in args.automap_companies:
         r = await automap(7, companies)
         print(
@@ -79,5 +82,6 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--ingest-records", type=int, default=100_000)
     parser.add_argument("--billing-companies", type=int, default=10_000)
+    parser.add_argument("--webhook-burst", type=int, default=300)
     parser.add_argument("--automap-companies", type=int, nargs="*", default=[200, 1000])
     asyncio.run(main(parser.parse_args()))

@@ -83,7 +83,12 @@ def _cycle_parsers(sub: Subcommands) -> None:
     _api_options(post)
 
     export = _command(sub, "export", "a period's posted documents in one file, for accounting")
-    export.add_argument("format", choices=EXPORT_FORMATS, help="csv: a row per line; json")
+    export.add_argument(
+        "format",
+        choices=EXPORT_FORMATS,
+        help="csv: a row per line; json; datev, xero, quickbooks: bookkeeping imports "
+        "(accounts from PUT /v1/accounting/settings)",
+    )
     _period_option(export, "the month to export, YYYY-MM")
     export.add_argument("--output", type=Path, help="the file to write (default: standard output)")
     _api_options(export)

@@ -21,7 +21,8 @@ from launcher.client import ApiClient, ApiConfig, ApiError, ConfigError, problem
 from launcher.progress import progress_bar
 
 FINISHED = ("succeeded", "failed")
-EXPORT_FORMATS = ("csv", "json")
+EXPORT_FORMATS = ("csv", "json", "datev", "xero", "quickbooks")
+ACCOUNTING_FORMATS = ("datev", "xero", "quickbooks")
 
 
 async def billing_run(api: ApiClient, period: str, *, poll: float = 1.0) -> dict[str, Any]:
@@ -108,10 +109,14 @@ async def post_invoices(api: ApiClient, period: str, *, include_all: bool = Fals
 
 
 async def export_period(api: ApiClient, fmt: str, period: str) -> bytes:
-    """The period's numbered documents as one file (``GET /v1/invoice-exports``)."""
-    response = await api.call(
-        "GET", "/v1/invoice-exports", params={"period": period, "format": fmt}
-    )
+    """The period's numbered documents as one file: ``GET /v1/invoice-exports`` (csv, json)
+    or a bookkeeping import ``GET /v1/exports/{fmt}`` (datev, xero, quickbooks)."""
+    if fmt in ACCOUNTING_FORMATS:
+        response = await api.call("GET", f"/v1/exports/{fmt}", params={"period": period})
+    else:
+        response = await api.call(
+            "GET", "/v1/invoice-exports", params={"period": period, "format": fmt}
+        )
     return response.content
 
 

@@ -12,13 +12,27 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 
 class Event(BaseModel):
+    """An event's data. ``PUBLIC`` events are the contract with downstream systems: they are
+    described in the AsyncAPI document and can be subscribed to by webhooks. Every type and
+    version has a JSON Schema in ``shared/event_contract/schemas`` (``python -m
+    shared.event_contract`` writes it)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    PUBLIC: ClassVar[bool] = False
 
     def partition_key(self, tenant_id: str) -> str:
         """The message key: the events of one key stay in order on one partition."""
@@ -171,12 +185,64 @@ class ContractChanged(Event):
     updated_at: datetime
 
 
+_MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+INVOICE_SNAPSHOT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The invoice as GET /v1/invoices/{id} answers it, at the moment of the event.",
+    "properties": {
+        "id": {"type": "string"},
+        "number": {"type": ["integer", "null"]},
+        "kind": {"enum": ["invoice", "adjustment", "credit_note"]},
+        "corrects": {"type": ["string", "null"]},
+        "company_id": {"type": "string"},
+        "period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+        "status": {"type": "string"},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "service_code": {"type": "string"},
+                    "description": {"type": "string"},
+                    "quantity": _MONEY,
+                    "unit_price": _MONEY,
+                    "amount": _MONEY,
+                },
+                "required": ["id", "service_code", "quantity", "unit_price", "amount"],
+            },
+        },
+        "subtotal": _MONEY,
+        "tax_rate": _MONEY,
+        "tax": _MONEY,
+        "total": _MONEY,
+        "balance": _MONEY,
+    },
+    "required": [
+        "id",
+        "number",
+        "kind",
+        "company_id",
+        "period",
+        "currency",
+        "status",
+        "lines",
+        "subtotal",
+        "tax",
+        "total",
+        "balance",
+    ],
+}
+
+
 class InvoicePosted(Event):
     """``invoice`` as ``GET /v1/invoices/{id}`` shows it at posting; ``status`` and
     ``balance`` repeat its own (a zero total is ``paid`` at once)."""
 
     TYPE = "invoice.posted"
-    invoice: dict[str, Any]
+    PUBLIC = True
+    invoice: Annotated[dict[str, Any], WithJsonSchema(INVOICE_SNAPSHOT_SCHEMA)]
     status: str | None = None
     balance: Decimal | None = None
 
@@ -185,6 +251,8 @@ class InvoiceBalanceEvent(Event):
     """A change to what is open on a posted document: the document's resulting ``status``
     and ``balance`` (negative for a credit note's unapplied credit). Folding the amounts of
     these events over ``invoice.posted`` rebuilds every balance."""
+
+    PUBLIC = True
 
     invoice_id: str
     company_id: str
@@ -248,6 +316,17 @@ class CreditNoteRefunded(InvoiceBalanceEvent):
     unapplied: Decimal
 
 
+class WebhookEndpointDisabled(Event):
+    """A webhook endpoint was disabled after days in which every delivery failed; its
+    deliveries wait until a manual retry succeeds. Meant for an insight of the tenant."""
+
+    TYPE = "webhook.endpoint_disabled"
+    endpoint_id: str
+    url: str
+    failing_since: datetime
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -265,6 +344,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PaymentReversed,
         CreditNoteApplied,
         CreditNoteRefunded,
+        WebhookEndpointDisabled,
     )
 }
 

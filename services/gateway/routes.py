@@ -24,11 +24,19 @@ _TEMPLATE_PARAM = re.compile(r"\{[^/{}]+\}")
 
 # Public: the API's description, its viewers' assets and the pages problem types point to.
 OPENAPI_PATH = "/openapi.json"
+ASYNCAPI_PATH = "/asyncapi.json"
 DOCS_PATH = "/docs"
 REDOC_PATH = "/redoc"
 DOCS_ASSETS_PATH = "/docs/assets"
 PROBLEMS_PATH = TYPE_BASE
-PUBLIC_PATHS = (OPENAPI_PATH, DOCS_PATH, REDOC_PATH, DOCS_ASSETS_PATH + "/", PROBLEMS_PATH)
+PUBLIC_PATHS = (
+    OPENAPI_PATH,
+    ASYNCAPI_PATH,
+    DOCS_PATH,
+    REDOC_PATH,
+    DOCS_ASSETS_PATH + "/",
+    PROBLEMS_PATH,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,16 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/invoice-exports", "invoicing", READ),
     _route("GET", "/v1/seller-profile", "invoicing", READ),
     _route("PUT", "/v1/seller-profile", "invoicing", WRITE),
+    _route("POST|GET", "/v1/webhooks", "invoicing", ADMIN),
+    _route("DELETE", f"/v1/webhooks/{SEG}", "invoicing", ADMIN),
+    _route("POST", f"/v1/webhooks/{SEG}/secret-rotation", "invoicing", ADMIN),
+    _route("GET", f"/v1/webhooks/{SEG}/deliveries", "invoicing", ADMIN),
+    _route("POST", f"/v1/webhooks/{SEG}/deliveries/{SEG}/retry", "invoicing", ADMIN),
+    _route("GET", "/v1/accounting/settings", "invoicing", READ),
+    _route("PUT", "/v1/accounting/settings", "invoicing", WRITE),
+    _route("GET", "/v1/exports/datev", "invoicing", READ),
+    _route("GET", "/v1/exports/xero", "invoicing", READ),
+    _route("GET", "/v1/exports/quickbooks", "invoicing", READ),
 )
 
 

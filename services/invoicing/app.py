@@ -29,8 +29,13 @@ def build_runtime(
     client = mapping or ServiceClient(settings.mapping_url, settings.internal_secret)
     runtime = InvoicingRuntime(settings, engine, bus, client)
     consumer.register(runtime)
+    consumer.register_webhooks(runtime, runtime.webhooks)
     # Billing runs: durable jobs worked in the background, CPU work in one process pool.
-    runtime.background += [runtime.billing_runs.pool.serve, runtime.billing_runs.worker.run]
+    runtime.background += [
+        runtime.billing_runs.pool.serve,
+        runtime.billing_runs.worker.run,
+        runtime.webhooks.run,
+    ]
     return runtime
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -25,3 +27,18 @@ class InvoicingSettings(ServiceSettings):
     # how often a job whose worker died is taken over before it fails.
     job_lease_seconds: float = Field(default=30.0, gt=0)
     job_max_attempts: int = Field(default=3, ge=1)
+    # Webhooks: private, loopback and link-local targets are refused unless this is true
+    # (local tests only; refused in production). Each request may take webhook_timeout_seconds;
+    # one endpoint has at most webhook_endpoint_concurrency requests in flight. A rotated
+    # secret keeps signing beside the new one for webhook_secret_overlap_hours.
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_endpoint_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_private_webhooks_in_production(self) -> Self:
+        if self.environment == "production" and self.webhook_allow_private:
+            raise ValueError("ICB_WEBHOOK_ALLOW_PRIVATE must not be true in production")
+        return self

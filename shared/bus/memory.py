@@ -41,6 +41,10 @@ class InProcessBus:
         async with self._changed:
             self._changed.notify_all()
 
+    def published(self) -> list[Message]:
+        """Every message of every topic so far, topic by topic (what tests check)."""
+        return [m for messages in self._logs.values() for m in messages]
+
     def committed(self, group: str, topic: str) -> int:
         return self._committed[(group, topic)]
 

@@ -105,6 +105,21 @@ async def test_the_export_has_the_posted_documents(billing: InvoicingApi) -> Non
     assert [i["number"] for i in document["invoices"]] == [1]
 
 
+async def test_the_export_writes_bookkeeping_imports(billing: InvoicingApi) -> None:
+    await _billed_company(billing)
+    await billing.run(PERIOD)
+    settings = {"default_revenue_account": "8400", "tax_codes": {"0": "0"}}
+    assert (await billing.client.put("/v1/accounting/settings", json=settings)).status_code == 200
+    async with _client(billing.api) as api:
+        await post_invoices(api, PERIOD)
+        xero = list(
+            csv.DictReader(io.StringIO((await export_period(api, "xero", PERIOD)).decode()))
+        )
+        quickbooks = (await export_period(api, "quickbooks", PERIOD)).decode()
+    assert [(r["*InvoiceNumber"], r["*AccountCode"]) for r in xero] == [("1", "8400")]
+    assert quickbooks.startswith("*InvoiceNo,*Customer,")
+
+
 async def test_a_refused_call_is_one_line_with_the_problem(billing: InvoicingApi) -> None:
     async with _client(billing.api) as api:
         with pytest.raises(ApiError) as refused:

@@ -42,8 +42,8 @@ def expected_roles(method: str, template: str) -> frozenset[str]:
     and reads; ingest: usage writes only; viewer: reads only."""
     if (method, template) in DECIDED:
         return DECIDED[(method, template)]
-    if template.startswith("/v1/api-keys") or template.startswith("/v1/audit"):
-        return ADMINS
+    if template.startswith(("/v1/api-keys", "/v1/audit", "/v1/webhooks")):
+        return ADMINS  # webhooks: section 13 (admin)
     return READERS if method == "get" else WRITERS
 
 

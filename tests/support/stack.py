@@ -126,6 +126,8 @@ class Stack:
                 "ICB_KAFKA_BOOTSTRAP_SERVERS": self.kafka,
                 "ICB_TOPIC_PREFIX": self.topic_prefix,
                 "ICB_LOG_LEVEL": "INFO",
+                # The tests' webhook receivers listen on 127.0.0.1.
+                "ICB_WEBHOOK_ALLOW_PRIVATE": "true",
                 "PYTHONUNBUFFERED": "1",
             }
         )

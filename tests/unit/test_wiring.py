@@ -41,11 +41,16 @@ OPTIONS_ADDED = {
 }  # fmt: skip
 # Options added with operations (log format, trace export).
 OPTIONS_OPERATIONS = {"log_format", "otlp_endpoint", "topic_replication_factor"}
+# Options added with webhooks (invoicing).
+OPTIONS_WEBHOOKS = {
+    "webhook_allow_private", "webhook_timeout_seconds", "webhook_endpoint_concurrency",
+    "webhook_secret_overlap_hours", "webhook_poll_seconds",
+}  # fmt: skip
 
 
 def test_every_option_of_before_is_read_by_some_service_and_nothing_else() -> None:
     assert {name for cls in CLASSES for name in cls.model_fields} == (
-        OPTIONS_BEFORE | OPTIONS_ADDED | OPTIONS_OPERATIONS
+        OPTIONS_BEFORE | OPTIONS_ADDED | OPTIONS_OPERATIONS | OPTIONS_WEBHOOKS
     )
 
 
@@ -62,6 +67,7 @@ def test_each_service_has_only_its_own_options() -> None:
         "billing_run_wait_seconds",
         "job_lease_seconds",
         "job_max_attempts",
+        *OPTIONS_WEBHOOKS,
     }
     assert {"rate_limit_burst", "ingest_url"} <= own[GatewaySettings]
     assert not any(name.startswith(("sync_", "billing_")) for name in own[GatewaySettings])

@@ -10,18 +10,20 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway import problem_pages
 from services.gateway.api.deps import Runtime
 from services.gateway.routes import (
+    ASYNCAPI_PATH,
     DOCS_ASSETS_PATH,
     DOCS_PATH,
     OPENAPI_PATH,
     PROBLEMS_PATH,
     REDOC_PATH,
 )
+from shared.event_contract import asyncapi_document
 from shared.problems import PROBLEM_TYPES, NotFound
 
 TITLE = "Integrated Customer Billing"
@@ -42,6 +44,12 @@ def mount_assets(app: FastAPI) -> None:
 async def openapi_document(runtime: Runtime) -> Response:
     aggregator = runtime.openapi
     return Response(await aggregator.document(), media_type="application/json")
+
+
+@router.get(ASYNCAPI_PATH)
+async def asyncapi(runtime: Runtime) -> JSONResponse:
+    """The public events (Kafka topics and webhook bodies) as an AsyncAPI 3 document."""
+    return JSONResponse(asyncapi_document(runtime.settings.topic_prefix))
 
 
 @router.get(DOCS_PATH)

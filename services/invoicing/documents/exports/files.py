@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.accounting.service import accounting_settings
 from services.invoicing.documents.exports.csv_rows import invoices_csv
+from services.invoicing.documents.exports.datev import datev_csv
 from services.invoicing.documents.exports.document import invoice_document, period_documents
 from services.invoicing.documents.exports.pdf import invoice_pdf
+from services.invoicing.documents.exports.quickbooks import quickbooks_csv
+from services.invoicing.documents.exports.xero import xero_csv
 from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT
 from services.invoicing.documents.parties import SellerDefaults
 from services.invoicing.documents.queries import load_invoice
@@ -70,3 +74,30 @@ async def period_export(
         return InvoiceFile(invoices_csv(documents), CSV, f"{name}.csv")
     body = [invoice_document_json(d.invoice, d.parties, today=today) for d in documents]
     return InvoiceFile(orjson.dumps({"period": period, "invoices": body}), JSON, f"{name}.json")
+
+
+AccountingFormat = Literal["datev", "xero", "quickbooks"]
+
+
+async def accounting_export(
+    session: AsyncSession,
+    tenant_id: str,
+    period: str,
+    format: AccountingFormat,
+    defaults: SellerDefaults,
+    now: datetime,
+) -> InvoiceFile:
+    """The period's posted and paid documents in a bookkeeping system's import layout, with
+    the tenant's accounts and tax codes."""
+    settings = await accounting_settings(session, tenant_id)
+    documents = await period_documents(session, tenant_id, period, defaults)
+    if format == "datev":
+        content: bytes | str = datev_csv(documents, settings, period, now)
+        return InvoiceFile(
+            content, "text/csv; charset=windows-1252", f"EXTF_Buchungsstapel_{period}.csv"
+        )
+    if format == "xero":
+        content = xero_csv(documents, settings)
+    else:
+        content = quickbooks_csv(documents, settings)
+    return InvoiceFile(content, CSV, f"{format}-invoices-{period}.csv")
