@@ -51,6 +51,21 @@ async def list_keys(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[KeyOu
     return Page(items=[KeyOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
 
 
+class CurrentKeyOut(BaseModel):
+    id: str
+    role: Role
+    tenant_id: str
+    timezone: str
+
+
+@router.get("/v1/api-keys/current", response_model=CurrentKeyOut)
+async def current_key(ctx: Caller) -> CurrentKeyOut:
+    """The calling key's own role and tenant: what a client (the console) may show it."""
+    return CurrentKeyOut(
+        id=ctx.key_id, role=ctx.role, tenant_id=ctx.tenant_id, timezone=ctx.timezone
+    )
+
+
 @router.delete("/v1/api-keys/{key_id}", status_code=204)
 async def revoke_key(key_id: str, ctx: Caller, runtime: Runtime) -> Response:
     """Takes effect at once: every request looks its key up."""
