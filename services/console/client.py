@@ -36,8 +36,20 @@ class ApiProblem(Exception):
         for error in body.get("errors") or ():
             loc = [str(part) for part in error.get("loc") or () if part not in ("body", "query")]
             if loc:
-                fields.setdefault(loc[0], str(error.get("msg", "")))
+                fields.setdefault(loc[0], plain(str(error.get("msg", ""))))
+        if fields:
+            detail = "Please correct: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
         return cls(response.status_code, str(detail), fields)
+
+
+REQUIRED = ("Field required", "String should have at least 1 character")
+
+
+def plain(message: str) -> str:
+    """A validator's message in a clerk's words where it has a usual wording."""
+    if message.startswith(REQUIRED):
+        return "this field is required"
+    return message.removeprefix("Value error, ")
 
 
 class Api:
