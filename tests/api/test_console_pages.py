@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from services.gateway import app as gateway_app
+from services.gateway import models
+from services.gateway.settings import GatewaySettings
+from shared.db import create_engine, sqlite_url
 from tests.conftest import EmbeddedApi
 
 PAGES = (
@@ -176,3 +181,27 @@ async def test_an_ingest_key_or_an_unknown_key_does_not_sign_in(
         )
         assert answer.status_code == status and words in answer.text
         assert "icb_console=" not in answer.headers.get("set-cookie", "")
+
+
+async def test_the_full_stack_gateway_serves_the_console_too(tmp_path: Path) -> None:
+    """The gateway as ``icb serve gateway`` builds it (no service behind it is needed for the
+    sign-in page and the console's own files)."""
+    settings = GatewaySettings(environment="test")
+    engine = create_engine(sqlite_url(tmp_path, "gateway"), models.SCHEMA)
+    runtime = gateway_app.build_runtime(settings, engine)
+    app = gateway_app.create_app(runtime, manage_runtime=False)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://icb.test"
+        ) as client:
+            assert (await client.get("/")).headers["location"] == "/console/"
+            assert (
+                '<label for="api_key">API key</label>'
+                in (await client.get("/console/sign-in")).text
+            )
+            css = await client.get("/console/static/console.css")
+            assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+            script = await client.get("/console/static/console.js")
+            assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    finally:
+        await engine.dispose()
