@@ -40,7 +40,6 @@ PAGES = (
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 USAGE_BATCH = 10_000
-CONCURRENCY = 16
 
 
 async def _ok(answer: httpx.Response, *statuses: int) -> Any:
@@ -83,9 +82,7 @@ async def _load(api: httpx.AsyncClient, system: EmbeddedSystem, companies: int, 
         ids.extend(c["id"] for c in page["items"])
         if not (cursor := page["next_cursor"]):
             break
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def contract(company_id: str) -> None:
+    for company_id in ids:  # one at a time: SQLite has one writer
         body = {
             "company_id": company_id,
             "name": "Managed services",
@@ -93,10 +90,7 @@ async def _load(api: httpx.AsyncClient, system: EmbeddedSystem, companies: int, 
             "currency": "EUR",
             "services": [{"service_code": "RMM-DEVICE", "name": "Device", "unit_price": "2.50"}],
         }
-        async with gate:
-            await _ok(await api.post("/v1/contracts", json=body), 201)
-
-    await asyncio.gather(*(contract(i) for i in ids))
+        await _ok(await api.post("/v1/contracts", json=body), 201)
     await system.settle(3600)
     await _ok(await api.post("/v1/billing-runs", json={"period": period}), 200, 201, 202)
     deadline = time.monotonic() + 3600
