@@ -21,7 +21,7 @@ from services.console.pages import (
     modules,
     overview,
 )
-from services.console.session import Sealer
+from services.console.session import SESSION_COOKIE, Sealer, Session
 from services.console.views import (
     ROOT,
     Console,
@@ -68,12 +68,18 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
     return sign_in_redirect(request, exc.next_path)
 
 
+def _session(request: Request) -> Session | None:
+    """Who is signed in, for the navigation of an error page."""
+    return console_of(request).sealer.open_session(request.cookies.get(SESSION_COOKIE))
+
+
 async def _form_refused(request: Request, _exc: Exception) -> Response:
     return console_of(request).render(
         "error.html",
         request,
         403,
-        session=None,
+        session=_session(request),
+        current="",
         title="Form refused",
         message="This form was not sent from your console session (it may have expired). "
         "Nothing was changed. Go back, reload the page and try again.",
@@ -88,7 +94,8 @@ async def _api_problem(request: Request, exc: Exception) -> Response:
         "error.html",
         request,
         exc.status if exc.status in (403, 404) else 502,
-        session=None,
+        session=_session(request),
+        current="",
         title="Not found" if exc.status == 404 else "The API refused this page",
         message=explain(exc),
     )

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.support.console_server import ConsoleServer
 
+LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text()
 NAVIGATION = ("Overview", "Modules", "Mapping", "Contracts", "Invoices", "Insights", "Audit")
 WRITE_BUTTONS = (
     "Sync now",
@@ -297,7 +298,7 @@ def _every_page(console: ConsoleServer, api: httpx.Client) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1280", "390"])
-def test_every_page_at_both_sizes_loads_only_from_the_host(
+def test_every_page_at_both_sizes_fits_passes_contrast_and_loads_only_from_the_host(
     browser: Browser,
     console: ConsoleServer,
     api: httpx.Client,
@@ -329,6 +330,7 @@ def test_every_page_at_both_sizes_loads_only_from_the_host(
             assert overflow <= 0, f"{name} scrolls sideways at {size['width']} px"
             if name == "invoice":
                 page.locator("details.line summary").first.click()
+            assert page.evaluate(LOW_CONTRAST) == [], name
             page.screenshot(path=str(screenshots / f"{name}-{size['width']}.png"), full_page=True)
         for viewer in ("/docs", "/redoc"):
             page.goto(console.url + viewer)
