@@ -205,3 +205,34 @@ async def test_the_full_stack_gateway_serves_the_console_too(tmp_path: Path) -> 
             assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     finally:
         await engine.dispose()
+
+
+async def test_a_billing_run_from_the_invoices_page_and_a_period_in_the_future(
+    embedded_api: EmbeddedApi, browser: httpx.AsyncClient
+) -> None:
+    company = (await embedded_api.client.post("/v1/companies", json={"name": "Tailspin"})).json()
+    contract = {
+        "company_id": company["id"],
+        "name": "Managed",
+        "start_date": "2026-01-01",
+        "currency": "EUR",
+        "services": [{"service_code": "RMM", "name": "Device", "unit_price": "2.00"}],
+    }
+    assert (await embedded_api.client.post("/v1/contracts", json=contract)).status_code == 201
+    token = await sign_in(browser, embedded_api.key)
+    page = await browser.get("/console/invoices")
+    assert ">Run billing</button>" in page.text
+    ran = await browser.post(
+        "/console/billing-runs", data={"csrf_token": token, "period": "2026-02"}
+    )
+    assert ran.status_code == 303
+    shown = await browser.get(ran.headers["location"])
+    assert "Billing run for 2026-02: 1 invoices" in shown.text
+    assert "Tailspin" in shown.text
+    refused = await browser.post(
+        "/console/billing-runs", data={"csrf_token": token, "period": "2026-13"}
+    )
+    shown = await browser.get(refused.headers["location"])
+    assert 'id="billing-run-period-error"' in shown.text
+    listed = await embedded_api.client.get("/v1/invoices")
+    assert [i["period"] for i in listed.json()["items"]] == ["2026-02"]

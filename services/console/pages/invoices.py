@@ -56,6 +56,43 @@ async def invoices(
         params=params,
         statuses=STATUSES,
         kinds=KINDS,
+        last_month=last_month(page.today()),
+    )
+
+
+def last_month(today: dt.date) -> str:
+    previous = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
+
+
+def is_period(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text + "-01")
+    except ValueError:
+        return False
+    return len(text) == 7
+
+
+@router.post("/billing-runs")
+async def billing_run(page: SignedIn) -> Response:
+    form = await checked_form(page)
+    period = form.get("period", "").strip()
+
+    def outcome(run: dict[str, Any]) -> str:
+        if "invoices" in run:
+            return (
+                f"Billing run for {period}: {run['invoices']} invoices, "
+                f"{run.get('corrections', 0)} corrections."
+            )
+        return f"The billing run for {period} is still going; reload this page in a moment."
+
+    return await act(
+        page,
+        form,
+        lambda: page.api.send("POST", "/v1/billing-runs", {"period": period}),
+        outcome,
+        form_id="billing-run",
+        default_back=f"{ROOT}/invoices" + (f"?period={period}" if is_period(period) else ""),
     )
 
 
