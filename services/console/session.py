@@ -28,6 +28,7 @@ class Session:
     key_id: str
     role: str
     csrf: str
+    timezone: str = "UTC"
 
     @property
     def can_write(self) -> bool:
@@ -64,7 +65,7 @@ class Sealer:
 
     def open_session(self, token: str | None) -> Session | None:
         data = _open(self._session, token, self.max_age)
-        fields = ("key", "key_id", "role", "csrf")
+        fields = ("key", "key_id", "role", "csrf", "timezone")
         if data is None or not all(isinstance(data.get(f), str) for f in fields):
             return None
         return Session(*(str(data[f]) for f in fields))

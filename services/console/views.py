@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import jinja2
@@ -151,7 +152,12 @@ class Page:
         return self.console.render(name, self.request, session=self.session, **context)
 
     def today(self) -> dt.date:
-        return dt.date.today()
+        """Today in the tenant's time zone, where its usage dates and due dates live."""
+        try:
+            zone = ZoneInfo(self.session.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return dt.datetime.now(zone).date()
 
 
 async def signed_in(request: Request, console: ConsoleDep) -> Page:

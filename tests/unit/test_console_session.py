@@ -12,7 +12,9 @@ SECRET = "a-secret-for-the-tests-only"
 
 
 def session() -> Session:
-    return Session(key="icb_k_secret", key_id="k", role="billing", csrf="token")
+    return Session(
+        key="icb_k_secret", key_id="k", role="billing", csrf="token", timezone="Europe/Berlin"
+    )
 
 
 def test_a_sealed_session_opens_and_hides_the_key() -> None:

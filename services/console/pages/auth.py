@@ -76,7 +76,9 @@ async def sign_in(request: Request, console: ConsoleDep) -> Response:
             "This key may only send usage; sign in with an admin, billing or viewer key.",
             403,
         )
-    session = Session(key=key, key_id=me["id"], role=me["role"], csrf=new_csrf())
+    session = Session(
+        key=key, key_id=me["id"], role=me["role"], csrf=new_csrf(), timezone=me["timezone"]
+    )
     response = redirect(request, next_path)
     set_cookie(
         request,
