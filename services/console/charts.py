@@ -47,6 +47,7 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     base_y: int = HEIGHT - BOTTOM
+    unit_of_time: str = "days"
 
     @property
     def empty(self) -> bool:
@@ -58,8 +59,8 @@ class Chart:
             return f"{self.title}: no data."
         marked = f", {self.estimated_days} estimated" if self.estimated_days else ""
         return (
-            f"{self.title}: {len(self.bars)} days from {self.first_day} to {self.last_day}, "
-            f"highest {self.top_label}{marked}."
+            f"{self.title}: {len(self.bars)} {self.unit_of_time} from {self.first_day} "
+            f"to {self.last_day}, highest {self.top_label}{marked}."
         )
 
 
@@ -95,9 +96,17 @@ def fill_days(points: Sequence[Point], first: dt.date, last: dt.date) -> list[Po
     ]
 
 
-def bar_chart(title: str, points: Sequence[Point], unit: str = "units") -> Chart:
+def bar_chart(
+    title: str, points: Sequence[Point], unit: str = "units", *, monthly: bool = False
+) -> Chart:
+    """``monthly``: each point is a month (its first day), labelled YYYY-MM."""
+
+    def label(day: dt.date) -> str:
+        return day.isoformat()[:7] if monthly else day.isoformat()
+
     if not points:
         return Chart(title, (), "0", "", "", 0)
+
     top = max((p.value for p in points), default=Decimal(0))
     scale_top = top if top > 0 else ONE
     plot_width = Decimal(WIDTH - LEFT)
@@ -117,14 +126,15 @@ def bar_chart(title: str, points: Sequence[Point], unit: str = "units") -> Chart
                 width=_fmt(max(slot - gap, Decimal("0.5"))),
                 height=_fmt(height),
                 estimated=point.estimated,
-                label=f"{point.day.isoformat()}: {_number(point.value)} {unit}{note}",
+                label=f"{label(point.day)}: {_number(point.value)} {unit}{note}",
             )
         )
     return Chart(
         title,
         bars,
         _number(top),
-        points[0].day.isoformat(),
-        points[-1].day.isoformat(),
+        label(points[0].day),
+        label(points[-1].day),
         sum(1 for p in points if p.estimated),
+        unit_of_time="months" if monthly else "days",
     )

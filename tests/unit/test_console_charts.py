@@ -48,3 +48,15 @@ def test_a_tiny_value_stays_visible_and_no_data_says_so() -> None:
     assert Decimal(chart.bars[1].height) >= 1
     empty = bar_chart("Usage", [])
     assert empty.empty and empty.summary == "Usage: no data."
+
+
+def test_monthly_charts_are_labelled_by_month() -> None:
+    chart = bar_chart(
+        "Totals",
+        [Point(D1, Decimal("100.50")), Point(dt.date(2026, 11, 1), Decimal(50))],
+        "EUR",
+        monthly=True,
+    )
+    assert (chart.first_day, chart.last_day) == ("2026-10", "2026-11")
+    assert chart.bars[0].label == "2026-10: 100.5 EUR"
+    assert chart.summary == "Totals: 2 months from 2026-10 to 2026-11, highest 100.5."

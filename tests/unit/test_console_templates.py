@@ -110,3 +110,22 @@ def test_the_list_shows_hold_and_overdue_when_present() -> None:
     assert html.count('class="badge held"') == 1
     assert html.count('class="badge overdue"') == 1
     assert "1,190.00 EUR" in html and "2026-0001" in html
+
+
+def test_company_totals_by_month_per_currency_without_void_invoices() -> None:
+    from services.console.pages.companies import monthly_totals
+
+    charts = monthly_totals(
+        [
+            invoice(period="2026-09", total="100.00"),
+            invoice(period="2026-10", total="80.00"),
+            invoice(period="2026-10", total="-20.00", kind="credit_note"),
+            invoice(period="2026-10", total="999.00", status="void"),
+            invoice(period="2026-10", total="5.00", currency="USD"),
+        ]
+    )
+    assert [c.title for c in charts] == [
+        "Invoice totals by month (EUR)",
+        "Invoice totals by month (USD)",
+    ]
+    assert [b.label for b in charts[0].bars] == ["2026-09: 100 EUR", "2026-10: 60 EUR"]

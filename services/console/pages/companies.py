@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from services.console.charts import bar_chart, daily_totals, fill_days
+from services.console.charts import Chart, Point, bar_chart, daily_totals, fill_days
 from services.console.views import SignedIn
 
 router = APIRouter()
@@ -45,6 +46,7 @@ async def company(page: SignedIn, company_id: str, q: str | None = None) -> HTML
     )
     points = daily_totals((r["date"], Decimal(r["quantity"]), r["estimated"]) for r in usage)
     chart = bar_chart(f"Units per day of {found['name']}", fill_days(points, first, last))
+    billed = monthly_totals(invoices["items"])
     return page.render(
         "company.html",
         title=found["name"],
@@ -56,4 +58,26 @@ async def company(page: SignedIn, company_id: str, q: str | None = None) -> HTML
         contracts=contracts["items"],
         invoices=invoices["items"],
         chart=chart,
+        billed=billed,
     )
+
+
+def monthly_totals(invoices: list[dict[str, Any]]) -> list[Chart]:
+    """Invoice totals per period (corrections included, void ones not), one chart per
+    currency."""
+    sums: dict[str, dict[dt.date, Decimal]] = {}
+    for invoice in invoices:
+        if invoice["status"] == "void":
+            continue
+        month = dt.date.fromisoformat(invoice["period"] + "-01")
+        per_month = sums.setdefault(invoice["currency"], {})
+        per_month[month] = per_month.get(month, Decimal(0)) + Decimal(invoice["total"])
+    return [
+        bar_chart(
+            f"Invoice totals by month ({currency})",
+            [Point(m, total) for m, total in sorted(months.items())],
+            currency,
+            monthly=True,
+        )
+        for currency, months in sorted(sums.items())
+    ]
