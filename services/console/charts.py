@@ -15,6 +15,7 @@ LEFT = 0
 BOTTOM = 1
 TOP = 1
 ONE = Decimal(1)
+MAX_SLOT = Decimal(48)  # a few bars stay bars, not walls
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ class Chart:
         if self.empty:
             return f"{self.title}: no data."
         marked = f", {self.estimated_days} estimated" if self.estimated_days else ""
+        span = self.unit_of_time.rstrip("s") if len(self.bars) == 1 else self.unit_of_time
         return (
-            f"{self.title}: {len(self.bars)} {self.unit_of_time} from {self.first_day} "
+            f"{self.title}: {len(self.bars)} {span} from {self.first_day} "
             f"to {self.last_day}, highest {self.top_label}{marked}."
         )
 
@@ -111,7 +113,7 @@ def bar_chart(
     scale_top = top if top > 0 else ONE
     plot_width = Decimal(WIDTH - LEFT)
     plot_height = Decimal(HEIGHT - BOTTOM - TOP)
-    slot = plot_width / len(points)
+    slot = min(plot_width / len(points), MAX_SLOT)
     gap = min(slot / 5, Decimal(2))
     bars = []
     for i, point in enumerate(points):
