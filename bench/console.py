@@ -103,7 +103,7 @@ async def _load(api: httpx.AsyncClient, system: EmbeddedSystem, companies: int, 
 
 
 async def measure(
-    companies: int = 10_000, orgs: int | None = None, rounds: int = 5
+    companies: int = 10_000, orgs: int | None = None, rounds: int = 5, *, progress: bool = False
 ) -> dict[str, Any]:
     orgs = orgs or 5 * companies
     with tempfile.TemporaryDirectory() as data_dir:
@@ -147,6 +147,8 @@ async def measure(
                         "p50_ms": round(statistics.median(seconds) * 1000, 1),
                         "max_ms": round(max(seconds) * 1000, 1),
                     }
+                    if progress:
+                        print(f"  {path}: {timings[path]}", flush=True)
         finally:
             await system.stop()
     return {
@@ -174,4 +176,4 @@ if __name__ == "__main__":
     parser.add_argument("--orgs", type=int, default=None, help="default: 5 per company")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    print(describe(asyncio.run(measure(args.companies, args.orgs, args.rounds))))
+    print(describe(asyncio.run(measure(args.companies, args.orgs, args.rounds, progress=True))))
