@@ -33,13 +33,15 @@ PHONE = {"width": 390, "height": 844}
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     with console_server(tmp_path_factory.mktemp("console")) as served:
         yield served
 
 
-@pytest.fixture(scope="session")
+# Module scope: while the sync driver lives, its event loop counts as running in this thread,
+# so the asyncio tests that follow this module must not find it alive.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium", False)
@@ -47,7 +49,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield launched
