@@ -29,6 +29,7 @@ demo: venv
 
 ## Everything: unit, integration and end-to-end tests on real Kafka and PostgreSQL.
 test: venv
+	deploy/chromium.sh install
 	@$(WITH_INFRA_ENV); $(PY) -m pytest -p no:cacheprovider tests
 
 test-unit: venv

@@ -10,6 +10,8 @@ import logging
 
 from bench.automap import measure as automap
 from bench.billing import billing_run_bench
+from bench.console import describe as describe_console
+from bench.console import measure as console_pages
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
 from bench.overhead import tracing_overhead
@@ -66,6 +68,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(describe_run_latency(await run_latency()), flush=True)
     print(describe_webhooks(await webhooks(args.webhook_burst)), flush=True)
+    print(describe_console(await console_pages(args.console_companies)), flush=True)
     for companies in args.automap_companies:
         r = await automap(7, companies)
         print(
@@ -83,5 +86,6 @@ if __name__ == "__main__":
     parser.add_argument("--ingest-records", type=int, default=100_000)
     parser.add_argument("--billing-companies", type=int, default=10_000)
     parser.add_argument("--webhook-burst", type=int, default=300)
+    parser.add_argument("--console-companies", type=int, default=10_000)
     parser.add_argument("--automap-companies", type=int, nargs="*", default=[200, 1000])
     asyncio.run(main(parser.parse_args()))

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services import console
 from services.gateway import models
 from services.gateway.api import docs, router
 from services.gateway.audit import AuditTrail
@@ -79,4 +80,5 @@ def create_app(runtime: GatewayRuntime, *, manage_runtime: bool = True) -> FastA
     app.add_middleware(AuditTrail, runtime=runtime)
     app.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
     docs.mount_assets(app)
+    console.install(app, runtime.settings)
     return app

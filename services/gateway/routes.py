@@ -53,6 +53,7 @@ def _route(methods: str, path: str, service: str, roles: frozenset[Role]) -> Rou
 
 ROUTES: tuple[Route, ...] = (
     _route("POST|GET", "/v1/api-keys", GATEWAY, ADMIN),
+    _route("GET", "/v1/api-keys/current", GATEWAY, READ | INGEST),
     _route("DELETE", f"/v1/api-keys/{SEG}", GATEWAY, ADMIN),
     _route("GET", "/v1/audit", GATEWAY, ADMIN),
     _route("POST", "/v1/usage", "ingest", INGEST),

@@ -15,3 +15,5 @@ class GatewaySettings(ServiceSettings):
     # The per-key token bucket: a steady rate and the burst a key may spend at once.
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # How long a console sign-in lasts before the API key must be given again.
+    console_session_seconds: int = Field(default=8 * 3600, ge=60)

@@ -34,6 +34,8 @@ DECIDED: dict[Op, frozenset[str]] = {
     ("put", "/v1/modules/{module}/connection"): ADMINS,
     ("delete", "/v1/modules/{module}/connection"): ADMINS,
     ("post", "/v1/modules/{module}/connection/test"): ADMINS,
+    # Every key may learn its own role (the console shows what the role allows).
+    ("get", "/v1/api-keys/current"): ANY_ROLE,
 }
 
 

@@ -34,10 +34,10 @@ OPTIONS_BEFORE = {
     "sync_timeout_seconds", "sync_max_pages", "sync_concurrency", "seller_name",
     "payment_terms_days", "billing_workers", "billing_parallel_companies", "log_level",
 }  # fmt: skip
-# Options added with the durable jobs (billing runs, re-resolution).
+# Options added with the durable jobs (billing runs, re-resolution) and the console.
 OPTIONS_ADDED = {
     "billing_run_wait_seconds", "job_lease_seconds", "job_max_attempts",
-    "reresolution_wait_seconds",
+    "reresolution_wait_seconds", "console_session_seconds",
 }  # fmt: skip
 # Options added with operations (log format, trace export).
 OPTIONS_OPERATIONS = {"log_format", "otlp_endpoint", "topic_replication_factor"}

@@ -65,6 +65,25 @@ async def list_keys(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[KeyOu
     return Page(items=[KeyOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
 
 
+class CurrentKeyOut(ApiModel):
+    id: str
+    """The key's id."""
+    role: Role
+    """The key's role."""
+    tenant_id: str
+    """The key's tenant."""
+    timezone: str
+    """The tenant's IANA time zone."""
+
+
+@router.get("/v1/api-keys/current", response_model=CurrentKeyOut, summary="Show the calling key")
+async def current_key(ctx: Caller) -> CurrentKeyOut:
+    """The calling key's own role and tenant: what a client (the console) may show it."""
+    return CurrentKeyOut(
+        id=ctx.key_id, role=ctx.role, tenant_id=ctx.tenant_id, timezone=ctx.timezone
+    )
+
+
 @router.delete("/v1/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
 async def revoke_key(key_id: str, ctx: Caller, runtime: Runtime) -> Response:
     """Takes effect at once: every request looks its key up. The key stays listed, with

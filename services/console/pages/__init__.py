@@ -1,0 +1,1 @@
+"""One module per console page; each a thin router: read the API, shape, render."""

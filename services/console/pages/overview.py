@@ -1,0 +1,101 @@
+"""Overview: what needs attention today: open insights by severity, drafts to review (held
+first), sync health per module, and the tenant's units per day over the last 60 days."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from services.console.charts import Chart, bar_chart, daily_totals, fill_days
+from services.console.client import Api
+from services.console.views import SignedIn
+
+router = APIRouter()
+SEVERITIES = ("critical", "warning", "info")
+CHART_DAYS = 60
+USAGE_PAGES = 50
+DRAFTS_SHOWN = 10
+STALE_AFTER_DAYS = 2
+
+
+@dataclass(frozen=True)
+class SyncHealth:
+    module: str
+    name: str
+    state: str  # ok, failed, stale, no data
+    last_usage_date: str | None
+    last_sync: str
+
+
+def is_held(invoice: dict[str, Any]) -> bool:
+    hold = invoice.get("hold")
+    return isinstance(hold, dict) and not hold.get("released_at")
+
+
+def sync_health(module: dict[str, Any], today: dt.date) -> SyncHealth:
+    sync = module.get("last_sync") or {}
+    last = module.get("last_usage_date")
+    if sync.get("status") == "failed":
+        state = "failed"
+    elif last is None:
+        state = "no data"
+    elif (today - dt.date.fromisoformat(last)).days > STALE_AFTER_DAYS:
+        state = "stale"
+    else:
+        state = "ok"
+    described = f"{sync['date']} {sync['status']}" if sync else "none (usage is pushed)"
+    return SyncHealth(module["module"], module["name"], state, last, described)
+
+
+async def usage_chart(api: Api, today: dt.date) -> tuple[Chart, bool]:
+    first = today - dt.timedelta(days=CHART_DAYS)
+    last = today - dt.timedelta(days=1)
+    rows, more = await api.items(
+        "/v1/usage", USAGE_PAGES, **{"from": first.isoformat(), "to": last.isoformat()}
+    )
+    points = daily_totals((r["date"], Decimal(r["quantity"]), r["estimated"]) for r in rows)
+    chart = bar_chart("Units per day, last 60 days", fill_days(points, first, last))
+    return chart, more
+
+
+@router.get("/")
+async def overview(page: SignedIn) -> HTMLResponse:
+    today = page.today()
+    api = page.api
+    insights_page, drafts_page, modules_page, (chart, partial) = await asyncio.gather(
+        api.get("/v1/insights", limit=1000),
+        api.get("/v1/invoices", status="draft", limit=200),
+        api.get("/v1/modules", limit=100),
+        usage_chart(api, today),
+    )
+    insights = insights_page["items"]
+    counts = Counter(i.get("severity", "info") for i in insights)
+    top = sorted(insights, key=lambda i: SEVERITIES.index(i.get("severity", "info")))[:5]
+    drafts = sorted(
+        drafts_page["items"], key=lambda i: (not is_held(i), i.get("company_name") or "")
+    )
+    health = [sync_health(m, today) for m in modules_page["items"]]
+    return page.render(
+        "overview.html",
+        title="Overview",
+        current="Overview",
+        severities=SEVERITIES,
+        counts=counts,
+        top_insights=top,
+        drafts=drafts[:DRAFTS_SHOWN],
+        draft_count=len(drafts),
+        more_drafts=bool(drafts_page.get("next_cursor")),
+        held_count=sum(1 for d in drafts if is_held(d)),
+        health=health,
+        health_counts=Counter(h.state for h in health),
+        chart=chart,
+        partial=partial,
+        stale_after=STALE_AFTER_DAYS,
+    )
