@@ -87,6 +87,12 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/invoice-exports", "invoicing", READ),
     _route("GET", "/v1/seller-profile", "invoicing", READ),
     _route("PUT", "/v1/seller-profile", "invoicing", WRITE),
+    _route("POST", f"/v1/invoices/{SEG}/release", "invoicing", WRITE),
+    _route("GET|PATCH", "/v1/settings", "invoicing", ADMIN),
+    _route("POST", "/v1/vendor-bills", "invoicing", WRITE),
+    _route("GET", "/v1/vendor-bills", "invoicing", READ),
+    _route("GET", "/v1/reconciliation", "invoicing", READ),
+    _route("GET", "/v1/reports/margin", "invoicing", READ),
 )
 
 

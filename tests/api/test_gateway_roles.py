@@ -34,6 +34,9 @@ DECIDED: dict[Op, frozenset[str]] = {
     ("put", "/v1/modules/{module}/connection"): ADMINS,
     ("delete", "/v1/modules/{module}/connection"): ADMINS,
     ("post", "/v1/modules/{module}/connection/test"): ADMINS,
+    # Tenant settings (PRODUCT.md section 11): admins only, reading included.
+    ("get", "/v1/settings"): ADMINS,
+    ("patch", "/v1/settings"): ADMINS,
 }
 
 

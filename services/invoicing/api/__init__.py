@@ -1,9 +1,21 @@
 from services.invoicing.api.billing_runs import router as billing_runs
 from services.invoicing.api.contracts import router as contracts
 from services.invoicing.api.exports import router as exports
+from services.invoicing.api.holds import router as holds
 from services.invoicing.api.invoices import router as invoices
 from services.invoicing.api.payments import router as payments
 from services.invoicing.api.seller_profile import router as seller_profile
+from services.invoicing.api.tenant_settings import router as tenant_settings
 from services.invoicing.api.usage import router as usage
 
-routers = [contracts, billing_runs, invoices, payments, exports, seller_profile, usage]
+routers = [
+    contracts,
+    billing_runs,
+    invoices,
+    holds,
+    payments,
+    exports,
+    seller_profile,
+    tenant_settings,
+    usage,
+]

@@ -44,6 +44,22 @@ class CustomerOut(BaseModel):
     external_ref: str | None
 
 
+class HoldReasonOut(BaseModel):
+    line_id: str | None = Field(description="null when the service's quantity fell to 0")
+    service_code: str
+    quantity: Quantity
+    baseline: Quantity
+
+
+class HoldOut(BaseModel):
+    """Why a draft waits for review before it can be posted, and who released it."""
+
+    reasons: list[HoldReasonOut]
+    released_by: str | None = None
+    released_at: UtcDateTime | None = None
+    note: str | None = None
+
+
 class InvoiceSummary(BaseModel):
     id: str
     number: int | None
@@ -78,6 +94,10 @@ class InvoiceOut(InvoiceSummary):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     posted_at: UtcDateTime | None
+    hold: HoldOut | None = Field(
+        default=None,
+        description="The anomalies holding a draft (PRODUCT.md section 11); null when none.",
+    )
 
 
 def invoice_summary(listed: ListedInvoice) -> InvoiceSummary:

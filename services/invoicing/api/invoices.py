@@ -11,13 +11,13 @@ from pydantic import BaseModel
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
+from services.invoicing.api.holds import invoice_out
 from services.invoicing.api.negotiation import negotiate
 from services.invoicing.documents import posting, queries, voiding
 from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
 from services.invoicing.documents.formatting import money, quantity
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
-from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
-from services.invoicing.documents.shape import invoice_json
+from services.invoicing.documents.queries import InvoiceFilter
 from shared.pagination import Page
 from shared.wire import Period, Quantity
 
@@ -45,10 +45,6 @@ class ExplainOut(BaseModel):
     quantity: Quantity
     amount: Decimal
     sources: list[ExplainSource]
-
-
-def invoice_out(shown: ShownInvoice) -> InvoiceOut:
-    return InvoiceOut.model_validate(invoice_json(shown.invoice, shown.parties))
 
 
 def file_response(file: InvoiceFile) -> Response:
@@ -99,8 +95,8 @@ async def get_invoice(
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
         if wanted == "json":
-            return invoice_out(
-                await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults)
+            return await invoice_out(
+                session, await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults)
             )
         return file_response(
             await invoice_file(session, ctx.tenant_id, invoice_id, wanted, defaults)
@@ -145,7 +141,7 @@ async def post_invoice(
             timezone=ctx.timezone,
             defaults=defaults,
         )
-    return invoice_out(posted)
+        return await invoice_out(session, posted)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
@@ -156,4 +152,4 @@ async def void_invoice(
     is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
         voided = await voiding.void_invoice(session, ctx.tenant_id, invoice_id, defaults=defaults)
-    return invoice_out(voided)
+        return await invoice_out(session, voided)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.assurance.holds import check_postable
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date, next_number
@@ -34,6 +35,7 @@ async def post_invoice(
     from the seller's payment terms, seller and customer as they are now."""
     row = await load_invoice(session, tenant_id, invoice_id, lock=True)
     lifecycle.check(row.status, InvoiceStatus.POSTED)
+    await check_postable(session, row)
     if row.corrects is not None:
         corrected = await session.get(InvoiceRow, row.corrects)
         if corrected is None or corrected.status not in NUMBERED:

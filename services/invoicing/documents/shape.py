@@ -17,7 +17,7 @@ def invoice_json(
     row: InvoiceRow, parties: Parties | None = None, *, lines: bool = True
 ) -> dict[str, Any]:
     """The public shape; with ``parties``, the company's name and the seller and customer
-    blocks too."""
+    blocks too. ``hold`` is a draft's (the API fills it in); a posted document has none."""
     cur = row.currency
     body: dict[str, Any] = {
         "id": row.id,
@@ -60,6 +60,7 @@ def invoice_json(
         "created_at": utc(row.created_at),
         "updated_at": utc(row.updated_at),
         "posted_at": utc(row.posted_at),
+        "hold": None,
     }
     if parties is not None:
         seller, customer = parties.seller, parties.customer
