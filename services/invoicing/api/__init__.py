@@ -4,9 +4,11 @@ from services.invoicing.api.exports import router as exports
 from services.invoicing.api.holds import router as holds
 from services.invoicing.api.invoices import router as invoices
 from services.invoicing.api.payments import router as payments
+from services.invoicing.api.reconciliation import router as reconciliation
 from services.invoicing.api.seller_profile import router as seller_profile
 from services.invoicing.api.tenant_settings import router as tenant_settings
 from services.invoicing.api.usage import router as usage
+from services.invoicing.api.vendor_bills import router as vendor_bills
 
 routers = [
     contracts,
@@ -18,4 +20,6 @@ routers = [
     seller_profile,
     tenant_settings,
     usage,
+    vendor_bills,
+    reconciliation,
 ]
