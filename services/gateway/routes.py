@@ -67,7 +67,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PUT|DELETE", f"/v1/module-orgs/{SEG}/{SEG}/mapping", "mapping", WRITE),
     _route("GET", "/v1/service-mappings", "mapping", READ),
     _route("PUT|DELETE", f"/v1/service-mappings/{SEG}/{SEG}", "mapping", WRITE),
-    _route("GET", "/v1/insights", "mapping", READ),
+    _route("GET", "/v1/insights", GATEWAY, READ),
     _route("POST", "/v1/contracts", "invoicing", WRITE),
     _route("GET", "/v1/contracts", "invoicing", READ),
     _route("GET", f"/v1/contracts/{SEG}", "invoicing", READ),

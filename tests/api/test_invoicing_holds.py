@@ -201,3 +201,24 @@ async def test_settings_are_for_admins(billing: InvoicingApi) -> None:
     headers = {"Authorization": f"Bearer {created['key']}"}
     ok(await billing.client.get("/v1/settings", headers=headers), 403)
     ok(await billing.client.patch("/v1/settings", json={}, headers=headers), 403)
+
+
+async def test_a_held_draft_is_a_usage_anomaly_insight_until_released(
+    billing: InvoicingApi,
+) -> None:
+    company = await _billed_history(billing, now=200)
+    draft = await billing.invoice_of(company, CURRENT)
+
+    page = ok(await billing.client.get("/v1/insights", params={"kind": "usage_anomaly"}))
+    [insight] = page["items"]
+    assert (insight["kind"], insight["severity"], insight["invoice_id"]) == (
+        "usage_anomaly",
+        "warning",
+        draft["id"],
+    )
+    assert (insight["company_id"], insight["period"], insight["count"]) == (company, CURRENT, 1)
+    assert insight["items"][0]["baseline"] == "20.0000"
+
+    ok(await billing.client.post(f"/v1/invoices/{draft['id']}/release", json={"note": "ok"}))
+    page = ok(await billing.client.get("/v1/insights", params={"kind": "usage_anomaly"}))
+    assert page["items"] == []

@@ -2,6 +2,7 @@ from services.invoicing.api.billing_runs import router as billing_runs
 from services.invoicing.api.contracts import router as contracts
 from services.invoicing.api.exports import router as exports
 from services.invoicing.api.holds import router as holds
+from services.invoicing.api.insights import router as insights
 from services.invoicing.api.invoices import router as invoices
 from services.invoicing.api.payments import router as payments
 from services.invoicing.api.reconciliation import router as reconciliation
@@ -22,4 +23,5 @@ routers = [
     usage,
     vendor_bills,
     reconciliation,
+    insights,
 ]
