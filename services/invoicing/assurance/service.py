@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.margin import BilledLine, CompanyMargin, CurrencyTotal, margins
@@ -44,10 +45,12 @@ async def reconciliation(session: AsyncSession, tenant_id: str, period: str) -> 
 
 
 async def _billed_lines(session: AsyncSession, tenant_id: str, period: str) -> list[BilledLine]:
+    """The lines' sources as text, parsed here: several times faster than the driver's JSON
+    decoding of a period's hundreds of thousands of lines."""
     i = InvoiceRow.__table__.c
     line = InvoiceLineRow.__table__.c
     query = (
-        select(i.company_id, i.currency, line.service_code, line.amount, line.sources)
+        select(i.company_id, i.currency, line.service_code, line.amount, cast(line.sources, Text))
         .join(InvoiceRow.__table__, i.id == line.invoice_id)
         .where(i.tenant_id == tenant_id, i.period == period, i.status != InvoiceStatus.VOID)
     )
@@ -57,7 +60,9 @@ async def _billed_lines(session: AsyncSession, tenant_id: str, period: str) -> l
             currency,
             code,
             Decimal(amount),
-            tuple((s["module"], s["metric"], Decimal(s["quantity"])) for s in sources),
+            tuple(
+                (s["module"], s["metric"], Decimal(s["quantity"])) for s in orjson.loads(sources)
+            ),
         )
         for company_id, currency, code, amount, sources in await session.execute(query)
     ]

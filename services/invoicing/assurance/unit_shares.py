@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy import and_, case, false, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.reconciliation import Share
@@ -23,12 +23,17 @@ from services.invoicing.models import (
     ModuleBillingRow,
     UnitRow,
 )
+from services.invoicing.runs.service import SORT_MEMORY
 from services.invoicing.units.service import NO_SERVICE
+from shared.db import dialect_of
 
 Usage = dict[tuple[str, str], dict[Share, Decimal]]
 
 
 async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: date) -> Usage:
+    if dialect_of(session) == "postgresql":
+        # Grouping a month's records sorts millions of rows: in memory, not on disk.
+        await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
     u = UnitRow.__table__.c
     m = ModuleBillingRow.__table__.c
     c = ContractRow.__table__.c
