@@ -84,6 +84,8 @@ async def test_a_spike_holds_the_draft_until_it_is_released(billing: InvoicingAp
     refused = ok(await billing.client.post(f"/v1/invoices/{draft['id']}/post"), 409)
     assert refused["type"].endswith("/invoice-held")
     assert (await billing.invoice(draft["id"]))["status"] == "draft"
+    [listed] = await billing.documents(CURRENT)
+    assert listed["hold"] == draft["hold"]  # what `icb invoices post` reads
 
     released = ok(
         await billing.client.post(

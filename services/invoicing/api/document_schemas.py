@@ -79,6 +79,10 @@ class InvoiceSummary(BaseModel):
     balance: Decimal
     issued_on: date | None
     due_on: date | None
+    hold: HoldOut | None = Field(
+        default=None,
+        description="The anomalies holding a draft (PRODUCT.md section 11); null when none.",
+    )
 
 
 class InvoiceOut(InvoiceSummary):
@@ -94,10 +98,6 @@ class InvoiceOut(InvoiceSummary):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     posted_at: UtcDateTime | None
-    hold: HoldOut | None = Field(
-        default=None,
-        description="The anomalies holding a draft (PRODUCT.md section 11); null when none.",
-    )
 
 
 def invoice_summary(listed: ListedInvoice) -> InvoiceSummary:

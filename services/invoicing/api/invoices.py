@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
-from services.invoicing.api.holds import invoice_out
+from services.invoicing.api.holds import hold_out, invoice_out
 from services.invoicing.api.negotiation import negotiate
+from services.invoicing.assurance import holds
 from services.invoicing.documents import posting, queries, voiding
 from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
 from services.invoicing.documents.formatting import money, quantity
@@ -68,10 +69,12 @@ async def list_invoices(
     where = InvoiceFilter(period, company_id, status, kind)
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
-    return Page(
-        items=[invoice_summary(r) for r in page.items],
-        next_cursor=page.next_cursor,
-    )
+        drafts = [r.invoice.id for r in page.items if r.invoice.status == InvoiceStatus.DRAFT]
+        held = await holds.holds_of(session, drafts)
+    items = [invoice_summary(r) for r in page.items]
+    for item in items:
+        item.hold = hold_out(held.get(item.id))
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 @router.get(

@@ -202,6 +202,16 @@ async def hold_of(session: AsyncSession, invoice_id: str) -> Hold | None:
     return None if row is None else _hold(row)
 
 
+async def holds_of(session: AsyncSession, invoice_ids: Sequence[str]) -> dict[str, Hold]:
+    """The holds of these invoices, by invoice id (a listed page)."""
+    if not invoice_ids:
+        return {}
+    rows = await session.scalars(
+        select(InvoiceHoldRow).where(InvoiceHoldRow.invoice_id.in_(list(invoice_ids)))
+    )
+    return {row.invoice_id: _hold(row) for row in rows}
+
+
 async def check_postable(session: AsyncSession, invoice: InvoiceRow) -> None:
     """Refuses to post a held draft that nobody released."""
     hold = await hold_of(session, invoice.id)
