@@ -295,3 +295,17 @@ async def test_period_is_required_and_checked(billing: InvoicingApi) -> None:
         ok(await billing.client.get(path), 422)
         problem = ok(await billing.client.get(path, params={"period": "2026-00"}), 422)
         assert problem["errors"][0]["loc"] == ["query", "period"]
+
+
+async def test_a_record_feeding_several_services_counts_once(billing: InvoicingApi) -> None:
+    covered = await billing.company("Contoso Ltd")
+    uncovered = await billing.company("Fabrikam GmbH")
+    await billing.feed(RMM, "servers", "SRV", "PATCH")
+    await billing.usage(covered, RMM, "servers", day(PERIOD, 1), steps((30, 10)), "c")
+    await billing.usage(uncovered, RMM, "servers", day(PERIOD, 1), steps((30, 4)), "f")
+    await billing.contract(covered, [service("PATCH")], start=day(PERIOD, 1))
+    await billing.contract(uncovered, [service("OTHER")], start=day(PERIOD, 1))
+
+    servers = (await _reconciliation(billing))[(RMM, "servers")]
+    assert (servers["usage_quantity"], servers["billed_quantity"]) == ("14.0000", "10.0000")
+    assert servers["unbilled"] == _unbilled(no_contract="4.0000")
