@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, literal, or_, select, text, union_all
+from sqlalchemy import and_, case, false, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.reconciliation import Share
@@ -33,7 +32,7 @@ Usage = dict[tuple[str, str], dict[Share, Decimal]]
 
 async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: date) -> Usage:
     if dialect_of(session) == "postgresql":
-        # The month's rows are hashed by metric and share: in memory, not on disk.
+        # Grouping a month's records sorts millions of rows: in memory, not on disk.
         await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
     u = UnitRow.__table__.c
     m = ModuleBillingRow.__table__.c
@@ -65,54 +64,30 @@ async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: 
         (cover.c.company_id.is_not(None), literal(int(Share.BILLED))),
         else_=literal(int(Share.NO_CONTRACT)),
     )
-    in_period = (u.tenant_id == tenant_id, u.day >= start, u.day <= end)
-    # Only a company's metric resolved to several service codes has records of several rows;
-    # those are grouped record by record, every other row is a record and is summed as is.
-    several = (
-        select(u.module, u.metric, u.company_id)
-        .where(*in_period, u.status == "mapped", u.service_code != NO_SERVICE)
-        .group_by(u.module, u.metric, u.company_id)
-        .having(func.min(u.service_code) != func.max(u.service_code))
-        .cte("several")
-    )
-    of_several = and_(
-        several.c.module == u.module,
-        several.c.metric == u.metric,
-        several.c.company_id == u.company_id,
-    )
-
-    def rows_with_share() -> Select[Any]:
-        return (
-            select(u.module, u.metric)
-            .select_from(UnitRow.__table__)
-            .outerjoin(
-                ModuleBillingRow.__table__, and_(m.tenant_id == u.tenant_id, m.module == u.module)
-            )
-            .outerjoin(
-                cover,
-                and_(
-                    cover.c.company_id == u.company_id,
-                    cover.c.service_code == u.service_code,
-                    cover.c.start_date <= u.day,
-                    or_(cover.c.end_date.is_(None), cover.c.end_date >= u.day),
-                ),
-            )
-            .where(*in_period)
+    per_record = (
+        select(
+            u.module,
+            u.metric,
+            func.min(share).label("share"),
+            func.max(u.quantity).label("quantity"),
         )
-
-    single = (
-        rows_with_share()
-        .add_columns(share.label("share"), u.quantity.label("quantity"))
-        .outerjoin(several, of_several)
-        .where(several.c.module.is_(None))
-    )
-    grouped = (
-        rows_with_share()
-        .add_columns(func.min(share).label("share"), func.max(u.quantity).label("quantity"))
-        .join(several, of_several)
+        .select_from(UnitRow.__table__)
+        .outerjoin(
+            ModuleBillingRow.__table__, and_(m.tenant_id == u.tenant_id, m.module == u.module)
+        )
+        .outerjoin(
+            cover,
+            and_(
+                cover.c.company_id == u.company_id,
+                cover.c.service_code == u.service_code,
+                cover.c.start_date <= u.day,
+                or_(cover.c.end_date.is_(None), cover.c.end_date >= u.day),
+            ),
+        )
+        .where(u.tenant_id == tenant_id, u.day >= start, u.day <= end)
         .group_by(u.module, u.org_id, u.metric, u.day)
+        .subquery()
     )
-    per_record = union_all(single, grouped).subquery()
     query = select(
         per_record.c.module,
         per_record.c.metric,
