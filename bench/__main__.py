@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 
+from bench.assurance import assurance_bench
 from bench.automap import measure as automap
 from bench.billing import billing_run_bench
 from bench.console import describe as describe_console
@@ -64,6 +65,14 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"billing run, {args.billing_companies} companies x a month on 25 modules: "
         f"{json.dumps(run)}; unchanged re-run: {json.dumps(billing['rerun'])}",
+        flush=True,
+    )
+    assurance = await assurance_bench(args.billing_companies)
+    print(
+        f"reconciliation and margin report, {args.billing_companies} companies x a month on 25 "
+        f"modules ({assurance['unit_rows']:,} unit rows): reconciliation "
+        f"{assurance['reconciliation_seconds']} s, margin {assurance['margin_seconds']} s "
+        "(cold, warm)",
         flush=True,
     )
     print(describe_run_latency(await run_latency()), flush=True)

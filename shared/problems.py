@@ -129,6 +129,17 @@ _TYPES = (
         "payment terms), then post again.",
     ),
     ProblemType(
+        "invoice-held",
+        409,
+        "Invoice held for review",
+        "The draft has a line whose quantity differs from the company's usual quantity of "
+        "that service (the median of its last three invoiced periods) by more than the "
+        "tenant's anomaly settings allow, or a service that stopped; `hold.reasons` on the "
+        "invoice names each line with its quantity and baseline.",
+        "Check the quantities (a vendor glitch, a broken sync, a real change), then release "
+        "the draft with `POST /v1/invoices/{id}/release {note}` and post it again.",
+    ),
+    ProblemType(
         "payload-too-large",
         413,
         "Payload too large",

@@ -103,6 +103,23 @@ class Upstreams:
         out = {h: v for h in RETURNED_HEADERS if (v := upstream.headers.get(h))}
         return Response(upstream.content, status_code=upstream.status_code, headers=out)
 
+    async def get(
+        self, service: str, path: str, params: httpx.QueryParams, ctx: CallerContext
+    ) -> httpx.Response:
+        """A read of the gateway's own (merging) endpoints from a service, signed for the
+        caller; an unreachable or failing service is a problem, as when forwarding."""
+        headers = sign(self._secret, ctx, "GET", path)
+        headers[H_REQUEST_ID] = request_id_var.get()
+        try:
+            answer = await self.clients[service].get(path, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"The {service} service is unavailable.") from exc
+        if answer.status_code >= 500:
+            raise BadGateway(f"The {service} service failed to answer this request.")
+        return answer
+
     async def healthy(self) -> dict[str, bool]:
         async def one(client: httpx.AsyncClient) -> bool:
             try:

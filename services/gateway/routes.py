@@ -76,7 +76,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PUT|DELETE", f"/v1/module-orgs/{SEG}/{SEG}/mapping", "mapping", WRITE),
     _route("GET", "/v1/service-mappings", "mapping", READ),
     _route("PUT|DELETE", f"/v1/service-mappings/{SEG}/{SEG}", "mapping", WRITE),
-    _route("GET", "/v1/insights", "mapping", READ),
+    _route("GET", "/v1/insights", GATEWAY, READ),
     _route("POST", "/v1/contracts", "invoicing", WRITE),
     _route("GET", "/v1/contracts", "invoicing", READ),
     _route("GET", f"/v1/contracts/{SEG}", "invoicing", READ),
@@ -111,6 +111,12 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/exports/datev", "invoicing", READ),
     _route("GET", "/v1/exports/xero", "invoicing", READ),
     _route("GET", "/v1/exports/quickbooks", "invoicing", READ),
+    _route("POST", f"/v1/invoices/{SEG}/release", "invoicing", WRITE),
+    _route("GET|PATCH", "/v1/settings", "invoicing", ADMIN),
+    _route("POST", "/v1/vendor-bills", "invoicing", WRITE),
+    _route("GET", "/v1/vendor-bills", "invoicing", READ),
+    _route("GET", "/v1/reconciliation", "invoicing", READ),
+    _route("GET", "/v1/reports/margin", "invoicing", READ),
 )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.invoicing import consumer, models
 from services.invoicing.api import routers
+from services.invoicing.assurance.models import TenantSettingsRow
 from services.invoicing.runtime import InvoicingRuntime
 from services.invoicing.settings import InvoicingSettings
 from shared.app import create_service_app
@@ -16,6 +17,7 @@ from shared.service_client import ServiceClient
 SETTINGS = InvoicingSettings
 SCHEMA_NAME = models.SCHEMA
 metadata = models.Base.metadata
+assert TenantSettingsRow.metadata is metadata  # revenue assurance's tables are ours too
 
 
 def build_runtime(

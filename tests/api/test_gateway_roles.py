@@ -36,6 +36,9 @@ DECIDED: dict[Op, frozenset[str]] = {
     ("post", "/v1/modules/{module}/connection/test"): ADMINS,
     # Every key may learn its own role (the console shows what the role allows).
     ("get", "/v1/api-keys/current"): ANY_ROLE,
+    # Tenant settings (PRODUCT.md section 11): admins only, reading included.
+    ("get", "/v1/settings"): ADMINS,
+    ("patch", "/v1/settings"): ADMINS,
 }
 
 

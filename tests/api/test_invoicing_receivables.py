@@ -212,18 +212,13 @@ async def test_without_auto_apply_a_credit_note_keeps_its_credit(billing: Invoic
     company = await _customer(billing)
     invoice = await _posted(billing, company)
     credit = await _credit_note(billing, company)
-    runtime = billing.api.system.runtimes["invoicing"]
+    settings = {"auto_apply_credit_notes": False}
+    assert (
+        ok(await billing.api.client.patch("/v1/settings", json=settings))["auto_apply_credit_notes"]
+        is False
+    )
 
-    async with runtime.transaction() as session:
-        await posting.post_invoice(
-            session,
-            runtime.outbox,
-            billing.api.tenant_id,
-            credit["id"],
-            timezone="UTC",
-            defaults=SellerDefaults("", 14),
-            auto_apply_credit_notes=False,
-        )
+    await billing.post(credit["id"])
 
     assert _open(await billing.invoice(credit["id"])) == ("posted", "-24.00", "24.00")
     assert _open(await billing.invoice(invoice["id"])) == ("posted", "120.00", None)

@@ -250,5 +250,7 @@ async def test_the_public_api_document_lists_every_kind(m: MappingApi) -> None:
         "unmapped_metric",
         "usage_without_contract",
         "stale_module",
+        "sync_failed",
+        "usage_anomaly",
     ]
     assert "usage_without_contract" in doc["paths"]["/v1/insights"]["get"]["description"]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.gateway.api import audit, docs, forward, keys
+from services.gateway.api import audit, docs, forward, insights, keys
 
 __all__ = ["router"]
 
 router = APIRouter()
-for part in (keys, audit, docs, forward):  # the catch-all must come last
+for part in (keys, audit, insights, docs, forward):  # the catch-all must come last
     router.include_router(part.router)

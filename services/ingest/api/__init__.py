@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from services.ingest.api import connections, modules, usage
+from services.ingest.api import connections, insights, modules, usage
 
-routers = [usage.router, modules.router, connections.router]
+routers = [usage.router, modules.router, connections.router, insights.router]

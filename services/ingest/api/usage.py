@@ -14,10 +14,12 @@ from services.ingest.api.deps import Caller, Runtime, tenant_today
 from services.ingest.runtime import IngestRuntime
 from services.ingest.usage.service import take_in
 from shared.clock import utc_now
+from shared.csv_table import CsvError, TooManyRows, is_csv, read_table
 from shared.openapi_docs import ApiModel, examples
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid
 
 router = APIRouter(prefix="/v1", tags=["usage"])
+CSV_COLUMNS = ("module", "org_id", "org_name", "metric", "date", "quantity")
 
 
 class UsageRecordIn(ApiModel):
@@ -83,11 +85,38 @@ class UsageAccepted(ApiModel):
     """Records refused, each with its reasons; the others are stored all the same."""
 
 
-async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
+async def _body(request: Request, runtime: IngestRuntime) -> bytes:
     limit = runtime.settings.max_body_bytes
     body = await request.body()
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    return body
+
+
+def _at_most(records: list[Any], runtime: IngestRuntime) -> list[Any]:
+    most = runtime.settings.max_usage_records
+    if len(records) > most:
+        raise PayloadTooLarge(f"{len(records)} records; at most {most} are taken per request.")
+    return records
+
+
+async def _read_csv(request: Request, runtime: IngestRuntime) -> list[Any]:
+    """The rows as records (record ``index`` = data row, from 0); empty cells are missing."""
+    body = await _body(request, runtime)
+    most = runtime.settings.max_usage_records
+    try:
+        rows = read_table(body, CSV_COLUMNS, CSV_COLUMNS, most)
+    except TooManyRows as exc:
+        raise PayloadTooLarge(f"More than {most} records; at most {most} per request.") from exc
+    except CsvError as exc:
+        raise invalid(exc.loc, exc.msg) from exc
+    return [row.values for row in rows]
+
+
+async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
+    if is_csv(request):
+        return await _read_csv(request, runtime)
+    body = await _body(request, runtime)
     try:
         payload = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -97,10 +126,7 @@ async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise invalid(["body", "records"], "an object with a list 'records' is required")
     records: list[Any] = payload["records"]
-    most = runtime.settings.max_usage_records
-    if len(records) > most:
-        raise PayloadTooLarge(f"{len(records)} records; at most {most} are taken per request.")
-    return records
+    return _at_most(records, runtime)
 
 
 @router.post(
@@ -115,13 +141,22 @@ async def _read_records(request: Request, runtime: IngestRuntime) -> list[Any]:
                     "schema": UsageBatchIn.model_json_schema(
                         ref_template="#/components/schemas/{model}"
                     )
-                }
+                },
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "example": "module,org_id,org_name,metric,date,quantity\n"
+                        "datto_rmm,42,Contoso Ltd,servers,2026-10-01,12\n",
+                    }
+                },
             },
         }
     },
 )
 async def post_usage(request: Request, ctx: Caller, runtime: Runtime) -> UsageAccepted:
-    """Stores every valid record and rejects the others one by one. The answer comes after the
+    """Stores every valid record and rejects the others one by one: JSON, or ``text/csv``
+    with the header ``module,org_id,org_name,metric,date,quantity`` (a record's ``index`` is
+    its data row, counted from 0). The answer comes after the
     commit: what it counts is durable, and a retry after a lost answer changes nothing (records
     are identified by tenant, module, org, metric and date)."""
     raw = await _read_records(request, runtime)

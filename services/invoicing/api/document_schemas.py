@@ -87,6 +87,29 @@ class CustomerOut(ApiModel):
     """Its id in the MSP's other systems."""
 
 
+class HoldReasonOut(ApiModel):
+    line_id: str | None = Field(description="null when the service's quantity fell to 0")
+    service_code: str
+    """The contract service whose quantity is anomalous."""
+    quantity: Quantity
+    """The draft's quantity of the service."""
+    baseline: Quantity
+    """The median quantity of its last (up to 3) invoiced periods."""
+
+
+class HoldOut(ApiModel):
+    """Why a draft waits for review before it can be posted, and who released it."""
+
+    reasons: list[HoldReasonOut]
+    """Each anomalous service."""
+    released_by: str | None = None
+    """The id of the key that released the hold; null while it holds."""
+    released_at: UtcDateTime | None = None
+    """When it was released."""
+    note: str | None = None
+    """Why the releaser judged the quantities right."""
+
+
 class InvoiceSummary(ApiModel):
     id: str
     """The document's id."""
@@ -128,6 +151,10 @@ class InvoiceSummary(ApiModel):
     issued_on: date | None
     """The invoice date, set at posting."""
     due_on: date | None
+    hold: HoldOut | None = Field(
+        default=None,
+        description="The anomalies holding a draft (PRODUCT.md section 11); null when none.",
+    )
     """The due date (invoice date plus the payment terms), set at posting."""
 
 

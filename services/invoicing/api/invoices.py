@@ -11,7 +11,9 @@ from pydantic import Field
 
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
+from services.invoicing.api.holds import hold_out, invoice_out
 from services.invoicing.api.negotiation import negotiate
+from services.invoicing.assurance import holds
 from services.invoicing.documents import posting, queries, voiding
 from services.invoicing.documents.explanation import (
     REASONS,
@@ -22,8 +24,8 @@ from services.invoicing.documents.explanation import (
 from services.invoicing.documents.exports.files import InvoiceFile, invoice_file
 from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
-from services.invoicing.documents.queries import InvoiceFilter, ShownInvoice
-from services.invoicing.documents.shape import invoice_json, line_period
+from services.invoicing.documents.queries import InvoiceFilter
+from services.invoicing.documents.shape import line_period
 from shared.openapi_docs import ApiModel
 from shared.pagination import Page
 from shared.wire import Period, Quantity
@@ -87,10 +89,6 @@ class ExplainOut(ApiModel):
     """Per ``(module, metric)`` feeding the service, its daily units."""
 
 
-def invoice_out(shown: ShownInvoice, today: date) -> InvoiceOut:
-    return InvoiceOut.model_validate(invoice_json(shown.invoice, shown.parties, today=today))
-
-
 def file_response(file: InvoiceFile) -> Response:
     return Response(
         file.content,
@@ -118,10 +116,12 @@ async def list_invoices(
     where = InvoiceFilter(period, company_id, status, kind, overdue, today)
     async with runtime.sessions() as session:
         page = await queries.list_invoices(session, ctx.tenant_id, where, paging)
-    return Page(
-        items=[invoice_summary(r, today) for r in page.items],
-        next_cursor=page.next_cursor,
-    )
+        drafts = [r.invoice.id for r in page.items if r.invoice.status == InvoiceStatus.DRAFT]
+        held = await holds.holds_of(session, drafts)
+    items = [invoice_summary(r, today) for r in page.items]
+    for item in items:
+        item.hold = hold_out(held.get(item.id))
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -151,9 +151,8 @@ async def get_invoice(
     wanted = negotiate(accept)
     async with runtime.sessions() as session:
         if wanted == "json":
-            return invoice_out(
-                await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults), today
-            )
+            shown = await queries.show_invoice(session, ctx.tenant_id, invoice_id, defaults)
+            return await invoice_out(session, shown, today)
         return file_response(
             await invoice_file(session, ctx.tenant_id, invoice_id, wanted, defaults)
         )
@@ -221,7 +220,7 @@ async def post_invoice(
             timezone=ctx.timezone,
             defaults=defaults,
         )
-    return invoice_out(posted, today)
+        return await invoice_out(session, posted, today)
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut, summary="Void an invoice")
@@ -234,4 +233,4 @@ async def void_invoice(
         voided = await voiding.void_invoice(
             session, runtime.outbox, ctx.tenant_id, invoice_id, defaults=defaults
         )
-    return invoice_out(voided, today)
+        return await invoice_out(session, voided, today)

@@ -14,8 +14,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.assurance.holds import check_postable
+from services.invoicing.assurance.tenant_settings import auto_apply_credit_notes
 from services.invoicing.documents import lifecycle
-from services.invoicing.documents.lifecycle import NUMBERED, InvoiceStatus
+from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
 from services.invoicing.documents.numbering import issue_date, next_number
 from services.invoicing.documents.parties import SellerDefaults, parties_of
 from services.invoicing.documents.queries import ShownInvoice, lock_in_order
@@ -41,7 +43,6 @@ async def post_invoice(
     *,
     timezone: str,
     defaults: SellerDefaults,
-    auto_apply_credit_notes: bool = True,
     clock: Clock = utc_now,
 ) -> ShownInvoice:
     """Numbers and freezes the draft: invoice date (in the tenant's ``timezone``), due date
@@ -54,6 +55,7 @@ async def post_invoice(
     rows = await lock_in_order(session, tenant_id, [invoice_id, *([corrects] if corrects else [])])
     row = rows[invoice_id]
     lifecycle.check_draft(row.status)
+    await check_postable(session, row)
     if row.corrects is not None:
         corrected = rows.get(row.corrects)
         if corrected is None or corrected.status not in NUMBERED:
@@ -77,6 +79,6 @@ async def post_invoice(
     document = invoice_document_json(row, parties, today=row.issued_on)
     posted = InvoicePosted(invoice=document, status=row.status.value, balance=document["balance"])
     await outbox.add(session, tenant_id, posted, *paid)
-    if auto_apply_credit_notes:
+    if row.kind == InvoiceKind.CREDIT_NOTE and await auto_apply_credit_notes(session, tenant_id):
         await apply_to_corrected(session, outbox, row, today=row.issued_on, now=row.posted_at)
     return ShownInvoice(row, parties)

@@ -36,7 +36,8 @@ def invoice_json(
     row: InvoiceRow, parties: Parties | None = None, *, today: date, lines: bool = True
 ) -> dict[str, Any]:
     """The public shape; with ``parties``, the company's name and the seller and customer
-    blocks too. ``overdue`` as of ``today`` (in the tenant's zone)."""
+    blocks too. ``overdue`` as of ``today`` (in the tenant's zone). ``hold`` is a draft's
+    (the API fills it in); a posted document has none."""
     cur = row.currency
     periods = [line_period(line, row.period) for line in row.lines] if lines else []
     body: dict[str, Any] = {
@@ -85,6 +86,7 @@ def invoice_json(
         "created_at": utc(row.created_at),
         "updated_at": utc(row.updated_at),
         "posted_at": utc(row.posted_at),
+        "hold": None,
     }
     if parties is not None:
         seller, customer = parties.seller, parties.customer

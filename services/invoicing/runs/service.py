@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.assurance.holds import refresh_holds
 from services.invoicing.billing import parse_period
 from services.invoicing.documents.content import Content, StoredLine, parse_sources
 from services.invoicing.documents.corrections import correction
@@ -304,6 +305,7 @@ async def run_billing(
         await _correct(session, state, writer) if state.recheck or state.open_corrections else 0
     )
     await writer.flush()
+    await refresh_holds(session, tenant_id, period)
     run = BillingRunRow(
         id=run_id or str(uuid.uuid4()),
         tenant_id=tenant_id,

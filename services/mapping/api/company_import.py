@@ -10,15 +10,12 @@ from services.mapping.api.companies import CompanyOut, company_out
 from services.mapping.api.deps import Caller, Runtime
 from services.mapping.companies import service
 from services.mapping.companies.csv_format import CsvError, read_rows
+from shared.csv_table import UnsupportedMediaType, media_type
 from shared.openapi_docs import ApiModel
-from shared.problems import PayloadTooLarge, Problem, invalid
+from shared.problems import PayloadTooLarge, invalid
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
-
-
-class UnsupportedMediaType(Problem):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class RowError(ApiModel):
@@ -77,7 +74,7 @@ async def import_companies(request: Request, ctx: Caller, runtime: Runtime) -> I
     """Creates a company per valid row (``text/csv``, header ``name,external_ref,tax_rate,
     currency``); rows with errors, or whose ``external_ref`` is taken or repeated, are
     reported and skipped. Every valid row is created even when others are rejected."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = media_type(request)
     if media not in CSV_TYPES:
         raise UnsupportedMediaType(f"Send the file as text/csv, not {media or 'no type'}.")
     body = await request.body()

@@ -1,0 +1,142 @@
+"""``GET /v1/insights``: what needs attention, merged from the services that know it.
+
+Each service answers the insights of its own facts at its ``/v1/insights`` (mapping: orgs,
+metrics, contracts, stale modules; ingest: ``sync_failed``; invoicing: ``usage_anomaly``),
+computed from its current state; the gateway asks those the ``kind`` filter concerns,
+merges them (the most severe first) and pages the merged list."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.gateway.api.deps import Caller, Paging, Runtime
+from services.gateway.proxy import RETURNED_HEADERS
+from shared.context import CallerContext
+from shared.pagination import MAX_LIMIT, Page, page_of
+
+router = APIRouter(tags=["insights"])
+PATH = "/v1/insights"
+OWNERS = {"sync_failed": "ingest", "usage_anomaly": "invoicing"}
+"""kinds answered by a service other than mapping (which owns every other kind)"""
+SERVICES = ("mapping", "ingest", "invoicing")
+SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+MAX_KINDS = 20
+
+
+class InsightKind(StrEnum):
+    """Every kind the merged list may carry (the services define them)."""
+
+    MODULE_NOT_ENABLED = "module_not_enabled"
+    UNMAPPED_ORGS = "unmapped_orgs"
+    UNMAPPED_METRIC = "unmapped_metric"
+    USAGE_WITHOUT_CONTRACT = "usage_without_contract"
+    STALE_MODULE = "stale_module"
+    SYNC_FAILED = "sync_failed"
+    USAGE_ANOMALY = "usage_anomaly"
+
+
+class InsightSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class InsightOut(BaseModel):
+    """Fields a kind does not have are left out."""
+
+    kind: InsightKind
+    severity: InsightSeverity
+    module: str | None = None
+    metric: str | None = None
+    org_id: str | None = None
+    company_id: str | None = None
+    invoice_id: str | None = None
+    period: str | None = None
+    message: str
+    count: int
+    items: list[dict[str, Any]] | None = None
+    suggestions: list[dict[str, Any]] | None = None
+
+
+class Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _asked(values: list[str] | None) -> dict[str, list[str]]:
+    """Per service asked, the kinds to ask it for (empty: all of its kinds)."""
+    asked = [k.strip() for value in values or () for k in value.split(",") if k.strip()]
+    if not asked:
+        return {service: [] for service in SERVICES}
+    out: dict[str, list[str]] = {}
+    for kind in asked:
+        out.setdefault(OWNERS.get(kind, "mapping"), []).append(kind)
+    return out
+
+
+async def _all(
+    runtime: Any, service: str, params: list[tuple[str, str]], ctx: CallerContext
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page_params = [*params, ("limit", str(MAX_LIMIT))]
+        if cursor:
+            page_params.append(("cursor", cursor))
+        answer = await runtime.upstreams.get(
+            service, PATH, httpx.QueryParams(tuple(page_params)), ctx
+        )
+        if answer.status_code != 200:
+            headers = {h: v for h in RETURNED_HEADERS if (v := answer.headers.get(h))}
+            raise Refused(Response(answer.content, answer.status_code, headers=headers))
+        body = answer.json()
+        items.extend(body["items"])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return items
+
+
+@router.get(PATH, response_class=JSONResponse, responses={200: {"model": Page[InsightOut]}})
+async def list_insights(
+    ctx: Caller,
+    runtime: Runtime,
+    paging: Paging,
+    kind: Annotated[list[str] | None, Query(max_length=MAX_KINDS)] = None,
+    stale_days: Annotated[int | None, Query(ge=1, le=366)] = None,
+) -> Response:
+    """What needs attention now, the most severe first; each insight is gone once its cause
+    is. Besides mapping's kinds (``module_not_enabled``, ``unmapped_orgs``,
+    ``unmapped_metric``, ``usage_without_contract``, ``stale_module``):
+
+    - ``sync_failed`` (critical): a module whose latest sync of a day ended failed, with the
+      error (``items``: the failed days), until a later sync of that day succeeds;
+    - ``usage_anomaly`` (warning): a held draft (``invoice_id``, ``period``; ``items``: its
+      anomalous services with quantity and baseline).
+
+    ``kind`` (comma-separated or repeated) narrows the answer."""
+    asked = _asked(kind)
+    calls = []
+    for service, kinds in asked.items():
+        params: list[tuple[str, str]] = []
+        if service == "mapping":
+            params += [("kind", k) for k in kinds]
+            if stale_days is not None:
+                params.append(("stale_days", str(stale_days)))
+        calls.append(_all(runtime, service, params, ctx))
+    try:
+        found = await asyncio.gather(*calls)
+    except Refused as refused:
+        return refused.response
+    merged = sorted(
+        (item for items in found for item in items),
+        key=lambda i: SEVERITY.get(i.get("severity", ""), len(SEVERITY)),
+    )
+    page = page_of(merged, paging)
+    return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})

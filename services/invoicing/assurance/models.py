@@ -1,0 +1,57 @@
+"""Revenue assurance's tables in invoicing's schema: tenant settings, holds on drafts,
+vendor bills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.invoicing.models import Base, Quantity
+from shared.db import JsonDocument
+
+
+class TenantSettingsRow(Base):
+    """A tenant's settings; a tenant without a row has the defaults."""
+
+    __tablename__ = "tenant_settings"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    anomaly_threshold: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    anomaly_min_units: Mapped[Decimal] = mapped_column(Quantity)
+    auto_apply_credit_notes: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceHoldRow(Base):
+    """The anomalies holding a draft, and who released it; recomputed by every billing run
+    of the period."""
+
+    __tablename__ = "invoice_holds"
+    __table_args__ = (Index("ix_invoice_holds_tenant_period", "tenant_id", "period"),)
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    period: Mapped[str] = mapped_column(String(7))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    """``[{"line_id", "service_code", "quantity", "baseline"}]``, decimals as strings."""
+    released_by: Mapped[str | None] = mapped_column(String(36))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VendorBillRow(Base):
+    """What a vendor charged for one module and period; a second bill replaces the first."""
+
+    __tablename__ = "vendor_bills"
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[list[dict[str, str]]] = mapped_column(JsonDocument)
+    """``[{"metric", "quantity", "unit_cost"}]``, decimals as strings."""
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
