@@ -96,7 +96,11 @@ class Upstreams:
                 request.url.path,
             )
             if upstream.status_code == 503:
-                raise ServiceUnavailable(f"The {service} service is unavailable.")
+                wait = upstream.headers.get("retry-after", "")
+                raise ServiceUnavailable(
+                    f"The {service} service is unavailable.",
+                    headers={"Retry-After": wait} if wait.isdigit() else None,
+                )
             if upstream.status_code == 504:
                 raise GatewayTimeout(f"The {service} service did not answer in time.")
             raise BadGateway(f"The {service} service failed to answer this request.")
