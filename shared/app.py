@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from shared.changes import H_CHANGES, collecting, encode
 from shared.context import H_REQUEST_ID
 from shared.logging import request_id_var
 from shared.problems import install_problem_handlers
@@ -52,7 +53,10 @@ def create_service_app(
         token = request_id_var.set(rid)
         started = time.perf_counter()
         try:
-            response = await call_next(request)
+            with collecting() as changes:
+                response = await call_next(request)
+            if changes:
+                response.headers[H_CHANGES] = encode(changes)
             if request.url.path not in QUIET_PATHS:  # one line per request, under its id
                 access_log.info(
                     "%s %s -> %s in %.1f ms",

@@ -15,3 +15,6 @@ class GatewaySettings(ServiceSettings):
     # The per-key token bucket: a steady rate and the burst a key may spend at once.
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Failed authentications per source address and per key prefix: a burst, then a rate.
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_failures_per_minute: float = Field(default=30.0, gt=0)

@@ -194,9 +194,7 @@ async def test_the_gateway_answers_503_when_its_database_is_down(database_down: 
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_the_gateway_answers_503_when_a_service_is_down(
-    service: str, tmp_path: Path
-) -> None:
+async def test_the_gateway_answers_503_when_a_service_is_down(service: str, tmp_path: Path) -> None:
     """Every route of the service, through a gateway whose database works."""
     from tests.conftest import _tenant
 

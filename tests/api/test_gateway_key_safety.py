@@ -4,10 +4,14 @@ a tenant from the command line, and failed authentication is throttled and audit
 from __future__ import annotations
 
 import httpx
+import pytest
+from sqlalchemy import select
 
+from services.gateway.limits import AuthThrottle
 from services.gateway.models import AuditRow
+from shared.problems import TooManyRequests
 from tests.api.test_gateway_keys import client, icb
-from tests.conftest import EmbeddedApi
+from tests.conftest import EmbeddedApi, EmbeddedApiFactory
 
 
 async def test_the_last_active_admin_key_cannot_be_revoked(embedded_api: EmbeddedApi) -> None:
@@ -90,3 +94,72 @@ def anonymous(api: EmbeddedApi, address: str) -> httpx.AsyncClient:
         transport=httpx.ASGITransport(app=api.system.app, client=(address, 1234)),
         base_url="http://icb.test",
     )
+
+
+async def test_failed_authentications_are_throttled_per_address_and_key_and_audited(
+    make_embedded_api: EmbeddedApiFactory,
+) -> None:
+    async with make_embedded_api(auth_failure_burst=3, auth_failures_per_minute=6) as api:
+        key_id = api.key.split("_")[1]
+        other = await api.client.post("/v1/api-keys", json={"name": "a2", "role": "admin"})
+        assert other.status_code == 201
+        guess = {"Authorization": f"Bearer icb_{key_id}_not-the-secret"}
+        async with anonymous(api, "10.0.0.1") as attacker:
+            for _ in range(3):
+                response = await attacker.post("/v1/companies", json={}, headers=guess)
+                assert response.status_code == 401, response.text
+            throttled = await attacker.post("/v1/companies", json={}, headers=guess)
+            assert throttled.status_code == 429, throttled.text
+            assert throttled.json()["type"] == "/problems/rate-limited"
+            assert 1 <= int(throttled.headers["retry-after"]) <= 10
+            # The address is throttled whatever it sends, a valid key included.
+            valid = {"Authorization": f"Bearer {api.key}"}
+            assert (await attacker.get("/v1/companies", headers=valid)).status_code == 429
+            # Nothing but the key named: the address is spent all the same.
+            bare = {"Authorization": "Bearer nonsense"}
+            assert (await attacker.get("/v1/companies", headers=bare)).status_code == 429
+
+        # The key prefix is throttled from any address...
+        async with anonymous(api, "10.0.0.2") as elsewhere:
+            response = await elsewhere.get("/v1/companies", headers=guess)
+            assert response.status_code == 429, response.text
+            # ...while other keys from other addresses go on.
+            fine = {"Authorization": f"Bearer {other.json()['key']}"}
+            assert (await elsewhere.get("/v1/companies", headers=fine)).status_code == 200
+            unknown = {"Authorization": "Bearer icb_0000000000000000_x"}
+            for _ in range(3):
+                assert (await elsewhere.get("/v1/companies", headers=unknown)).status_code == 401
+            assert (await elsewhere.get("/v1/companies", headers=unknown)).status_code == 429
+
+        async with api.system.gateway.sessions() as session:
+            rows = list(await session.scalars(select(AuditRow).order_by(AuditRow.id)))
+        failures = [r for r in rows if r.action == "auth.failed"]
+        # Each refused attempt naming the tenant's key, with where it came from; the throttled
+        # ones are refused before any look-up and the unknown key names no tenant.
+        assert [(r.key_id, r.source, r.status, r.method) for r in failures] == [
+            (key_id, "10.0.0.1", 401, "POST")
+        ] * 3
+        assert all(
+            r.tenant_id == api.tenant_id and "not-the-secret" not in str(r.path) for r in failures
+        )
+        async with client(api.system, other.json()["key"]) as second:
+            listed = (await second.get("/v1/audit", params={"action": "auth.failed"})).json()
+        assert [e["key_id"] for e in listed["items"]] == [key_id] * 3
+
+
+def test_the_throttle_recovers_with_time() -> None:
+    now = [0.0]
+    throttle = AuthThrottle(per_minute=60, burst=2, clock=lambda: now[0])
+    throttle.failed("a", "k")
+    throttle.failed("a", "k")
+    with pytest.raises(TooManyRequests) as raised:
+        throttle.check("a", None)
+    assert raised.value.headers["Retry-After"] == "1"
+    with pytest.raises(TooManyRequests):
+        throttle.check("b", "k")
+    throttle.check("b", "other")  # neither spent
+    now[0] = 1.0
+    throttle.check("a", "k")  # one attempt regained a second
+    throttle.failed("a", "k")
+    with pytest.raises(TooManyRequests):
+        throttle.check("a", None)

@@ -54,9 +54,10 @@ async def list_keys(session: AsyncSession, tenant_id: str, paging: PageParams) -
 
 async def revoke_key(
     session: AsyncSession, tenant_id: str, key_id: str, now: datetime
-) -> ApiKeyRow:
+) -> tuple[ApiKeyRow, bool]:
     """Takes effect at once: every request looks its key up. Revoking twice keeps the first
-    time. The tenant's last active admin key stays: without it nobody could manage keys."""
+    time (answers False: nothing changed). The tenant's last active admin key stays: without
+    it nobody could manage keys."""
     # The tenant row is locked first, so two revocations of its last two admin keys take
     # turns and the second sees the first (PostgreSQL; SQLite has one writer anyway).
     await session.execute(select(TenantRow.id).where(TenantRow.id == tenant_id).with_for_update())
@@ -71,7 +72,8 @@ async def revoke_key(
             )
         row.revoked_at = now
         await session.flush()
-    return row
+        return row, True
+    return row, False
 
 
 async def active_admins(session: AsyncSession, tenant_id: str) -> int:
