@@ -6,7 +6,9 @@ event id, so the effect stays single.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,6 +72,8 @@ class OutboxRelay(DrainLoop):
         super().__init__(poll_seconds, "outbox relay")
 
     async def drain_once(self) -> int:
+        if getattr(self._bus, "acknowledges_after_consumption", False):
+            return await self._drain_unlocked()
         t = self._table
         async with self._sessions() as session, session.begin():
             query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id)
@@ -79,11 +83,30 @@ class OutboxRelay(DrainLoop):
             rows = (await session.execute(query)).all()
             if not rows:
                 return 0
-            by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
-            for row in rows:
-                key = row.key.encode() if row.key else None
-                by_topic.setdefault(row.topic, []).append((key, row.payload.encode()))
-            for topic, messages in by_topic.items():
-                await self._bus.publish(topic, messages)
+            await self._publish(rows)
             await session.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
         return len(rows)
+
+    async def _drain_unlocked(self) -> int:
+        """For a bus whose ``publish`` returns once the consumers handled the messages (the
+        in-process bus): the rows are read, published and deleted in separate transactions,
+        so the wait holds no lock or snapshot the consumers' writes would conflict with. A
+        crash before the delete publishes the rows again (one relay per outbox here)."""
+        t = self._table
+        async with self._sessions() as session:
+            query = select(t.c.id, t.c.topic, t.c.key, t.c.payload).order_by(t.c.id)
+            rows = (await session.execute(query.limit(self._batch_size))).all()
+        if not rows:
+            return 0
+        await self._publish(rows)
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+        return len(rows)
+
+    async def _publish(self, rows: Sequence[Any]) -> None:
+        by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+        for row in rows:
+            key = row.key.encode() if row.key else None
+            by_topic.setdefault(row.topic, []).append((key, row.payload.encode()))
+        for topic, messages in by_topic.items():
+            await self._bus.publish(topic, messages)
