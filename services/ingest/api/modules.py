@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from services.ingest.api.deps import Caller, Paging, Runtime, known_module, tenant_today
 from services.ingest.modules import service
 from services.ingest.sync.status import SyncStatus
+from shared.changes import changed
 from shared.clock import utc_now
 from shared.pagination import Page, page_of
 from shared.wire import UtcDateTime
@@ -69,6 +70,8 @@ async def put_module_billing(
     """Billing applies to usage of days from ``effective_from`` on (default: today)."""
     known_module(module)
     async with runtime.transaction() as session:
+        views = await service.list_modules(session, ctx.tenant_id)
+        before = next((ModuleOut.model_validate(v) for v in views if v.module == module), None)
         view = await service.set_billing(
             session,
             runtime.outbox,
@@ -79,4 +82,6 @@ async def put_module_billing(
             tenant_today(ctx),
             utc_now(),
         )
-    return ModuleOut.model_validate(view)
+    after = ModuleOut.model_validate(view)
+    changed("modules", module, "module_billing.update", before, after)
+    return after

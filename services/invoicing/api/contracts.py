@@ -23,6 +23,7 @@ from services.invoicing.contracts.service import ContractChanges, NewContract, S
 from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.documents.formatting import price
 from services.invoicing.models import ContractRow
+from shared.changes import changed
 from shared.pagination import Page
 from shared.wire import Quantity, UtcDateTime
 
@@ -186,7 +187,9 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     )
     async with runtime.transaction() as session:
         row = await contracts.create_contract(session, runtime.outbox, runtime.mapping, ctx, new)
-    return contract_out(row)
+    out = contract_out(row)
+    changed("contracts", out.id, "contract.create", None, out)
+    return out
 
 
 @router.get("", response_model=Page[ContractOut])
@@ -221,7 +224,10 @@ async def patch_contract(
         services=None if body.services is None else service_specs(body.services),
     )
     async with runtime.transaction() as session:
+        before = contract_out(await contracts.get_contract(session, ctx.tenant_id, contract_id))
         row = await contracts.change_contract(
             session, runtime.outbox, ctx.tenant_id, contract_id, changes
         )
-    return contract_out(row)
+    out = contract_out(row)
+    changed("contracts", contract_id, "contract.update", before, out)
+    return out

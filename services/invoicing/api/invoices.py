@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
+from services.invoicing.api.changes import invoice_changed, state_before
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
 from services.invoicing.api.negotiation import negotiate
@@ -137,6 +138,7 @@ async def post_invoice(
     """Gives the next number of the tenant's gapless sequence and freezes the invoice;
     publishes ``invoice.posted`` with the full invoice."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         posted = await posting.post_invoice(
             session,
             runtime.outbox,
@@ -145,7 +147,9 @@ async def post_invoice(
             timezone=ctx.timezone,
             defaults=defaults,
         )
-    return invoice_out(posted)
+    out = invoice_out(posted)
+    invoice_changed(invoice_id, "invoice.post", before, out)
+    return out
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut)
@@ -155,5 +159,8 @@ async def void_invoice(
     """A draft, or a posted document without payments; a posted invoice's waiting correction
     is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         voided = await voiding.void_invoice(session, ctx.tenant_id, invoice_id, defaults=defaults)
-    return invoice_out(voided)
+    out = invoice_out(voided)
+    invoice_changed(invoice_id, "invoice.void", before, out)
+    return out

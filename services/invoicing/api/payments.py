@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.invoicing.api.changes import invoice_changed, state_before
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
 from services.invoicing.documents import payments
@@ -70,6 +71,7 @@ async def record_payment(
     """A partial or full payment of a posted invoice or adjustment; the invoice is ``paid``
     once its balance is 0. A payment above the balance is refused (409)."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         receipt = await payments.record_payment(
             session,
             ctx.tenant_id,
@@ -79,6 +81,7 @@ async def record_payment(
             reference=body.reference,
             timezone=ctx.timezone,
         )
+    invoice_changed(invoice_id, "invoice.payment", before, receipt.invoice)
     return PaymentReceipt(
         **payment_out(receipt.payment, receipt.invoice).model_dump(),
         invoice=invoice_summary(
