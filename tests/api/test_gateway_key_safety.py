@@ -3,15 +3,29 @@ a tenant from the command line, and failed authentication is throttled and audit
 
 from __future__ import annotations
 
+import json
+import logging
+import uuid
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from services.gateway.limits import AuthThrottle
 from services.gateway.models import AuditRow
+from services.ingest.models import ModuleConnectionRow
+from shared.catalog import CATALOG
 from shared.problems import TooManyRequests
 from tests.api.test_gateway_keys import client, icb
 from tests.conftest import EmbeddedApi, EmbeddedApiFactory
+from tests.support.scenario import ok
+
+# A few modules of the catalog with the names of their credentials.
+CATALOG_MODULES = [
+    (m, connector.credential_names)
+    for m in CATALOG.module_ids[:3]
+    if (connector := CATALOG.connector(m)) is not None
+]
 
 
 async def test_the_last_active_admin_key_cannot_be_revoked(embedded_api: EmbeddedApi) -> None:
@@ -163,3 +177,64 @@ def test_the_throttle_recovers_with_time() -> None:
     throttle.failed("a", "k")
     with pytest.raises(TooManyRequests):
         throttle.check("a", None)
+
+
+async def test_secrets_appear_in_no_log_error_answer_or_audit(
+    embedded_api: EmbeddedApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """API keys and module credentials, through key management, refused keys, connections
+    saved and refused, validation errors and a throttled client: none of them in what the
+    services log, in any answer but the one that issues a key, or in the audit."""
+    caplog.set_level(logging.DEBUG)
+    admin = embedded_api.client
+    answers: list[httpx.Response] = []
+    issued = ok(await admin.post("/v1/api-keys", json={"name": "ops", "role": "admin"}), 201)
+    secrets = [
+        embedded_api.key,
+        issued["key"],
+        *(k.split("_")[2] for k in (embedded_api.key, issued["key"])),
+    ]
+    credential = "cred-" + uuid.uuid4().hex
+    secrets.append(credential)
+    async with client(embedded_api.system, issued["key"]) as ops:
+        for module in CATALOG_MODULES:
+            connection = {
+                "base_url": "http://127.0.0.1:9/api",
+                "credentials": {name: credential for name in module[1]},
+            }
+            answers.append(
+                await ops.put(
+                    f"/v1/modules/{module[0]}/connection", json={**connection, "enabled": False}
+                )
+            )
+            answers.append(await ops.put(f"/v1/modules/{module[0]}/connection", json=connection))
+            answers.append(
+                await ops.post(f"/v1/modules/{module[0]}/connection/test", json=connection)
+            )
+            answers.append(await ops.get(f"/v1/modules/{module[0]}/connection"))
+        answers.append(await ops.post("/v1/api-keys", json={"name": issued["key"], "role": "x"}))
+        answers.append(await ops.get("/v1/api-keys"))
+        answers.append(await ops.delete(f"/v1/api-keys/{issued['id']}"))
+    wrong = embedded_api.key[:-6] + "AAAAAA"
+    async with client(embedded_api.system, wrong) as guesser:
+        for _ in range(25):  # refused, then throttled
+            answers.append(await guesser.get("/v1/companies"))
+    async with client(embedded_api.system, issued["key"]) as revoked:
+        answers.append(await revoked.get("/v1/companies"))
+    answers.append(await admin.get("/v1/audit", params={"limit": 1000}))
+    assert {a.status_code for a in answers} >= {200, 204, 401, 422, 429}
+
+    shown = "\n".join(f"{a.status_code} {a.headers} {a.text}" for a in answers)
+    logged = caplog.text + "\n".join(str(r.__dict__) for r in caplog.records)
+    async with embedded_api.system.gateway.sessions() as session:
+        audited = "\n".join(str(vars(r)) for r in await session.scalars(select(AuditRow)))
+    async with embedded_api.system.ingest.sessions() as session:
+        stored = "\n".join(str(vars(r)) for r in await session.scalars(select(ModuleConnectionRow)))
+    saved = [a for a in answers if a.request.method == "PUT" and a.status_code == 200]
+    assert saved and "credential_names" in json.dumps([a.json() for a in saved])  # named only
+    assert CATALOG_MODULES
+    for secret in secrets:
+        assert secret not in shown, secret
+        assert secret not in logged, secret
+        assert secret not in audited, secret
+        assert secret not in stored, secret  # hashed keys, encrypted credentials
