@@ -175,7 +175,8 @@ _TYPES = (
         "Service unavailable",
         "A service the request needs is not reachable or not ready (starting, or without "
         "its database or message bus).",
-        "Try again shortly; `GET /readyz` tells when every part is ready.",
+        "Wait the seconds the `Retry-After` header names, then send the request again; "
+        "`GET /readyz` tells when every part is ready.",
     ),
     ProblemType(
         "gateway-timeout",
