@@ -55,7 +55,7 @@ def create_service_app(
         try:
             with collecting() as changes:
                 response = await call_next(request)
-            if changes:
+            if changes and response.status_code < 400:  # a failed write rolled them back
                 response.headers[H_CHANGES] = encode(changes)
             if request.url.path not in QUIET_PATHS:  # one line per request, under its id
                 access_log.info(
