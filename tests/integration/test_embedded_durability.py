@@ -1,5 +1,5 @@
 """The embedded mode keeps what it acknowledged: ``icb serve --embedded`` killed with SIGKILL
-in the middle of a usage load, twice, and restarted on the same data directory; the client
+in the middle of a usage load, four times, and restarted on the same data directory; the client
 resends what was not acknowledged, as a real integration would. In the end every
 acknowledged record is in the unit table exactly once (its quantity, not twice it), and
 nothing else is.
@@ -27,10 +27,12 @@ from tests.support.stack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE, METRIC, CODE = "datto_rmm", "servers", "RMM-SRV"
-ORGS = tuple(f"org-{i}" for i in range(6))
-DAYS = 180
-BATCH_DAYS = 3  # a batch: every org for three days
+ORGS = tuple(f"org-{i}" for i in range(20))
+DAYS = 240
+BATCH_DAYS = 5  # a batch: every org for five days
+CONCURRENCY = 4  # batches in flight at once: the consumers fall behind the relays
 SEED = 20261130
+KILLS = 4
 
 
 def env() -> dict[str, str]:
@@ -159,32 +161,36 @@ async def test_kill_9_mid_load_loses_and_doubles_nothing(tmp_path: Path) -> None
         for org in ORGS:  # the seed records count too
             acknowledged[(org, (date.today() - timedelta(days=DAYS + 1)).isoformat())] = "1"
         pending = batches(rng)
-        kills = sorted(rng.sample(range(5, len(pending) - 5), 2))
-        print(f"kill -9 after sending batch {kills} of {len(pending)}")
-        sent = 0
-        while pending:
-            batch = pending[0]
+        rounds = -(-len(pending) // CONCURRENCY)
+        kills = set(rng.sample(range(2, rounds - 2), KILLS))
+        print(f"kill -9 in rounds {sorted(kills)} of {rounds}")
+        for round_ in range(rounds):
+            if not pending:
+                break
+            group = pending[:CONCURRENCY]
             async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as api:
-                posting = asyncio.create_task(api.post("/v1/usage", json={"records": batch}))
-                if kills and sent == kills[0]:
-                    # Mid-request and mid-pipeline: the earlier batches are still flowing.
-                    await asyncio.sleep(rng.uniform(0.0, 0.05))
-                    kills.pop(0)
+                posts = [
+                    asyncio.create_task(api.post("/v1/usage", json={"records": b})) for b in group
+                ]
+                if round_ in kills:
+                    # Mid-request and mid-pipeline: earlier batches are still flowing.
+                    await asyncio.sleep(rng.uniform(0.05, 0.4))
                     await server.kill()
-                    try:
-                        await posting
-                    except httpx.HTTPError:
-                        pass  # not acknowledged: sent again after the restart
-                    await server.start()
-                    continue
-                answer = await posting
-            if answer.status_code != 200:
-                continue  # a refusal is not an acknowledgement: send it again
-            assert answer.json()["rejected"] == [], answer.text
-            for record in batch:
-                acknowledged[(record["org_id"], record["date"])] = record["quantity"]
-            pending.pop(0)
-            sent += 1
+                answers = await asyncio.gather(*posts, return_exceptions=True)
+            for batch, answer in zip(group, answers, strict=True):
+                if isinstance(answer, BaseException) or answer.status_code != 200:
+                    continue  # not acknowledged: sent again
+                assert answer.json()["rejected"] == [], answer.text
+                for record in batch:
+                    acknowledged[(record["org_id"], record["date"])] = record["quantity"]
+                pending.remove(batch)
+            if round_ in kills:
+                await server.start()
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as api:
+            for batch in pending:  # what the last kills left unacknowledged
+                assert ok(await api.post("/v1/usage", json={"records": batch}))["rejected"] == []
+                for record in batch:
+                    acknowledged[(record["org_id"], record["date"])] = record["quantity"]
 
         expected = {
             (companies[org], day): quantity for (org, day), quantity in acknowledged.items()
