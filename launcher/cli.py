@@ -13,6 +13,7 @@ from launcher.client import DEFAULT_API_URL, KEY_VARIABLE, URL_VARIABLE
 from launcher.cycle import EXPORT_FORMATS
 from launcher.periods import period
 from launcher.serve import DEFAULT_PORTS
+from shared.context import Role
 
 DEFAULT_DATA_DIR = Path(".icb-data")
 DISTRIBUTION = "integrated-customer-billing"
@@ -36,6 +37,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
+
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -94,6 +97,14 @@ def _cycle_parsers(sub: Subcommands) -> None:
     _api_options(export)
 
 
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the embedded mode's data directory (default: the configured database)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="icb", description="Integrated Customer Billing", formatter_class=HelpFormatter
@@ -136,11 +147,23 @@ def parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name", help="the tenant's name")
     create.add_argument("--timezone", default="UTC", help="the tenant's IANA time zone")
-    create.add_argument(
-        "--data-dir",
-        type=Path,
-        help="the embedded mode's data directory (default: the configured database)",
+    _data_dir_option(create)
+    listing = _command(tenant_sub, "list", "every tenant: id, time zone, active keys, name")
+    _data_dir_option(listing)
+
+    key = command("key", "API keys, for the platform operator")
+    key_sub = key.add_subparsers(dest="action", required=True)
+    key_create = _command(
+        key_sub,
+        "create",
+        "a new API key of a tenant (e.g. when it lost its admin keys); the key is the last line",
     )
+    key_create.add_argument("--tenant", required=True, help="the tenant's id or name (no default)")
+    key_create.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help="the key's role (no default)"
+    )
+    key_create.add_argument("--name", default="operator key", help="the key's name")
+    _data_dir_option(key_create)
 
     command("migrate", "apply every service's migrations")
 
@@ -210,19 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             serve_one(args.service, args.host, args.port)
         else:
             root.error("name a service, or give --embedded")
-    elif args.command == "tenant":
-        from launcher.tenants import create_tenant_with_key
-
-        if args.data_dir:
-            args.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            key = asyncio.run(
-                create_tenant_with_key(settings, args.name, args.timezone, args.data_dir)
-            )
-        except ValueError as exc:
-            print(f"icb: {exc}", file=sys.stderr)
-            return 2
-        print(key)
+    elif args.command in ("tenant", "key"):
+        return _operator_command(settings, args)
     elif args.command == "migrate":
         from shared.migrations import migrate_all
 
@@ -246,6 +258,31 @@ def main(argv: list[str] | None = None) -> int:
         from tools.demo import run_demo
 
         return run_demo(settings, args)
+    return 0
+
+
+def _operator_command(settings: ServiceSettings, args: argparse.Namespace) -> int:
+    """``icb tenant create|list`` and ``icb key create``: the key is the last line printed."""
+    from launcher import tenants
+
+    if args.data_dir:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.command == "key":
+            role = Role(args.role)
+            made = tenants.create_key(settings, args.tenant, role, args.name, args.data_dir)
+            print(asyncio.run(made))
+        elif args.action == "list":
+            for line in asyncio.run(tenants.tenant_lines(settings, args.data_dir)):
+                print(line)
+        else:
+            key = asyncio.run(
+                tenants.create_tenant_with_key(settings, args.name, args.timezone, args.data_dir)
+            )
+            print(key)
+    except (ValueError, LookupError) as exc:
+        print(f"icb: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

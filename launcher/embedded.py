@@ -117,6 +117,11 @@ class EmbeddedSystem:
             "invoicing": self.invoicing,
             "gateway": self.gateway,
         }
+        # Publishing waits for every consumer of the topic (see ``InProcessBus``): what the
+        # outbox relays hand over stays in their outboxes until it is handled.
+        for runtime in self.event_runtimes:
+            for consumer in runtime.consumers:
+                self.bus.subscribe(consumer.group, consumer.topics)
         self.app = self.apps["gateway"]
         self.app.router.lifespan_context = self.lifespan
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from shared.changes import H_CHANGES, collecting, encode
 from shared.context import H_REQUEST_ID, H_TENANT
 from shared.observability import http as observability
 from shared.observability import tracing
@@ -55,7 +56,10 @@ def create_service_app(
         tenant_token = tenant_id_var.set(request.headers.get(H_TENANT, "-"))
         started = time.perf_counter()
         try:
-            response = await call_next(request)
+            with collecting() as changes:
+                response = await call_next(request)
+            if changes and response.status_code < 400:  # a failed write rolled them back
+                response.headers[H_CHANGES] = encode(changes)
             if request.url.path not in QUIET_PATHS:  # one line per request, under its id
                 if tenant := observability.bound_tenant(request):
                     tenant_id_var.set(tenant)

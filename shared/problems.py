@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -200,7 +204,8 @@ _TYPES = (
         "Service unavailable",
         "A service the request needs is not reachable or not ready (starting, or without "
         "its database or message bus).",
-        "Try again shortly; `GET /readyz` tells when every part is ready.",
+        "Wait the seconds the `Retry-After` header names, then send the request again; "
+        "`GET /readyz` tells when every part is ready.",
     ),
     ProblemType(
         "gateway-timeout",
@@ -322,8 +327,28 @@ class BadGateway(Problem):
     slug = "bad-gateway"
 
 
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks the client to wait: about the time a restarted dependency takes to answer."""
+
+
 class ServiceUnavailable(Problem):
+    """Always with ``Retry-After``: an outage is temporary, and a client should know when to
+    come back rather than hammer a recovering dependency."""
+
     slug = "service-unavailable"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            detail,
+            errors=errors,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})},
+        )
 
 
 class GatewayTimeout(Problem):
@@ -379,6 +404,35 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+# SQLSTATE classes of an unreachable or refusing database: connection exceptions (08),
+# insufficient resources (53, e.g. too many connections), operator intervention (57P: shutdown,
+# cannot connect now).
+_OUTAGE_SQLSTATES = ("08", "53", "57P")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says a dependency (database, message bus, a service) is unreachable or
+    refusing, rather than that this request or the code is wrong."""
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror | KafkaError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+        return sqlstate.startswith(_OUTAGE_SQLSTATES)
+    return isinstance(exc, SQLAlchemyTimeoutError)  # the pool found no free connection
+
+
+OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    DBAPIError,
+    KafkaError,
+    SQLAlchemyTimeoutError,
+)
+"""The exception classes ``is_outage`` may say yes to; the handler passes on the others."""
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -402,6 +456,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             problem = cls(str(exc.detail) if exc.detail else None)
         return problem_response(problem, request.url.path)
 
+    async def on_outage(request: Request, exc: Exception) -> JSONResponse:
+        if not is_outage(exc):
+            raise exc  # to ``on_unexpected``: a 500, logged with its trace
+        log.warning(
+            "dependency unavailable on %s %s: %s", request.method, request.url.path, _kind(exc)
+        )
+        problem = ServiceUnavailable(
+            "A dependency of this service is unavailable; try again shortly."
+        )
+        return problem_response(problem, request.url.path)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(Problem("An unexpected error occurred."), request.url.path)
@@ -409,4 +474,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, on_outage)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _kind(exc: BaseException) -> str:
+    """The exception's class and SQLSTATE, not its text: a driver's message may quote the
+    statement's parameters, and those may be secrets."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    name = type(getattr(exc, "orig", None) or exc).__name__
+    return f"{name} (SQLSTATE {sqlstate})" if sqlstate else name

@@ -1,5 +1,5 @@
-"""The gateway's limits: a token bucket per API key; the size of request bodies and no NUL
-characters in what comes in."""
+"""The gateway's limits: a token bucket per API key, failed authentications throttled per
+address and key prefix; the size of request bodies and no NUL characters in what comes in."""
 
 from __future__ import annotations
 
@@ -36,18 +36,35 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
-    def wait_seconds(self, key_id: str) -> float:
-        """Takes a token and answers 0, or answers how long until one is there (taking none)."""
+    def _refilled(self, key_id: str) -> _Bucket:
         now = self._clock()
         bucket = self._buckets.get(key_id)
         if bucket is None:
             bucket = self._buckets[key_id] = _Bucket(float(self.burst), now)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate
+        if bucket.tokens >= self.burst and len(self._buckets) > _MAX_BUCKETS:
+            del self._buckets[key_id]  # a full bucket is the same as none: bounded memory
+        return bucket
+
+    def waiting(self, key_id: str) -> float:
+        """How long until a token is there (0: now), taking none."""
+        bucket = self._refilled(key_id)
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
+
+    def spend(self, key_id: str) -> None:
+        """Takes a token, going into debt if there is none (a failure counts even when it
+        came in while throttled)."""
+        bucket = self._refilled(key_id)
+        self._buckets[key_id] = bucket
+        bucket.tokens = max(bucket.tokens - 1, -float(self.burst))
+
+    def wait_seconds(self, key_id: str) -> float:
+        """Takes a token and answers 0, or answers how long until one is there (taking none)."""
+        wait = self.waiting(key_id)
+        if wait == 0:
+            self.spend(key_id)
+        return wait
 
     def check(self, key_id: str) -> None:
         wait = self.wait_seconds(key_id)
@@ -58,6 +75,39 @@ class RateLimiter:
                 f"(bursts of {self.burst}); retry in {retry_after} s.",
                 headers={"Retry-After": str(retry_after)},
             )
+
+
+_MAX_BUCKETS = 100_000
+
+
+class AuthThrottle:
+    """Failed authentications, throttled per source address and per key prefix (the key id a
+    guess names): each may fail ``burst`` times at once and regains ``per_minute`` attempts a
+    minute. While either is spent, requests are refused before their key is even looked up,
+    so guessing a key's secret or trying many keys from one address gets nowhere."""
+
+    def __init__(
+        self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._failures = RateLimiter(per_minute / 60, burst, clock)
+
+    @staticmethod
+    def _names(address: str, key_id: str | None) -> list[str]:
+        return [f"address:{address}", *([f"key:{key_id}"] if key_id else [])]
+
+    def check(self, address: str, key_id: str | None) -> None:
+        wait = max(self._failures.waiting(n) for n in self._names(address, key_id))
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise TooManyRequests(
+                f"Too many failed authentications from this address or for this key; "
+                f"retry in {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    def failed(self, address: str, key_id: str | None) -> None:
+        for name in self._names(address, key_id):
+            self._failures.spend(name)
 
 
 # A JSON ``\u0000`` escape (not an escaped backslash followed by "u0000").

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 from fastapi import Request, Response
 
+from shared.changes import H_CHANGES
 from shared.context import H_REQUEST_ID, CallerContext, sign
 from shared.logging import request_id_var
 from shared.problems import BadGateway, GatewayTimeout, PayloadTooLarge, ServiceUnavailable
@@ -17,7 +18,8 @@ from shared.problems import BadGateway, GatewayTimeout, PayloadTooLarge, Service
 log = logging.getLogger(__name__)
 
 FORWARDED_HEADERS = ("content-type", "accept")
-RETURNED_HEADERS = ("content-type", "content-disposition", "retry-after", "location")
+# The changes header goes to the audit, which takes it off the answer (``audit.trail``).
+RETURNED_HEADERS = ("content-type", "content-disposition", "retry-after", "location", H_CHANGES)
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.1
@@ -96,7 +98,11 @@ class Upstreams:
                 request.url.path,
             )
             if upstream.status_code == 503:
-                raise ServiceUnavailable(f"The {service} service is unavailable.")
+                wait = upstream.headers.get("retry-after", "")
+                raise ServiceUnavailable(
+                    f"The {service} service is unavailable.",
+                    headers={"Retry-After": wait} if wait.isdigit() else None,
+                )
             if upstream.status_code == 504:
                 raise GatewayTimeout(f"The {service} service did not answer in time.")
             raise BadGateway(f"The {service} service failed to answer this request.")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.keys import KeyVerifier
-from services.gateway.limits import RateLimiter
+from services.gateway.limits import AuthThrottle, RateLimiter
 from services.gateway.openapi import OpenApiAggregator
 from services.gateway.proxy import Upstreams
 from services.gateway.settings import GatewaySettings
@@ -33,6 +33,9 @@ class GatewayRuntime(BaseRuntime):
         self.openapi = openapi
         self.key_verifier = KeyVerifier()
         self.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.auth_throttle = AuthThrottle(
+            settings.auth_failures_per_minute, settings.auth_failure_burst
+        )
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:

@@ -17,3 +17,6 @@ class GatewaySettings(ServiceSettings):
     rate_limit_burst: int = Field(default=200, ge=1)
     # How long a console sign-in lasts before the API key must be given again.
     console_session_seconds: int = Field(default=8 * 3600, ge=60)
+    # Failed authentications per source address and per key prefix: a burst, then a rate.
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_failures_per_minute: float = Field(default=30.0, gt=0)

@@ -1,4 +1,13 @@
-"""In-process bus for the embedded mode and unit tests: one partition per topic, in memory."""
+"""In-process bus for the embedded mode and unit tests: one partition per topic, in memory.
+
+Its log lives only in memory, so it cannot accept a message durably the way Kafka does.
+Instead, once consumer groups are subscribed (``subscribe``, before anything is published),
+``publish`` returns only when every group subscribed to the topic has handled and committed
+the messages: the outbox relay deletes its rows only then, so until a message's effect is in
+the consumers' databases its row is still in the producer's outbox. A crash (even kill -9)
+loses nothing handed over: on restart the relay publishes the remaining rows again and the
+consumers' inboxes drop what they had already handled.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class InProcessBus:
+    # The outbox relay must not hold its transaction open while ``publish`` waits for the
+    # consumers (they may write to the same database): see ``shared.outbox.OutboxRelay``.
+    acknowledges_after_consumption = True
+
     def __init__(self, retry_seconds: float = 0.5) -> None:
         self._logs: dict[str, list[Message]] = defaultdict(list)
         self._committed: dict[tuple[str, str], int] = defaultdict(int)
+        self._subscribers: dict[str, set[str]] = defaultdict(set)
         self._changed = asyncio.Condition()
         self._retry_seconds = retry_seconds
 
@@ -29,6 +43,11 @@ class InProcessBus:
     async def ping(self) -> bool:
         return True
 
+    def subscribe(self, group: str, topics: Sequence[str]) -> None:
+        """``publish`` to these topics waits for this group from now on."""
+        for topic in topics:
+            self._subscribers[topic].add(group)
+
     async def publish(
         self,
         topic: str,
@@ -38,8 +57,13 @@ class InProcessBus:
         log_ = self._logs[topic]
         for i, (key, value) in enumerate(messages):
             log_.append(Message(topic, 0, len(log_), key, value, headers[i] if headers else ()))
+        end = len(log_)
+        groups = tuple(self._subscribers[topic])
         async with self._changed:
             self._changed.notify_all()
+            await self._changed.wait_for(
+                lambda: all(self._committed[(g, topic)] >= end for g in groups)
+            )
 
     def published(self) -> list[Message]:
         """Every message of every topic so far, topic by topic (what tests check)."""
@@ -78,6 +102,8 @@ class InProcessBus:
                 key = (group, message.topic)
                 self._committed[key] = max(self._committed[key], message.offset + 1)
             self._record_lag(group, batch)
+            async with self._changed:
+                self._changed.notify_all()
 
     def _record_lag(self, group: str, batch: Sequence[Message]) -> None:
         for topic in {m.topic for m in batch}:

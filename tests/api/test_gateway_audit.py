@@ -45,7 +45,8 @@ async def test_every_write_is_recorded_with_its_key_and_outcome(
     assert (await admin.post("/v1/nowhere", json={})).status_code == 404
     finished = datetime.now(UTC)
 
-    trail = (await admin.get("/v1/audit")).json()["items"]
+    trail = (await admin.get("/v1/audit")).json()["items"][::-1]  # newest first
+    assert trail == (await admin.get("/v1/audit", params={"order": "oldest"})).json()["items"]
     assert [(a["key_id"], a["method"], a["path"], a["status"]) for a in trail] == [
         (admin_id, "POST", "/v1/companies", 201),
         (admin_id, "PATCH", f"/v1/companies/{company}", 200),
@@ -77,10 +78,11 @@ async def test_the_audit_filters_and_pages(embedded_api: EmbeddedApi) -> None:
         seen.extend(page["items"])
     assert seen == everything
     third = everything[2]["at"]
+    # Newest first: the third from the top and those above it are the later ones.
     later = (await admin.get("/v1/audit", params={"from": third})).json()["items"]
-    assert later == everything[2:]
+    assert later == everything[:3]
     earlier = (await admin.get("/v1/audit", params={"to": third})).json()["items"]
-    assert earlier == everything[:3]
+    assert earlier == everything[2:]
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     assert (await admin.get("/v1/audit", params={"from": future})).json()["items"] == []
     assert (await admin.get("/v1/audit", params={"from": "yesterday"})).status_code == 422

@@ -8,15 +8,16 @@ routing table, so that a wrong line in the table fails these tests.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from shared.context import ROLES
-from tests.conftest import EmbeddedApi
+from tests.conftest import EmbeddedApi, EmbeddedApiFactory
 
 Op = tuple[str, str]  # (method, path template)
 ANY_ROLE = frozenset(ROLES)
@@ -241,6 +242,14 @@ async def call(
 
 
 # -- the tests ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def embedded_api(make_embedded_api: EmbeddedApiFactory) -> AsyncIterator[EmbeddedApi]:
+    """Every operation tried without a key and with a wrong one: hundreds of refusals from one
+    address, far beyond what the failed-authentication throttle allows a client."""
+    async with make_embedded_api(auth_failure_burst=100_000) as api:
+        yield api
 
 
 async def test_every_operation_enforces_the_roles_of_the_specification(

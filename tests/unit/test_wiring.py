@@ -38,6 +38,8 @@ OPTIONS_BEFORE = {
 OPTIONS_ADDED = {
     "billing_run_wait_seconds", "job_lease_seconds", "job_max_attempts",
     "reresolution_wait_seconds", "console_session_seconds",
+    # The failed-authentication throttle.
+    "auth_failure_burst", "auth_failures_per_minute",
 }  # fmt: skip
 # Options added with operations (log format, trace export).
 OPTIONS_OPERATIONS = {"log_format", "otlp_endpoint", "topic_replication_factor"}

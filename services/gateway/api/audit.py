@@ -1,9 +1,10 @@
-"""``/v1/audit``: the writes through the gateway by the tenant's keys."""
+"""``/v1/audit``: the writes through the gateway by the tenant's keys, with what each changed
+and the failed authentications with its keys; newest first unless ``order=oldest``."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
@@ -32,6 +33,16 @@ class AuditOut(ApiModel):
     """The request's id (the `X-Request-ID` of the answer), to find it in the logs."""
     at: UtcDateTime
     """When the write was answered."""
+    action: str | None = Field(
+        description="What was done, e.g. `contract.update`, `invoice.post`, `auth.failed` "
+        "(a refused attempt with this key); null when the write reported no change."
+    )
+    resource: str | None = Field(description="The collection changed, e.g. `contracts`.")
+    resource_id: str | None
+    """The id of the resource changed."""
+    before: Any = Field(description="The resource before the change (null: it did not exist).")
+    after: Any = Field(description="The resource after the change (null: it is gone).")
+    source: str | None = Field(description="The client's address.")
 
 
 @router.get("/v1/audit", response_model=Page[AuditOut], summary="List the audit of writes")
@@ -41,13 +52,19 @@ async def list_audit(
     paging: Paging,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
+    key_id: Annotated[str | None, Query(max_length=32)] = None,
+    resource: Annotated[str | None, Query(max_length=64)] = None,
+    resource_id: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    order: service.Order = "newest",
 ) -> Page[AuditOut]:
-    """Every write through the gateway by a key of this tenant, oldest first, refused ones
-    included; ``from`` and ``to`` bound the time."""
+    """Every write through the gateway by a key of this tenant and what it changed (before
+    and after), and every refused attempt with one of its keys; newest first by default."""
     from_, to = (None if t is None else as_utc(t) for t in (from_, to))
     ordered(from_, to)
+    where = service.AuditFilter(key_id, resource, resource_id, action, from_, to)
     async with runtime.sessions() as session:
-        page = await service.list_writes(session, ctx.tenant_id, paging, start=from_, end=to)
+        page = await service.list_writes(session, ctx.tenant_id, paging, where, order)
     return Page(
         items=[AuditOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
     )

@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field
 
 from services.gateway.api.deps import Caller, Paging, Runtime
 from services.gateway.keys import service
+from shared.changes import changed
 from shared.clock import utc_now
 from shared.context import Role
 from shared.openapi_docs import ApiModel, examples
@@ -14,6 +15,7 @@ from shared.pagination import Page
 from shared.wire import UtcDateTime
 
 router = APIRouter(tags=["api keys"])
+RESOURCE = "api-keys"
 
 
 class KeyIn(ApiModel):
@@ -54,6 +56,7 @@ async def create_key(body: KeyIn, ctx: Caller, runtime: Runtime) -> IssuedKeyOut
     async with runtime.transaction() as session:
         issued = await service.issue_key(session, ctx.tenant_id, body.name, body.role, utc_now())
     key = KeyOut.model_validate(issued.row)
+    changed(RESOURCE, key.id, "api_key.create", None, key)
     return IssuedKeyOut(**key.model_dump(), key=issued.key)
 
 
@@ -89,5 +92,9 @@ async def revoke_key(key_id: str, ctx: Caller, runtime: Runtime) -> Response:
     """Takes effect at once: every request looks its key up. The key stays listed, with
     ``revoked_at``."""
     async with runtime.transaction() as session:
-        await service.revoke_key(session, ctx.tenant_id, key_id, utc_now())
+        row, revoked = await service.revoke_key(session, ctx.tenant_id, key_id, utc_now())
+    if revoked:
+        after = KeyOut.model_validate(row)
+        before = after.model_copy(update={"revoked_at": None})
+        changed(RESOURCE, key_id, "api_key.revoke", before, after)
     return Response(status_code=204)

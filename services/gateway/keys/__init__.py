@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from services.gateway.keys.api_key import KeyVerifier
-from services.gateway.keys.service import IssuedKey, create_tenant, issue_key
+from services.gateway.keys.service import (
+    IssuedKey,
+    create_tenant,
+    find_tenant,
+    issue_key,
+    list_tenants,
+)
 
-__all__ = ["IssuedKey", "KeyVerifier", "create_tenant", "issue_key"]
+__all__ = ["IssuedKey", "KeyVerifier", "create_tenant", "find_tenant", "issue_key", "list_tenants"]

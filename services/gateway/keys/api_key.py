@@ -36,6 +36,22 @@ async def mint_key() -> MintedKey:
     return MintedKey(key_id, secret_hash, f"{PREFIX}_{key_id}_{secret}")
 
 
+def key_prefix(key: str) -> str | None:
+    """The key id a presented key names (its public part), if it has the key's form."""
+    split = _split(key)
+    return None if split is None else split[0]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A presented key's check: the caller when it is valid; otherwise the tenant of the key
+    it names, if that key exists (so the failure goes into that tenant's audit)."""
+
+    caller: CallerContext | None
+    tenant_id: str | None = None
+    key_id: str | None = None
+
+
 def _split(key: str) -> tuple[str, str] | None:
     parts = key.split("_")
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
@@ -51,9 +67,12 @@ class KeyVerifier:
         self._verified: dict[str, str] = {}
 
     async def caller(self, session: AsyncSession, key: str) -> CallerContext | None:
+        return (await self.check(session, key)).caller
+
+    async def check(self, session: AsyncSession, key: str) -> Verdict:
         split = _split(key)
         if split is None:
-            return None
+            return Verdict(None)
         key_id, secret = split
         found = (
             await session.execute(
@@ -63,15 +82,16 @@ class KeyVerifier:
             )
         ).first()
         if found is None:
-            return None
+            return Verdict(None)
         row, timezone = found
+        refused = Verdict(None, row.tenant_id, row.id)
         if row.revoked_at is not None:
-            return None
+            return refused
         digest = hashlib.sha256(secret.encode()).hexdigest()
         if self._verified.get(key_id) != digest:
             try:
                 await asyncio.to_thread(_hasher.verify, row.secret_hash, secret)
             except (VerificationError, InvalidHashError):
-                return None
+                return refused
             self._verified[key_id] = digest
-        return CallerContext(row.tenant_id, timezone, row.role, row.id)
+        return Verdict(CallerContext(row.tenant_id, timezone, row.role, row.id))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.keys.api_key import mint_key
@@ -16,7 +16,7 @@ from services.gateway.models import ApiKeyRow, TenantRow
 from shared.clock import utc_now
 from shared.context import Role
 from shared.pagination import Page, PageParams, paginate
-from shared.problems import NotFound
+from shared.problems import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,37 @@ async def list_keys(session: AsyncSession, tenant_id: str, paging: PageParams) -
     )
 
 
-async def revoke_key(session: AsyncSession, tenant_id: str, key_id: str, now: datetime) -> None:
+async def revoke_key(
+    session: AsyncSession, tenant_id: str, key_id: str, now: datetime
+) -> tuple[ApiKeyRow, bool]:
     """Takes effect at once: every request looks its key up. Revoking twice keeps the first
-    time."""
-    row = await session.get(ApiKeyRow, key_id)
+    time (answers False: nothing changed). The tenant's last active admin key stays: without
+    it nobody could manage keys."""
+    # The tenant row is locked first, so two revocations of its last two admin keys take
+    # turns and the second sees the first (PostgreSQL; SQLite has one writer anyway).
+    await session.execute(select(TenantRow.id).where(TenantRow.id == tenant_id).with_for_update())
+    row = await session.get(ApiKeyRow, key_id, populate_existing=True)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"No API key {key_id}.")
     if row.revoked_at is None:
+        if row.role == Role.ADMIN and await active_admins(session, tenant_id) <= 1:
+            raise Conflict(
+                f"The API key {key_id} is the tenant's last active admin key; create another "
+                "admin key before revoking this one."
+            )
         row.revoked_at = now
+        await session.flush()
+        return row, True
+    return row, False
+
+
+async def active_admins(session: AsyncSession, tenant_id: str) -> int:
+    query = select(func.count()).where(
+        ApiKeyRow.tenant_id == tenant_id,
+        ApiKeyRow.role == Role.ADMIN,
+        ApiKeyRow.revoked_at.is_(None),
+    )
+    return int(await session.scalar(query) or 0)
 
 
 def check_timezone(name: str) -> str:
@@ -68,6 +91,34 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
     return name
+
+
+async def find_tenant(session: AsyncSession, name_or_id: str) -> TenantRow:
+    """The tenant with this id, else the one with this name; a name two tenants share is
+    refused (``LookupError``), as is one no tenant has."""
+    tenant = await session.get(TenantRow, name_or_id)
+    if tenant is not None:
+        return tenant
+    named = list(await session.scalars(select(TenantRow).where(TenantRow.name == name_or_id)))
+    if not named:
+        raise LookupError(f"no tenant has the id or name {name_or_id!r}")
+    if len(named) > 1:
+        ids = ", ".join(sorted(t.id for t in named))
+        raise LookupError(f"several tenants are named {name_or_id!r} ({ids}); give the id")
+    return named[0]
+
+
+async def list_tenants(session: AsyncSession) -> list[tuple[TenantRow, int]]:
+    """Every tenant, oldest first, with its number of active keys."""
+    active = (
+        select(func.count())
+        .where(ApiKeyRow.tenant_id == TenantRow.id, ApiKeyRow.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(TenantRow, active).order_by(TenantRow.created_at, TenantRow.id)
+    )
+    return [(tenant, int(count)) for tenant, count in rows.all()]
 
 
 async def create_tenant(session: AsyncSession, name: str, timezone: str = "UTC") -> IssuedKey:

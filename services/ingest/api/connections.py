@@ -10,13 +10,17 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, JsonValue
 
 from services.ingest.api.deps import Caller, Runtime, known_module, tenant_today
+from services.ingest.runtime import IngestRuntime
 from services.ingest.sync import service
 from services.ingest.sync.schedule import as_utc
 from services.ingest.sync.service import ConnectionChange
 from services.ingest.sync.status import SyncStatus, SyncTrigger
 from shared.catalog import CATALOG
+from shared.changes import changed
+from shared.context import CallerContext
 from shared.openapi_docs import ApiModel
 from shared.pagination import Page, PageParams, page_params
+from shared.problems import NotFound
 
 router = APIRouter(prefix="/v1", tags=["module connections"])
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -157,10 +161,13 @@ async def put_connection(
     when the module refuses it or cannot be reached, the answer is 422 connection-refused and
     nothing is stored. Credentials go in and never come out: answers name them only."""
     known_module(module)
+    before = await _current(module, ctx, runtime)
     connection = await service.save_connection(
         runtime.syncer, ctx.tenant_id, ctx.timezone, module, _change(body), tenant_today(ctx)
     )
-    return ConnectionOut.model_validate(connection)
+    after = ConnectionOut.model_validate(connection)
+    changed("connections", module, "connection.save", before, after)
+    return after
 
 
 @router.post(
@@ -212,9 +219,27 @@ async def get_connection(module: str, ctx: Caller, runtime: Runtime) -> Connecti
 async def delete_connection(module: str, ctx: Caller, runtime: Runtime) -> Response:
     """Stops the daily pull; usage already received and the sync history stay."""
     known_module(module)
+    before = await _current(module, ctx, runtime)
     async with runtime.transaction() as session:
         await service.delete_connection(session, ctx.tenant_id, module)
+    changed("connections", module, "connection.delete", before, None)
     return Response(status_code=204)
+
+
+async def _current(module: str, ctx: CallerContext, runtime: IngestRuntime) -> ConnectionOut | None:
+    """The connection as it is before a change, for the audit (credentials named, not shown)."""
+    try:
+        async with runtime.sessions() as session:
+            found = await service.get_connection(
+                session,
+                ctx.tenant_id,
+                module,
+                cipher=runtime.syncer.cipher,
+                default_sync_time=runtime.settings.sync_time,
+            )
+    except NotFound:
+        return None
+    return ConnectionOut.model_validate(found)
 
 
 @router.post("/modules/{module}/sync", response_model=SyncOut, summary="Sync a module now")

@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 from services.ingest.api.deps import Caller, Paging, Runtime, known_module, tenant_today
 from services.ingest.modules import service
 from services.ingest.sync.status import SyncStatus
+from shared.changes import changed
 from shared.clock import utc_now
 from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page, page_of
@@ -96,6 +97,8 @@ async def put_module_billing(
     a module whose billing is off is kept and shows as an insight, not on invoices."""
     known_module(module)
     async with runtime.transaction() as session:
+        views = await service.list_modules(session, ctx.tenant_id)
+        before = next((ModuleOut.model_validate(v) for v in views if v.module == module), None)
         view = await service.set_billing(
             session,
             runtime.outbox,
@@ -106,4 +109,6 @@ async def put_module_billing(
             tenant_today(ctx),
             utc_now(),
         )
-    return ModuleOut.model_validate(view)
+    after = ModuleOut.model_validate(view)
+    changed("modules", module, "module_billing.update", before, after)
+    return after

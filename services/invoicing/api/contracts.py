@@ -31,6 +31,7 @@ from services.invoicing.contracts.service import (
 from services.invoicing.contracts.terms import service_pricing
 from services.invoicing.documents.formatting import price
 from services.invoicing.models import ContractRow, ContractServiceRow
+from shared.changes import changed
 from shared.context import CallerContext
 from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page
@@ -316,7 +317,9 @@ async def create_contract(body: ContractIn, ctx: Caller, runtime: Runtime) -> Co
     )
     async with runtime.transaction() as session:
         row = await contracts.create_contract(session, runtime.outbox, runtime.mapping, ctx, new)
-    return contract_out(row, _today(ctx))
+    out = contract_out(row, _today(ctx))
+    changed("contracts", out.id, "contract.create", None, out)
+    return out
 
 
 @router.get("", response_model=Page[ContractOut], summary="List contracts")
@@ -367,10 +370,14 @@ async def patch_contract(
         sets_end_date="end_date" in fields,
     )
     async with runtime.transaction() as session:
+        current = await contracts.get_contract(session, ctx.tenant_id, contract_id)
+        before = contract_out(current, _today(ctx))
         row = await contracts.change_contract(
             session, runtime.outbox, ctx.tenant_id, contract_id, changes
         )
-    return contract_out(row, _today(ctx))
+    out = contract_out(row, _today(ctx))
+    changed("contracts", contract_id, "contract.update", before, out)
+    return out
 
 
 @router.post(
@@ -387,7 +394,11 @@ async def amend_contract(
     billing run; a posted period it reaches into gets a correction document there."""
     amendment = Amendment(body.effective_from, service_specs(body.services))
     async with runtime.transaction() as session:
+        current = await contracts.get_contract(session, ctx.tenant_id, contract_id)
+        before = contract_out(current, _today(ctx))
         row = await contracts.amend_contract(
             session, runtime.outbox, ctx.tenant_id, contract_id, amendment
         )
-    return contract_out(row, _today(ctx))
+    out = contract_out(row, _today(ctx))
+    changed("contracts", contract_id, "contract.amend", before, out)
+    return out

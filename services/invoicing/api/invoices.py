@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field
 
+from services.invoicing.api.changes import invoice_changed, state_before
 from services.invoicing.api.deps import Caller, Defaults, Paging, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceOut, InvoiceSummary, invoice_summary
 from services.invoicing.api.holds import hold_out, invoice_out
@@ -212,6 +213,7 @@ async def post_invoice(
     ``seller-profile-required``); a zero total is ``paid`` at once, and a credit note is
     applied to the invoice it corrects as far as that invoice's balance allows."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         posted = await posting.post_invoice(
             session,
             runtime.outbox,
@@ -220,7 +222,9 @@ async def post_invoice(
             timezone=ctx.timezone,
             defaults=defaults,
         )
-        return await invoice_out(session, posted, today)
+        out = await invoice_out(session, posted, today)
+    invoice_changed(invoice_id, "invoice.post", before, out)
+    return out
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut, summary="Void an invoice")
@@ -230,7 +234,10 @@ async def void_invoice(
     """A draft, or a posted document without payments; a posted invoice's waiting correction
     is voided with it, and one with posted corrections is refused."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         voided = await voiding.void_invoice(
             session, runtime.outbox, ctx.tenant_id, invoice_id, defaults=defaults
         )
-        return await invoice_out(session, voided, today)
+        out = await invoice_out(session, voided, today)
+    invoice_changed(invoice_id, "invoice.void", before, out)
+    return out

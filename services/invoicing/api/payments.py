@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
+from services.invoicing.api.changes import invoice_changed, state_before
 from services.invoicing.api.deps import Caller, Runtime, Today
 from services.invoicing.api.document_schemas import InvoiceSummary, invoice_summary
 from services.invoicing.documents import payments
@@ -120,6 +121,7 @@ async def record_payment(
     once its balance is 0. A payment above the balance is refused (409); publishes
     ``payment.recorded``."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         done = await payments.record_payment(
             session,
             runtime.outbox,
@@ -130,6 +132,7 @@ async def record_payment(
             reference=body.reference,
             timezone=ctx.timezone,
         )
+    invoice_changed(invoice_id, "invoice.payment", before, done.invoice)
     return receipt(done.payment, done.invoice, today)
 
 
@@ -151,6 +154,7 @@ async def reverse_payment(
     the invoice again (a ``paid`` invoice becomes ``posted``); publishes
     ``payment.reversed``. A payment reversed once is refused (409)."""
     async with runtime.transaction() as session:
+        before = await state_before(session, ctx.tenant_id, invoice_id)
         done = await reversals.reverse_payment(
             session,
             runtime.outbox,
@@ -160,6 +164,7 @@ async def reverse_payment(
             reason=body.reason,
             timezone=ctx.timezone,
         )
+    invoice_changed(invoice_id, "invoice.payment_reversal", before, done.invoice)
     return receipt(done.payment, done.invoice, today)
 
 

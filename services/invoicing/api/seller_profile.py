@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 from services.invoicing.api.deps import Caller, Defaults, Runtime
 from services.invoicing.documents.parties import Seller
 from services.invoicing.documents.seller_profile import save_seller_profile, seller_profile
+from shared.changes import changed
 from shared.openapi_docs import ApiModel, examples
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -66,9 +67,14 @@ async def get_seller_profile(ctx: Caller, runtime: Runtime, defaults: Defaults) 
 
 
 @router.put("/seller-profile", response_model=SellerProfile, summary="Set the seller profile")
-async def put_seller_profile(body: SellerProfile, ctx: Caller, runtime: Runtime) -> SellerProfile:
+async def put_seller_profile(
+    body: SellerProfile, ctx: Caller, runtime: Runtime, defaults: Defaults
+) -> SellerProfile:
     """Replaces the whole profile; invoices posted from now on print it, those posted
     already keep theirs."""
     async with runtime.transaction() as session:
+        before = asdict(await seller_profile(session, ctx.tenant_id, defaults))
         seller = await save_seller_profile(session, ctx.tenant_id, Seller(**body.model_dump()))
-    return SellerProfile.model_construct(**asdict(seller))
+    after = asdict(seller)
+    changed("seller-profile", None, "seller_profile.update", before, after)
+    return SellerProfile.model_construct(**after)

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.models import MappingAuditRow
+from shared.changes import changed
 from shared.pagination import Page, PageParams, paginate
 
 # Keyset pagination walks ascending keys; the negated id walks the log newest first.
@@ -59,8 +60,22 @@ async def record(
         for c in changes
         if c.before != c.after
     ]
+    for c in changes:
+        if c.before != c.after:
+            report_change(c)
     if rows:
         await session.execute(insert(MappingAuditRow), rows)
+
+
+def report_change(change: Change) -> None:
+    """The change for the gateway's audit too, filed under the API's collection."""
+    if change.org_id is not None:
+        resource, resource_id = "module-orgs", f"{change.module}/{change.org_id}"
+    else:
+        resource, resource_id = "service-mappings", f"{change.module}/{change.metric}"
+        if change.company_id is not None:
+            resource_id = f"{change.company_id}/{resource_id}"
+    changed(resource, resource_id, change.action.value, change.before, change.after)
 
 
 @dataclass(frozen=True)
