@@ -66,13 +66,15 @@ TAGS: tuple[Tag, ...] = (
     Tag(
         "Insights",
         "What needs the MSP's attention now (unmapped orgs and metrics, usage no contract "
-        "bills, modules gone silent), computed from the current state.",
+        "bills, modules gone silent, failed syncs, held drafts), computed from the current "
+        "state.",
         ("/v1/insights",),
     ),
     Tag(
         "Contracts",
         "Per company, the priced services its usage is billed against: unit prices, "
-        "counting basis, tiers and minimum units.",
+        "counting basis, tiers and minimum units; amendments change service terms from a "
+        "date on.",
         ("/v1/contracts",),
     ),
     Tag(
@@ -84,14 +86,14 @@ TAGS: tuple[Tag, ...] = (
     Tag(
         "Invoices",
         "Invoices, adjustments and credit notes: list, read as JSON, CSV or PDF, explain a "
-        "line day by day, post (numbered from a gapless sequence), void, and export a "
-        "period's posted documents.",
+        "line day by day, release a draft held for anomalous usage, post (numbered from a "
+        "gapless sequence), void, and export a period's posted documents.",
         ("/v1/invoices", "/v1/invoice-exports"),
     ),
     Tag(
         "Payments",
-        "Money received against posted invoices and adjustments; an invoice is `paid` once "
-        "its balance is 0.",
+        "Money received against posted invoices and adjustments, and its reversals; credit "
+        "notes applied to invoices or refunded. An invoice is `paid` once its balance is 0.",
         (
             "/v1/invoices/{}/payments",
             "/v1/invoices/{}/applications",
@@ -120,7 +122,7 @@ TAGS: tuple[Tag, ...] = (
     ),
     Tag(
         "Settings",
-        "The tenant's settings.",
+        "The tenant's settings: anomaly hold thresholds and automatic credit-note application.",
         ("/v1/settings",),
     ),
     Tag(

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from services.gateway.api.deps import Caller, Paging, Runtime
 from services.gateway.proxy import RETURNED_HEADERS
 from shared.context import CallerContext
+from shared.openapi_docs import ApiModel
 from shared.pagination import MAX_LIMIT, Page, page_of
 
 router = APIRouter(tags=["insights"])
@@ -43,26 +43,42 @@ class InsightKind(StrEnum):
 
 
 class InsightSeverity(StrEnum):
+    """How urgent: ``critical`` (money is being lost), ``warning`` or ``info``."""
+
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
 
 
-class InsightOut(BaseModel):
+class InsightOut(ApiModel):
     """Fields a kind does not have are left out."""
 
     kind: InsightKind
+    """What the insight is about (see the operation's description)."""
     severity: InsightSeverity
+    """``critical`` (money is being lost), ``warning`` or ``info``."""
     module: str | None = None
+    """The module concerned, where the kind has one (``sync_failed`` among them)."""
     metric: str | None = None
+    """The metric concerned (``unmapped_metric``)."""
     org_id: str | None = None
+    """The org concerned (``unmapped_orgs``)."""
     company_id: str | None = None
+    """The company concerned (``usage_without_contract``, ``usage_anomaly``)."""
     invoice_id: str | None = None
+    """The held draft (``usage_anomaly``)."""
     period: str | None = None
+    """The held draft's month, ``YYYY-MM`` (``usage_anomaly``)."""
     message: str
+    """The insight in a sentence, for people."""
     count: int
+    """How much is concerned; what it counts depends on the kind."""
     items: list[dict[str, Any]] | None = None
+    """The details, where the kind has them: ``unmapped_metric``,
+    ``usage_without_contract``, ``sync_failed`` (the failed days with their error),
+    ``usage_anomaly`` (the anomalous services with quantity and baseline)."""
     suggestions: list[dict[str, Any]] | None = None
+    """``unmapped_orgs``: the companies most likely meant, best first."""
 
 
 class Refused(Exception):
@@ -103,7 +119,12 @@ async def _all(
             return items
 
 
-@router.get(PATH, response_class=JSONResponse, responses={200: {"model": Page[InsightOut]}})
+@router.get(
+    PATH,
+    response_class=JSONResponse,
+    responses={200: {"model": Page[InsightOut]}},
+    summary="List what needs attention",
+)
 async def list_insights(
     ctx: Caller,
     runtime: Runtime,

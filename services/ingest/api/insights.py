@@ -39,7 +39,9 @@ def _insight(failed: FailedModule) -> dict[str, Any]:
     }
 
 
-@router.get("/insights", response_model=Page[dict[str, Any]])
+@router.get(
+    "/insights", response_model=Page[dict[str, Any]], summary="List failed syncs as insights"
+)
 async def sync_insights(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[dict[str, Any]]:
     """``sync_failed`` (critical): a module whose latest finished sync of a day failed, with
     the error, until a later sync of that day succeeds."""

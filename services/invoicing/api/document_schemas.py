@@ -151,11 +151,12 @@ class InvoiceSummary(ApiModel):
     issued_on: date | None
     """The invoice date, set at posting."""
     due_on: date | None
+    """The due date (invoice date plus the payment terms), set at posting."""
     hold: HoldOut | None = Field(
         default=None,
-        description="The anomalies holding a draft (PRODUCT.md section 11); null when none.",
+        description="A draft's anomalous services, which hold it back from posting until "
+        "released; null when none (and on posted documents).",
     )
-    """The due date (invoice date plus the payment terms), set at posting."""
 
 
 class InvoiceOut(InvoiceSummary):

@@ -37,7 +37,9 @@ def _insight(invoice: InvoiceRow, hold: holds.Hold) -> dict[str, Any]:
     }
 
 
-@router.get("/insights", response_model=Page[dict[str, Any]])
+@router.get(
+    "/insights", response_model=Page[dict[str, Any]], summary="List held drafts as insights"
+)
 async def anomaly_insights(ctx: Caller, runtime: Runtime, paging: Paging) -> Page[dict[str, Any]]:
     """``usage_anomaly`` (warning): one per held draft that nobody released."""
     async with runtime.sessions() as session:

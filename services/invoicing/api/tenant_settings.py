@@ -6,32 +6,47 @@ from dataclasses import asdict
 from decimal import Decimal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.invoicing.api.deps import Caller, Runtime
 from services.invoicing.assurance import tenant_settings
 from services.invoicing.documents.formatting import rate
+from shared.openapi_docs import ApiModel, examples
 from shared.wire import Quantity
 
 router = APIRouter(prefix="/v1", tags=["settings"])
 
 
-class SettingsOut(BaseModel):
-    anomaly_threshold: Decimal = Field(
-        description="a line is anomalous when it differs from its baseline by more than this "
-        "share of the baseline (and by at least anomaly_min_units)"
-    )
+class SettingsOut(ApiModel):
+    anomaly_threshold: Decimal
+    """A draft's line is anomalous when it differs from its baseline (the median quantity
+    of the up to 3 most recent earlier invoiced periods) by more than this share of it, and
+    by at least ``anomaly_min_units`` (default 0.5)."""
     anomaly_min_units: Quantity
+    """The least difference from the baseline that makes a line anomalous; a service that
+    fell to 0 from a baseline of at least this much is anomalous too (default 5)."""
     auto_apply_credit_notes: bool
+    """Posting a credit note applies it to the invoice it corrects, as far as that
+    invoice's balance allows (default true)."""
 
 
-class SettingsPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SettingsPatch(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=examples(
+            {"anomaly_threshold": "0.5", "anomaly_min_units": "5", "auto_apply_credit_notes": True}
+        ),
+    )
     anomaly_threshold: Decimal | None = Field(default=None, ge=0, le=1000, decimal_places=4)
+    """A line is anomalous when it differs from its baseline by more than this share of the
+    baseline (default 0.5); applies from the next billing run."""
     anomaly_min_units: Decimal | None = Field(
         default=None, ge=0, le=Decimal("1e12"), decimal_places=4
     )
+    """The least difference from the baseline that makes a line anomalous (default 5);
+    applies from the next billing run."""
     auto_apply_credit_notes: bool | None = None
+    """Whether posting a credit note applies it to the invoice it corrects (default true)."""
 
 
 def _out(settings: tenant_settings.TenantSettings) -> SettingsOut:
@@ -40,13 +55,14 @@ def _out(settings: tenant_settings.TenantSettings) -> SettingsOut:
     return SettingsOut(**values)
 
 
-@router.get("/settings", response_model=SettingsOut)
+@router.get("/settings", response_model=SettingsOut, summary="Show the tenant settings")
 async def get_settings(ctx: Caller, runtime: Runtime) -> SettingsOut:
+    """The anomaly hold's thresholds and whether credit notes apply themselves at posting."""
     async with runtime.sessions() as session:
         return _out(await tenant_settings.tenant_settings(session, ctx.tenant_id))
 
 
-@router.patch("/settings", response_model=SettingsOut)
+@router.patch("/settings", response_model=SettingsOut, summary="Change the tenant settings")
 async def patch_settings(body: SettingsPatch, ctx: Caller, runtime: Runtime) -> SettingsOut:
     """Changes the fields sent; anomaly settings apply from the next billing run."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)

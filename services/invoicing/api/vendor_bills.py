@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from services.invoicing.api.deps import Caller, Paging, Runtime
 from services.invoicing.assurance import vendor_bills
 from shared.catalog import CATALOG
 from shared.csv_table import CsvError, CsvRow, TooManyRows, is_csv, read_table
 from shared.money import UnknownCurrency, minor_units
+from shared.openapi_docs import ApiModel, examples
 from shared.pagination import Page, page_of
 from shared.problems import PayloadTooLarge, ValidationFailed, invalid, plain_message
 from shared.wire import Period, Quantity, UtcDateTime
@@ -24,19 +25,39 @@ CSV_COLUMNS = ("module", "period", "currency", "metric", "quantity", "unit_cost"
 MAX_LINES = 10_000
 
 
-class BillLineIn(BaseModel):
+class BillLineIn(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     metric: str = Field(min_length=1, max_length=64)
+    """A metric of the module (catalog), once per bill."""
     quantity: Decimal = Field(ge=0, lt=Decimal("1e15"), decimal_places=4)
+    """The quantity the vendor charged for, at most 4 decimal digits."""
     unit_cost: Decimal = Field(ge=0, lt=Decimal("1e12"), decimal_places=6)
+    """What the vendor charges per unit, in the bill's currency, at most 6 decimal digits;
+    the margin report's cost of the metric."""
 
 
-class VendorBillIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class VendorBillIn(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=examples(
+            {
+                "module": "datto_rmm",
+                "period": "2026-10",
+                "currency": "EUR",
+                "lines": [{"metric": "servers", "quantity": "120", "unit_cost": "4.50"}],
+            }
+        ),
+    )
     module: str = Field(max_length=64)
+    """The module (catalog id) the vendor charged for."""
     period: Period
+    """The month charged, ``YYYY-MM``; a later bill of the same module and period replaces
+    this one."""
     currency: str = Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
+    """The ISO 4217 currency the vendor charged in; one bill has one currency."""
     lines: list[BillLineIn] = Field(max_length=MAX_LINES)
+    """What the vendor charged, per metric of the module (at most 10,000 lines)."""
 
     @field_validator("module")
     @classmethod
@@ -80,24 +101,33 @@ class VendorBillIn(BaseModel):
         )
 
 
-class BillLineOut(BaseModel):
+class BillLineOut(ApiModel):
     metric: str
+    """The module's metric charged."""
     quantity: Quantity
+    """The quantity the vendor charged for."""
     unit_cost: Decimal
+    """What the vendor charges per unit, in the bill's currency."""
 
 
-class VendorBillOut(BaseModel):
+class VendorBillOut(ApiModel):
     module: str
+    """The module (catalog id) the vendor charged for."""
     period: str
+    """The month charged, ``YYYY-MM``."""
     currency: str
+    """The ISO 4217 currency the vendor charged in."""
     lines: list[BillLineOut]
+    """What the vendor charged, per metric."""
     received_at: UtcDateTime | None
+    """When the bill was recorded (or last replaced)."""
 
 
-class VendorBillsOut(BaseModel):
+class VendorBillsOut(ApiModel):
     """The bills a CSV file carried, one per module and period."""
 
     bills: list[VendorBillOut]
+    """The bills recorded, one per module and period of the file."""
 
 
 def bill_out(bill: vendor_bills.VendorBill) -> VendorBillOut:
@@ -176,6 +206,7 @@ async def _read_bills(request: Request, runtime: Runtime) -> tuple[list[VendorBi
     "/vendor-bills",
     status_code=201,
     response_model=VendorBillOut | VendorBillsOut,
+    summary="Record a vendor bill (JSON or CSV)",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -211,13 +242,14 @@ async def post_vendor_bill(
     return bill_out(stored[0])
 
 
-@router.get("/vendor-bills", response_model=Page[VendorBillOut])
+@router.get("/vendor-bills", response_model=Page[VendorBillOut], summary="List vendor bills")
 async def list_vendor_bills(
     ctx: Caller,
     runtime: Runtime,
     paging: Paging,
     period: Annotated[Period | None, Query()] = None,
 ) -> Page[VendorBillOut]:
+    """The recorded vendor bills (of one ``period``, ``YYYY-MM``), by period and module."""
     async with runtime.sessions() as session:
         bills = await vendor_bills.period_bills(session, ctx.tenant_id, period)
     return page_of([bill_out(b) for b in bills], paging)
