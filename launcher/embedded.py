@@ -142,14 +142,19 @@ class EmbeddedSystem:
     async def idle(self) -> bool:
         """Whether every outbox is empty, every consumer has caught up with the bus and no
         mapping change awaits its re-resolution."""
-        if await self.mapping.resolution_queue.waiting():
+        if await self.mapping.resolution_queue.waiting() or not await self.outboxes_empty():
             return False
+        return all(
+            self.bus.caught_up(consumer.group, consumer.topics)
+            for runtime in self.event_runtimes
+            for consumer in runtime.consumers
+        )
+
+    async def outboxes_empty(self) -> bool:
+        """Whether every service has handed all its committed events to the bus."""
         for runtime in self.event_runtimes:
             async with runtime.sessions() as session:
                 if await session.scalar(select(runtime.outbox_table.c.id).limit(1)) is not None:
-                    return False
-            for consumer in runtime.consumers:
-                if not self.bus.caught_up(consumer.group, consumer.topics):
                     return False
         return True
 
