@@ -35,6 +35,10 @@ class InProcessBus:
         async with self._changed:
             self._changed.notify_all()
 
+    def published_count(self) -> int:
+        """How many messages were published to any topic so far."""
+        return sum(len(log_) for log_ in self._logs.values())
+
     def committed(self, group: str, topic: str) -> int:
         return self._committed[(group, topic)]
 
