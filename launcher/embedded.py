@@ -145,16 +145,30 @@ class EmbeddedSystem:
             await runtime.engine.dispose()
 
     async def idle(self) -> bool:
-        """Whether every outbox is empty, every consumer has caught up with the bus and no
-        mapping change awaits its re-resolution."""
-        if await self.mapping.resolution_queue.waiting():
+        """Whether every consumer has caught up with the bus, no mapping change awaits its
+        re-resolution and every outbox is empty, all at one moment: a consumer commits its
+        offset after its outbox rows and a relay deletes rows after publishing them, so the
+        consumers are checked before and after the tables, and nothing may have been
+        published in between."""
+        published = self.bus.published_count()
+        if not self.consumers_caught_up():
             return False
+        if await self.mapping.resolution_queue.waiting() or not await self.outboxes_empty():
+            return False
+        return self.bus.published_count() == published and self.consumers_caught_up()
+
+    def consumers_caught_up(self) -> bool:
+        return all(
+            self.bus.caught_up(consumer.group, consumer.topics)
+            for runtime in self.event_runtimes
+            for consumer in runtime.consumers
+        )
+
+    async def outboxes_empty(self) -> bool:
+        """Whether every service has handed all its committed events to the bus."""
         for runtime in self.event_runtimes:
             async with runtime.sessions() as session:
                 if await session.scalar(select(runtime.outbox_table.c.id).limit(1)) is not None:
-                    return False
-            for consumer in runtime.consumers:
-                if not self.bus.caught_up(consumer.group, consumer.topics):
                     return False
         return True
 

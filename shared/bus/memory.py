@@ -69,6 +69,10 @@ class InProcessBus:
         """Every message of every topic so far, topic by topic (what tests check)."""
         return [m for messages in self._logs.values() for m in messages]
 
+    def published_count(self) -> int:
+        """How many messages were published to any topic so far."""
+        return sum(len(log_) for log_ in self._logs.values())
+
     def committed(self, group: str, topic: str) -> int:
         return self._committed[(group, topic)]
 

@@ -324,6 +324,30 @@ async def test_queued_reresolution_survives_a_restart(
         assert await m.draft_lines(ids[name]) == _expected_lines(name)
 
 
+async def test_the_pipeline_is_not_idle_while_a_reresolution_is_queued(
+    m: MappingApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _queueing_customers(m, monkeypatch)
+    queue = m.api.system.mapping.resolution_queue
+    work_off = queue.drain_once
+
+    async def paused() -> int:
+        return 0
+
+    monkeypatch.setattr(queue, "drain_once", paused)
+    ok(await m.api.client.post("/v1/module-orgs/auto-map", json={}))
+    deadline = time.monotonic() + 30
+    while not await m.api.system.outboxes_empty():  # the request's own events are relayed
+        assert time.monotonic() < deadline, "the outboxes were not relayed"
+        await asyncio.sleep(0.05)
+    assert await _waiting(m) == 6
+    assert not await m.api.system.idle()
+
+    monkeypatch.setattr(queue, "drain_once", work_off)
+    await _drained(m)
+    assert await m.api.system.idle()
+
+
 async def test_a_failed_batch_of_queued_orgs_is_retried_whole(
     m: MappingApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
