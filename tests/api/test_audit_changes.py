@@ -105,6 +105,7 @@ async def test_a_change_of_invoice_state_is_audited(embedded_api: EmbeddedApi) -
     admin = embedded_api.client
     built = await build_scenario(admin, embedded_api.system.idle)
     invoice = built.invoices[0]
+    ok(await admin.put("/v1/seller-profile", json={"name": "Test MSP", "payment_terms_days": 14}))
     posted = ok(await admin.post(f"/v1/invoices/{invoice['id']}/post"))
     payment = {"amount": "1.00", "received_on": posted["issued_on"], "reference": "wire-1"}
     ok(await admin.post(f"/v1/invoices/{invoice['id']}/payments", json=payment), 201)

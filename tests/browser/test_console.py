@@ -169,6 +169,8 @@ def test_a_draft_is_posted_paid_in_part_and_its_pdf_downloaded(
     page: Page, console: ConsoleServer, api: httpx.Client
 ) -> None:
     draft = a_draft(api)
+    seller = api.put("/v1/seller-profile", json={"name": "Console MSP", "payment_terms_days": 14})
+    assert seller.status_code == 200, seller.text
     sign_in(page, console, "billing", "/console/invoices?status=draft")
     expect(page.get_by_role("columnheader", name="Hold")).to_be_visible()
     page.get_by_role("row").filter(has_text=draft["company_name"]).get_by_role("link").first.click()

@@ -4,7 +4,7 @@ ids in every service's log, the audit trail and tenant isolation."""
 
 from __future__ import annotations
 
-import re
+import json
 import uuid
 
 import httpx
@@ -82,7 +82,7 @@ async def test_the_request_id_is_in_every_log_on_the_way(stack: Stack, tenant: T
             },
         )
         assert contract.status_code == 201, contract.text
-        audit = (await api.get("/v1/audit")).json()["items"]
+        audit = (await api.get("/v1/audit", params={"order": "oldest"})).json()["items"]
     assert [(a["method"], a["path"], a["status"], a["request_id"]) for a in audit] == [
         ("POST", "/v1/companies", 201, rid),
         ("POST", "/v1/contracts", 201, rid),
@@ -94,8 +94,17 @@ async def test_the_request_id_is_in_every_log_on_the_way(stack: Stack, tenant: T
         ("mapping", "POST /v1/companies -> 201"),
         ("invoicing", "POST /v1/contracts -> 201"),
     ):
-        log = stack.services[service].log.read_text(errors="replace")
-        assert re.search(rf"\[{re.escape(rid)}\] icb\.access: {re.escape(line)}", log), service
+        records = [
+            json.loads(text)
+            for text in stack.services[service].log.read_text(errors="replace").splitlines()
+            if text.startswith("{") and text.endswith("}")
+        ]
+        assert any(
+            r["logger"] == "icb.access"
+            and r["request_id"] == rid
+            and r["message"].startswith(f"{line} in ")
+            for r in records
+        ), service
 
 
 async def test_a_stopped_service_answers_503_then_recovers(stack: Stack, tenant: Tenant) -> None:

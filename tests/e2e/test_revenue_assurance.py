@@ -106,6 +106,7 @@ async def test_a_held_draft_from_anomaly_to_release_to_posting(stack: Stack) -> 
         await wait_for(resolved, SETTLE_SECONDS, "the unit table")
         for period in PERIODS:
             ok(await api.post("/v1/billing-runs", json={"period": period}), 201)
+        ok(await api.put("/v1/seller-profile", json={"name": "E2E MSP", "payment_terms_days": 14}))
 
         [draft] = await get_all(api, "/v1/invoices", period=CURRENT, status="draft")
         draft = ok(await api.get(f"/v1/invoices/{draft['id']}"))

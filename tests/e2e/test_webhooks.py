@@ -59,6 +59,8 @@ async def test_posted_invoices_arrive_signed_even_across_a_crash(stack: Stack) -
                 201,
             )
             first, second = await _drafts(api, 2)
+            seller = {"name": "E2E MSP", "payment_terms_days": 14}
+            ok(await api.put("/v1/seller-profile", json=seller))
             posted_first = ok(await api.post(f"/v1/invoices/{first['id']}/post"))
             [arrived] = await hook.wait_for(1, timeout=90)
 
