@@ -15,7 +15,8 @@ from bench.console import describe as describe_console
 from bench.console import measure as console_pages
 from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
-from bench.overhead import tracing_overhead
+from bench.overhead import describe as describe_overhead
+from bench.overhead import observability_overhead
 from bench.run_latency import describe as describe_run_latency
 from bench.run_latency import measure as run_latency
 from bench.stack import running_stack
@@ -54,12 +55,7 @@ async def main(args: argparse.Namespace) -> None:
             f"({ingest['records']} records in {ingest['seconds']} s)",
             flush=True,
         )
-    overhead = await tracing_overhead(msp, len(payloads))
-    print(
-        f"tracing overhead (every span exported vs none; metrics on in both): "
-        f"{overhead.percent:.1f} % ({overhead.traced:,.0f} vs {overhead.plain:,.0f} records/s)",
-        flush=True,
-    )
+    print(describe_overhead(await observability_overhead(msp, len(payloads))), flush=True)
     billing = await billing_run_bench(args.billing_companies)
     run = billing["run"]
     print(

@@ -1,0 +1,28 @@
+"""The metrics-overhead bound counts what the services report, and only theirs."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from bench.overhead import recording_cost, recordings
+
+
+def test_recordings_count_requests_twice_and_batches_by_their_counters() -> None:
+    registry = CollectorRegistry()
+    requests = Counter("icb_http_requests", "r", ["route"], registry=registry)
+    durations = Histogram("icb_http_request_duration_seconds", "d", ["route"], registry=registry)
+    consumed = Counter("icb_events_consumed", "e", ["topic"], registry=registry)
+    jobs = Histogram("icb_job_duration_seconds", "j", ["kind"], registry=registry)
+    foreign = Counter("python_other", "o", registry=registry)
+    for _ in range(3):
+        requests.labels("/v1/usage").inc()
+        durations.labels("/v1/usage").observe(0.01)
+    consumed.labels("usage.received").inc(5)
+    jobs.labels("billing_run").observe(1.0)
+    foreign.inc(1000)
+    text = generate_latest(registry).decode()
+    assert recordings(text) == 3 * 2 + 5 * 2 + 1
+
+
+def test_a_recording_costs_a_positive_time() -> None:
+    assert 0 < recording_cost(rounds=1000) < 0.01
