@@ -1,7 +1,9 @@
 """Receivables on the real stack (four service processes, Kafka, PostgreSQL): post, pay,
 reverse, a late correction posted as a credit note and applied automatically, a refund and
-the aging report; a ledger folded from the events read back from Kafka gives every document
-the balance the API shows."""
+the aging report; a ledger folded from the events read back from Kafka, and another folded
+from the webhooks a local receiver got while invoicing (which delivers them) was killed with
+``kill -9`` halfway through the month, give every document the balance and status the API
+shows."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from services.invoicing.webhooks import signing
 from tests.support.kafka import _partitions
 from tests.support.polling import Pending, wait_for
 from tests.support.scenario import get_all, ok
 from tests.support.stack import Stack, Tenant
+from tests.support.webhook_receiver import Received, receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -158,46 +162,110 @@ def _ledger(events: list[dict[str, Any]]) -> dict[str, Decimal]:
     return dict(balances)
 
 
+def _statuses(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Each document's status after the last event about it, in the order of the events."""
+    status: dict[str, str] = {}
+    for event in events:
+        data = event["data"]
+        if event["type"] == "invoice.posted":
+            status[data["invoice"]["id"]] = data["status"]
+        else:
+            status[data["invoice_id"]] = data["status"]
+        if event["type"] == "credit_note.applied":
+            status[data["credit_note_id"]] = data["credit_note_status"]
+    return status
+
+
+def _delivered(requests: list[Received], secret: str) -> list[dict[str, Any]]:
+    """The envelopes the receiver got, each once (the first arrival), signatures checked."""
+    seen: set[str] = set()
+    envelopes = []
+    for request in requests:
+        headers = request.headers
+        assert signing.verify(
+            secret,
+            headers["webhook-id"],
+            int(headers["webhook-timestamp"]),
+            request.body,
+            headers["webhook-signature"],
+        )
+        if headers["webhook-id"] not in seen:
+            seen.add(headers["webhook-id"])
+            envelopes.append(request.json)
+    return envelopes
+
+
 async def test_a_month_of_receivables_rebuilds_from_the_events(stack: Stack) -> None:
     tenant = await stack.new_tenant()
-    async with stack.client(tenant.key) as api:
-        company = await _company(api, stack, tenant)
-        ok(await api.put("/v1/seller-profile", json={"name": "E2E MSP", "payment_terms_days": 14}))
-        ok(await api.post("/v1/billing-runs", json={"period": PERIOD}), 201)
-        [draft] = await get_all(api, "/v1/invoices", period=PERIOD, company_id=company)
-        invoice = ok(await api.post(f"/v1/invoices/{draft['id']}/post"))
-        # 4 servers at 12.50: 50.00, tax 19 %: 59.50.
-        assert (invoice["total"], invoice["status"]) == ("59.50", "posted")
+    with receiver() as hook:
+        async with stack.client(tenant.key) as api:
+            webhook = ok(
+                await api.post(
+                    "/v1/webhooks", json={"url": f"{hook.url}/hook", "events": list(TYPES)}
+                ),
+                201,
+            )
+            shown, aging, events = await _month(api, stack, tenant)
+            hooked = _delivered(await hook.wait_for(10, timeout=120), webhook["secret"])
 
-        pay = f"/v1/invoices/{invoice['id']}/payments"
-        first = ok(await api.post(pay, json={"amount": "30.00", "reference": "B-1"}), 201)
-        second = ok(await api.post(pay, json={"amount": "29.50", "reference": "B-2"}), 201)
-        assert second["invoice"]["status"] == "paid"
-        reversal = {"reason": "Returned by the bank"}
-        undone = ok(await api.post(f"{pay}/{second['id']}/reversal", json=reversal), 201)
-        assert (undone["invoice"]["status"], undone["invoice"]["balance"]) == ("posted", "29.50")
+    # The receiver may have got one more than 10 requests (a redelivery after the kill).
+    assert len(hooked) == 10, [e["type"] for e in hooked]
+    assert {e["id"] for e in hooked} == {e["id"] for e in events}
+    assert _ledger(hooked) == {k: Decimal(v["balance"]) for k, v in shown.items()}
+    assert _statuses(hooked) == {k: v["status"] for k, v in shown.items()}
+    _check_month(shown, aging, events)
 
-        # Corrected down to 2 servers: a credit note of -25.00 - 4.75 = -29.75; posting it
-        # applies 29.50 to the invoice and leaves 0.25 unapplied.
-        await _servers(api, company, 2)
-        ok(await api.post("/v1/billing-runs", json={"period": PERIOD}), 201)
-        [note] = await get_all(api, "/v1/invoices", period=PERIOD, kind="credit_note")
-        credit = ok(await api.post(f"/v1/invoices/{note['id']}/post"))
-        assert (credit["total"], credit["balance"], credit["unapplied"]) == (
-            "-29.75",
-            "-0.25",
-            "0.25",
-        )
-        refund = {"amount": "0.10", "reference": "SEPA-1"}
-        ok(await api.post(f"/v1/invoices/{credit['id']}/refunds", json=refund), 201)
-        ok(await api.post(f"{pay}/{first['id']}/reversal", json=reversal), 201)
 
-        shown = {d["id"]: ok(await api.get(f"/v1/invoices/{d['id']}")) for d in (invoice, credit)}
-        as_of = (date.today() + timedelta(days=45)).isoformat()
-        aging = ok(await api.get("/v1/receivables/aging", params={"as_of": as_of}))
-        # 2 posts, 2 payments, 2 paid, 2 reversals, 1 application, 1 refund.
-        events = await _events(stack, tenant.id, 10)
+async def _month(
+    api: httpx.AsyncClient, stack: Stack, tenant: Tenant
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+    """Post, pay, reverse, correct, refund; invoicing is killed and restarted halfway."""
+    company = await _company(api, stack, tenant)
+    ok(await api.put("/v1/seller-profile", json={"name": "E2E MSP", "payment_terms_days": 14}))
+    ok(await api.post("/v1/billing-runs", json={"period": PERIOD}), 201)
+    [draft] = await get_all(api, "/v1/invoices", period=PERIOD, company_id=company)
+    invoice = ok(await api.post(f"/v1/invoices/{draft['id']}/post"))
+    # 4 servers at 12.50: 50.00, tax 19 %: 59.50.
+    assert (invoice["total"], invoice["status"]) == ("59.50", "posted")
 
+    pay = f"/v1/invoices/{invoice['id']}/payments"
+    first = ok(await api.post(pay, json={"amount": "30.00", "reference": "B-1"}), 201)
+    await stack.kill("invoicing")
+    await stack.start("invoicing")
+    second = ok(await api.post(pay, json={"amount": "29.50", "reference": "B-2"}), 201)
+    assert second["invoice"]["status"] == "paid"
+    reversal = {"reason": "Returned by the bank"}
+    undone = ok(await api.post(f"{pay}/{second['id']}/reversal", json=reversal), 201)
+    assert (undone["invoice"]["status"], undone["invoice"]["balance"]) == ("posted", "29.50")
+
+    # Corrected down to 2 servers: a credit note of -25.00 - 4.75 = -29.75; posting it
+    # applies 29.50 to the invoice and leaves 0.25 unapplied.
+    await _servers(api, company, 2)
+    ok(await api.post("/v1/billing-runs", json={"period": PERIOD}), 201)
+    [note] = await get_all(api, "/v1/invoices", period=PERIOD, kind="credit_note")
+    credit = ok(await api.post(f"/v1/invoices/{note['id']}/post"))
+    assert (credit["total"], credit["balance"], credit["unapplied"]) == (
+        "-29.75",
+        "-0.25",
+        "0.25",
+    )
+    refund = {"amount": "0.10", "reference": "SEPA-1"}
+    ok(await api.post(f"/v1/invoices/{credit['id']}/refunds", json=refund), 201)
+    ok(await api.post(f"{pay}/{first['id']}/reversal", json=reversal), 201)
+
+    shown = {d["id"]: ok(await api.get(f"/v1/invoices/{d['id']}")) for d in (invoice, credit)}
+    as_of = (date.today() + timedelta(days=45)).isoformat()
+    aging = ok(await api.get("/v1/receivables/aging", params={"as_of": as_of}))
+    # 2 posts, 2 payments, 2 paid, 2 reversals, 1 application, 1 refund.
+    events = await _events(stack, tenant.id, 10)
+    return shown, aging, events
+
+
+def _check_month(
+    shown: dict[str, dict[str, Any]], aging: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
+    invoice, credit = shown.values()
+    company = invoice["company_id"]
     assert (shown[invoice["id"]]["balance"], shown[invoice["id"]]["status"]) == ("30.00", "posted")
     assert (shown[credit["id"]]["balance"], shown[credit["id"]]["unapplied"]) == ("-0.15", "0.15")
     [row] = aging["items"]
