@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.invoicing import consumer, models
+from services.invoicing import consumer, tables
 from services.invoicing.api import routers
-from services.invoicing.assurance.models import TenantSettingsRow
 from services.invoicing.runtime import InvoicingRuntime
 from services.invoicing.settings import InvoicingSettings
 from shared.app import create_service_app
@@ -15,9 +14,8 @@ from shared.bus import Bus
 from shared.service_client import ServiceClient
 
 SETTINGS = InvoicingSettings
-SCHEMA_NAME = models.SCHEMA
-metadata = models.Base.metadata
-assert TenantSettingsRow.metadata is metadata  # revenue assurance's tables are ours too
+SCHEMA_NAME = tables.SCHEMA
+metadata = tables.metadata
 
 
 def build_runtime(

@@ -307,7 +307,3 @@ class NumberSequenceRow(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
-
-# Tables of subdomain packages, on the same metadata (imported last: they import Base).
-from services.invoicing.accounting import models as _accounting  # noqa: E402, F401
-from services.invoicing.webhooks import models as _webhooks  # noqa: E402, F401

@@ -1,5 +1,4 @@
-from services.invoicing.models import SCHEMA, Base
-from services.invoicing.runs import models as _jobs  # noqa: F401  (the job table, on Base)
+from services.invoicing.tables import SCHEMA, metadata
 from shared.migrations import run_env
 
-run_env(Base.metadata, SCHEMA)
+run_env(metadata, SCHEMA)
