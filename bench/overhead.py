@@ -2,8 +2,9 @@
 
 Tracing: the same load through a stack that records and exports every span (OTLP to a sink
 that accepts and drops them) and through one that exports none, alternated over several rounds
-(A B, B A, ...) so that a machine's drift falls on both sides; the figure is the ratio of the
-medians.
+(A B, B A, ...) so that a machine's drift falls on both sides. Two figures: the ratio of the
+median throughputs, and the ratio of the median CPU seconds the four services spent on the
+records (read from /proc), which other work on a shared machine disturbs far less.
 
 Metrics are recorded per HTTP request, per consumed batch and per relayed batch, never per
 record, and they cannot be switched off in a running service. Their cost is therefore bounded
@@ -15,17 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
 import timeit
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.e2e import Throughput, end_to_end
-from bench.stack import PORTS, running_stack
+from bench.stack import PORTS, RUN_DIR, running_stack
 from tools.sample import SampleMsp
 
 SERVICE_PORTS = ("ICB_GATEWAY_PORT", "ICB_INGEST_PORT", "ICB_MAPPING_PORT", "ICB_INVOICING_PORT")
@@ -41,6 +44,10 @@ class Overhead:
     """records/s of each run without span export"""
     traced: list[float]
     """records/s of each run exporting every span"""
+    plain_cpu: list[float]
+    """the services' CPU seconds of each run without span export"""
+    traced_cpu: list[float]
+    """the services' CPU seconds of each run exporting every span"""
     metric_recordings: int
     """recordings the services reported after one run (an upper bound, see the module)"""
     recording_seconds: float
@@ -51,6 +58,10 @@ class Overhead:
     @property
     def tracing_percent(self) -> float:
         return (1 - statistics.median(self.traced) / statistics.median(self.plain)) * 100
+
+    @property
+    def tracing_cpu_percent(self) -> float:
+        return (statistics.median(self.traced_cpu) / statistics.median(self.plain_cpu) - 1) * 100
 
     @property
     def metrics_percent(self) -> float:
@@ -127,13 +138,23 @@ def recording_cost(rounds: int = 200_000) -> float:
     return min(timeit.repeat(both, number=rounds, repeat=3)) / rounds / 2
 
 
+def services_cpu_seconds() -> float:
+    """User and system CPU seconds of the bench stack's service processes so far."""
+    ticks = 0
+    for pid_file in (RUN_DIR / "services").glob("*.pid"):
+        fields = Path(f"/proc/{pid_file.read_text().strip()}/stat").read_text().rsplit(")", 1)
+        values = fields[1].split()
+        ticks += int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def _run(msp: SampleMsp, n: int, traced: bool) -> tuple[Throughput, int]:
     async with contextlib.AsyncExitStack() as stack:
         env = {}
         if traced:
             env["ICB_OTLP_ENDPOINT"] = await stack.enter_async_context(span_sink())
         running = await stack.enter_async_context(running_stack(env))
-        throughput = await end_to_end(running, msp, n)
+        throughput = await end_to_end(running, msp, n, services_cpu_seconds)
         return throughput, await _scraped_recordings()
 
 
@@ -150,6 +171,8 @@ async def observability_overhead(msp: SampleMsp, n: int, rounds: int = 3) -> Ove
     return Overhead(
         plain=[t.per_second for t in plain],
         traced=[t.per_second for t in traced],
+        plain_cpu=[t.cpu_seconds for t in plain],
+        traced_cpu=[t.cpu_seconds for t in traced],
         metric_recordings=counted,
         recording_seconds=recording_cost(),
         run_seconds=traced[-1].seconds,
@@ -158,10 +181,12 @@ async def observability_overhead(msp: SampleMsp, n: int, rounds: int = 3) -> Ove
 
 def describe(o: Overhead) -> str:
     runs = ", ".join(f"{a:,.0f} / {b:,.0f}" for a, b in zip(o.plain, o.traced, strict=True))
+    cpu = ", ".join(f"{a:.1f} / {b:.1f}" for a, b in zip(o.plain_cpu, o.traced_cpu, strict=True))
     return (
-        f"tracing overhead (every span exported vs none, metrics on in both): "
-        f"{o.tracing_percent:.1f} % of the median throughput over {len(o.plain)} alternating "
-        f"pairs (records/s without / with spans: {runs})\n"
+        f"tracing overhead (every span exported vs none, metrics on in both), "
+        f"{len(o.plain)} alternating pairs: throughput {o.tracing_percent:.1f} % lower "
+        f"(records/s without / with spans: {runs}); services' CPU {o.tracing_cpu_percent:.1f} % "
+        f"higher (CPU s without / with: {cpu})\n"
         f"metrics overhead, upper bound: {o.metric_recordings:,} recordings x "
         f"{o.recording_seconds * 1e6:.2f} us = {o.metric_recordings * o.recording_seconds:.3f} s "
         f"of a {o.run_seconds:.1f} s run ({o.metrics_percent:.2f} %)"

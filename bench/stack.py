@@ -16,6 +16,8 @@ import asyncpg
 from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parent.parent
+RUN_DIR = REPO / ".run" / "bench"
+"""where the services write their logs and pid files (``services/NAME.pid``)"""
 PORTS = {
     "ICB_GATEWAY_PORT": 8300,
     "ICB_INGEST_PORT": 8301,
@@ -63,7 +65,7 @@ async def running_stack(extra_env: dict[str, str] | None = None) -> AsyncIterato
         **os.environ,
         "ICB_DATABASE_URL": url,
         "ICB_TOPIC_PREFIX": f"{name}.",
-        "ICB_RUN_DIR": str(REPO / ".run" / "bench"),
+        "ICB_RUN_DIR": str(RUN_DIR),
         "ICB_LOG_LEVEL": "WARNING",
         # The bench loads its set-up through the API with one key as fast as it can.
         "ICB_RATE_LIMIT_PER_SECOND": "100000",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from bench import overhead
 from bench.overhead import recording_cost, recordings
 
 
@@ -26,3 +31,14 @@ def test_recordings_count_requests_twice_and_batches_by_their_counters() -> None
 
 def test_a_recording_costs_a_positive_time() -> None:
     assert 0 < recording_cost(rounds=1000) < 0.01
+
+
+def test_the_services_cpu_is_read_from_their_pid_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "me.pid").write_text(f"{os.getpid()}\n")
+    monkeypatch.setattr(overhead, "RUN_DIR", tmp_path)
+    before = overhead.services_cpu_seconds()
+    sum(i * i for i in range(2_000_000))
+    assert overhead.services_cpu_seconds() > before > 0
