@@ -37,7 +37,7 @@ from services.invoicing.documents.exports.line_notes import (
 )
 from services.invoicing.documents.exports.pdf import ESTIMATED_NOTE, invoice_pdf, quantity_note
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
-from services.invoicing.documents.numbering import display_number
+from services.invoicing.documents.numbering import display_number, shown_number
 from services.invoicing.documents.parties import Customer, Parties, Seller
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
 
@@ -375,3 +375,21 @@ def test_a_hundred_lines_keep_each_line_with_its_breakdown() -> None:
         text = page.extract_text()
         # Every "Managed service N" on a page has its source row on the same page.
         assert text.count("Managed service ") == text.count("Datto RMM: servers")
+
+
+def test_the_pdf_prints_the_number_frozen_at_posting() -> None:
+    doc = document(["3"])
+    doc.invoice.display_number = display_number(42, ISSUED, "RE/{year}{month:02}-{number:04}")
+    pdf = invoice_pdf(doc)
+    reader = PdfReader(io.BytesIO(pdf))
+
+    assert "RE/202611-0042" in text_of(pdf) and "INV-2026" not in text_of(pdf)
+    assert reader.metadata is not None and reader.metadata.title == "Invoice RE/202611-0042"
+
+
+def test_documents_posted_before_the_format_was_kept_print_the_default() -> None:
+    row = document(["3"]).invoice
+    row.display_number = None
+    assert shown_number(row) == "INV-2026-00042"
+    row.number = None
+    assert shown_number(row) is None

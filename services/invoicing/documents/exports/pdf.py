@@ -134,7 +134,7 @@ def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
         ("Period", f"{start.isoformat()} to {end.isoformat()}"),
         ("Currency", row.currency),
     ]
-    if row.kind != InvoiceKind.CREDIT_NOTE:  # a credit is not paid, so it falls due never
+    if row.kind != InvoiceKind.CREDIT_NOTE:  # a credit note is not paid, so nothing falls due
         facts.insert(2, ("Due date", _date(row.due_on)))
     if doc.corrects_display_number is not None:
         facts.append(("Corrects invoice", doc.corrects_display_number))
