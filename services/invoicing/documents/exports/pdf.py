@@ -48,6 +48,7 @@ from services.invoicing.documents.exports.line_notes import (
 )
 from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
+from services.invoicing.models import InvoiceLineRow
 from shared.catalog import CATALOG
 
 TITLES = {
@@ -162,6 +163,41 @@ def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
     return [top, Spacer(1, 8 * mm), parties, Spacer(1, 8 * mm)]
 
 
+def _described(line: InvoiceLineRow, period: str, st: _Styles) -> tuple[list[Flowable], bool]:
+    """The service cell: name (marked when it has estimated days), code, the days of a
+    segment, the estimated days; and whether there are estimated days."""
+    estimated = estimated_days(line, period)
+    cell: list[Flowable] = [
+        _p(line.description + (f" {ESTIMATED_MARK}" if estimated else ""), st.body),
+        _p(line.service_code, st.small),
+    ]
+    days = segment(line, period)
+    if days is not None:
+        cell.append(_p(f"Days billed: {days[0]} to {days[1]}", st.small))
+    if estimated:
+        cell.append(_p(f"Estimated: {day_ranges(estimated)}", st.small))
+    return cell, bool(estimated)
+
+
+def _breakdown(line: InvoiceLineRow, cur: str, st: _Styles) -> list[list[object]]:
+    """Rows under a line: its quantity per source, then how its amount came about."""
+    sources = [
+        (f"{_MODULE_NAMES.get(s.module, s.module)}: {s.metric.replace('_', ' ')}", s.quantity)
+        for s in parse_sources(line.sources)
+    ]
+    parts = [(p.label, p.quantity, p.unit_price, p.amount) for p in pricing_rows(line, cur)]
+    return [
+        [
+            "",
+            _p(label, st.small),
+            _p(_or_blank(units, lambda v: f"{quantity(v):,}"), st.small_right),
+            _p(_or_blank(unit_price, lambda v: f"{price(v, cur):,}"), st.small_right),
+            _p(_or_blank(amount, lambda v: amount_text(v, cur)), st.small_right),
+        ]
+        for label, units, unit_price, amount in [(*s, None, None) for s in sources] + parts
+    ]
+
+
 def _lines(doc: InvoiceDocument, st: _Styles) -> tuple[Table, bool]:
     """The lines table, and whether some line has estimated days (for the footnote)."""
     row, cur = doc.invoice, doc.invoice.currency
@@ -181,17 +217,8 @@ def _lines(doc: InvoiceDocument, st: _Styles) -> tuple[Table, bool]:
     any_estimated = False
     for i, line in enumerate(row.lines, start=1):
         first = len(data)
-        estimated = estimated_days(line, row.period)
-        any_estimated = any_estimated or bool(estimated)
-        described = [
-            _p(line.description + (f" {ESTIMATED_MARK}" if estimated else ""), st.body),
-            _p(line.service_code, st.small),
-        ]
-        days = segment(line, row.period)
-        if days is not None:
-            described.append(_p(f"Days billed: {days[0]} to {days[1]}", st.small))
-        if estimated:
-            described.append(_p(f"Estimated: {day_ranges(estimated)}", st.small))
+        described, estimated = _described(line, row.period, st)
+        any_estimated = any_estimated or estimated
         data.append(
             [
                 _p(str(i), st.body),
@@ -201,21 +228,8 @@ def _lines(doc: InvoiceDocument, st: _Styles) -> tuple[Table, bool]:
                 _p(amount_text(line.amount, cur), st.right),
             ]
         )
-        details = [
-            (f"{_MODULE_NAMES.get(s.module, s.module)}: {s.metric.replace('_', ' ')}", s.quantity)
-            for s in parse_sources(line.sources)
-        ]
-        parts = [(p.label, p.quantity, p.unit_price, p.amount) for p in pricing_rows(line, cur)]
-        for label, units, unit_price, amount in [(*d, None, None) for d in details] + parts:
-            data.append(
-                [
-                    "",
-                    _p(label, st.small),
-                    _p(_or_blank(units, lambda v: f"{quantity(v):,}"), st.small_right),
-                    _p(_or_blank(unit_price, lambda v: f"{price(v, cur):,}"), st.small_right),
-                    _p(_or_blank(amount, lambda v: amount_text(v, cur)), st.small_right),
-                ]
-            )
+        for breakdown in _breakdown(line, cur, st):
+            data.append(breakdown)
             # Breakdown rows sit close under their line.
             styles += [
                 ("TOPPADDING", (0, len(data) - 1), (-1, len(data) - 1), 0),
