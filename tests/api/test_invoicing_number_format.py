@@ -165,3 +165,33 @@ async def test_a_non_string_format_is_refused(billing: InvoicingApi) -> None:
     answer = await billing.client.patch("/v1/settings", json={"invoice_number_format": 5})
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["loc"] == ["body", "invoice_number_format"]
+
+
+async def test_bookkeeping_exports_use_the_printed_numbers(billing: InvoicingApi) -> None:
+    first = await billing.post((await _draft(billing, "Contoso Ltd"))["id"])
+    ok(await billing.client.patch("/v1/settings", json={"invoice_number_format": "{number:06}"}))
+    second = await billing.post((await _draft(billing, "Fabrikam GmbH"))["id"])
+    ok(
+        await billing.client.put(
+            "/v1/accounting/settings",
+            json={
+                "default_revenue_account": "8400",
+                "debtor_accounts": {first["company_id"]: "10001", second["company_id"]: "10002"},
+                "tax_codes": {"0.19": "3"},
+            },
+        )
+    )
+    printed = [first["display_number"], "000002"]
+    assert printed[0].startswith("INV-")
+
+    numbers = {}
+    for export, column in (("xero", "*InvoiceNumber"), ("quickbooks", "*InvoiceNo")):
+        answer = await billing.client.get(f"/v1/exports/{export}", params={"period": PERIOD})
+        assert answer.status_code == 200, answer.text
+        numbers[export] = [r[column] for r in csv.DictReader(io.StringIO(answer.text))]
+    datev = await billing.client.get("/v1/exports/datev", params={"period": PERIOD})
+    assert datev.status_code == 200, datev.text
+    bookings = datev.content.decode("cp1252").split("\r\n")[2:]
+    numbers["datev"] = [b.split(";")[10].strip('"') for b in bookings if b]
+
+    assert numbers == {"xero": printed, "quickbooks": printed, "datev": printed}
