@@ -169,6 +169,9 @@ class InvoiceRow(Base):
     corrects: Mapped[str | None] = mapped_column(String(36))
     status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, 16))
     number: Mapped[int | None]
+    display_number: Mapped[str | None] = mapped_column(String(64))
+    """``number`` as the document prints it, in the tenant's format at posting (null on
+    documents posted before the format was kept: they print in the default format)."""
     subtotal: Mapped[Decimal] = mapped_column(Money)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
     tax: Mapped[Decimal] = mapped_column(Money)

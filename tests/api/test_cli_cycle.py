@@ -116,7 +116,10 @@ async def test_the_export_writes_bookkeeping_imports(billing: InvoicingApi) -> N
             csv.DictReader(io.StringIO((await export_period(api, "xero", PERIOD)).decode()))
         )
         quickbooks = (await export_period(api, "quickbooks", PERIOD)).decode()
-    assert [(r["*InvoiceNumber"], r["*AccountCode"]) for r in xero] == [("1", "8400")]
+    year = xero[0]["*InvoiceDate"][-4:]
+    assert [(r["*InvoiceNumber"], r["*AccountCode"]) for r in xero] == [
+        (f"INV-{year}-00001", "8400")
+    ]
     assert quickbooks.startswith("*InvoiceNo,*Customer,")
 
 

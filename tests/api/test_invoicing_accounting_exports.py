@@ -125,7 +125,9 @@ async def test_datev_buchungsstapel(billing: InvoicingApi) -> None:
         assert booking[2] == '"EUR"'
         assert booking[6] == "10001"
         assert booking[8] == '"3"'
-        assert booking[10] == f'"{invoice["number"]}"'
+        assert booking[10] == f'"{invoice["display_number"]}"'
+    # The document number is the one the invoice prints (the default format).
+    assert invoice["display_number"] == f"INV-{invoice['issued_on'][:4]}-{invoice['number']:05}"
     amounts = {line["service_code"]: Decimal(line["amount"]) for line in invoice["lines"]}
     rmm = Decimal(by_account["8400"][0].replace(",", "."))
     assert rmm == (amounts["RMM-SRV"] * Decimal("1.19")).quantize(CENT)
@@ -151,7 +153,7 @@ async def test_xero_rows_multiply_out(billing: InvoicingApi) -> None:
     for code, row in by_code.items():
         line = lines[code]
         assert row["*ContactName"] == "Müller Straßenbau GmbH"
-        assert row["*InvoiceNumber"] == str(invoice["number"])
+        assert row["*InvoiceNumber"] == invoice["display_number"]
         assert _multiplies_out(row["*Quantity"], row["*UnitAmount"], line["amount"])
         assert row["*TaxType"] == "3"
         assert row["Currency"] == "EUR"
@@ -177,7 +179,7 @@ async def test_quickbooks_rows_multiply_out_and_add_up(billing: InvoicingApi) ->
     assert tuple(rows[0].keys()) == quickbooks.COLUMNS
     assert len(rows) == 2
     for row in rows:
-        assert row["*InvoiceNo"] == str(invoice["number"])
+        assert row["*InvoiceNo"] == invoice["display_number"]
         assert _multiplies_out(row["ItemQuantity"], row["ItemRate"], row["*ItemAmount"])
         assert row["*ItemTaxCode"] == "3"
     net = sum(Decimal(r["*ItemAmount"]) for r in rows)

@@ -169,9 +169,9 @@ async def test_the_pdf_is_rendered_off_the_event_loop(
     posted = await billing.post((await _invoice(billing))["id"])
     loop_thread, render_threads = threading.get_ident(), []
 
-    def render(document: InvoiceDocument, number_format: str) -> bytes:
+    def render(document: InvoiceDocument) -> bytes:
         render_threads.append(threading.get_ident())
-        return invoice_pdf(document, number_format)
+        return invoice_pdf(document)
 
     monkeypatch.setattr(files, "invoice_pdf", render)
     answer = await billing.client.get(

@@ -166,6 +166,7 @@ async def test_settings_have_defaults_and_change_the_thresholds(billing: Invoici
         "anomaly_threshold": "0.5",
         "anomaly_min_units": "5.0000",
         "auto_apply_credit_notes": True,
+        "invoice_number_format": "INV-{year}-{number:05}",
     }
     company = await _billed_history(billing, now=28)  # +40 %: under the default threshold
     assert (await billing.invoice_of(company, CURRENT))["hold"] is None
@@ -179,6 +180,7 @@ async def test_settings_have_defaults_and_change_the_thresholds(billing: Invoici
         "anomaly_threshold": "0.25",
         "anomaly_min_units": "5.0000",
         "auto_apply_credit_notes": False,
+        "invoice_number_format": "INV-{year}-{number:05}",
     }
     await billing.run(CURRENT)
     held = await billing.invoice_of(company, CURRENT)

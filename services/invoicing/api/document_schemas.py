@@ -115,6 +115,10 @@ class InvoiceSummary(ApiModel):
     """The document's id."""
     number: int | None
     """Its number in the tenant's gapless sequence, given at posting; null for a draft."""
+    display_number: str | None = None
+    """The number as the document prints it, in the tenant's ``invoice_number_format`` at
+    posting (``INV-2026-00042``); null for a draft. Accounting exports use it as the
+    document number."""
     kind: InvoiceKind
     """`invoice`, or a correction of a posted one: `adjustment` (it bills more or the same)
     or `credit_note` (it bills less)."""

@@ -22,6 +22,8 @@ class TenantSettingsRow(Base):
     anomaly_threshold: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     anomaly_min_units: Mapped[Decimal] = mapped_column(Quantity)
     auto_apply_credit_notes: Mapped[bool] = mapped_column(Boolean)
+    invoice_number_format: Mapped[str | None] = mapped_column(String(64))
+    """Null: the default format."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

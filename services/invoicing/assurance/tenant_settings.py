@@ -1,5 +1,6 @@
-"""The tenant's settings (``GET/PATCH /v1/settings``): anomaly thresholds, and whether a
-posted credit note applies itself to the invoice it corrects."""
+"""The tenant's settings (``GET/PATCH /v1/settings``): anomaly thresholds, whether a
+posted credit note applies itself to the invoice it corrects, and how documents print their
+numbers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.anomaly import Thresholds
 from services.invoicing.assurance.models import TenantSettingsRow
+from services.invoicing.documents.numbering import (
+    DEFAULT_NUMBER_FORMAT,
+    NumberFormatError,
+    check_number_format,
+)
 from shared.clock import Clock, utc_now
+from shared.problems import invalid
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,7 @@ class TenantSettings:
     anomaly_threshold: Decimal = Decimal("0.5")
     anomaly_min_units: Decimal = Decimal("5")
     auto_apply_credit_notes: bool = True
+    invoice_number_format: str = DEFAULT_NUMBER_FORMAT
 
     @property
     def thresholds(self) -> Thresholds:
@@ -32,7 +40,12 @@ async def tenant_settings(session: AsyncSession, tenant_id: str) -> TenantSettin
     row = await session.get(TenantSettingsRow, tenant_id)
     if row is None:
         return DEFAULTS
-    return TenantSettings(row.anomaly_threshold, row.anomaly_min_units, row.auto_apply_credit_notes)
+    return TenantSettings(
+        row.anomaly_threshold,
+        row.anomaly_min_units,
+        row.auto_apply_credit_notes,
+        row.invoice_number_format or DEFAULT_NUMBER_FORMAT,
+    )
 
 
 async def auto_apply_credit_notes(session: AsyncSession, tenant_id: str) -> bool:
@@ -43,7 +56,13 @@ async def auto_apply_credit_notes(session: AsyncSession, tenant_id: str) -> bool
 async def change_settings(
     session: AsyncSession, tenant_id: str, changes: dict[str, Any], clock: Clock = utc_now
 ) -> TenantSettings:
-    """Sets the fields in ``changes``; the others keep their values (or defaults)."""
+    """Sets the fields in ``changes``; the others keep their values (or defaults). A number
+    format documents cannot print with is refused (422), whoever calls."""
+    if "invoice_number_format" in changes:
+        try:
+            check_number_format(changes["invoice_number_format"])
+        except NumberFormatError as error:
+            raise invalid(["body", "invoice_number_format"], str(error)) from None
     settings = replace(await tenant_settings(session, tenant_id), **changes)
     row = await session.get(TenantSettingsRow, tenant_id)
     if row is None:
@@ -52,6 +71,7 @@ async def change_settings(
     row.anomaly_threshold = settings.anomaly_threshold
     row.anomaly_min_units = settings.anomaly_min_units
     row.auto_apply_credit_notes = settings.auto_apply_credit_notes
+    row.invoice_number_format = settings.invoice_number_format
     row.updated_at = clock()
     await session.flush()
     return settings

@@ -1,5 +1,6 @@
 """Posting a draft: the next number of the tenant's gapless sequence, the invoice and due
-dates, seller and customer frozen, and ``invoice.posted`` with the full invoice.
+dates, the number as printed (in the tenant's format), seller and customer frozen, and
+``invoice.posted`` with the full invoice.
 
 A seller profile must exist first: a posted document never changes, so one posted without a
 seller would stay a document no customer can pay. A zero total is ``paid`` at once; a credit
@@ -15,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.holds import check_postable
-from services.invoicing.assurance.tenant_settings import auto_apply_credit_notes
+from services.invoicing.assurance.tenant_settings import tenant_settings
 from services.invoicing.documents import lifecycle
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
-from services.invoicing.documents.numbering import issue_date, next_number
+from services.invoicing.documents.numbering import display_number, issue_date, next_number
 from services.invoicing.documents.parties import SellerDefaults, parties_of
 from services.invoicing.documents.queries import ShownInvoice, lock_in_order
 from services.invoicing.documents.shape import invoice_document_json
@@ -66,10 +67,12 @@ async def post_invoice(
             "Invoices are posted with the seller's name, address, tax id and payment terms, "
             "and no seller profile is set: set it with PUT /v1/seller-profile, then post again."
         )
+    settings = await tenant_settings(session, tenant_id)
     row.number = await next_number(session, row.tenant_id)
     row.status = lifecycle.advance(row.status, InvoiceStatus.POSTED)
     row.posted_at = clock()
     row.issued_on = issue_date(row.posted_at, timezone)
+    row.display_number = display_number(row.number, row.issued_on, settings.invoice_number_format)
     row.due_on = row.issued_on + timedelta(days=parties.seller.payment_terms_days)
     row.parties = parties.stored()
     row.balance = row.total
@@ -79,6 +82,6 @@ async def post_invoice(
     document = invoice_document_json(row, parties, today=row.issued_on)
     posted = InvoicePosted(invoice=document, status=row.status.value, balance=document["balance"])
     await outbox.add(session, tenant_id, posted, *paid)
-    if row.kind == InvoiceKind.CREDIT_NOTE and await auto_apply_credit_notes(session, tenant_id):
+    if row.kind == InvoiceKind.CREDIT_NOTE and settings.auto_apply_credit_notes:
         await apply_to_corrected(session, outbox, row, today=row.issued_on, now=row.posted_at)
     return ShownInvoice(row, parties)

@@ -11,6 +11,7 @@ from pydantic_core import to_jsonable_python
 
 from services.invoicing.billing import multiplies_out, parse_period
 from services.invoicing.documents.formatting import money, price, quantity, rate, utc
+from services.invoicing.documents.numbering import shown_number
 from services.invoicing.documents.parties import Parties
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
 from services.invoicing.receivables.overdue import is_overdue
@@ -43,6 +44,7 @@ def invoice_json(
     body: dict[str, Any] = {
         "id": row.id,
         "number": row.number,
+        "display_number": shown_number(row),
         "kind": row.kind,
         "corrects": row.corrects,
         "company_id": row.company_id,

@@ -1,6 +1,8 @@
 """The lines of a period's numbered documents as bookkeeping exports need them: every line
 with its tax share, gross amount, a quantity and unit price that multiply out to its amount,
-and the revenue account and tax code of the tenant's accounting settings."""
+and the revenue account and tax code of the tenant's accounting settings. The document number
+is the one the document prints (``display_number``), so the customer's copy and the books
+agree."""
 
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def booking_lines(
 ) -> Iterator[BookingLine]:
     for doc in documents:
         row = doc.invoice
-        assert row.number is not None and row.issued_on is not None and row.due_on is not None
+        number = doc.display_number
+        assert number is not None and row.issued_on is not None and row.due_on is not None
         cur = row.currency
         shares = tax_shares([line.amount for line in row.lines], row.tax, row.tax_rate, cur)
         for line, share in zip(row.lines, shares, strict=True):
@@ -60,7 +63,7 @@ def booking_lines(
             )
             yield BookingLine(
                 document=doc,
-                number=str(row.number),
+                number=number,
                 issued_on=row.issued_on,
                 due_on=row.due_on,
                 description=line.description,

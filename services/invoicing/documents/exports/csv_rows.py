@@ -5,7 +5,8 @@ period and its first and last day, currency), the customer (company id, name, ex
 reference), the line (number, service code, description, per-source quantities, quantity,
 unit price, net amount, tax rate, its share of the tax, gross amount) and the document's
 totals (subtotal, tax, total, balance), then ids, then the line's own period (its segment)
-and its quantity and unit price as the invoice shows them. Every row multiplies out:
+and its quantity and unit price as the invoice shows them, then the document's number and
+the corrected invoice's as printed (the tenant's format). Every row multiplies out:
 ``quantity x unit_price`` rounds to ``amount``; a line that does not (tiers, minimums,
 proration) is written as quantity 1 x amount (:func:`~services.invoicing.billing.accounting_terms`).
 Decimals use a point and the currency's minor digits; dates are ISO 8601. A document without
@@ -61,6 +62,8 @@ COLUMNS = (
     "line_period_end",
     "line_quantity",
     "line_unit_price",
+    "display_number",
+    "corrects_display_number",
 )
 
 
@@ -96,8 +99,9 @@ def _rows(doc: InvoiceDocument) -> Iterator[list[object]]:
         money(row.balance, cur),
         row.id,
     ]
+    printed = [doc.display_number or "", doc.corrects_display_number or ""]
     if not row.lines:
-        yield [*head, *[""] * 10, *tail, *[""] * 6]
+        yield [*head, *[""] * 10, *tail, *[""] * 6, *printed]
         return
     shares = tax_shares([line.amount for line in row.lines], row.tax, row.tax_rate, cur)
     for i, (line, share) in enumerate(zip(row.lines, shares, strict=True), start=1):
@@ -121,6 +125,7 @@ def _rows(doc: InvoiceDocument) -> Iterator[list[object]]:
             *line_period(line, row.period),
             quantity(line.quantity),
             price(line.unit_price, cur),
+            *printed,
         ]
 
 

@@ -20,7 +20,6 @@ from services.invoicing.documents.exports.document import invoice_document, peri
 from services.invoicing.documents.exports.pdf import invoice_pdf
 from services.invoicing.documents.exports.quickbooks import quickbooks_csv
 from services.invoicing.documents.exports.xero import xero_csv
-from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT
 from services.invoicing.documents.parties import SellerDefaults
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.documents.shape import invoice_document_json
@@ -43,15 +42,15 @@ async def invoice_file(
     invoice_id: str,
     format: Literal["csv", "pdf"],
     defaults: SellerDefaults,
-    number_format: str = DEFAULT_NUMBER_FORMAT,
 ) -> InvoiceFile:
-    """CSV: one row per line, as in the period export."""
+    """CSV: one row per line, as in the period export. The file is named by the kind and the
+    number as printed (a draft by its id)."""
     row = await load_invoice(session, tenant_id, invoice_id)
     document = await invoice_document(session, row, defaults)
-    name = f"{row.kind.replace('_', '-')}-{row.number or row.id}"
+    name = f"{row.kind.replace('_', '-')}-{(document.display_number or row.id).replace('/', '-')}"
     if format == "csv":
         return InvoiceFile(invoices_csv([document]), CSV, f"{name}.csv")
-    pdf = await asyncio.to_thread(invoice_pdf, document, number_format)
+    pdf = await asyncio.to_thread(invoice_pdf, document)
     return InvoiceFile(pdf, PDF, f"{name}.pdf")
 
 

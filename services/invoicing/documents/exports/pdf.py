@@ -1,7 +1,9 @@
 """An invoice as a PDF for the customer (reportlab): seller (with tax id, payment terms and
 payment details) and customer (name and reference, never internal ids), number in the
-tenant's format and dates, the lines with their per-module breakdown, a note on average
-daily quantities, tax and totals.
+tenant's format and dates, the lines with their per-module breakdown, the days a line covers
+when an amendment split the month, its estimated days (marked, with a footnote) and how its
+amount was reached where quantity x price does not give it (:mod:`.line_notes`), a note on
+average daily quantities, tax and totals.
 
 Text is set in DejaVu Sans where the system has it (customer names come in every European
 script), else in the Vera font reportlab ships.
@@ -10,6 +12,7 @@ script), else in the Vera font reportlab ships.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -37,9 +40,15 @@ from reportlab.platypus.flowables import Flowable
 from services.invoicing.billing import parse_period
 from services.invoicing.documents.content import parse_sources
 from services.invoicing.documents.exports.document import InvoiceDocument
+from services.invoicing.documents.exports.line_notes import (
+    day_ranges,
+    estimated_days,
+    pricing_rows,
+    segment,
+)
 from services.invoicing.documents.formatting import money, price, quantity
 from services.invoicing.documents.lifecycle import NUMBERED, InvoiceKind, InvoiceStatus
-from services.invoicing.documents.numbering import DEFAULT_NUMBER_FORMAT, display_number
+from services.invoicing.models import InvoiceLineRow
 from shared.catalog import CATALOG
 
 TITLES = {
@@ -103,14 +112,15 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _number(doc: InvoiceDocument, number_format: str) -> str:
-    row = doc.invoice
-    if row.number is None:
-        return "not yet posted"
-    return display_number(row.number, row.issued_on, number_format)
+ESTIMATED_MARK = "*"
+ESTIMATED_NOTE = (
+    f"{ESTIMATED_MARK} Includes estimated days: the module sent no data for them, so its last "
+    "reported quantity was carried forward (for at most 3 days). Data that arrives later "
+    "replaces the estimate; any difference is invoiced or credited with a correction."
+)
 
 
-def _header(doc: InvoiceDocument, st: _Styles, number_format: str) -> list[Flowable]:
+def _header(doc: InvoiceDocument, st: _Styles) -> list[Flowable]:
     row, seller, customer = doc.invoice, doc.parties.seller, doc.parties.customer
     title = TITLES[row.kind] + _MARKS.get(row.status, "")
     seller_lines = [
@@ -120,15 +130,15 @@ def _header(doc: InvoiceDocument, st: _Styles, number_format: str) -> list[Flowa
     ]
     start, end = parse_period(row.period)
     facts = [
-        ("Number", _number(doc, number_format)),
+        ("Number", doc.display_number or "not yet posted"),
         ("Invoice date", _date(row.issued_on)),
-        ("Due date", _date(row.due_on)),
         ("Period", f"{start.isoformat()} to {end.isoformat()}"),
         ("Currency", row.currency),
     ]
-    if doc.corrects_number is not None:
-        corrected = display_number(doc.corrects_number, doc.corrects_issued_on, number_format)
-        facts.append(("Corrects invoice", corrected))
+    if row.kind != InvoiceKind.CREDIT_NOTE:  # a credit note is not paid, so nothing falls due
+        facts.insert(2, ("Due date", _date(row.due_on)))
+    if doc.corrects_display_number is not None:
+        facts.append(("Corrects invoice", doc.corrects_display_number))
     top = Table(
         [
             [
@@ -153,7 +163,43 @@ def _header(doc: InvoiceDocument, st: _Styles, number_format: str) -> list[Flowa
     return [top, Spacer(1, 8 * mm), parties, Spacer(1, 8 * mm)]
 
 
-def _lines(doc: InvoiceDocument, st: _Styles) -> Table:
+def _described(line: InvoiceLineRow, period: str, st: _Styles) -> tuple[list[Flowable], bool]:
+    """The service cell: name (marked when it has estimated days), code, the days of a
+    segment, the estimated days; and whether there are estimated days."""
+    estimated = estimated_days(line, period)
+    cell: list[Flowable] = [
+        _p(line.description + (f" {ESTIMATED_MARK}" if estimated else ""), st.body),
+        _p(line.service_code, st.small),
+    ]
+    days = segment(line, period)
+    if days is not None:
+        cell.append(_p(f"Days billed: {days[0]} to {days[1]}", st.small))
+    if estimated:
+        cell.append(_p(f"Estimated: {day_ranges(estimated)}", st.small))
+    return cell, bool(estimated)
+
+
+def _breakdown(line: InvoiceLineRow, cur: str, st: _Styles) -> list[list[object]]:
+    """Rows under a line: its quantity per source, then how its amount came about."""
+    sources = [
+        (f"{_MODULE_NAMES.get(s.module, s.module)}: {s.metric.replace('_', ' ')}", s.quantity)
+        for s in parse_sources(line.sources)
+    ]
+    parts = [(p.label, p.quantity, p.unit_price, p.amount) for p in pricing_rows(line, cur)]
+    return [
+        [
+            "",
+            _p(label, st.small),
+            _p(_or_blank(units, lambda v: f"{quantity(v):,}"), st.small_right),
+            _p(_or_blank(unit_price, lambda v: f"{price(v, cur):,}"), st.small_right),
+            _p(_or_blank(amount, lambda v: amount_text(v, cur)), st.small_right),
+        ]
+        for label, units, unit_price, amount in [(*s, None, None) for s in sources] + parts
+    ]
+
+
+def _lines(doc: InvoiceDocument, st: _Styles) -> tuple[Table, bool]:
+    """The lines table, and whether some line has estimated days (for the footnote)."""
     row, cur = doc.invoice, doc.invoice.currency
     data: list[list[object]] = [
         [
@@ -168,36 +214,44 @@ def _lines(doc: InvoiceDocument, st: _Styles) -> Table:
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
+    any_estimated = False
     for i, line in enumerate(row.lines, start=1):
+        first = len(data)
+        described, estimated = _described(line, row.period, st)
+        any_estimated = any_estimated or estimated
         data.append(
             [
                 _p(str(i), st.body),
-                [_p(line.description, st.body), _p(line.service_code, st.small)],
+                described,
                 _p(f"{quantity(line.quantity):,}", st.right),
                 _p(f"{price(line.unit_price, cur):,}", st.right),
                 _p(amount_text(line.amount, cur), st.right),
             ]
         )
-        for source in parse_sources(line.sources):
-            module = _MODULE_NAMES.get(source.module, source.module)
-            data.append(
-                [
-                    "",
-                    _p(f"{module}: {source.metric.replace('_', ' ')}", st.small),
-                    _p(f"{quantity(source.quantity):,}", st.small_right),
-                    "",
-                    "",
-                ]
-            )
-        styles.append(
-            ("LINEBELOW", (0, len(data) - 1), (-1, len(data) - 1), 0.25, colors.HexColor("#BBBBBB"))
-        )
+        for breakdown in _breakdown(line, cur, st):
+            data.append(breakdown)
+            # Breakdown rows sit close under their line.
+            styles += [
+                ("TOPPADDING", (0, len(data) - 1), (-1, len(data) - 1), 0),
+                ("BOTTOMPADDING", (0, len(data) - 1), (-1, len(data) - 1), 1),
+            ]
+        last = len(data) - 1
+        styles += [
+            ("LINEBELOW", (0, last), (-1, last), 0.25, colors.HexColor("#BBBBBB")),
+            ("BOTTOMPADDING", (0, last), (-1, last), 4),
+            # A page break never separates a line from its breakdown.
+            ("NOSPLIT", (0, first), (-1, last)),
+        ]
     if not row.lines:
         data.append(["", _p("No billable usage in this period.", st.body), "", "", ""])
     # The number column fits three digits: a 40-line invoice with breakdowns stays aligned.
     table = Table(data, colWidths=[11 * mm, 83 * mm, 24 * mm, 28 * mm, 28 * mm], repeatRows=1)
     table.setStyle(TableStyle(styles))
-    return table
+    return table, any_estimated
+
+
+def _or_blank(value: Decimal | None, shown: Callable[[Decimal], str]) -> str:
+    return "" if value is None else shown(value)
 
 
 def quantity_note(doc: InvoiceDocument) -> str | None:
@@ -260,11 +314,13 @@ def _totals(doc: InvoiceDocument, st: _Styles) -> Table:
     return table
 
 
-def invoice_pdf(doc: InvoiceDocument, number_format: str = DEFAULT_NUMBER_FORMAT) -> bytes:
+def invoice_pdf(doc: InvoiceDocument) -> bytes:
+    """The document; its number and the corrected invoice's as they were printed at
+    posting."""
     st = _Styles()
     row = doc.invoice
     out = io.BytesIO()
-    number = f" {_number(doc, number_format)}" if row.number is not None else ""
+    number = f" {doc.display_number}" if doc.display_number is not None else ""
     footer = doc.parties.seller.footer
 
     def page(canvas: Canvas, template: SimpleDocTemplate) -> None:
@@ -284,10 +340,12 @@ def invoice_pdf(doc: InvoiceDocument, number_format: str = DEFAULT_NUMBER_FORMAT
         author=doc.parties.seller.name,
         subject=f"{row.period} {doc.parties.customer.name}",
     )
-    story = [*_header(doc, st, number_format), _lines(doc, st)]
-    note = quantity_note(doc)
-    if note:
-        story += [Spacer(1, 2 * mm), _p(note, st.small)]
+    lines, any_estimated = _lines(doc, st)
+    story = [*_header(doc, st), lines]
+    notes = [quantity_note(doc), ESTIMATED_NOTE if any_estimated else None]
+    for note in notes:
+        if note:
+            story += [Spacer(1, 2 * mm), _p(note, st.small)]
     # Totals and how to pay stay on one page, under the last lines.
     story += [
         KeepTogether([Spacer(1, 6 * mm), _totals(doc, st), Spacer(1, 6 * mm), *_payment(doc, st)])
