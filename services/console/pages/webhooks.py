@@ -152,7 +152,12 @@ def retried(delivery: dict[str, Any]) -> str:
         if last.get("response_status") is not None
         else f"did not answer ({last.get('error') or 'no response'})"
     )
-    return f"Tried again: the endpoint {answer}. Automatic attempts continue."
+    then = (
+        "No automatic attempts are left; retry again once the receiver is fixed."
+        if delivery["status"] == "failed"
+        else "Automatic attempts continue."
+    )
+    return f"Tried again: the endpoint {answer}. {then}"
 
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/retry")
