@@ -381,8 +381,11 @@ def _held_draft(console: ConsoleServer, api: httpx.Client) -> dict[str, Any]:
     for billed in (early, period):
         _ok(api.post("/v1/billing-runs", json={"period": billed}), 201)
         console.settle()
-    [draft] = items(api, "/v1/invoices", company_id=company["id"], period=period)
-    found: dict[str, Any] = api.get(f"/v1/invoices/{draft['id']}").json()
+    deadline = time.monotonic() + 60
+    while not (drafts := items(api, "/v1/invoices", company_id=company["id"], period=period)):
+        assert time.monotonic() < deadline, "the billing run made no draft"
+        time.sleep(0.2)
+    found: dict[str, Any] = api.get(f"/v1/invoices/{drafts[0]['id']}").json()
     return found
 
 
@@ -490,7 +493,7 @@ def test_a_webhook_is_created_with_its_secret_shown_once_and_its_delivery_log_re
     with receiver() as hook:
         hook.answer = lambda _r: 500
         sign_in(page, console, "admin", "/console/webhooks")
-        page.get_by_label("URL").fill(f"{hook.url}/hook")
+        page.get_by_label("URL", exact=True).fill(f"{hook.url}/hook")
         page.get_by_label("Description (optional)").fill("Bookkeeping")
         expect(page.get_by_role("checkbox", name=re.compile("invoice.posted"))).to_be_checked()
         page.get_by_role("button", name="Add endpoint").click()

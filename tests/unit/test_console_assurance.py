@@ -5,7 +5,9 @@ from __future__ import annotations
 from services.console.client import ApiProblem
 from services.console.pages.reconciliation import file_errors, previous_and_next, recorded
 from services.console.pages.webhooks import retried
+from services.console.session import Session
 from services.console.views import change
+from tests.unit.test_console_templates import render
 
 
 def test_file_errors_name_the_line_and_column_of_the_file() -> None:
@@ -59,3 +61,63 @@ def test_what_an_upload_and_a_retry_tell_the_clerk() -> None:
         "Tried again: the endpoint answered 503. No automatic attempts are left; retry again "
         "once the receiver is fixed."
     )
+
+
+ADMIN = Session(key="k", key_id="kid", role="admin", csrf="tok")
+DISABLED = {
+    "id": "w-1",
+    "url": "https://books.example/hook",
+    "events": ["invoice.posted"],
+    "description": None,
+    "status": "disabled",
+    "disabled_reason": "every delivery failed since 2026-11-20T08:00:00+00:00",
+    "created_at": "2026-11-01T08:00:00Z",
+}
+
+
+def test_a_disabled_endpoint_is_marked_in_the_list_and_on_its_log() -> None:
+    listed = render(
+        "webhooks.html",
+        ADMIN,
+        title="Webhooks",
+        current="Webhooks",
+        endpoints=[DISABLED, {**DISABLED, "id": "w-2", "status": "active"}],
+        more=False,
+        events=(),
+        form_id="webhook-create",
+        event_prefix="event:",
+    )
+    assert listed.count('class="disabled-endpoint"') == 1
+    assert '<span class="badge status-disabled">disabled</span>' in listed
+    assert "every delivery failed since 2026-11-20" in listed
+    failed = {
+        "id": "d-1",
+        "event_id": "e-1",
+        "event_type": "invoice.posted",
+        "status": "failed",
+        "attempts": 2,
+        "next_attempt_at": None,
+        "log": [
+            {
+                "attempted_at": "2026-11-20T08:00:00Z",
+                "response_status": 500,
+                "error": None,
+                "duration_ms": 12,
+                "manual": False,
+            }
+        ],
+    }
+    log = render(
+        "webhook.html",
+        ADMIN,
+        title="Webhook deliveries",
+        current="Webhooks",
+        endpoint=DISABLED,
+        deliveries=[failed, {**failed, "id": "d-2", "status": "succeeded"}],
+        next_cursor=None,
+        params={},
+    )
+    assert "<strong>Disabled:</strong>" in log
+    assert log.count(">Retry</button>") == 1
+    assert 'action="/console/webhooks/w-1/deliveries/d-1/retry"' in log
+    assert "HTTP 500" in log

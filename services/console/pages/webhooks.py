@@ -33,18 +33,18 @@ class EventType:
     summary: str
 
 
-_EVENT_TYPES: list[EventType] = []
+_EVENT_TYPES: dict[str, tuple[EventType, ...]] = {}
 
 
-async def event_types(api: Api) -> list[EventType]:
+async def event_types(api: Api) -> tuple[EventType, ...]:
     """The public event types a webhook can receive, from the API's AsyncAPI document (the
     same for every tenant, so read once)."""
-    if not _EVENT_TYPES:
+    if "all" not in _EVENT_TYPES:
         document = await api.get("/asyncapi.json")
         messages = document.get("components", {}).get("messages", {}).values()
         found = {m["name"]: str(m.get("summary") or "") for m in messages}
-        _EVENT_TYPES.extend(EventType(n, found[n]) for n in sorted(found))
-    return _EVENT_TYPES
+        _EVENT_TYPES["all"] = tuple(EventType(n, found[n]) for n in sorted(found))
+    return _EVENT_TYPES["all"]
 
 
 def endpoint_page(webhook_id: str) -> str:
