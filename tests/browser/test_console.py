@@ -498,7 +498,7 @@ def test_a_webhook_is_created_with_its_secret_shown_once_and_its_delivery_log_re
         expect(page.get_by_role("checkbox", name=re.compile("invoice.posted"))).to_be_checked()
         page.get_by_role("button", name="Add endpoint").click()
         expect(page.get_by_role("status")).to_contain_text("is created")
-        expect(page.get_by_label("Signing secret")).to_have_value(re.compile("^whsec_"))
+        expect(page.get_by_label("Signing secret", exact=True)).to_have_value(re.compile("^whsec_"))
         page.screenshot(path=str(screenshots / "webhook-created-1280.png"), full_page=True)
         [endpoint] = items(api, "/v1/webhooks")
         assert endpoint["url"] == f"{hook.url}/hook" and endpoint["events"] == ["invoice.posted"]

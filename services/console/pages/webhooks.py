@@ -27,6 +27,18 @@ CREATE_FORM = "webhook-create"
 EVENT_PREFIX = "event:"
 
 
+MEANING = {
+    "invoice.posted": "an invoice, adjustment or credit note is posted",
+    "invoice.paid": "an invoice's balance reached 0",
+    "invoice.voided": "an invoice is voided",
+    "payment.recorded": "a payment is recorded",
+    "payment.reversed": "a payment is undone",
+    "credit_note.applied": "a credit note is set against an invoice",
+    "credit_note.refunded": "a credit note is paid out to the customer",
+}
+"""Each event type in a clerk's words; the types themselves come from the API."""
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -42,8 +54,8 @@ async def event_types(api: Api) -> tuple[EventType, ...]:
     if "all" not in _EVENT_TYPES:
         document = await api.get("/asyncapi.json")
         messages = document.get("components", {}).get("messages", {}).values()
-        found = {m["name"]: str(m.get("summary") or "") for m in messages}
-        _EVENT_TYPES["all"] = tuple(EventType(n, found[n]) for n in sorted(found))
+        names = sorted({str(m["name"]) for m in messages})
+        _EVENT_TYPES["all"] = tuple(EventType(n, MEANING.get(n, "")) for n in names)
     return _EVENT_TYPES["all"]
 
 
