@@ -528,7 +528,7 @@ def test_a_webhook_is_created_with_its_secret_shown_once_and_its_delivery_log_re
         delivery = page.get_by_role("region", name="Delivery log").get_by_role("row")
         expect(delivery.filter(has_text="invoice.posted")).to_contain_text("delivered")
         expect(delivery.filter(has_text="invoice.posted")).to_contain_text("by hand")
-        page.screenshot(path=str(screenshots / "webhook-log-1280.png"), full_page=True)
+        page.screenshot(path=str(screenshots / "webhook-retried-1280.png"), full_page=True)
     [done] = items(api, f"/v1/webhooks/{endpoint['id']}/deliveries")
     assert done["status"] == "succeeded"
     assert [a["manual"] for a in done["log"]][-1] is True
