@@ -20,6 +20,8 @@ from services.console.pages import (
     mapping,
     modules,
     overview,
+    reconciliation,
+    webhooks,
 )
 from services.console.session import SESSION_COOKIE, Sealer, Session
 from services.console.views import (
@@ -35,7 +37,19 @@ from services.console.views import (
 from services.gateway.settings import GatewaySettings
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (auth, overview, modules, mapping, companies, contracts, invoices, insights, audit)
+PAGES = (
+    auth,
+    overview,
+    modules,
+    mapping,
+    companies,
+    contracts,
+    invoices,
+    reconciliation,
+    webhooks,
+    insights,
+    audit,
+)
 
 
 def install(app: FastAPI, settings: GatewaySettings) -> None:

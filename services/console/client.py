@@ -22,6 +22,8 @@ class ApiProblem(Exception):
     status: int
     message: str
     fields: dict[str, str] = field(default_factory=dict)
+    errors: list[tuple[list[str | int], str]] = field(default_factory=list)
+    """Every error as the API gave it: where (``body`` and ``query`` left out) and what."""
 
     @classmethod
     def of(cls, response: httpx.Response) -> ApiProblem:
@@ -33,13 +35,16 @@ class ApiProblem(Exception):
             return cls(response.status_code, f"The API answered {response.status_code}.")
         detail = body.get("detail") or body.get("title") or f"Error {response.status_code}"
         fields: dict[str, str] = {}
+        errors: list[tuple[list[str | int], str]] = []
         for error in body.get("errors") or ():
-            loc = [str(part) for part in error.get("loc") or () if part not in ("body", "query")]
+            loc = [part for part in error.get("loc") or () if part not in ("body", "query")]
+            msg = plain(str(error.get("msg", "")))
+            errors.append((loc, msg))
             if loc:
-                fields.setdefault(loc[0], plain(str(error.get("msg", ""))))
+                fields.setdefault(str(loc[0]), msg)
         if fields:
             detail = "Please correct: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-        return cls(response.status_code, str(detail), fields)
+        return cls(response.status_code, str(detail), fields, errors)
 
 
 REQUIRED = ("Field required", "String should have at least 1 character")
@@ -69,14 +74,15 @@ class Api:
         params: dict[str, Any] | None = None,
         json: Any = None,
         accept: str = "application/json",
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        headers = {**self._headers, "Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
         response = await self._client.request(
-            method,
-            path,
-            params=clean,
-            json=json,
-            headers={**self._headers, "Accept": accept},
+            method, path, params=clean, json=json, content=content, headers=headers
         )
         if response.status_code >= 400:
             raise ApiProblem.of(response)
@@ -97,6 +103,11 @@ class Api:
 
     async def send(self, method: str, path: str, body: Any = None) -> Any:
         response = await self.call(method, path, json=body)
+        return response.json() if response.content else None
+
+    async def upload(self, path: str, content: bytes, content_type: str) -> Any:
+        """POSTs a file as it is (a CSV, say) and answers the JSON the API returns."""
+        response = await self.call("POST", path, content=content, content_type=content_type)
         return response.json() if response.content else None
 
     async def items(self, path: str, pages: int, **params: Any) -> tuple[list[Any], bool]:

@@ -16,6 +16,8 @@ import httpx
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from services.console.client import Api, ApiProblem
 from services.console.session import (
@@ -37,6 +39,8 @@ NAVIGATION = (
     ("Mapping", f"{ROOT}/mapping"),
     ("Contracts", f"{ROOT}/contracts"),
     ("Invoices", f"{ROOT}/invoices"),
+    ("Reconciliation", f"{ROOT}/reconciliation"),
+    ("Webhooks", f"{ROOT}/webhooks"),
     ("Insights", f"{ROOT}/insights"),
     ("Audit", f"{ROOT}/audit"),
 )
@@ -50,6 +54,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_FORM_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class SignInNeeded(Exception):
@@ -96,7 +101,30 @@ def templates() -> jinja2.Environment:
     env.filters["qty"] = quantity
     env.filters["percent"] = percent
     env.globals["query"] = query_string
+    env.tests["negative"] = negative
+    env.globals["change"] = change
     return env
+
+
+def change(value: Any, baseline: Any) -> str:
+    """How far a quantity moved from its baseline, in percent (signed)."""
+    try:
+        now, base = Decimal(str(value)), Decimal(str(baseline))
+    except (InvalidOperation, ValueError):
+        return ""
+    if not base:
+        return "new"
+    if not now:
+        return "stopped (\N{MINUS SIGN}100 %)"
+    moved = ((now - base) / base * 100).quantize(Decimal(1))
+    return f"{moved:+,} %".replace("-", "\N{MINUS SIGN}") if moved else "0 %"
+
+
+def negative(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) < 0
+    except (InvalidOperation, ValueError):
+        return False
 
 
 def money(value: Any) -> str:
@@ -196,6 +224,36 @@ async def checked_form(page: Page) -> dict[str, str]:
     return form
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A form with one file: its other fields and the file's bytes (empty: none chosen;
+    ``too_large``: more than ``MAX_UPLOAD_BYTES``, not read)."""
+
+    form: dict[str, str]
+    content: bytes
+    filename: str
+    too_large: bool = False
+
+
+async def checked_upload(page: Page, file_field: str) -> Upload:
+    """A multipart form with the session's CSRF token and at most one file."""
+    try:
+        async with page.request.form(max_files=1, max_fields=20) as data:
+            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            if not same_token(form.get("csrf_token", ""), page.session.csrf):
+                raise FormRefused
+            chosen = data.get(file_field)
+            if chosen is None or isinstance(chosen, str):
+                return Upload(form, b"", "")
+            content = await chosen.read(MAX_UPLOAD_BYTES + 1)
+            name = chosen.filename or ""
+            if len(content) > MAX_UPLOAD_BYTES:
+                return Upload(form, b"", name, too_large=True)
+            return Upload(form, content, name)
+    except (HTTPException, MultiPartException) as exc:
+        raise FormRefused from exc
+
+
 def redirect(request: Request, to: str, flash: dict[str, Any] | None = None) -> Response:
     response = RedirectResponse(to, status_code=303, headers=HEADERS)
     if flash is not None:
@@ -208,30 +266,45 @@ async def act(
     page: Page,
     form: dict[str, str],
     call: Callable[[], Awaitable[Any]],
-    done: str | Callable[[Any], str],
+    done: str | Callable[[Any], str | dict[str, Any]],
     *,
     form_id: str,
     default_back: str,
 ) -> Response:
     """Runs one API call for a form and goes back to the page it came from, with what
-    happened: ``done`` on success, the API's own words (per field where it names one)
-    otherwise."""
+    happened: ``done`` on success (its text, or the one-time message's fields), the API's own
+    words (per field where it names one) otherwise."""
     back = local_path(form.get("back"), default_back)
     try:
         answer = await call()
     except ApiProblem as problem:
         if problem.status == 401:
             raise SignInNeeded(back) from problem
-        flash = {
-            "kind": "error",
-            "text": explain(problem),
-            "form": form_id,
-            "fields": problem.fields,
-            "values": {k: v for k, v in form.items() if k != "csrf_token"},
-        }
-        return redirect(page.request, back, flash)
-    text = done(answer) if callable(done) else done
-    return redirect(page.request, back, {"kind": "notice", "text": text, "form": form_id})
+        return refuse(page, form, explain(problem), problem.fields, form_id=form_id, back=back)
+    said = done(answer) if callable(done) else done
+    notice = {"text": said} if isinstance(said, str) else said
+    return redirect(page.request, back, {"kind": "notice", "form": form_id, **notice})
+
+
+def refuse(
+    page: Page,
+    form: dict[str, str],
+    text: str,
+    fields: dict[str, str],
+    *,
+    form_id: str,
+    back: str,
+) -> Response:
+    """Back to the form's page with why it was refused, per field where one is named, and
+    what was typed."""
+    flash = {
+        "kind": "error",
+        "text": text,
+        "form": form_id,
+        "fields": fields,
+        "values": {k: v for k, v in form.items() if k != "csrf_token"},
+    }
+    return redirect(page.request, back, flash)
 
 
 def explain(problem: ApiProblem) -> str:

@@ -24,11 +24,16 @@ PAGES = (
     "/console/mapping/services",
     "/console/contracts",
     "/console/invoices",
+    "/console/reconciliation",
+    "/console/webhooks",
     "/console/insights",
     "/console/audit",
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-WRITE_BUTTON = re.compile(r"<button[^>]*>(Map|Exclude|Auto-map|Sync now|Save|Post|Void)</button>")
+WRITE_BUTTON = re.compile(
+    r"<button[^>]*>(Map|Exclude|Auto-map|Sync now|Save|Post|Void|Upload vendor bill"
+    r"|Release hold|Add endpoint|Delete|Retry)</button>"
+)
 
 
 @pytest.fixture

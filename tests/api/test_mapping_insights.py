@@ -252,5 +252,6 @@ async def test_the_public_api_document_lists_every_kind(m: MappingApi) -> None:
         "stale_module",
         "sync_failed",
         "usage_anomaly",
+        "webhook_endpoint_disabled",
     ]
     assert "usage_without_contract" in doc["paths"]["/v1/insights"]["get"]["description"]

@@ -3,7 +3,10 @@ posting, CSRF, sign-out, charts, offline assets, and screenshots of every page."
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,11 +16,24 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
+from services.console.views import quantity
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.support.console_server import ConsoleServer
+from tests.support.webhook_receiver import receiver
 
 LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text()
-NAVIGATION = ("Overview", "Modules", "Mapping", "Contracts", "Invoices", "Insights", "Audit")
+CSV_HEADER = "module,period,currency,metric,quantity,unit_cost\n"
+NAVIGATION = (
+    "Overview",
+    "Modules",
+    "Mapping",
+    "Contracts",
+    "Invoices",
+    "Reconciliation",
+    "Webhooks",
+    "Insights",
+    "Audit",
+)
 WRITE_BUTTONS = (
     "Sync now",
     "Map",
@@ -28,6 +44,10 @@ WRITE_BUTTONS = (
     "Void",
     "Record payment",
     "Save",
+    "Upload vendor bill",
+    "Add endpoint",
+    "Retry",
+    "Delete",
 )
 
 
@@ -88,7 +108,14 @@ def test_a_viewer_sees_no_write_buttons_and_the_gateway_still_refuses_a_write(
     draft = a_draft(api)
     sign_in(page, console, "viewer")
     expect(page.get_by_text("Signed in as viewer")).to_be_visible()
-    pages = ("/console/", "/console/modules", "/console/mapping", "/console/mapping/services")
+    pages = (
+        "/console/",
+        "/console/modules",
+        "/console/mapping",
+        "/console/mapping/services",
+        "/console/reconciliation",
+        "/console/webhooks",
+    )
     for path in (*pages, f"/console/invoices/{draft['id']}"):
         page.goto(console.url + path)
         for name in WRITE_BUTTONS:
@@ -279,10 +306,245 @@ def test_the_keyboard_reaches_the_skip_link_and_the_navigation(
     expect(page.get_by_role("heading", name="Modules", level=1)).to_be_visible()
 
 
+def _months_before(period: str, count: int) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    index = year * 12 + month - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _days(period: str) -> list[dt.date]:
+    first = dt.date.fromisoformat(f"{period}-01")
+    after = (first + dt.timedelta(days=32)).replace(day=1)
+    return [first + dt.timedelta(days=n) for n in range((after - first).days)]
+
+
+def _ok(answer: httpx.Response, status: int = 200) -> Any:
+    assert answer.status_code in (status, 201, 202, 204), answer.text
+    return answer.json() if answer.content else None
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways"
+
+
+def _held_draft(console: ConsoleServer, api: httpx.Client) -> dict[str, Any]:
+    """A company of its own billed four months before the tenant's period at 4 servers a day
+    (before any sample contract starts, so no other company gets an invoice then) and at 40
+    a day in the period: its draft of the period is held."""
+    early, period = _months_before(console.period, 4), console.period
+    module, metric, code = "datto_rmm", "servers", "RMM-SERVER"
+    company = _ok(
+        api.post("/v1/companies", json={"name": "Spike Held GmbH", "currency": "EUR"}), 201
+    )
+    _ok(
+        api.put(
+            f"/v1/modules/{module}/billing",
+            json={"enabled": True, "effective_from": f"{early}-01"},
+        )
+    )
+    org = "spike-held-1"
+    records = [
+        {
+            "module": module,
+            "org_id": org,
+            "org_name": "Spike Held GmbH",
+            "metric": metric,
+            "date": day.isoformat(),
+            "quantity": quantity,
+        }
+        for days, quantity in ((_days(early), "4"), (_days(period), "40"))
+        for day in days
+    ]
+    _ok(api.post("/v1/usage", json={"records": records}))
+    console.settle()
+    _ok(api.put(f"/v1/module-orgs/{module}/{org}/mapping", json={"company_id": company["id"]}))
+    service = {
+        "service_code": code,
+        "name": "Servers",
+        "counting_basis": "daily",
+        "minimum_units": "0",
+        "pricing": {"model": "per_unit"},
+        "unit_price": "1.00",
+    }
+    contract = {
+        "company_id": company["id"],
+        "name": "Managed servers",
+        "start_date": f"{early}-01",
+        "currency": "EUR",
+        "services": [service],
+    }
+    _ok(api.post("/v1/contracts", json=contract), 201)
+    console.settle()
+    for billed in (early, period):
+        _ok(api.post("/v1/billing-runs", json={"period": billed}), 201)
+        console.settle()
+    deadline = time.monotonic() + 60
+    while not (drafts := items(api, "/v1/invoices", company_id=company["id"], period=period)):
+        assert time.monotonic() < deadline, "the billing run made no draft"
+        time.sleep(0.2)
+    found: dict[str, Any] = api.get(f"/v1/invoices/{drafts[0]['id']}").json()
+    return found
+
+
+def test_a_held_draft_shows_why_and_is_released_from_its_invoice_page(
+    page: Page, console: ConsoleServer, api: httpx.Client, screenshots: Path
+) -> None:
+    draft = _held_draft(console, api)
+    [reason] = draft["hold"]["reasons"]
+    assert Decimal(reason["quantity"]) == 40 and Decimal(reason["baseline"]) == 4
+    sign_in(page, console, "billing", f"/console/invoices/{draft['id']}")
+    hold = page.get_by_role("region", name="Held for review")
+    expect(hold).to_be_visible()
+    reasons = page.get_by_role("region", name="Hold reasons")
+    expect(reasons.get_by_role("row").filter(has_text="RMM-SERVER")).to_contain_text("+900 %")
+    expect(page.get_by_role("button", name="Post", exact=True)).to_have_count(0)
+    page.screenshot(path=str(screenshots / "invoice-held-1280.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    _no_sideways_scroll(page)
+    page.screenshot(path=str(screenshots / "invoice-held-390.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+    page.get_by_role("button", name="Release hold").click()
+    expect(page.locator("#release-note-error")).to_have_text("this field is required")
+    expect(page.get_by_label("Note: why the quantities are right")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    assert api.get(f"/v1/invoices/{draft['id']}").json()["hold"]["released_at"] is None
+
+    page.get_by_label("Note: why the quantities are right").fill("40 servers migrated in")
+    page.get_by_role("button", name="Release hold").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "The hold is released; the draft can be posted."
+    )
+    expect(page.get_by_role("region", name="Hold released")).to_contain_text(
+        "40 servers migrated in"
+    )
+    released = api.get(f"/v1/invoices/{draft['id']}").json()["hold"]
+    assert released["note"] == "40 servers migrated in" and released["released_at"]
+    expect(page.get_by_role("button", name="Post", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Release hold")).to_have_count(0)
+
+
+def test_the_reconciliation_page_shows_a_vendor_bill_uploaded_from_it(
+    page: Page,
+    console: ConsoleServer,
+    api: httpx.Client,
+    screenshots: Path,
+    tmp_path: Path,
+) -> None:
+    period = console.period
+    rows = api.get("/v1/reconciliation", params={"period": period}).json()["items"]
+    row = next(r for r in rows if Decimal(r["usage_quantity"]) > 0)
+    vendor = Decimal(row["usage_quantity"]) + 3
+    sign_in(page, console, "billing", "/console/reconciliation")
+    expect(page.get_by_label("Month")).to_have_value(period)
+    table = page.get_by_role("region", name=f"Reconciliation of {period}")
+    expect(table.get_by_role("row")).to_have_count(len(rows) + 1)
+    margin = page.get_by_role("region", name="Margin by company")
+    expect(margin.get_by_role("row").nth(1)).to_be_visible()
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{CSV_HEADER}{row['module']},{period},EUR,{row['metric']},lots,1.50\n")
+    page.get_by_label("Vendor bill (CSV file)").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload vendor bill").click()
+    expect(page.locator("#vendor-bill-bill_csv-error")).to_contain_text("Line 2, column quantity")
+    expect(page.get_by_label("Vendor bill (CSV file)")).to_have_attribute("aria-invalid", "true")
+    assert items(api, "/v1/vendor-bills", period=period) == []
+
+    good = tmp_path / "bill.csv"
+    good.write_text(f"{CSV_HEADER}{row['module']},{period},EUR,{row['metric']},{vendor},1.50\n")
+    page.get_by_label("Vendor bill (CSV file)").set_input_files(str(good))
+    page.get_by_role("button", name="Upload vendor bill").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Vendor bill recorded: {row['module']}")
+    names = {m["module"]: m["name"] for m in items(api, "/v1/modules")}
+    shown = (
+        page.get_by_role("region", name=f"Reconciliation of {period}")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name=names[row["module"]], exact=True))
+        .filter(has=page.get_by_role("cell", name=row["metric"], exact=True))
+    )
+    expect(shown.locator("td[data-label='Vendor bill']")).to_have_text(quantity(vendor))
+    difference = shown.locator("td[data-label='Difference']")
+    expect(difference).to_have_text("+3")
+    expect(difference).to_have_class(re.compile("attention"))
+    [bill] = items(api, "/v1/vendor-bills", period=period)
+    assert Decimal(bill["lines"][0]["quantity"]) == vendor
+    page.screenshot(path=str(screenshots / "reconciliation-uploaded-1280.png"), full_page=True)
+
+
+def test_a_viewer_sees_the_reconciliation_but_no_upload_form(
+    page: Page, console: ConsoleServer
+) -> None:
+    sign_in(page, console, "viewer", "/console/reconciliation")
+    expect(page.get_by_role("heading", name="Reconciliation", level=1)).to_be_visible()
+    expect(page.get_by_role("region", name=re.compile("^Reconciliation of"))).to_be_visible()
+    expect(page.get_by_label("Vendor bill (CSV file)")).to_have_count(0)
+    expect(page.get_by_role("button", name="Upload vendor bill")).to_have_count(0)
+    page.goto(console.url + "/console/webhooks")
+    expect(page.get_by_text("Only an admin key may manage webhooks.")).to_be_visible()
+
+
+def test_a_webhook_is_created_with_its_secret_shown_once_and_its_delivery_log_retried(
+    page: Page, console: ConsoleServer, api: httpx.Client, screenshots: Path
+) -> None:
+    with receiver() as hook:
+        hook.answer = lambda _r: 500
+        sign_in(page, console, "admin", "/console/webhooks")
+        page.get_by_label("URL", exact=True).fill(f"{hook.url}/hook")
+        page.get_by_label("Description (optional)").fill("Bookkeeping")
+        expect(page.get_by_role("checkbox", name=re.compile("invoice.posted"))).to_be_checked()
+        page.get_by_role("button", name="Add endpoint").click()
+        expect(page.get_by_role("status")).to_contain_text("is created")
+        expect(page.get_by_label("Signing secret", exact=True)).to_have_value(re.compile("^whsec_"))
+        page.screenshot(path=str(screenshots / "webhook-created-1280.png"), full_page=True)
+        [endpoint] = items(api, "/v1/webhooks")
+        assert endpoint["url"] == f"{hook.url}/hook" and endpoint["events"] == ["invoice.posted"]
+        page.reload()
+        expect(page.locator("#secret")).to_have_count(0)
+        assert "whsec_" not in page.content()
+
+        _ok(api.put("/v1/seller-profile", json={"name": "Console MSP", "payment_terms_days": 14}))
+        draft = next(d for d in items(api, "/v1/invoices", status="draft") if not d.get("hold"))
+        _ok(api.post(f"/v1/invoices/{draft['id']}/post"))
+        deadline = time.monotonic() + 60
+        while not (hook.at("/hook") and _attempted(api, endpoint["id"])):
+            assert time.monotonic() < deadline, "no delivery was attempted"
+            time.sleep(0.2)
+
+        page.get_by_role("link", name=re.compile("^Delivery log")).click()
+        expect(page.get_by_role("heading", name="Webhook deliveries", level=1)).to_be_visible()
+        log = page.get_by_role("region", name="Delivery log")
+        delivery = log.get_by_role("row").filter(has_text="invoice.posted")
+        expect(delivery).to_contain_text("HTTP 500")
+        expect(delivery).to_contain_text("pending")
+        hook.answer = lambda _r: 204
+        delivery.get_by_role("button", name=re.compile("^Retry")).click()
+        expect(page.get_by_role("status")).to_have_text(
+            "Delivered: the endpoint accepted the event."
+        )
+        delivery = page.get_by_role("region", name="Delivery log").get_by_role("row")
+        expect(delivery.filter(has_text="invoice.posted")).to_contain_text("delivered")
+        expect(delivery.filter(has_text="invoice.posted")).to_contain_text("by hand")
+        page.screenshot(path=str(screenshots / "webhook-retried-1280.png"), full_page=True)
+    [done] = items(api, f"/v1/webhooks/{endpoint['id']}/deliveries")
+    assert done["status"] == "succeeded"
+    assert [a["manual"] for a in done["log"]][-1] is True
+    assert json.loads(hook.at("/hook")[-1].body)["data"]["invoice"]["id"] == draft["id"]
+
+
+def _attempted(api: httpx.Client, webhook_id: str) -> bool:
+    found = items(api, f"/v1/webhooks/{webhook_id}/deliveries")
+    return bool(found) and found[0]["attempts"] > 0
+
+
 def _every_page(console: ConsoleServer, api: httpx.Client) -> dict[str, str]:
     invoice = items(api, "/v1/invoices")[0]
     company = items(api, "/v1/companies")[0]
     contract = items(api, "/v1/contracts")[0]
+    webhooks = items(api, "/v1/webhooks")
     return {
         "overview": "/console/",
         "modules": "/console/modules",
@@ -294,6 +556,9 @@ def _every_page(console: ConsoleServer, api: httpx.Client) -> dict[str, str]:
         "contract": f"/console/contracts/{contract['id']}",
         "invoices": "/console/invoices",
         "invoice": f"/console/invoices/{invoice['id']}",
+        "reconciliation": "/console/reconciliation",
+        "webhooks": "/console/webhooks",
+        **({"webhook-log": f"/console/webhooks/{webhooks[0]['id']}"} if webhooks else {}),
         "insights": "/console/insights",
         "audit": "/console/audit",
     }

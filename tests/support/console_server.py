@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,8 @@ class ConsoleServer:
     url: str
     period: str
     keys: dict[str, str]  # role -> key
+    settle: Callable[[], None] = field(default=lambda: None, compare=False)
+    """Waits (from the test's thread) until the pipeline has handled what the API took."""
 
 
 def free_port() -> int:
@@ -74,7 +77,10 @@ def console_server(data_dir: Path, companies: int = 6) -> Iterator[ConsoleServer
     """Serves until the block ends; the tenant is loaded before the block starts."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    system = EmbeddedSystem(data_dir, environment="test", rate_limit_burst=100_000)
+    # Private webhook targets: the browser tests' receiver listens on the loopback.
+    system = EmbeddedSystem(
+        data_dir, environment="test", rate_limit_burst=100_000, webhook_allow_private=True
+    )
     server = uvicorn.Server(
         uvicorn.Config(system.app, host="127.0.0.1", port=port, log_level="warning")
     )
@@ -86,7 +92,12 @@ def console_server(data_dir: Path, companies: int = 6) -> Iterator[ConsoleServer
             if not thread.is_alive():
                 raise RuntimeError("the console's server did not start")
             threading.Event().wait(0.05)
-        yield asyncio.run_coroutine_threadsafe(_load(system, base, companies), loop).result(600)
+        loaded = asyncio.run_coroutine_threadsafe(_load(system, base, companies), loop).result(600)
+
+        def settle() -> None:
+            asyncio.run_coroutine_threadsafe(system.settle(120), loop).result(180)
+
+        yield dataclasses.replace(loaded, settle=settle)
     finally:
         server.should_exit = True
         thread.join(60)

@@ -19,6 +19,7 @@ KINDS = (
     "stale_module",
     "sync_failed",
     "usage_anomaly",
+    "webhook_endpoint_disabled",
 )
 
 

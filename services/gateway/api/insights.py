@@ -1,7 +1,8 @@
 """``GET /v1/insights``: what needs attention, merged from the services that know it.
 
 Each service answers the insights of its own facts at its ``/v1/insights`` (mapping: orgs,
-metrics, contracts, stale modules; ingest: ``sync_failed``; invoicing: ``usage_anomaly``),
+metrics, contracts, stale modules; ingest: ``sync_failed``; invoicing: ``usage_anomaly``,
+``webhook_endpoint_disabled``),
 computed from its current state; the gateway asks those the ``kind`` filter concerns,
 merges them (the most severe first) and pages the merged list."""
 
@@ -20,10 +21,15 @@ from services.gateway.proxy import RETURNED_HEADERS
 from shared.context import CallerContext
 from shared.openapi_docs import ApiModel
 from shared.pagination import MAX_LIMIT, Page, page_of
+from shared.wire import UtcDateTime
 
 router = APIRouter(tags=["insights"])
 PATH = "/v1/insights"
-OWNERS = {"sync_failed": "ingest", "usage_anomaly": "invoicing"}
+OWNERS = {
+    "sync_failed": "ingest",
+    "usage_anomaly": "invoicing",
+    "webhook_endpoint_disabled": "invoicing",
+}
 """kinds answered by a service other than mapping (which owns every other kind)"""
 SERVICES = ("mapping", "ingest", "invoicing")
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
@@ -40,6 +46,7 @@ class InsightKind(StrEnum):
     STALE_MODULE = "stale_module"
     SYNC_FAILED = "sync_failed"
     USAGE_ANOMALY = "usage_anomaly"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
 
 class InsightSeverity(StrEnum):
@@ -69,10 +76,18 @@ class InsightOut(ApiModel):
     """The held draft (``usage_anomaly``)."""
     period: str | None = None
     """The held draft's month, ``YYYY-MM`` (``usage_anomaly``)."""
+    webhook_id: str | None = None
+    """The disabled webhook endpoint (``webhook_endpoint_disabled``)."""
+    url: str | None = None
+    """The disabled endpoint's URL (``webhook_endpoint_disabled``)."""
+    since: UtcDateTime | None = None
+    """When every delivery to the disabled endpoint began failing
+    (``webhook_endpoint_disabled``)."""
     message: str
     """The insight in a sentence, for people."""
     count: int
-    """How much is concerned; what it counts depends on the kind."""
+    """How much is concerned; what it counts depends on the kind
+    (``webhook_endpoint_disabled``: its deliveries waiting)."""
     items: list[dict[str, Any]] | None = None
     """The details, where the kind has them: ``unmapped_metric``,
     ``usage_without_contract``, ``sync_failed`` (the failed days with their error),
@@ -139,17 +154,18 @@ async def list_insights(
     - ``sync_failed`` (critical): a module whose latest sync of a day ended failed, with the
       error (``items``: the failed days), until a later sync of that day succeeds;
     - ``usage_anomaly`` (warning): a held draft (``invoice_id``, ``period``; ``items``: its
-      anomalous services with quantity and baseline).
+      anomalous services with quantity and baseline);
+    - ``webhook_endpoint_disabled`` (warning): a webhook endpoint disabled after days of
+      failed deliveries (``webhook_id``, ``url``, ``since``: when every delivery began
+      failing), until a retry by hand succeeds or the endpoint is deleted.
 
     ``kind`` (comma-separated or repeated) narrows the answer."""
     asked = _asked(kind)
     calls = []
     for service, kinds in asked.items():
-        params: list[tuple[str, str]] = []
-        if service == "mapping":
-            params += [("kind", k) for k in kinds]
-            if stale_days is not None:
-                params.append(("stale_days", str(stale_days)))
+        params: list[tuple[str, str]] = [("kind", k) for k in kinds]
+        if service == "mapping" and stale_days is not None:
+            params.append(("stale_days", str(stale_days)))
         calls.append(_all(runtime, service, params, ctx))
     try:
         found = await asyncio.gather(*calls)

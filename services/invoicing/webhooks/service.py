@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.invoicing.webhooks import signing
 from services.invoicing.webhooks.models import (
+    DeliveryStatus,
     EndpointStatus,
     WebhookDeliveryRow,
     WebhookEndpointRow,
@@ -114,6 +115,31 @@ async def list_endpoints(
     query = select(WebhookEndpointRow).where(WebhookEndpointRow.tenant_id == tenant_id)
     order = [WebhookEndpointRow.id.expression]
     return await paginate(session, query, order, params, lambda r: r[0], lambda r: [r[0].id])
+
+
+async def disabled_endpoints(
+    session: AsyncSession, tenant_id: str
+) -> list[tuple[WebhookEndpointRow, int]]:
+    """The tenant's disabled endpoints, oldest first, each with how many of its deliveries
+    wait undelivered (the ``webhook_endpoint_disabled`` insight)."""
+    waiting = (
+        select(func.count())
+        .where(
+            WebhookDeliveryRow.endpoint_id == WebhookEndpointRow.id,
+            WebhookDeliveryRow.status != DeliveryStatus.SUCCEEDED,
+        )
+        .correlate(WebhookEndpointRow)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(WebhookEndpointRow, waiting)
+        .where(
+            WebhookEndpointRow.tenant_id == tenant_id,
+            WebhookEndpointRow.status == EndpointStatus.DISABLED,
+        )
+        .order_by(WebhookEndpointRow.id)
+    )
+    return [(endpoint, int(count)) for endpoint, count in rows]
 
 
 async def delete_endpoint(session: AsyncSession, tenant_id: str, endpoint_id: str) -> None:
