@@ -32,10 +32,8 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    false,
     func,
     literal,
-    null,
     or_,
     select,
     text,
@@ -43,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.assurance.reconciliation import Share
+from services.invoicing.assurance.reconciliation import Share, classify
 from services.invoicing.models import (
     ContractRow,
     ContractServiceRow,
@@ -107,13 +105,16 @@ def _cover(tenant_id: str, start: date, end: date, dialect: str) -> Subquery:
         .distinct()
         .subquery()
     )
-    bounds = select(
-        versions.c.contract_id,
-        versions.c.since,
-        func.lead(versions.c.since)
-        .over(partition_by=versions.c.contract_id, order_by=versions.c.since)
-        .label("until"),
-    ).subquery()
+    later = versions.alias("later")
+    bounds = (
+        select(versions.c.contract_id, versions.c.since, func.min(later.c.since).label("until"))
+        .outerjoin(
+            later,
+            and_(later.c.contract_id == versions.c.contract_id, later.c.since > versions.c.since),
+        )
+        .group_by(versions.c.contract_id, versions.c.since)
+        .subquery()
+    )
 
     def number(day: ColumnElement[Any]) -> ColumnElement[int]:
         return _day_number(day, start, dialect)
@@ -159,27 +160,11 @@ def _cover(tenant_id: str, start: date, end: date, dialect: str) -> Subquery:
 def _rows(
     tenant_id: str, start: date, end: date, dialect: str, only: Sequence[Metric] | None
 ) -> Subquery:
-    """The period's unit rows (of ``only`` these metrics), each with its share: its module's
-    billing state, its org's mapping, its service's days in force."""
+    """The period's unit rows (of ``only`` these metrics), each with whether it feeds a
+    service and whether that service is in force that day."""
     cover = _cover(tenant_id, start, end, dialect)
     in_force = (
         cover.c.days.op(">>")(_day_number(_u.day, start, dialect)).self_group().op("&")(1) == 1
-    )
-    share = case(
-        (
-            or_(
-                _m.enabled.is_(None),
-                _m.enabled == false(),
-                _m.effective_from.is_(None),
-                _m.effective_from > _u.day,
-            ),
-            literal(int(Share.BILLING_DISABLED)),
-        ),
-        (_u.status == "excluded", literal(int(Share.EXCLUDED_ORG))),
-        (_u.status == "unmapped", literal(int(Share.UNMAPPED_ORG))),
-        (_u.service_code == NO_SERVICE, literal(int(Share.UNMAPPED_METRIC))),
-        (in_force, literal(int(Share.BILLED))),
-        else_=literal(int(Share.NO_CONTRACT)),
     )
     rows = (
         select(
@@ -187,15 +172,13 @@ def _rows(
             _u.org_id,
             _u.metric,
             _u.day,
+            _u.status,
             func.nullif(_u.service_code, NO_SERVICE).label("code"),
+            case((_u.service_code == NO_SERVICE, 0), else_=1).label("has_service"),
+            case((in_force, 1), else_=0).label("covered"),
             _u.quantity,
-            share.label("share"),
         )
         .select_from(UnitRow.__table__)
-        .outerjoin(
-            ModuleBillingRow.__table__,
-            and_(_m.tenant_id == _u.tenant_id, _m.module == _u.module),
-        )
         .outerjoin(
             cover,
             and_(cover.c.company_id == _u.company_id, cover.c.service_code == _u.service_code),
@@ -207,43 +190,52 @@ def _rows(
     return rows.subquery()
 
 
-def _per_row(tenant_id: str, start: date, end: date, dialect: str) -> Select[Any]:
-    """Each row as a record: per metric and share the summed quantity, and the lowest and
-    highest service code, which tell the metrics with records of several rows."""
-    rows = _rows(tenant_id, start, end, dialect, None)
+def _sums(rows: Subquery | Any) -> Select[Any]:
+    """Per metric, day and org status: the quantity, the part without a service and the
+    part whose service is in force."""
+    keys = (rows.c.module, rows.c.metric, rows.c.day, rows.c.status)
     return select(
-        rows.c.module,
-        rows.c.metric,
-        rows.c.share,
+        *keys,
         func.sum(rows.c.quantity),
-        func.min(rows.c.code),
-        func.max(rows.c.code),
-    ).group_by(rows.c.module, rows.c.metric, rows.c.share)
+        func.sum(case((rows.c.has_service == 0, rows.c.quantity), else_=0)),
+        func.sum(case((rows.c.covered == 1, rows.c.quantity), else_=0)),
+    ).group_by(*keys)
+
+
+def _per_row(tenant_id: str, start: date, end: date, dialect: str) -> Select[Any]:
+    """Each row as a record; with the lowest and highest service code, which tell the
+    metrics with records of several rows."""
+    rows = _rows(tenant_id, start, end, dialect, None)
+    return _sums(rows).add_columns(func.min(rows.c.code), func.max(rows.c.code))
 
 
 def _per_record(
     tenant_id: str, start: date, end: date, dialect: str, metrics: Sequence[Metric]
 ) -> Select[Any]:
-    """The records of ``metrics``, each counted once under the best share of its rows."""
+    """The records of ``metrics``, each once: covered when any of its rows is."""
     rows = _rows(tenant_id, start, end, dialect, metrics)
     records = (
         select(
             rows.c.module,
             rows.c.metric,
-            func.min(rows.c.share).label("share"),
+            rows.c.day,
+            func.min(rows.c.status).label("status"),
+            func.max(rows.c.has_service).label("has_service"),
+            func.max(rows.c.covered).label("covered"),
             func.max(rows.c.quantity).label("quantity"),
         )
         .group_by(rows.c.module, rows.c.org_id, rows.c.metric, rows.c.day)
         .subquery()
     )
-    return select(
-        records.c.module,
-        records.c.metric,
-        records.c.share,
-        func.sum(records.c.quantity),
-        null(),
-        null(),
-    ).group_by(records.c.module, records.c.metric, records.c.share)
+    return _sums(records)
+
+
+async def _billed_from(session: AsyncSession, tenant_id: str) -> dict[str, date | None]:
+    """Per module the first day its billing is on (None: off)."""
+    rows = await session.execute(
+        select(_m.module, _m.enabled, _m.effective_from).where(_m.tenant_id == tenant_id)
+    )
+    return {module: since if enabled else None for module, enabled, since in rows}
 
 
 async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: date) -> Usage:
@@ -251,19 +243,42 @@ async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: 
     if dialect == "postgresql":
         # Metrics summed record by record sort their rows: in memory, not on disk.
         await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
-    out: Usage = defaultdict(dict)
+    billed_from = await _billed_from(session, tenant_id)
+    out: Usage = defaultdict(lambda: defaultdict(Decimal))
+
+    def add(
+        module: str, metric: str, on: date, status: str, total: Any, bare: Any, covered: Any
+    ) -> None:
+        since = billed_from.get(module)
+        enabled = since is not None and since <= on
+        by_share = out[(module, metric)]
+        parts = (
+            (False, False, Decimal(bare)),
+            (True, True, Decimal(covered)),
+            (True, False, Decimal(total) - Decimal(bare) - Decimal(covered)),
+        )
+        for has_service, in_force, quantity in parts:
+            if quantity:
+                share = classify(
+                    billing_enabled=enabled,
+                    status=status,
+                    has_service=has_service,
+                    covered=in_force,
+                )
+                by_share[share] += quantity
+
     codes: dict[Metric, set[str]] = defaultdict(set)
-    for module, metric, share, total, lowest, highest in await session.execute(
+    for module, metric, on, status, total, bare, covered, lowest, highest in await session.execute(
         _per_row(tenant_id, start, end, dialect)
     ):
-        out[(module, metric)][Share(int(share))] = Decimal(total)
+        add(module, metric, on, status, total, bare, covered)
         codes[(module, metric)].update(c for c in (lowest, highest) if c is not None)
     several = sorted(metric for metric, named in codes.items() if len(named) > 1)
     if several:
         for metric in several:
-            out[metric] = {}
-        for module, metric, share, total, _, _ in await session.execute(
+            out[metric] = defaultdict(Decimal)
+        for module, metric, on, status, total, bare, covered in await session.execute(
             _per_record(tenant_id, start, end, dialect, several)
         ):
-            out[(module, metric)][Share(int(share))] = Decimal(total)
-    return dict(out)
+            add(module, metric, on, status, total, bare, covered)
+    return {metric: dict(by_share) for metric, by_share in out.items()}
