@@ -7,12 +7,15 @@ corrections are in it as soon as invoicing has them. A record feeding several se
 counts once, under its best share: billed when any of its services is in force that day
 in a contract of the company.
 
-Rows are summed as they are, grouped by metric and share: a record is one row unless its
-metric feeds several services. Only the metrics whose rows name more than one service code
-in the period are summed again record by record, which sorts their rows. A service's days
-in force come from the contracts as a bit per day of the period, one value per company and
-service code (several contracts or versions carrying the code are or-ed together), so that
-the join finds at most one match for a row."""
+Rows are summed as they are, per metric, day and org status, with the part without a
+service and the part whose service is in force apart; :func:`.classify` gives each part its
+share, with the module's billing state of that day. A record is one row unless its metric
+feeds several services: only the metrics whose rows name more than one service code in the
+period are summed again record by record, which sorts their rows. A service's days in force
+come from the contracts as a bit per day of the period, one value per company and service
+code (several contracts or versions carrying the code are or-ed together), so that the join
+finds at most one match for a row. The aggregate needs no window function and groups by
+plain columns, so PostgreSQL runs it in parallel workers with partial aggregates."""
 
 from __future__ import annotations
 
