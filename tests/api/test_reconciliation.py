@@ -6,10 +6,18 @@ One 30-day month; quantities are constant per day, so averages are the daily cou
 
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from services.invoicing.assurance.reconciliation import UNBILLED, Share, average_shares, classify
+from services.invoicing.contracts.service import in_force as in_force_version
+from services.invoicing.contracts.service import versions
+from services.invoicing.models import ContractRow, ModuleBillingRow, UnitRow
 from tests.api.test_invoicing_support import (
     InvoicingApi,
     day,
@@ -309,3 +317,130 @@ async def test_a_record_feeding_several_services_counts_once(billing: InvoicingA
     servers = (await _reconciliation(billing))[(RMM, "servers")]
     assert (servers["usage_quantity"], servers["billed_quantity"]) == ("14.0000", "10.0000")
     assert servers["unbilled"] == _unbilled(no_contract="4.0000")
+
+
+async def test_a_service_dropped_by_an_amendment_is_unbilled_from_that_day(
+    billing: InvoicingApi,
+) -> None:
+    company = await billing.company()
+    await billing.feed(RMM, "servers", "SRV")
+    await billing.usage(company, RMM, "servers", day(PERIOD, 1), steps((30, 6)), "c")
+    contract = await billing.contract(
+        company, [service("SRV"), service("OTHER")], start=day(PERIOD, 1)
+    )
+    amendment = {"effective_from": day(PERIOD, 21).isoformat(), "services": [service("OTHER")]}
+    ok(await billing.client.post(f"/v1/contracts/{contract}/amendments", json=amendment), 201)
+
+    servers = (await _reconciliation(billing))[(RMM, "servers")]
+    assert servers["billed_quantity"] == "4.0000"  # 6 x 20 / 30
+    assert servers["unbilled"] == _unbilled(no_contract="2.0000")
+
+
+def _expected(
+    units: list[UnitRow],
+    states: dict[str, ModuleBillingRow],
+    contracts: list[ContractRow],
+    days: int,
+) -> dict[tuple[str, str], dict[str, str]]:
+    """The definition, record by record: each record's first reason, or billed when a
+    service it feeds is in the version of a contract of its company in force that day."""
+    records: dict[tuple[Any, ...], list[UnitRow]] = defaultdict(list)
+    for row in units:
+        records[(row.module, row.org_id, row.metric, row.day)].append(row)
+    sums: dict[tuple[str, str], dict[Share, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for (module, _, metric, on), rows in records.items():
+        state = states.get(module)
+        codes = {r.service_code for r in rows} - {""}
+        in_force = {
+            s.service_code
+            for c in contracts
+            if c.company_id == rows[0].company_id
+            and c.start_date <= on
+            and (c.end_date is None or on <= c.end_date)
+            for s in in_force_version(versions(c), on).services
+        }
+        share = classify(
+            billing_enabled=state is not None
+            and state.enabled
+            and state.effective_from is not None
+            and state.effective_from <= on,
+            status=rows[0].status,
+            has_service=bool(codes),
+            covered=bool(codes & in_force),
+        )
+        sums[(module, metric)][share] += rows[0].quantity
+    out = {}
+    for metric, by_share in sums.items():
+        total, parts = average_shares(by_share, days)
+        out[metric] = {
+            "usage_quantity": str(total),
+            "billed_quantity": str(parts[Share.BILLED]),
+            **{s.key: str(parts[s]) for s in UNBILLED},
+        }
+    return out
+
+
+async def test_the_sums_follow_the_definition_record_by_record(billing: InvoicingApi) -> None:
+    """Several reasons, services in force by contract version, overlapping contracts,
+    a metric feeding two services, several currencies, corrections and re-resolution
+    after billing: the answer equals the definition evaluated record by record."""
+    companies = await _world(billing)
+    contoso, fabrikam = companies["contoso"], companies["fabrikam"]
+    dollars = await billing.company("Northwind Inc", currency="USD")
+    await billing.feed(RMM, "desktops_laptops", "DSK", "PATCH")
+    await billing.usage(contoso, RMM, "desktops_laptops", day(PERIOD, 1), steps((30, 7)), "c-d")
+    await billing.usage(fabrikam, RMM, "desktops_laptops", day(PERIOD, 3), steps((20, 3)), "f-d")
+    await billing.usage(dollars, RMM, "servers", day(PERIOD, 1), steps((12, 2), (18, 9)), "n")
+    first = await billing.contract(
+        dollars, [service("SRV")], start=day(PERIOD, 5), end=day(PERIOD, 20), currency="USD"
+    )
+    await billing.contract(dollars, [service("SRV")], start=day(PERIOD, 15), currency="USD")
+    amendment = {"effective_from": day(PERIOD, 18).isoformat(), "services": [service("PATCH")]}
+    ok(await billing.client.post(f"/v1/contracts/{first}/amendments", json=amendment), 201)
+    await billing.contract(fabrikam, [service("DSK")], start=day(PERIOD, 8), end=day(PERIOD, 25))
+    await billing.feed(EDR, "endpoints", "EDR")
+    ok(
+        await billing.client.put(
+            f"/v1/modules/{EDR}/billing",
+            json={"enabled": True, "effective_from": day(PERIOD, 11).isoformat()},
+        )
+    )
+    await _map(billing, EDR, "edr-1", {"company_id": dollars})
+    await billing.contract(dollars, [service("EDR")], start=day(PERIOD, 1), currency="USD")
+    await _push(billing, RMM, "c-rmm", "network_devices", 2)
+    await _push(billing, RMM, "lost", "servers", 1, days=12)
+    await billing.run(PERIOD)
+    await _map(billing, RMM, "stray", {"company_id": fabrikam})
+    await _push(billing, RMM, "c-rmm", "servers", 25, days=3)
+    await _push(billing, RMM, "c-d", "desktops_laptops", 1, days=9)
+
+    rows = await _reconciliation(billing)
+
+    async with billing.api.system.invoicing.sessions() as session:
+        tenant = billing.api.tenant_id
+        units = list(await session.scalars(select(UnitRow).where(UnitRow.tenant_id == tenant)))
+        states = {
+            s.module: s
+            for s in await session.scalars(
+                select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant)
+            )
+        }
+        contracts = list(
+            await session.scalars(
+                select(ContractRow)
+                .where(ContractRow.tenant_id == tenant)
+                .options(selectinload(ContractRow.services))
+            )
+        )
+    first_day, last_day = day(PERIOD, 1), day(PERIOD, 30)
+    in_period = [u for u in units if first_day <= u.day <= last_day]
+    expected = _expected(in_period, states, contracts, 30)
+    assert len({s for parts in expected.values() for s, q in parts.items() if q != ZERO}) == 7
+    assert {
+        key: {
+            "usage_quantity": row["usage_quantity"],
+            "billed_quantity": row["billed_quantity"],
+            **row["unbilled"],
+        }
+        for key, row in rows.items()
+    } == expected
