@@ -108,6 +108,8 @@ async def measure(burst: int = 300, single: int = 50) -> dict[str, Any]:
                 headers={"Authorization": f"Bearer {key}"},
                 timeout=600,
             ) as api:
+                seller = {"name": "Bench MSP", "payment_terms_days": 14}
+                assert (await api.put("/v1/seller-profile", json=seller)).status_code == 200
                 hook = {"url": f"http://127.0.0.1:{port}/hook", "events": ["invoice.posted"]}
                 assert (await api.post("/v1/webhooks", json=hook)).status_code == 201
                 drafts = await _drafts(api, system, burst + single)
