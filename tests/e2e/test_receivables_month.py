@@ -119,13 +119,16 @@ async def _company(api: httpx.AsyncClient, stack: Stack, tenant: Tenant) -> str:
 
 
 async def _events(stack: Stack, tenant_id: str, count: int) -> list[dict[str, Any]]:
-    """The tenant's receivables envelopes from every topic, read until ``count`` arrived."""
+    """The tenant's receivables envelopes from every topic, each once, read until ``count``
+    arrived. Publishing is at least once: a relay killed between publishing and deleting its
+    outbox rows publishes them again, and readers recognise the event by its id."""
     assigned = [
         p for t in TYPES for p in await _partitions(stack.kafka, f"{stack.topic_prefix}{t}")
     ]
     consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
     await consumer.start()
     found: list[dict[str, Any]] = []
+    seen: set[str] = set()
     try:
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
@@ -134,7 +137,8 @@ async def _events(stack: Stack, tenant_id: str, count: int) -> list[dict[str, An
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
                     envelope = json.loads(record.value)
-                    if envelope["tenant_id"] == tenant_id:
+                    if envelope["tenant_id"] == tenant_id and envelope["id"] not in seen:
+                        seen.add(envelope["id"])
                         found.append(envelope)
             return len(found) >= count or Pending(f"{len(found)} of {count} events")
 
