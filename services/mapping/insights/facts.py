@@ -22,7 +22,6 @@ from services.mapping.insights.rules import (
     UnmappedOrg,
     usage_window_start,
 )
-from services.mapping.matching.candidates import load_matcher
 from services.mapping.models import (
     CompanyRow,
     ModuleBillingRow,
@@ -52,7 +51,8 @@ async def module_billing(session: AsyncSession, tenant_id: str) -> dict[str, Bil
 
 
 async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedOrg]:
-    """Unmapped orgs with the count of their waiting usage records and their suggestions."""
+    """Unmapped orgs with the count of their waiting usage records; their suggestions are
+    left to whoever shows them (see ``service.insights``)."""
     waiting = (
         select(UsageRow.module, UsageRow.org_id, func.count().label("records"))
         .where(UsageRow.tenant_id == tenant_id)
@@ -67,21 +67,9 @@ async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedO
             and_(waiting.c.module == ModuleOrgRow.module, waiting.c.org_id == ModuleOrgRow.org_id),
         )
     )
-    rows = (await session.execute(query)).all()
-    if not rows:
-        return []
-    matcher = await load_matcher(session, tenant_id)
     return [
-        UnmappedOrg(
-            org.module,
-            org.org_id,
-            org.org_name,
-            org.first_seen,
-            org.last_seen,
-            records,
-            tuple(matcher.rank(org.org_name)),
-        )
-        for org, _, records in rows
+        UnmappedOrg(org.module, org.org_id, org.org_name, org.first_seen, org.last_seen, records)
+        for org, _, records in await session.execute(query)
     ]
 
 
