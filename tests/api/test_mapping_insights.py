@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from services.mapping.insights import rules as insights
+from services.mapping.insights.facts import unmapped_orgs
 from services.mapping.insights.rules import usage_window_start
 from tests.api.test_mapping_support import TODAY, MappingApi, ok
 
@@ -257,6 +259,9 @@ async def test_the_public_api_document_lists_every_kind(m: MappingApi) -> None:
     assert "usage_without_contract" in doc["paths"]["/v1/insights"]["get"]["description"]
 
 
+NAMES = ("CONTOSO LIMITED", "Fabrikam", "Zeta", "Contoso HQ", "alpha", "Ärzte", "Émile", "_x", "b")
+
+
 async def pages(m: MappingApi, limit: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     cursor = None
@@ -274,8 +279,9 @@ async def test_pages_of_a_varied_tenant_join_into_the_whole_list(m: MappingApi) 
     page needs: any paging gives the whole list, and an org's suggestions are the queue's."""
     contoso, fabrikam = await m.company("Contoso Ltd"), await m.company("Fabrikam Inc")
     await m.company("Contoso Holdings")
-    for n, name in enumerate(("CONTOSO LIMITED", "Fabrikam", "Zeta", "Contoso HQ", "Alpha")):
+    for n, name in enumerate(NAMES):
         await m.usage(RMM, f"r{n}", name, "servers", n + 1, RECENT)
+    await m.usage(RMM, "r10", "Zeta", "servers", 1, RECENT)
     await m.usage("datto_edr", "e2", "Contoso", "endpoints", 2, [TODAY - timedelta(days=9)])
     await m.map_org(RMM, "r1", fabrikam)
     await m.usage(RMM, "r1", "Fabrikam", "desktops_laptops", 1, RECENT)
@@ -298,3 +304,12 @@ async def test_pages_of_a_varied_tenant_join_into_the_whole_list(m: MappingApi) 
     assert any(i["suggestions"] for i in orgs)
     for i in orgs:
         assert i["suggestions"] == queue[(i["module"], i["org_id"])]["suggestions"], i
+    assert [i["org_id"] for i in orgs] == [i.org_id for i in await defined(m)]
+
+
+async def defined(m: MappingApi) -> list[insights.Insight]:
+    """``unmapped_orgs`` as the rule defines them, from every waiting org loaded whole."""
+    async with m.api.system.mapping.sessions() as session:
+        found = await unmapped_orgs(session, m.api.tenant_id)
+    shuffled = sorted(found, key=lambda o: o.org_id, reverse=True)
+    return insights.unmapped_orgs(insights.Facts(TODAY, unmapped_orgs=shuffled))
