@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from services.mapping.insights import rules as insights
+from services.mapping.insights.facts import unmapped_orgs
 from services.mapping.insights.rules import usage_window_start
 from tests.api.test_mapping_support import TODAY, MappingApi, ok
 
@@ -255,3 +257,59 @@ async def test_the_public_api_document_lists_every_kind(m: MappingApi) -> None:
         "webhook_endpoint_disabled",
     ]
     assert "usage_without_contract" in doc["paths"]["/v1/insights"]["get"]["description"]
+
+
+NAMES = ("CONTOSO LIMITED", "Fabrikam", "Zeta", "Contoso HQ", "alpha", "Ärzte", "Émile", "_x", "b")
+
+
+async def pages(m: MappingApi, limit: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = ok(await m.api.client.get("/v1/insights", params=params))
+        assert len(page["items"]) <= limit
+        found.extend(page["items"])
+        if not (cursor := page["next_cursor"]):
+            return found
+
+
+async def test_pages_of_a_varied_tenant_join_into_the_whole_list(m: MappingApi) -> None:
+    """Suggestions are ranked per page and the gateway asks each service only for what the
+    page needs: any paging gives the whole list, and an org's suggestions are the queue's."""
+    contoso, fabrikam = await m.company("Contoso Ltd"), await m.company("Fabrikam Inc")
+    await m.company("Contoso Holdings")
+    for n, name in enumerate(NAMES):
+        await m.usage(RMM, f"r{n}", name, "servers", n + 1, RECENT)
+    await m.usage(RMM, "r10", "Zeta", "servers", 1, RECENT)
+    await m.usage("datto_edr", "e2", "Contoso", "endpoints", 2, [TODAY - timedelta(days=9)])
+    await m.map_org(RMM, "r1", fabrikam)
+    await m.usage(RMM, "r1", "Fabrikam", "desktops_laptops", 1, RECENT)
+    await m.map_org("datto_edr", "e2", contoso)
+    await m.enable("datto_edr", since=TODAY - timedelta(days=30))
+    await m.api.settle()
+
+    whole = await m.insights()
+    kinds = {i["kind"] for i in whole}
+    assert {"unmapped_orgs", "module_not_enabled", "stale_module", "unmapped_metric"} <= kinds
+    severities = [i["severity"] for i in whole]
+    assert severities[0] == "critical"
+    assert severities == sorted(severities, key=("critical", "warning", "info").index)
+    for limit in (1, 2, 3, 5, len(whole) - 1, len(whole)):
+        assert await pages(m, limit) == whole, limit
+
+    queue = {(o["module"], o["org_id"]): o for o in await m.module_orgs(status="unmapped")}
+    orgs = [i for i in whole if i["kind"] == "unmapped_orgs"]
+    assert {(i["module"], i["org_id"]) for i in orgs} == set(queue)
+    assert any(i["suggestions"] for i in orgs)
+    for i in orgs:
+        assert i["suggestions"] == queue[(i["module"], i["org_id"])]["suggestions"], i
+    assert [i["org_id"] for i in orgs] == [i.org_id for i in await defined(m)]
+
+
+async def defined(m: MappingApi) -> list[insights.Insight]:
+    """``unmapped_orgs`` as the rule defines them, from every waiting org loaded whole."""
+    async with m.api.system.mapping.sessions() as session:
+        found = await unmapped_orgs(session, m.api.tenant_id)
+    shuffled = sorted(found, key=lambda o: o.org_id, reverse=True)
+    return insights.unmapped_orgs(insights.Facts(TODAY, unmapped_orgs=shuffled))

@@ -23,6 +23,9 @@ CHART_DAYS = 60
 USAGE_PAGES = 50
 DRAFTS_SHOWN = 10
 STALE_AFTER_DAYS = 2
+INSIGHTS_COUNTED = 100
+"""The first insights counted by severity: the list is open ended (one per org waiting for
+a mapping, each with ranked suggestions), so more are counted as "at least"."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class SyncHealth:
 def is_held(invoice: dict[str, Any]) -> bool:
     hold = invoice.get("hold")
     return isinstance(hold, dict) and not hold.get("released_at")
+
+
+def severity_counts(
+    insights: list[dict[str, Any]], more: bool
+) -> tuple[Counter[str], frozenset[str]]:
+    """The insights of each severity, and the severities that may have more than counted:
+    the list is sorted by severity, so if it goes on, only the last severity counted and
+    those after it can."""
+    counts = Counter(i.get("severity", "info") for i in insights)
+    if not more:
+        return counts, frozenset()
+    last = max((SEVERITIES.index(s) for s in counts), default=0)
+    return counts, frozenset(SEVERITIES[last:])
 
 
 def sync_health(module: dict[str, Any], today: dt.date) -> SyncHealth:
@@ -70,13 +86,13 @@ async def overview(page: SignedIn) -> HTMLResponse:
     today = page.today()
     api = page.api
     insights_page, drafts_page, modules_page, (chart, partial) = await asyncio.gather(
-        api.get("/v1/insights", limit=1000),
+        api.get("/v1/insights", limit=INSIGHTS_COUNTED),
         api.get("/v1/invoices", status="draft", limit=200),
         api.get("/v1/modules", limit=100),
         usage_chart(api, today),
     )
     insights = insights_page["items"]
-    counts = Counter(i.get("severity", "info") for i in insights)
+    counts, open_ended = severity_counts(insights, bool(insights_page.get("next_cursor")))
     top = sorted(insights, key=lambda i: SEVERITIES.index(i.get("severity", "info")))[:5]
     drafts = sorted(
         drafts_page["items"], key=lambda i: (not is_held(i), i.get("company_name") or "")
@@ -88,6 +104,7 @@ async def overview(page: SignedIn) -> HTMLResponse:
         current="Overview",
         severities=SEVERITIES,
         counts=counts,
+        open_ended=open_ended,
         top_insights=top,
         drafts=drafts[:DRAFTS_SHOWN],
         draft_count=len(drafts),

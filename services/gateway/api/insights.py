@@ -20,7 +20,7 @@ from services.gateway.api.deps import Caller, Paging, Runtime
 from services.gateway.proxy import RETURNED_HEADERS
 from shared.context import CallerContext
 from shared.openapi_docs import ApiModel
-from shared.pagination import MAX_LIMIT, Page, page_of
+from shared.pagination import MAX_LIMIT, Page, PageParams, decode_cursor, page_of
 from shared.wire import UtcDateTime
 
 router = APIRouter(tags=["insights"])
@@ -112,13 +112,23 @@ def _asked(values: list[str] | None) -> dict[str, list[str]]:
     return out
 
 
-async def _all(
-    runtime: Any, service: str, params: list[tuple[str, str]], ctx: CallerContext
+def _wanted(paging: PageParams) -> int:
+    """How many of each service's insights the page needs: each service lists its insights
+    the most severe first and the merge keeps their order, so the merged list's first ``n``
+    come from the first ``n`` of each; one more tells whether a next page exists."""
+    page_of((), paging)  # a cursor this API did not issue is refused before asking anyone
+    start = decode_cursor(paging.cursor)[0] if paging.cursor else 0
+    return int(start) + paging.limit + 1
+
+
+async def _first(
+    runtime: Any, service: str, params: list[tuple[str, str]], ctx: CallerContext, wanted: int
 ) -> list[dict[str, Any]]:
+    """The service's first ``wanted`` insights (all of them if it has fewer)."""
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page_params = [*params, ("limit", str(MAX_LIMIT))]
+        page_params = [*params, ("limit", str(min(MAX_LIMIT, wanted - len(items))))]
         if cursor:
             page_params.append(("cursor", cursor))
         answer = await runtime.upstreams.get(
@@ -130,7 +140,7 @@ async def _all(
         body = answer.json()
         items.extend(body["items"])
         cursor = body.get("next_cursor")
-        if not cursor:
+        if not cursor or len(items) >= wanted:
             return items
 
 
@@ -161,12 +171,13 @@ async def list_insights(
 
     ``kind`` (comma-separated or repeated) narrows the answer."""
     asked = _asked(kind)
+    wanted = _wanted(paging)
     calls = []
     for service, kinds in asked.items():
         params: list[tuple[str, str]] = [("kind", k) for k in kinds]
         if service == "mapping" and stale_days is not None:
             params.append(("stale_days", str(stale_days)))
-        calls.append(_all(runtime, service, params, ctx))
+        calls.append(_first(runtime, service, params, ctx, wanted))
     try:
         found = await asyncio.gather(*calls)
     except Refused as refused:

@@ -14,7 +14,7 @@ from services.mapping.api.module_orgs import Suggestion
 from services.mapping.insights import rules as insights
 from services.mapping.insights import service
 from shared.openapi_docs import ApiModel
-from shared.pagination import Page, page_of
+from shared.pagination import Page
 from shared.problems import invalid
 
 router = APIRouter(prefix="/v1", tags=["insights"])
@@ -107,8 +107,7 @@ async def list_insights(
     kinds = _kinds(kind) if kind else insights.KINDS
     today = datetime.now(ZoneInfo(ctx.timezone)).date()
     async with runtime.sessions() as session:
-        found = await service.insights(session, ctx.tenant_id, today, stale_days, kinds)
-    page = page_of(found, paging)
+        page = await service.insights(session, ctx.tenant_id, today, stale_days, paging, kinds)
     return JSONResponse(
         {
             "items": [InsightOut.of(i).answer() for i in page.items],

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,6 @@ from services.mapping.insights.rules import (
     UnmappedOrg,
     usage_window_start,
 )
-from services.mapping.matching.candidates import load_matcher
 from services.mapping.models import (
     CompanyRow,
     ModuleBillingRow,
@@ -33,6 +32,7 @@ from services.mapping.models import (
 from services.mapping.resolution.module_orgs import org_query, with_status
 from services.mapping.resolution.rules import MappingStatus
 from services.mapping.resolution.usage import load_resolver
+from shared.db import dialect_of
 
 
 async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
@@ -51,38 +51,46 @@ async def module_billing(session: AsyncSession, tenant_id: str) -> dict[str, Bil
     return {r.module: BillingState(r.enabled, r.effective_from) for r in rows}
 
 
-async def unmapped_orgs(session: AsyncSession, tenant_id: str) -> list[UnmappedOrg]:
-    """Unmapped orgs with the count of their waiting usage records and their suggestions."""
-    waiting = (
-        select(UsageRow.module, UsageRow.org_id, func.count().label("records"))
-        .where(UsageRow.tenant_id == tenant_id)
-        .group_by(UsageRow.module, UsageRow.org_id)
-        .subquery()
-    )
-    query = (
-        with_status(org_query(tenant_id), MappingStatus.UNMAPPED)
-        .add_columns(func.coalesce(waiting.c.records, 0))
-        .outerjoin(
-            waiting,
-            and_(waiting.c.module == ModuleOrgRow.module, waiting.c.org_id == ModuleOrgRow.org_id),
+def _unmapped(tenant_id: str, *columns: Any) -> Select[Any]:
+    query = with_status(org_query(tenant_id), MappingStatus.UNMAPPED)
+    return cast(Select[Any], query.with_only_columns(*columns))
+
+
+async def unmapped_org_count(session: AsyncSession, tenant_id: str) -> int:
+    return int(await session.scalar(_unmapped(tenant_id, func.count())) or 0)
+
+
+async def unmapped_orgs(
+    session: AsyncSession, tenant_id: str, offset: int = 0, limit: int | None = None
+) -> list[UnmappedOrg]:
+    """Unmapped orgs in the order the rule lists them (module, name, id; by code point on
+    every database), ``limit`` of them from ``offset``, with the count of their waiting usage
+    records; their suggestions are left to whoever shows them (see ``service.insights``)."""
+    records = (
+        select(func.count())
+        .where(
+            UsageRow.tenant_id == ModuleOrgRow.tenant_id,
+            UsageRow.module == ModuleOrgRow.module,
+            UsageRow.org_id == ModuleOrgRow.org_id,
         )
+        .scalar_subquery()
     )
-    rows = (await session.execute(query)).all()
-    if not rows:
-        return []
-    matcher = await load_matcher(session, tenant_id)
-    return [
-        UnmappedOrg(
-            org.module,
-            org.org_id,
-            org.org_name,
-            org.first_seen,
-            org.last_seen,
-            records,
-            tuple(matcher.rank(org.org_name)),
-        )
-        for org, _, records in rows
+    binary = dialect_of(session) == "postgresql"
+    order = [
+        column.collate("C") if binary else column
+        for column in (ModuleOrgRow.module, ModuleOrgRow.org_name, ModuleOrgRow.org_id)
     ]
+    query = _unmapped(
+        tenant_id,
+        ModuleOrgRow.module,
+        ModuleOrgRow.org_id,
+        ModuleOrgRow.org_name,
+        ModuleOrgRow.first_seen,
+        ModuleOrgRow.last_seen,
+        records,
+    )
+    rows = await session.execute(query.order_by(*order).offset(offset).limit(limit))
+    return [UnmappedOrg(*row) for row in rows]
 
 
 def _mapped_usage(tenant_id: str, *columns: Any) -> Select[Any]:
@@ -152,14 +160,12 @@ async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]
 async def load_facts(
     session: AsyncSession, tenant_id: str, today: date, kinds: Collection[InsightKind]
 ) -> Facts:
-    """Only what the asked kinds need: suggestions and usage scans are the costly parts."""
+    """Only what the asked kinds need: usage scans are the costly part. Unmapped orgs are
+    left out: they may be tens of thousands, and ``service.insights`` loads the page's."""
     facts = Facts(
         today=today,
         activity=await module_activity(session, tenant_id),
         billing=await module_billing(session, tenant_id),
-        unmapped_orgs=await unmapped_orgs(session, tenant_id)
-        if InsightKind.UNMAPPED_ORGS in kinds
-        else (),
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
         if InsightKind.UNMAPPED_METRIC in kinds
         else (),

@@ -298,6 +298,11 @@ def stale_modules(facts: Facts, stale_days: int = DEFAULT_STALE_DAYS) -> list[In
     return out
 
 
+def severity_rank(severity: InsightSeverity) -> int:
+    """0 for the most severe."""
+    return _SEVERITY_ORDER[severity]
+
+
 def build(
     facts: Facts, stale_days: int = DEFAULT_STALE_DAYS, kinds: Sequence[InsightKind] = KINDS
 ) -> list[Insight]:
@@ -310,4 +315,4 @@ def build(
         InsightKind.STALE_MODULE: lambda f: stale_modules(f, stale_days),
     }
     found = [insight for kind in kinds for insight in rules[kind](facts)]
-    return sorted(found, key=lambda i: _SEVERITY_ORDER[i.severity])
+    return sorted(found, key=lambda i: severity_rank(i.severity))
