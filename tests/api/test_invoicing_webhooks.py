@@ -297,6 +297,31 @@ async def _drain(deliverer: Deliverer) -> None:
         pass
 
 
+async def failing_for_a_week(
+    billing: InvoicingApi, url: str, sender: FakeSender, events: tuple[str, str]
+) -> tuple[str, list[datetime], Deliverer]:
+    """An endpoint with two deliveries (``events``) that fail for a week under a policy that
+    disables after five days; the deliverer's clock is the returned one-item list."""
+    endpoint_id, future = await _queue(
+        billing, url, [(events[0], "inv-d", 0), (events[1], "inv-e", 1)]
+    )
+    sender.status.update(dict.fromkeys(events, 500))
+    now = [future]
+    runtime = billing.api.system.invoicing
+    deliverer = Deliverer(
+        runtime.sessions,
+        sender,
+        policy=RetryPolicy(base_seconds=3600, cap_seconds=86400, disable_after=timedelta(days=5)),
+        clock=lambda: now[0],
+        jitter=lambda: 0.0,
+        outbox=runtime.outbox,
+    )
+    for day_ in range(7):
+        now[0] = future + timedelta(days=day_)
+        await _drain(deliverer)
+    return endpoint_id, now, deliverer
+
+
 async def test_deliveries_of_one_invoice_go_in_order_and_wait_for_a_failed_one(
     billing: InvoicingApi,
 ) -> None:
@@ -421,31 +446,18 @@ async def test_events_queued_out_of_order_within_the_hold_go_out_in_order(
 async def test_an_endpoint_failing_for_days_is_disabled_and_a_manual_success_enables_it(
     billing: InvoicingApi,
 ) -> None:
-    endpoint_id, future = await _queue(
-        billing, "https://books.example/d00001", [("d1", "inv-d", 0), ("d2", "inv-e", 1)]
+    sender = FakeSender()
+    endpoint_id, now, deliverer = await failing_for_a_week(
+        billing, "https://books.example/d00001", sender, ("d1", "d2")
     )
     runtime = billing.api.system.invoicing
-    sender = FakeSender()
-    sender.status = {"d1": 500, "d2": 500}
-    now = [future]
-    deliverer = Deliverer(
-        runtime.sessions,
-        sender,
-        policy=RetryPolicy(base_seconds=3600, cap_seconds=86400, disable_after=timedelta(days=5)),
-        clock=lambda: now[0],
-        jitter=lambda: 0.0,
-        outbox=runtime.outbox,
-    )
-    for day_ in range(7):
-        now[0] = future + timedelta(days=day_)
-        await _drain(deliverer)
     async with runtime.sessions() as session:
         endpoint = await session.get(WebhookEndpointRow, endpoint_id)
     assert endpoint is not None
     assert endpoint.status == EndpointStatus.DISABLED
     assert endpoint.disabled_reason and "since 2100-01-01" in endpoint.disabled_reason
     sent = len(sender.sent)
-    now[0] = future + timedelta(days=8)
+    now[0] += timedelta(days=2)  # eight days after the first attempt
     await _drain(deliverer)
     assert len(sender.sent) == sent  # a disabled endpoint's deliveries wait
 

@@ -5,15 +5,13 @@ enables it again) or the endpoint is deleted."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from services.invoicing.webhooks.deliverer import Deliverer
-from services.invoicing.webhooks.schedule import RetryPolicy
 from tests.api.test_invoicing_support import InvoicingApi, embedded_with, ok
-from tests.api.test_invoicing_webhooks import FakeSender, _drain, _queue
+from tests.api.test_invoicing_webhooks import FakeSender, failing_for_a_week
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApiFactory
@@ -32,22 +30,7 @@ async def _insights(billing: InvoicingApi, **params: Any) -> list[dict[str, Any]
 
 
 async def _disabled(billing: InvoicingApi, url: str, sender: FakeSender) -> tuple[str, Deliverer]:
-    """An endpoint with two deliveries that fail for a week (disabled after five days)."""
-    endpoint_id, future = await _queue(billing, url, [("x1", "inv-x", 0), ("x2", "inv-y", 1)])
-    sender.status.update({"x1": 500, "x2": 500})
-    now = [future]
-    runtime = billing.api.system.invoicing
-    deliverer = Deliverer(
-        runtime.sessions,
-        sender,
-        policy=RetryPolicy(base_seconds=3600, cap_seconds=86400, disable_after=timedelta(days=5)),
-        clock=lambda: now[0],
-        jitter=lambda: 0.0,
-        outbox=runtime.outbox,
-    )
-    for day in range(7):
-        now[0] = future + timedelta(days=day)
-        await _drain(deliverer)
+    endpoint_id, _, deliverer = await failing_for_a_week(billing, url, sender, ("x1", "x2"))
     return endpoint_id, deliverer
 
 
