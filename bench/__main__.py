@@ -13,17 +13,44 @@ from bench.automap import measure as automap
 from bench.billing import billing_run_bench
 from bench.console import describe as describe_console
 from bench.console import measure as console_pages
-from bench.e2e import end_to_end, raw_kafka, sample_for
+from bench.e2e import BATCH, end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
 from bench.overhead import describe as describe_overhead
 from bench.overhead import observability_overhead
 from bench.run_latency import describe as describe_run_latency
 from bench.run_latency import measure as run_latency
-from bench.stack import running_stack
+from bench.stack import Stack, cpu_seconds_by_service, peak_rss_mb, running_stack
 from bench.webhooks import describe as describe_webhooks
 from bench.webhooks import measure as webhooks
 from shared.settings import ServiceSettings
-from tools.sample import as_usage_json
+from tools.sample import SampleMsp, as_usage_json
+
+
+async def pipeline(
+    stack: Stack, msp: SampleMsp, n: int, replicas: str, raw_per_second: float
+) -> None:
+    """One end-to-end run, printed with the CPU each process spent on the records and the
+    peak resident set of each."""
+    snapshots: list[dict[str, float]] = []
+
+    def cpu() -> float:
+        snapshots.append(cpu_seconds_by_service())
+        return sum(snapshots[-1].values())
+
+    e2e = await end_to_end(stack, msp, n, cpu)
+    first, last = snapshots[0], snapshots[-1]
+    per_record = {
+        name: f"{(last[name] - first.get(name, 0.0)) / n * 1e6:.0f} µs" for name in sorted(last)
+    }
+    print(
+        f"end to end, {replicas} (gateway -> ingest -> Kafka -> mapping -> Kafka -> invoicing "
+        f"-> unit table): {e2e.per_second:,.0f} records/s ({e2e.seconds:.2f} s), "
+        f"{e2e.per_second / raw_per_second:.2f} x raw Kafka; ingest requests of {BATCH:,} "
+        f"records under that load: p50 {e2e.p50_ms:.0f} ms, p99 {e2e.p99_ms:.0f} ms",
+        flush=True,
+    )
+    print(f"  CPU per record by process: {per_record}", flush=True)
+    print(f"  peak resident MB by process: {peak_rss_mb()}", flush=True)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -37,13 +64,7 @@ async def main(args: argparse.Namespace) -> None:
     raw = await raw_kafka(settings.kafka_bootstrap_servers, payloads)
     print(f"raw aiokafka produce+consume: {raw.per_second:,.0f} records/s ({raw.seconds:.2f} s)")
     async with running_stack() as stack:
-        e2e = await end_to_end(stack, msp, len(payloads))
-        print(
-            f"end to end (gateway -> ingest -> Kafka -> mapping -> Kafka -> invoicing -> unit "
-            f"table): {e2e.per_second:,.0f} records/s ({e2e.seconds:.2f} s); ingest requests of "
-            f"10,000 records: p50 {e2e.p50_ms:.0f} ms, p99 {e2e.p99_ms:.0f} ms"
-        )
-        print(f"ratio end to end / raw Kafka: {e2e.per_second / raw.per_second:.2f}", flush=True)
+        await pipeline(stack, msp, len(payloads), "one replica each", raw.per_second)
         ingest = await ingest_only(
             args.ingest_records,
             gateway_url=stack.gateway_url,
@@ -54,6 +75,10 @@ async def main(args: argparse.Namespace) -> None:
             f"ingest only (request to Kafka ack): {ingest['records_per_second']:,.0f} records/s "
             f"({ingest['records']} records in {ingest['seconds']} s)",
             flush=True,
+        )
+    async with running_stack({"ICB_REPLICAS": "mapping=2 invoicing=2"}) as stack:
+        await pipeline(
+            stack, msp, len(payloads), "two replicas of mapping and invoicing", raw.per_second
         )
     print(describe_overhead(await observability_overhead(msp, len(payloads))), flush=True)
     billing = await billing_run_bench(args.billing_companies)

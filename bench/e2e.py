@@ -20,8 +20,9 @@ from bench.stack import Stack
 from tools.sample import SampleMsp, generate
 from tools.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
 
-BATCH = 10_000
-CONCURRENT_REQUESTS = 4
+BATCH = 1_000
+"""records per request: the size the ingest latency target is set for"""
+CONCURRENT_REQUESTS = 16
 
 
 @dataclass(frozen=True)

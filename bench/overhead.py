@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import statistics
 import timeit
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.e2e import Throughput, end_to_end
-from bench.stack import PORTS, RUN_DIR, running_stack
+from bench.stack import PORTS, cpu_seconds_by_service, running_stack
 from tools.sample import SampleMsp
 
 SERVICE_PORTS = ("ICB_GATEWAY_PORT", "ICB_INGEST_PORT", "ICB_MAPPING_PORT", "ICB_INVOICING_PORT")
@@ -140,12 +138,7 @@ def recording_cost(rounds: int = 200_000) -> float:
 
 def services_cpu_seconds() -> float:
     """User and system CPU seconds of the bench stack's service processes so far."""
-    ticks = 0
-    for pid_file in (RUN_DIR / "services").glob("*.pid"):
-        fields = Path(f"/proc/{pid_file.read_text().strip()}/stat").read_text().rsplit(")", 1)
-        values = fields[1].split()
-        ticks += int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15)
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_seconds_by_service().values())
 
 
 async def _run(msp: SampleMsp, n: int, traced: bool) -> tuple[Throughput, int]:

@@ -26,6 +26,31 @@ PORTS = {
 }
 
 
+def _service_pids() -> dict[str, str]:
+    """The bench stack's service processes (replicas included) by name."""
+    return {f.stem: f.read_text().strip() for f in (RUN_DIR / "services").glob("*.pid")}
+
+
+def cpu_seconds_by_service() -> dict[str, float]:
+    """User and system CPU seconds of each service process so far."""
+    out: dict[str, float] = {}
+    for name, pid in _service_pids().items():
+        values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15)
+        out[name] = ticks / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def peak_rss_mb() -> dict[str, int]:
+    """The highest resident set of each service process so far (``VmHWM``), in MB."""
+    out: dict[str, int] = {}
+    for name, pid in _service_pids().items():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                out[name] = int(line.split()[1]) // 1024
+    return out
+
+
 @dataclass(frozen=True)
 class Stack:
     gateway_url: str

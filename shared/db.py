@@ -18,11 +18,14 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    Select,
     Table,
     and_,
     bindparam,
     event,
     func,
+    select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -134,6 +137,16 @@ async def create_all(engine: AsyncEngine, metadata: MetaData) -> None:
         await conn.run_sync(metadata.create_all)
 
 
+def _unnested(columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
+    """The keys as a derived table ``keys(k0, k1, ...)``: one array per column."""
+    arrays = [
+        bindparam(f"k{i}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
+        for i, c in enumerate(columns)
+    ]
+    names = [f"k{i}" for i in range(len(columns))]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="keys")
+
+
 def match_keys(
     dialect: str, columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]
 ) -> ColumnElement[bool]:
@@ -145,10 +158,33 @@ def match_keys(
     """
     if dialect != "postgresql":
         return tuple_(*columns).in_(keys)
-    arrays = [
-        bindparam(f"k{i}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
-        for i, c in enumerate(columns)
-    ]
-    names = [f"k{i}" for i in range(len(columns))]
-    derived = func.unnest(*arrays).table_valued(*names).render_derived(name="keys")
-    return and_(*(c == derived.c[n] for c, n in zip(columns, names, strict=True)))
+    derived = _unnested(columns, keys)
+    return and_(*(c == derived.c[f"k{i}"] for i, c in enumerate(columns)))
+
+
+def rows_by_keys(
+    dialect: str,
+    key_columns: Sequence[ColumnElement[Any]],
+    keys: Sequence[tuple[Any, ...]],
+    columns: Sequence[ColumnElement[Any]],
+    *where: ColumnElement[bool],
+    for_update: bool = False,
+) -> Select[Any]:
+    """The ``columns`` of the rows whose ``key_columns`` equal one of ``keys`` (and ``where``).
+
+    On PostgreSQL every key is looked up on its own through a ``LATERAL`` subquery, so each
+    takes the index whatever the planner believes of the table. A join of the unnested keys
+    lets it hash every row of the tenant when the statistics are stale, as they are while a
+    table fills: each batch then reads the whole table. ``for_update`` locks the rows found.
+    """
+    if dialect != "postgresql":
+        query = select(*columns).where(*where, tuple_(*key_columns).in_(keys))
+        return query
+    derived = _unnested(key_columns, keys)
+    inner = select(*columns).where(
+        *where, *(c == derived.c[f"k{i}"] for i, c in enumerate(key_columns))
+    )
+    if for_update:
+        inner = inner.with_for_update()
+    found = inner.lateral("found")
+    return select(*found.c).select_from(derived.join(found, true()))

@@ -64,6 +64,13 @@ class ServiceProcess:
     port: int
     log: Path
     process: asyncio.subprocess.Process | None = None
+    service: str = ""
+    """the service it runs (a replica's name differs: ``mapping-2``)"""
+    env: dict[str, str] = field(default_factory=dict)
+    """settings of this process on top of the stack's"""
+
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
 
 
 def free_port() -> int:
@@ -252,6 +259,17 @@ class Stack:
         await self._spawn(name)
         await self.wait_ready(name)
 
+    async def add_replica(self, service: str, **settings: str) -> str:
+        """Starts one more process of ``service`` (its consumers join the same groups) and
+        answers its name; ``settings`` are its own ``ICB_*`` settings."""
+        n = 1 + sum(1 for s in self.services.values() if s.service == service)
+        name = f"{service}-{n}"
+        self.services[name] = ServiceProcess(
+            name, free_port(), self.workdir / f"{name}.log", service=service, env=settings
+        )
+        await self.start(name)
+        return name
+
     async def _spawn(self, name: str) -> None:
         service = self.services[name]
         assert service.process is None or service.process.returncode is not None, "running"
@@ -261,11 +279,11 @@ class Stack:
                 "-m",
                 "launcher.cli",
                 "serve",
-                name,
+                service.service,
                 "--port",
                 str(service.port),
                 cwd=REPO,
-                env=self.env,
+                env={**self.env, **service.env},
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
             )

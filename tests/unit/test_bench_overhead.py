@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from bench import overhead
+from bench import overhead, stack
 from bench.overhead import recording_cost, recordings
 
 
@@ -33,12 +33,17 @@ def test_a_recording_costs_a_positive_time() -> None:
     assert 0 < recording_cost(rounds=1000) < 0.01
 
 
-def test_the_services_cpu_is_read_from_their_pid_files(
+def test_the_services_cpu_and_memory_are_read_from_their_pid_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "services").mkdir()
     (tmp_path / "services" / "me.pid").write_text(f"{os.getpid()}\n")
-    monkeypatch.setattr(overhead, "RUN_DIR", tmp_path)
+    monkeypatch.setattr(stack, "RUN_DIR", tmp_path)
     before = overhead.services_cpu_seconds()
     sum(i * i for i in range(2_000_000))
     assert overhead.services_cpu_seconds() > before > 0
+    assert set(stack.cpu_seconds_by_service()) == {"me"}
+    peak = stack.peak_rss_mb()["me"]
+    held = b"x" * (256 * 1024 * 1024)  # written, so resident
+    assert stack.peak_rss_mb()["me"] >= peak + 200
+    del held

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, case, select
+from sqlalchemy import Table, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import UsageRecordRow
 from services.ingest.usage.validation import RecordKey, ValidRecord
-from shared.db import chunks, dialect_of, insert, match_keys
+from shared.db import chunks, dialect_of, insert, rows_by_keys
 from shared.events import UsageRecord
 
 _records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
@@ -32,14 +32,16 @@ async def _existing(
 ) -> dict[RecordKey, tuple[object, int, str]]:
     c = _records.c
     found: dict[RecordKey, tuple[object, int, str]] = {}
+    dialect = dialect_of(session)
     for part in chunks(keys, KEY_CHUNK):
-        query = select(c.module, c.org_id, c.metric, c.day, c.quantity, c.revision, c.org_name)
-        query = query.where(
+        query = rows_by_keys(
+            dialect,
+            [c.module, c.org_id, c.metric, c.day],
+            part,
+            [c.module, c.org_id, c.metric, c.day, c.quantity, c.revision, c.org_name],
             c.tenant_id == tenant_id,
-            match_keys(dialect_of(session), [c.module, c.org_id, c.metric, c.day], part),
+            for_update=True,
         )
-        if dialect_of(session) == "postgresql":
-            query = query.with_for_update()
         for row in await session.execute(query):
             found[(row.module, row.org_id, row.metric, row.day)] = (
                 row.quantity,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
 from services.invoicing.models import UnitRow
-from shared.db import chunks, dialect_of, match_keys
+from shared.db import chunks, dialect_of, match_keys, rows_by_keys
 from shared.events import ResolvedUsage
 
 _units = cast(Table, UnitRow.__table__)
@@ -37,13 +37,11 @@ async def apply_resolved(
     dialect = dialect_of(session)
     key_cols = [c.module, c.org_id, c.metric, c.day]
     for part in chunks(list(newest), KEY_CHUNK):
-        query = (
-            select(c.module, c.org_id, c.metric, c.day, func.max(c.version))
-            .where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part))
-            .group_by(c.module, c.org_id, c.metric, c.day)
+        query = rows_by_keys(
+            dialect, key_cols, part, [*key_cols, c.version], c.tenant_id == tenant_id
         )
         for m, o, me, d, version in await session.execute(query):
-            stored[(m, o, me, d)] = version
+            stored[(m, o, me, d)] = max(version, stored.get((m, o, me, d), 0))
     fresh = [r for k, r in newest.items() if stored.get(k, 0) < r.version]
     replaced = [k for k, r in newest.items() if k in stored and stored[k] < r.version]
     for part in chunks(replaced, KEY_CHUNK):

@@ -22,7 +22,7 @@ from services.mapping.resolution.rules import (
     Resolver,
     UsageKeyed,
 )
-from shared.db import chunks, insert, match_keys
+from shared.db import chunks, insert, match_keys, rows_by_keys
 from shared.events import ResolvedUsage, UsageRecord
 
 _usage = cast(Table, UsageRow.__table__)
@@ -125,9 +125,12 @@ async def record_usage(
             latest[key] = r
     stored: dict[tuple[Any, ...], tuple[int, int]] = {}
     for part in chunks(list(latest), KEY_CHUNK):
-        query = select(c.module, c.org_id, c.metric, c.day, c.revision, c.version).where(
+        query = rows_by_keys(
+            dialect_name(session),
+            [c.module, c.org_id, c.metric, c.day],
+            part,
+            [c.module, c.org_id, c.metric, c.day, c.revision, c.version],
             c.tenant_id == tenant_id,
-            match_keys(dialect_name(session), [c.module, c.org_id, c.metric, c.day], part),
         )
         for row in await session.execute(query):
             stored[(row.module, row.org_id, row.metric, row.day)] = (row.revision, row.version)
