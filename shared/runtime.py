@@ -19,7 +19,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.bus import Bus
-from shared.consumer import EventConsumer, EventHandler
+from shared.consumer import BatchHandler, EventConsumer, EventHandler
 from shared.db import session_factory
 from shared.events import Event
 from shared.observability import metrics
@@ -122,7 +122,12 @@ class EventRuntime(BaseRuntime):
         self.consumers: list[EventConsumer] = []
         self._unregister_metrics: Callable[[], None] | None = None
 
-    def consume(self, group_suffix: str, handlers: dict[type[Event], EventHandler]) -> None:
+    def consume(
+        self,
+        group_suffix: str,
+        handlers: dict[type[Event], EventHandler],
+        batch_handlers: dict[type[Event], BatchHandler] | None = None,
+    ) -> None:
         self.consumers.append(
             EventConsumer(
                 group=f"{self.settings.topic_prefix}{self.name}.{group_suffix}",
@@ -133,6 +138,7 @@ class EventRuntime(BaseRuntime):
                 topic_prefix=self.settings.topic_prefix,
                 after_commit=self.relay.notify,
                 batch_size=self.settings.consumer_batch_size,
+                batch_handlers=batch_handlers or {},
             )
         )
 

@@ -3,6 +3,8 @@ the replicas it bills from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.contracts.companies import upsert_company
@@ -16,9 +18,9 @@ from shared.replicas import module_billing_handler
 from shared.runtime import EventRuntime
 
 
-async def on_usage_resolved(session: AsyncSession, tenant_id: str, event: Event) -> None:
-    assert isinstance(event, UsageResolved)
-    await apply_resolved(session, tenant_id, event.records)
+async def on_usage_resolved(session: AsyncSession, tenant_id: str, events: Sequence[Event]) -> None:
+    records = [r for e in events if isinstance(e, UsageResolved) for r in e.records]
+    await apply_resolved(session, tenant_id, records)
 
 
 async def on_company_changed(session: AsyncSession, tenant_id: str, event: Event) -> None:
@@ -50,7 +52,7 @@ async def _queued_by_fanout(session: AsyncSession, tenant_id: str, event: Event)
 
 
 def register(runtime: EventRuntime) -> None:
-    runtime.consume("usage", {UsageResolved: on_usage_resolved})
+    runtime.consume("usage", {}, {UsageResolved: on_usage_resolved})
     runtime.consume(
         "reference",
         {CompanyChanged: on_company_changed, ModuleBillingChanged: on_module_billing},

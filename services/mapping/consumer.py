@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.insights.contract_cover import keep_contract
@@ -16,11 +18,13 @@ on_module_billing = module_billing_handler(ModuleBillingRow)
 
 
 def register(runtime: EventRuntime) -> None:
-    async def on_usage_recorded(session: AsyncSession, tenant_id: str, event: Event) -> None:
-        assert isinstance(event, UsageRecorded)
-        await usage_recorded(session, runtime.outbox, tenant_id, event.records)
+    async def on_usage_recorded(
+        session: AsyncSession, tenant_id: str, events: Sequence[Event]
+    ) -> None:
+        records = [r for e in events if isinstance(e, UsageRecorded) for r in e.records]
+        await usage_recorded(session, runtime.outbox, tenant_id, records)
 
-    runtime.consume("usage", {UsageRecorded: on_usage_recorded})
+    runtime.consume("usage", {}, {UsageRecorded: on_usage_recorded})
     runtime.consume(
         "reference", {ModuleBillingChanged: on_module_billing, ContractChanged: keep_contract}
     )

@@ -211,6 +211,26 @@ async def test_duplicates_in_a_batch_and_across_batches_are_processed_once(
     assert await inbox_ids(sessions) == {str(a.id), str(b.id)}
 
 
+async def test_a_batch_handler_takes_each_run_of_one_type_and_tenant_in_one_call(
+    bus: InProcessBus, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    calls: list[tuple[str, list[str]]] = []
+
+    async def stored(session: AsyncSession, tenant_id: str, events: Sequence[Event]) -> None:
+        orgs = [r.org_id for e in events if isinstance(e, UsageRecorded) for r in e.records]
+        calls.append((tenant_id, orgs))
+
+    batched = EventConsumer(
+        GROUP, bus, sessions, inbox, {}, PREFIX, batch_handlers={UsageRecorded: stored}
+    )
+    assert batched.topics == (TOPIC,)
+    a, b, c = wrapped("a", "b", "c")
+    other = Envelope.wrap("tenant-2", usage("x"))
+    await batched.handle_batch(messages(*encoded([a, b, a, other, c])))
+    await batched.handle_batch(messages(*encoded([c, b])))
+    assert calls == [(TENANT, ["a", "b"]), ("tenant-2", ["x"]), (TENANT, ["c"])]
+
+
 async def test_the_same_event_from_another_tenant_is_still_the_same_event_id(
     consumer: EventConsumer, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
