@@ -298,6 +298,35 @@ async def test_margin_per_company_within_one_currency(billing: InvoicingApi) -> 
     ]
 
 
+async def test_a_metric_feeding_two_services_is_paid_once_with_the_larger(
+    billing: InvoicingApi,
+) -> None:
+    """Servers feed RMM and PATCH; RMM bills all 6 a day from the 1st, PATCH only from the
+    16th (3 a day on average): the vendor is paid for the servers once, with RMM."""
+    company = await billing.company()
+    await billing.feed(RMM, "servers", "RMM", "PATCH")
+    await billing.usage(company, RMM, "servers", day(PERIOD, 1), steps((30, 6)), "c")
+    await billing.contract(company, [service("RMM", "2.00")], start=day(PERIOD, 1))
+    await billing.contract(company, [service("PATCH", "1.00")], start=day(PERIOD, 16))
+    bill = {
+        "module": RMM,
+        "period": PERIOD,
+        "currency": "EUR",
+        "lines": [{"metric": "servers", "quantity": "6", "unit_cost": "0.50"}],
+    }
+    ok(await billing.client.post("/v1/vendor-bills", json=bill), 201)
+    await billing.run(PERIOD)
+
+    report = ok(await billing.client.get("/v1/reports/margin", params={"period": PERIOD}))
+
+    [item] = report["items"]
+    assert item["services"] == [
+        {"service_code": "PATCH", "revenue": "3.00", "cost": "0.00", "margin": "3.00"},
+        {"service_code": "RMM", "revenue": "12.00", "cost": "3.00", "margin": "9.00"},
+    ]
+    assert (item["revenue"], item["cost"], item["uncosted"]) == ("15.00", "3.00", [])
+
+
 async def test_period_is_required_and_checked(billing: InvoicingApi) -> None:
     for path in ("/v1/reconciliation", "/v1/reports/margin"):
         ok(await billing.client.get(path), 422)
