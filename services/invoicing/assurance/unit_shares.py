@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.models import CODES_SEPARATOR, day_column, usage_months
-from services.invoicing.assurance.reconciliation import Share, classify
+from services.invoicing.assurance.reconciliation import QUANTUM, Share, classify
 from services.invoicing.models import ContractRow, ContractServiceRow, ModuleBillingRow
 from shared.db import dialect_of
 
@@ -250,6 +250,11 @@ def _aggregate(
     ).group_by(*keys)
 
 
+def _exact(value: Any) -> Decimal:
+    """A sum to the quantities' 4 digits: SQLite sums them as floating point."""
+    return Decimal(value).quantize(QUANTUM)
+
+
 async def _billed_from(session: AsyncSession, tenant_id: str) -> dict[str, date | None]:
     """Per module the first day its billing is on (None: off)."""
     rows = await session.execute(
@@ -265,10 +270,11 @@ async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: 
     query = _aggregate(tenant_id, start, end, dialect_of(session), enabled)
     for module, metric, status, has_service, total, on, covered in await session.execute(query):
         by_share = out[(module, metric)]
+        total, on, covered = (_exact(v) for v in (total, on, covered))
         parts = (
-            (False, bool(has_service), False, Decimal(total) - Decimal(on)),
-            (True, bool(has_service), True, Decimal(covered)),
-            (True, bool(has_service), False, Decimal(on) - Decimal(covered)),
+            (False, bool(has_service), False, total - on),
+            (True, bool(has_service), True, covered),
+            (True, bool(has_service), False, on - covered),
         )
         for billing_enabled, service, in_force, quantity in parts:
             if quantity:
