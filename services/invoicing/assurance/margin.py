@@ -13,13 +13,11 @@ from decimal import Decimal
 from services.invoicing.assurance.vendor_bills import VendorBill
 from shared.money import round_money
 
-BilledService = tuple[str, str, str, Decimal, str | None, str | None, Decimal | None]
-"""``(company_id, currency, service_code, revenue, module, metric, quantity)``: a service billed
-to a company in a currency in the period's documents, its revenue, and one metric whose cost
-goes with it (``module`` None: none does) and the billed quantity of that metric. A metric
-feeding several services of one company is paid to the vendor once: its cost goes with
-the service that bills most of it (ties: the first service code). A service with several
-such metrics comes in one row each, its revenue repeated."""
+BilledSource = tuple[str, str, str, str, Decimal, str | None, str | None, Decimal | None]
+"""``(line_id, company_id, currency, service_code, amount, module, metric, quantity)``: one
+source of a line of the period's documents that are not void (invoices and corrections);
+a line with several sources comes once per source, one without sources once with
+``module`` None."""
 
 
 @dataclass
@@ -81,31 +79,48 @@ def unit_costs(bills: Iterable[VendorBill]) -> dict[tuple[str, str], tuple[str, 
     return {(b.module, x.metric): (b.currency, x.unit_cost) for b in bills for x in b.lines}
 
 
+def _paid_with(by_service: dict[str, Decimal]) -> tuple[str, Decimal]:
+    """A unit feeding several services is paid to the vendor once: its cost goes with the
+    service that bills most of it (ties: the first service code)."""
+    if len(by_service) == 1:
+        return next(iter(by_service.items()))
+    return max(sorted(by_service.items()), key=lambda item: item[1])
+
+
 def margins(
-    rows: Iterable[BilledService], bills: Iterable[VendorBill]
+    rows: Iterable[BilledSource], bills: Iterable[VendorBill]
 ) -> tuple[list[CompanyMargin], list[CurrencyTotal]]:
     """Per company and currency (by company, then currency), and the totals per currency."""
     bills = list(bills)
     costs = unit_costs(bills)
     bill_currency = {b.module: b.currency for b in bills}
     companies: dict[tuple[str, str], CompanyMargin] = {}
-    exact: dict[tuple[str, str, str], Decimal] = {}
     services: dict[tuple[str, str, str], ServiceMargin] = {}
-    for company_id, currency, code, revenue, module, metric, quantity in rows:
+    quantities: dict[tuple[str, str, str, str], dict[str, Decimal]] = {}
+    counted: set[str] = set()
+    for line_id, company_id, currency, code, amount, module, metric, quantity in rows:
         key = (company_id, currency, code)
         service = services.get(key)
         if service is None:
-            service = services[key] = ServiceMargin(code, revenue)
+            service = services[key] = ServiceMargin(code)
             company = companies.get((company_id, currency))
             if company is None:
                 company = companies[(company_id, currency)] = CompanyMargin(
                     company_id, currency, []
                 )
             company.services.append(service)
-        if module is None or metric is None or quantity is None:
-            continue
+        if line_id not in counted:
+            counted.add(line_id)
+            service.revenue += amount
+        if module is not None and metric is not None and quantity is not None:
+            by_service = quantities.setdefault((company_id, currency, module, metric), {})
+            by_service[code] = by_service.get(code, Decimal(0)) + quantity
+    exact: dict[tuple[str, str, str], Decimal] = {}
+    for (company_id, currency, module, metric), by_service in quantities.items():
+        code, quantity = _paid_with(by_service)
         cost = costs.get((module, metric))
         if cost is not None and cost[0] == currency:
+            key = (company_id, currency, code)
             exact[key] = exact.get(key, Decimal(0)) + quantity * cost[1]
         elif quantity:
             uncosted = Uncosted(module, metric, quantity, bill_currency.get(module))

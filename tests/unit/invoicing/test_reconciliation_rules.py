@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.invoicing.assurance.margin import BilledService, margins
+from services.invoicing.assurance.margin import BilledSource, margins
 from services.invoicing.assurance.reconciliation import (
     Share,
     average_shares,
@@ -104,9 +104,9 @@ def _bill(currency: str, cost: str, module: str = "rmm") -> VendorBill:
 
 
 def test_cost_only_within_the_bill_currency() -> None:
-    rows: list[BilledService] = [
-        ("a", "USD", "SRV", D("40.00"), "rmm", "servers", D(10)),
-        ("a", "EUR", "SRV", D("30.00"), "rmm", "servers", D(10)),
+    rows: list[BilledSource] = [
+        ("l1", "a", "USD", "SRV", D("40.00"), "rmm", "servers", D(10)),
+        ("l2", "a", "EUR", "SRV", D("30.00"), "rmm", "servers", D(10)),
     ]
     companies, totals = margins(rows, [_bill("EUR", "1.255")])
     eur, usd = companies
@@ -115,11 +115,23 @@ def test_cost_only_within_the_bill_currency() -> None:
     assert [(t.currency, t.margin) for t in totals] == [("EUR", D("17.45")), ("USD", D("40.00"))]
 
 
-def test_a_service_with_several_metrics_counts_its_revenue_once() -> None:
-    rows: list[BilledService] = [
-        ("a", "EUR", "RMM", D("18.00"), "rmm", "servers", D(10)),
-        ("a", "EUR", "RMM", D("18.00"), "rmm", "workstations", D(4)),
-        ("a", "EUR", "PATCH", D("5.00"), None, None, None),
+def test_corrections_add_up_and_a_unit_feeding_two_services_is_paid_once() -> None:
+    rows: list[BilledSource] = [
+        ("l1", "a", "EUR", "RMM", D("20.00"), "rmm", "servers", D(10)),
+        ("l2", "a", "EUR", "PATCH", D("5.00"), "rmm", "servers", D(10)),
+        ("l3", "a", "EUR", "RMM", D("-2.00"), "rmm", "servers", D(-1)),
+    ]
+    [company], _ = margins(rows, [_bill("EUR", "1")])
+    services = {s.service_code: (s.revenue, s.cost) for s in company.services}
+    assert services == {"PATCH": (D("5.00"), D("10")), "RMM": (D("18.00"), D(0))}
+    assert company.cost == D(10)
+
+
+def test_a_line_with_several_sources_counts_its_amount_once() -> None:
+    rows: list[BilledSource] = [
+        ("l1", "a", "EUR", "RMM", D("18.00"), "rmm", "servers", D(10)),
+        ("l1", "a", "EUR", "RMM", D("18.00"), "rmm", "workstations", D(4)),
+        ("l2", "a", "EUR", "PATCH", D("5.00"), None, None, None),
     ]
     lines = (BillLine("servers", D(99), D(1)), BillLine("workstations", D(9), D("0.5")))
     [company], _ = margins(rows, [VendorBill("rmm", "2026-10", "EUR", lines)])
