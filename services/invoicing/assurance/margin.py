@@ -13,11 +13,13 @@ from decimal import Decimal
 from services.invoicing.assurance.vendor_bills import VendorBill
 from shared.money import round_money
 
-BilledSource = tuple[str, str, str, str, Decimal, str | None, str | None, Decimal | None]
+BilledSource = tuple[str | None, str, str, str, Decimal, str | None, str | None, Decimal | None]
 """``(line_id, company_id, currency, service_code, amount, module, metric, quantity)``: one
 source of a line of the period's documents that are not void (invoices and corrections);
-a line with several sources comes once per source, one without sources once with
-``module`` None."""
+a line with several sources comes once per source (with its id, so that its amount counts
+once; ``line_id`` None: a line with one source), one without sources once with ``module``
+None."""
+ZERO = Decimal(0)
 
 
 @dataclass
@@ -109,19 +111,24 @@ def margins(
                     company_id, currency, []
                 )
             company.services.append(service)
-        if line_id not in counted:
-            counted.add(line_id)
+        if line_id is None or line_id not in counted:
+            if line_id is not None:
+                counted.add(line_id)
             service.revenue += amount
         if module is not None and metric is not None and quantity is not None:
-            by_service = quantities.setdefault((company_id, currency, module, metric), {})
-            by_service[code] = by_service.get(code, Decimal(0)) + quantity
+            metric_key = (company_id, currency, module, metric)
+            by_service = quantities.get(metric_key)
+            if by_service is None:
+                quantities[metric_key] = {code: quantity}
+            else:
+                by_service[code] = by_service.get(code, ZERO) + quantity
     exact: dict[tuple[str, str, str], Decimal] = {}
     for (company_id, currency, module, metric), by_service in quantities.items():
         code, quantity = _paid_with(by_service)
         cost = costs.get((module, metric))
         if cost is not None and cost[0] == currency:
             key = (company_id, currency, code)
-            exact[key] = exact.get(key, Decimal(0)) + quantity * cost[1]
+            exact[key] = exact.get(key, ZERO) + quantity * cost[1]
         elif quantity:
             uncosted = Uncosted(module, metric, quantity, bill_currency.get(module))
             companies[(company_id, currency)].uncosted.append(uncosted)
