@@ -46,7 +46,6 @@ from services.invoicing.models import ContractRow, ContractServiceRow, ModuleBil
 from shared.db import dialect_of
 
 Usage = dict[tuple[str, str], dict[Share, Decimal]]
-Metric = tuple[str, str]
 
 _m = ModuleBillingRow.__table__.c
 _c = ContractRow.__table__.c
