@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -32,6 +32,7 @@ from launcher.progress import progress_bar, watched
 from launcher.serve import PortTaken, check_port
 from launcher.tenants import create_tenant_with_key
 from shared.logging import configure_logging
+from shared.money import round_quantity
 from shared.settings import ServiceSettings
 from tools.sample import generate
 from tools.sample.generator import SampleMsp
@@ -121,6 +122,34 @@ def _invoice_table(invoices: list[dict[str, Any]], names: dict[str, str]) -> lis
     return lines
 
 
+VENDOR_COST_SHARE = Decimal("0.6")
+"""What a vendor charges per unit, as a share of the MSP's list price of the service the
+metric feeds (its headline price when tiered)."""
+
+
+def vendor_bills(msp: SampleMsp) -> list[dict[str, Any]]:
+    """Each module's bill for the period as its vendor would send it: the average daily
+    quantity of every metric over all of the MSP's orgs (the vendor counts them all, billed
+    to a customer or not), in the MSP's most common currency."""
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for record in msp.records():
+        sums[(record.module, record.metric)] += record.quantity
+    prices: dict[tuple[str, str], Decimal] = {}
+    for service in msp.price_list():
+        for source in service.sources:
+            prices[source] = min(prices.get(source, service.unit_price), service.unit_price)
+    currency = Counter(c.currency for c in msp.companies).most_common(1)[0][0]
+    lines: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for (module, metric), total in sorted(sums.items()):
+        cost = (prices[(module, metric)] * VENDOR_COST_SHARE).quantize(Decimal("0.0001"))
+        quantity = round_quantity(total / msp.days_in_period)
+        lines[module].append({"metric": metric, "quantity": str(quantity), "unit_cost": str(cost)})
+    return [
+        {"module": module, "period": msp.period, "currency": currency, "lines": metrics}
+        for module, metrics in lines.items()
+    ]
+
+
 async def load_sample(
     api: ApiClient, system: EmbeddedSystem, msp: SampleMsp, until: dt.date | None
 ) -> str:
@@ -139,9 +168,16 @@ async def load_sample(
             await map_orgs_by_truth(api.http, msp, report)
         async with watched(bar, "pipeline catching up", None, lambda: 0):
             await system.settle()
+        bills = vendor_bills(msp)
+        recorded = 0
+        async with watched(bar, "vendor bills", len(bills), lambda: recorded):
+            for bill in bills:
+                await api.call("POST", "/v1/vendor-bills", json=bill)
+                recorded += 1
     return (
         f"Loaded {len(report.company_ids)} companies, {report.contracts} contracts, "
-        f"{report.records} usage records, {report.mapped_orgs} org mappings "
+        f"{report.records} usage records, {report.mapped_orgs} org mappings, "
+        f"{recorded} vendor bills of {msp.period} "
         f"in {time.monotonic() - started:.1f} s."
     )
 

@@ -192,5 +192,11 @@ async def test_the_demo_loads_with_progress_and_a_seller_profile(embedded_api: E
     async with _client(embedded_api) as api:
         loaded = await load_sample(api, embedded_api.system, msp, None)
         profile = await api.json("GET", "/v1/seller-profile")
+        bills = await api.json("GET", "/v1/vendor-bills", params={"period": PERIOD})
+        rows = await api.json("GET", "/v1/reconciliation", params={"period": PERIOD})
     assert profile["name"] == msp.msp_name
     assert loaded.startswith(f"Loaded 2 companies, 2 contracts, {len(list(msp.records()))} usage")
+    assert f"{len(bills['items'])} vendor bills of {PERIOD}" in loaded
+    assert {b["module"] for b in bills["items"]} == {r.module for r in msp.records()}
+    # The vendor counts every org's usage, as the reconciliation does.
+    assert rows["items"] and all(r["difference"] == "0.0000" for r in rows["items"])

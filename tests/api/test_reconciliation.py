@@ -6,17 +6,11 @@ One 30-day month; quantities are constant per day, so averages are the daily cou
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from services.invoicing.assurance.reconciliation import UNBILLED, Share, average_shares, classify
-from services.invoicing.contracts.service import in_force as in_force_version
-from services.invoicing.contracts.service import versions
+from services.invoicing.assurance.reconciliation import UNBILLED, Share, average_shares
 from services.invoicing.models import ContractRow, ModuleBillingRow, UnitRow
 from tests.api.test_invoicing_support import (
     InvoicingApi,
@@ -26,6 +20,7 @@ from tests.api.test_invoicing_support import (
     service,
     steps,
 )
+from tests.api.test_reconciliation_summary import definition, raw_rows
 
 if TYPE_CHECKING:
     from tests.conftest import EmbeddedApi
@@ -298,6 +293,35 @@ async def test_margin_per_company_within_one_currency(billing: InvoicingApi) -> 
     ]
 
 
+async def test_a_metric_feeding_two_services_is_paid_once_with_the_larger(
+    billing: InvoicingApi,
+) -> None:
+    """Servers feed RMM and PATCH; RMM bills all 6 a day from the 1st, PATCH only from the
+    16th (3 a day on average): the vendor is paid for the servers once, with RMM."""
+    company = await billing.company()
+    await billing.feed(RMM, "servers", "RMM", "PATCH")
+    await billing.usage(company, RMM, "servers", day(PERIOD, 1), steps((30, 6)), "c")
+    await billing.contract(company, [service("RMM", "2.00")], start=day(PERIOD, 1))
+    await billing.contract(company, [service("PATCH", "1.00")], start=day(PERIOD, 16))
+    bill = {
+        "module": RMM,
+        "period": PERIOD,
+        "currency": "EUR",
+        "lines": [{"metric": "servers", "quantity": "6", "unit_cost": "0.50"}],
+    }
+    ok(await billing.client.post("/v1/vendor-bills", json=bill), 201)
+    await billing.run(PERIOD)
+
+    report = ok(await billing.client.get("/v1/reports/margin", params={"period": PERIOD}))
+
+    [item] = report["items"]
+    assert item["services"] == [
+        {"service_code": "PATCH", "revenue": "3.00", "cost": "0.00", "margin": "3.00"},
+        {"service_code": "RMM", "revenue": "12.00", "cost": "3.00", "margin": "9.00"},
+    ]
+    assert (item["revenue"], item["cost"], item["uncosted"]) == ("15.00", "3.00", [])
+
+
 async def test_period_is_required_and_checked(billing: InvoicingApi) -> None:
     for path in ("/v1/reconciliation", "/v1/reports/margin"):
         ok(await billing.client.get(path), 422)
@@ -340,38 +364,12 @@ def _expected(
     units: list[UnitRow],
     states: dict[str, ModuleBillingRow],
     contracts: list[ContractRow],
-    days: int,
 ) -> dict[tuple[str, str], dict[str, str]]:
-    """The definition, record by record: each record's first reason, or billed when a
-    service it feeds is in the version of a contract of its company in force that day."""
-    records: dict[tuple[Any, ...], list[UnitRow]] = defaultdict(list)
-    for row in units:
-        records[(row.module, row.org_id, row.metric, row.day)].append(row)
-    sums: dict[tuple[str, str], dict[Share, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for (module, _, metric, on), rows in records.items():
-        state = states.get(module)
-        codes = {r.service_code for r in rows} - {""}
-        in_force = {
-            s.service_code
-            for c in contracts
-            if c.company_id == rows[0].company_id
-            and c.start_date <= on
-            and (c.end_date is None or on <= c.end_date)
-            for s in in_force_version(versions(c), on).services
-        }
-        share = classify(
-            billing_enabled=state is not None
-            and state.enabled
-            and state.effective_from is not None
-            and state.effective_from <= on,
-            status=rows[0].status,
-            has_service=bool(codes),
-            covered=bool(codes & in_force),
-        )
-        sums[(module, metric)][share] += rows[0].quantity
+    """The definition evaluated record by record, averaged and rounded."""
     out = {}
-    for metric, by_share in sums.items():
-        total, parts = average_shares(by_share, days)
+    start, end = day(PERIOD, 1), day(PERIOD, 30)
+    for metric, by_share in definition(units, states, contracts, start, end).items():
+        total, parts = average_shares(by_share, 30)
         out[metric] = {
             "usage_quantity": str(total),
             "billed_quantity": str(parts[Share.BILLED]),
@@ -417,24 +415,8 @@ async def test_the_sums_follow_the_definition_record_by_record(billing: Invoicin
     rows = await _reconciliation(billing)
 
     async with billing.api.system.invoicing.sessions() as session:
-        tenant = billing.api.tenant_id
-        units = list(await session.scalars(select(UnitRow).where(UnitRow.tenant_id == tenant)))
-        states = {
-            s.module: s
-            for s in await session.scalars(
-                select(ModuleBillingRow).where(ModuleBillingRow.tenant_id == tenant)
-            )
-        }
-        contracts = list(
-            await session.scalars(
-                select(ContractRow)
-                .where(ContractRow.tenant_id == tenant)
-                .options(selectinload(ContractRow.services))
-            )
-        )
-    first_day, last_day = day(PERIOD, 1), day(PERIOD, 30)
-    in_period = [u for u in units if first_day <= u.day <= last_day]
-    expected = _expected(in_period, states, contracts, 30)
+        units, states, contracts = await raw_rows(session, billing.api.tenant_id)
+    expected = _expected(units, states, contracts)
     assert len({s for parts in expected.values() for s, q in parts.items() if q != ZERO}) == 7
     assert {
         key: {

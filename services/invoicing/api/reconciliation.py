@@ -173,6 +173,7 @@ async def get_margin_report(
     are no exchange rates, so totals are per currency."""
     async with runtime.sessions() as session:
         report = await service.margin_report(session, ctx.tenant_id, period)
+    page = page_of(report.companies, paging)
     items = [
         CompanyMarginOut(
             company_id=c.company_id,
@@ -200,12 +201,11 @@ async def get_margin_report(
                 for u in c.uncosted
             ],
         )
-        for c in report.companies
+        for c in page.items
     ]
-    page = page_of(items, paging)
     return MarginReportOut(
         period=report.period,
-        items=page.items,
+        items=items,
         next_cursor=page.next_cursor,
         totals=[
             CurrencyTotalOut(

@@ -1,5 +1,5 @@
 """Revenue assurance's tables in invoicing's schema: tenant settings, holds on drafts,
-vendor bills."""
+vendor bills, and the unit table summed per month."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.invoicing.models import Base, Quantity
@@ -57,3 +69,46 @@ class VendorBillRow(Base):
     lines: Mapped[list[dict[str, str]]] = mapped_column(JsonDocument)
     """``[{"metric", "quantity", "unit_cost"}]``, decimals as strings."""
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+MONTH_DAYS = 31
+CODES_SEPARATOR = ","
+"""Service codes never contain it (their pattern: letters, digits and ``._:/-``)."""
+
+
+def day_column(day: int) -> str:
+    """The column of the ``day``-th day (1-based) of the month."""
+    return f"d{day:02}"
+
+
+usage_months = Table(
+    "usage_months",
+    Base.metadata,
+    Column("tenant_id", String(36), nullable=False),
+    Column("month", Date, nullable=False),
+    Column("module", String(64), nullable=False),
+    Column("org_id", String(200), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("company_id", String(36), nullable=False),
+    Column("service_codes", String(1300), nullable=False),
+    Column("quantity", Quantity, nullable=False),
+    *(Column(day_column(d), Quantity, nullable=False) for d in range(1, MONTH_DAYS + 1)),
+    PrimaryKeyConstraint(
+        "tenant_id",
+        "month",
+        "module",
+        "org_id",
+        "metric",
+        "status",
+        "company_id",
+        "service_codes",
+    ),
+)
+"""The unit table per month, kept by :mod:`..usage_months`: per org and metric, and per
+resolution its records of the month had (status, company, ``service_codes`` sorted and
+joined by :data:`CODES_SEPARATOR`; ``""`` for none), each day's quantity (one column per day
+of the month) and their sum. A record counts once however many services it feeds. What the
+reconciliation reads instead of every record of the month: the reasons it needs are a
+function of these keys and the day, with contracts and module billing states applied when
+it is read, so later changes of those need nothing here."""

@@ -1,26 +1,22 @@
 """The period's usage per ``(module, metric)`` and share (billed, or why not), summed over
-its days, in one pass over the unit table.
+its days, from the unit table summed per month (:data:`~.models.usage_months`).
 
-The unit table keeps every usage record (one row per service code it feeds; none: an
-unmapped or excluded org, or a metric without a service), so re-resolutions and usage
-corrections are in it as soon as invoicing has them. A record feeding several services
-counts once, under its best share: billed when any of its services is in force that day
-in a contract of the company.
-
-Rows are summed as they are, per metric, day and org status, with the part without a
-service and the part whose service is in force apart; :func:`.classify` gives each part its
-share, with the module's billing state of that day. A record is one row unless its metric
-feeds several services: only the metrics whose rows name more than one service code in the
-period are summed again record by record, which sorts their rows. A service's days in force
-come from the contracts as a bit per day of the period, one value per company and service
-code (several contracts or versions carrying the code are or-ed together), so that the join
-finds at most one match for a row. The aggregate needs no window function and groups by
-plain columns, so PostgreSQL runs it in parallel workers with partial aggregates."""
+A summary row holds an org's records of one metric with one resolution (status, company,
+service codes) as a quantity per day of the month. Their shares follow from that, the day,
+and two sets of days applied as the reconciliation is read: the days the module's billing
+is on, and the days a contract of the company carries one of the codes (a record feeding
+several services is billed when any of them is in force). Each set is a bit mask of the
+period's days; a row sums its days in a mask, its total where the mask is full or empty
+(nearly always). Contracts, amendments and billing states thus count as they are when the
+reconciliation is read, and re-resolutions and corrections as soon as the unit table has
+them. The masks of contracts come as one value per company and service code (several
+contracts or versions carrying the code or-ed together), and per company and set of codes
+for the few records feeding several services, so that the join finds at most one match for
+a summary row."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -40,25 +36,17 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.assurance.reconciliation import Share, classify
-from services.invoicing.models import (
-    ContractRow,
-    ContractServiceRow,
-    ModuleBillingRow,
-    UnitRow,
-)
-from services.invoicing.runs.service import SORT_MEMORY
-from services.invoicing.units.service import NO_SERVICE
+from services.invoicing.assurance.models import CODES_SEPARATOR, day_column, usage_months
+from services.invoicing.assurance.reconciliation import QUANTUM, Share, classify
+from services.invoicing.models import ContractRow, ContractServiceRow, ModuleBillingRow
 from shared.db import dialect_of
 
 Usage = dict[tuple[str, str], dict[Share, Decimal]]
-Metric = tuple[str, str]
 
-_u = UnitRow.__table__.c
 _m = ModuleBillingRow.__table__.c
 _c = ContractRow.__table__.c
 _s = ContractServiceRow.__table__.c
@@ -160,77 +148,120 @@ def _cover(tenant_id: str, start: date, end: date, dialect: str) -> Subquery:
     )
 
 
-def _rows(
-    tenant_id: str, start: date, end: date, dialect: str, only: Sequence[Metric] | None
-) -> Subquery:
-    """The period's unit rows (of ``only`` these metrics), each with whether it feeds a
-    service and whether that service is in force that day."""
-    cover = _cover(tenant_id, start, end, dialect)
-    in_force = (
-        cover.c.days.op(">>")(_day_number(_u.day, start, dialect)).self_group().op("&")(1) == 1
+def _enabled_days(states: dict[str, date | None], start: date, days: int) -> dict[str, int]:
+    """Per module the mask of the period's days its billing is on."""
+    out = {}
+    for module, since in states.items():
+        first = days if since is None else max(0, min(days, (since - start).days))
+        out[module] = ((1 << days) - 1) ^ ((1 << first) - 1)
+    return out
+
+
+def _code_sets(cover: Subquery, rows: Any, dialect: str, days: int) -> Select[Any]:
+    """The days any code of a set is in force, per company and set of several codes."""
+    sets = (
+        select(rows.c.company_id, rows.c.service_codes)
+        .where(rows.c.service_codes.contains(CODES_SEPARATOR))
+        .distinct()
+        .subquery()
     )
-    rows = (
-        select(
-            _u.module,
-            _u.org_id,
-            _u.metric,
-            _u.day,
-            _u.status,
-            func.nullif(_u.service_code, NO_SERVICE).label("code"),
-            case((_u.service_code == NO_SERVICE, 0), else_=1).label("has_service"),
-            case((in_force, 1), else_=0).label("covered"),
-            _u.quantity,
+    find = func.strpos if dialect == "postgresql" else func.instr
+    member = (
+        find(
+            literal(CODES_SEPARATOR) + sets.c.service_codes + literal(CODES_SEPARATOR),
+            literal(CODES_SEPARATOR) + cover.c.service_code + literal(CODES_SEPARATOR),
         )
-        .select_from(UnitRow.__table__)
-        .outerjoin(
-            cover,
-            and_(cover.c.company_id == _u.company_id, cover.c.service_code == _u.service_code),
-        )
-        .where(_u.tenant_id == tenant_id, _u.day >= start, _u.day <= end)
+        > 0
     )
-    if only is not None:
-        rows = rows.where(tuple_(_u.module, _u.metric).in_(list(only)))
-    return rows.subquery()
+    return (
+        select(sets.c.company_id, sets.c.service_codes, _either(cover.c.days, days, dialect))
+        .join(cover, and_(cover.c.company_id == sets.c.company_id, member))
+        .group_by(sets.c.company_id, sets.c.service_codes)
+    )
 
 
-def _sums(rows: Subquery | Any) -> Select[Any]:
-    """Per metric, day and org status: the quantity, the part without a service and the
-    part whose service is in force."""
-    keys = (rows.c.module, rows.c.metric, rows.c.day, rows.c.status)
-    return select(
-        *keys,
-        func.sum(rows.c.quantity),
-        func.sum(case((rows.c.has_service == 0, rows.c.quantity), else_=0)),
-        func.sum(case((rows.c.covered == 1, rows.c.quantity), else_=0)),
-    ).group_by(*keys)
+def _within(mask: ColumnElement[int], full: int, days: int, rows: Any) -> ColumnElement[Any]:
+    """A summary row's quantity on the days of ``mask``."""
+    bits = (
+        case((mask.op("&")(literal(1 << d, BigInteger)) != 0, rows.c[day_column(d + 1)]), else_=0)
+        for d in range(days)
+    )
+    return case(
+        (mask == full, rows.c.quantity),
+        (mask == 0, literal(0)),
+        else_=sum(bits, literal(0)),
+    )
 
 
-def _per_row(tenant_id: str, start: date, end: date, dialect: str) -> Select[Any]:
-    """Each row as a record; with the lowest and highest service code, which tell the
-    metrics with records of several rows."""
-    rows = _rows(tenant_id, start, end, dialect, None)
-    return _sums(rows).add_columns(func.min(rows.c.code), func.max(rows.c.code))
-
-
-def _per_record(
-    tenant_id: str, start: date, end: date, dialect: str, metrics: Sequence[Metric]
+def _aggregate(
+    tenant_id: str, start: date, end: date, dialect: str, enabled: dict[str, int]
 ) -> Select[Any]:
-    """The records of ``metrics``, each once: covered when any of its rows is."""
-    rows = _rows(tenant_id, start, end, dialect, metrics)
-    records = (
+    """Per metric, org status and whether the records feed a service: the quantity, the
+    part on days the module's billing is on, and the part of that on which a service is
+    in force."""
+    days = (end - start).days + 1
+    full = (1 << days) - 1
+    rows = (
+        select(usage_months)
+        .where(usage_months.c.tenant_id == tenant_id, usage_months.c.month == start)
+        .subquery()
+    )
+    cover = _cover(tenant_id, start, end, dialect)
+    covers = union_all(
+        select(cover.c.company_id, cover.c.service_code, cover.c.days),
+        _code_sets(cover, rows, dialect, days),
+    ).subquery()
+    modules = union_all(
+        *(
+            select(literal(m).label("module"), literal(mask, BigInteger).label("days"))
+            for m, mask in enabled.items()
+        ),
+        select(literal("").label("module"), literal(0, BigInteger).label("days")),
+    ).subquery()
+    on = func.coalesce(modules.c.days, literal(0, BigInteger))
+    masked = (
         select(
             rows.c.module,
             rows.c.metric,
-            rows.c.day,
-            func.min(rows.c.status).label("status"),
-            func.max(rows.c.has_service).label("has_service"),
-            func.max(rows.c.covered).label("covered"),
-            func.max(rows.c.quantity).label("quantity"),
+            rows.c.status,
+            case((rows.c.service_codes == "", 0), else_=1).label("has_service"),
+            rows.c.quantity,
+            *(rows.c[day_column(d + 1)] for d in range(days)),
+            on.label("enabled"),
+            on.op("&")(func.coalesce(covers.c.days, 0)).label("covered"),
         )
-        .group_by(rows.c.module, rows.c.org_id, rows.c.metric, rows.c.day)
+        .select_from(rows)
+        .outerjoin(modules, modules.c.module == rows.c.module)
+        .outerjoin(
+            covers,
+            and_(
+                covers.c.company_id == rows.c.company_id,
+                covers.c.service_code == rows.c.service_codes,
+            ),
+        )
         .subquery()
     )
-    return _sums(records)
+    per_row = select(
+        masked.c.module,
+        masked.c.metric,
+        masked.c.status,
+        masked.c.has_service,
+        masked.c.quantity,
+        _within(masked.c.enabled, full, days, masked).label("enabled"),
+        _within(masked.c.covered, full, days, masked).label("covered"),
+    ).subquery()
+    keys = (per_row.c.module, per_row.c.metric, per_row.c.status, per_row.c.has_service)
+    return select(
+        *keys,
+        func.sum(per_row.c.quantity),
+        func.sum(per_row.c.enabled),
+        func.sum(per_row.c.covered),
+    ).group_by(*keys)
+
+
+def _exact(value: Any) -> Decimal:
+    """A sum to the quantities' 4 digits: SQLite sums them as floating point."""
+    return Decimal(value).quantize(QUANTUM)
 
 
 async def _billed_from(session: AsyncSession, tenant_id: str) -> dict[str, date | None]:
@@ -242,46 +273,28 @@ async def _billed_from(session: AsyncSession, tenant_id: str) -> dict[str, date 
 
 
 async def usage_shares(session: AsyncSession, tenant_id: str, start: date, end: date) -> Usage:
-    dialect = dialect_of(session)
-    if dialect == "postgresql":
-        # Metrics summed record by record sort their rows: in memory, not on disk.
-        await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
-    billed_from = await _billed_from(session, tenant_id)
+    if dialect_of(session) == "postgresql":
+        # Compiling the per-day sums just in time takes seconds; evaluating them, a fraction.
+        await session.execute(text("SET LOCAL jit = off"))
+    days = (end - start).days + 1
+    enabled = _enabled_days(await _billed_from(session, tenant_id), start, days)
     out: Usage = defaultdict(lambda: defaultdict(Decimal))
-
-    def add(
-        module: str, metric: str, on: date, status: str, total: Any, bare: Any, covered: Any
-    ) -> None:
-        since = billed_from.get(module)
-        enabled = since is not None and since <= on
+    query = _aggregate(tenant_id, start, end, dialect_of(session), enabled)
+    for module, metric, status, has_service, total, on, covered in await session.execute(query):
         by_share = out[(module, metric)]
+        total, on, covered = (_exact(v) for v in (total, on, covered))
         parts = (
-            (False, False, Decimal(bare)),
-            (True, True, Decimal(covered)),
-            (True, False, Decimal(total) - Decimal(bare) - Decimal(covered)),
+            (False, bool(has_service), False, total - on),
+            (True, bool(has_service), True, covered),
+            (True, bool(has_service), False, on - covered),
         )
-        for has_service, in_force, quantity in parts:
+        for billing_enabled, service, in_force, quantity in parts:
             if quantity:
                 share = classify(
-                    billing_enabled=enabled,
+                    billing_enabled=billing_enabled,
                     status=status,
-                    has_service=has_service,
+                    has_service=service,
                     covered=in_force,
                 )
                 by_share[share] += quantity
-
-    codes: dict[Metric, set[str]] = defaultdict(set)
-    for module, metric, on, status, total, bare, covered, lowest, highest in await session.execute(
-        _per_row(tenant_id, start, end, dialect)
-    ):
-        add(module, metric, on, status, total, bare, covered)
-        codes[(module, metric)].update(c for c in (lowest, highest) if c is not None)
-    several = sorted(metric for metric, named in codes.items() if len(named) > 1)
-    if several:
-        for metric in several:
-            out[metric] = defaultdict(Decimal)
-        for module, metric, on, status, total, bare, covered in await session.execute(
-            _per_record(tenant_id, start, end, dialect, several)
-        ):
-            add(module, metric, on, status, total, bare, covered)
     return {metric: dict(by_share) for metric, by_share in out.items()}

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoicing.assurance.usage_months import record_unit_writes
 from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
 from services.invoicing.models import UnitRow
 from shared.db import chunks, dialect_of, match_keys, rows_by_keys
@@ -44,6 +45,7 @@ async def apply_resolved(
             stored[(m, o, me, d)] = max(version, stored.get((m, o, me, d), 0))
     fresh = [r for k, r in newest.items() if stored.get(k, 0) < r.version]
     replaced = [k for k, r in newest.items() if k in stored and stored[k] < r.version]
+    await record_unit_writes(session, tenant_id, fresh)
     for part in chunks(replaced, KEY_CHUNK):
         await session.execute(
             delete(_units).where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.invoicing.assurance.margin import BilledLine, margins
+from services.invoicing.assurance.margin import BilledSource, margins
 from services.invoicing.assurance.reconciliation import (
     Share,
     average_shares,
@@ -104,11 +104,11 @@ def _bill(currency: str, cost: str, module: str = "rmm") -> VendorBill:
 
 
 def test_cost_only_within_the_bill_currency() -> None:
-    lines = [
-        BilledLine("a", "EUR", "SRV", D("30.00"), (("rmm", "servers", D(10)),)),
-        BilledLine("a", "USD", "SRV", D("40.00"), (("rmm", "servers", D(10)),)),
+    rows: list[BilledSource] = [
+        ("l1", "a", "USD", "SRV", D("40.00"), "rmm", "servers", D(10)),
+        ("l2", "a", "EUR", "SRV", D("30.00"), "rmm", "servers", D(10)),
     ]
-    companies, totals = margins(lines, [_bill("EUR", "1.255")])
+    companies, totals = margins(rows, [_bill("EUR", "1.255")])
     eur, usd = companies
     assert (eur.revenue, eur.cost, eur.margin) == (D("30.00"), D("12.55"), D("17.45"))
     assert (usd.cost, usd.uncosted[0].vendor_currency) == (D(0), "EUR")
@@ -116,12 +116,25 @@ def test_cost_only_within_the_bill_currency() -> None:
 
 
 def test_corrections_add_up_and_a_unit_feeding_two_services_is_paid_once() -> None:
-    lines = [
-        BilledLine("a", "EUR", "RMM", D("20.00"), (("rmm", "servers", D(10)),)),
-        BilledLine("a", "EUR", "PATCH", D("5.00"), (("rmm", "servers", D(10)),)),
-        BilledLine("a", "EUR", "RMM", D("-2.00"), (("rmm", "servers", D(-1)),)),
+    rows: list[BilledSource] = [
+        ("l1", "a", "EUR", "RMM", D("20.00"), "rmm", "servers", D(10)),
+        ("l2", "a", "EUR", "PATCH", D("5.00"), "rmm", "servers", D(10)),
+        ("l3", "a", "EUR", "RMM", D("-2.00"), "rmm", "servers", D(-1)),
     ]
-    [company], _ = margins(lines, [_bill("EUR", "1")])
+    [company], _ = margins(rows, [_bill("EUR", "1")])
     services = {s.service_code: (s.revenue, s.cost) for s in company.services}
     assert services == {"PATCH": (D("5.00"), D("10")), "RMM": (D("18.00"), D(0))}
     assert company.cost == D(10)
+
+
+def test_a_line_with_several_sources_counts_its_amount_once() -> None:
+    rows: list[BilledSource] = [
+        ("l1", "a", "EUR", "RMM", D("18.00"), "rmm", "servers", D(10)),
+        ("l1", "a", "EUR", "RMM", D("18.00"), "rmm", "workstations", D(4)),
+        ("l2", "a", "EUR", "PATCH", D("5.00"), None, None, None),
+    ]
+    lines = (BillLine("servers", D(99), D(1)), BillLine("workstations", D(9), D("0.5")))
+    [company], _ = margins(rows, [VendorBill("rmm", "2026-10", "EUR", lines)])
+    services = {s.service_code: (s.revenue, s.cost) for s in company.services}
+    assert services == {"PATCH": (D("5.00"), D(0)), "RMM": (D("18.00"), D("12.00"))}
+    assert (company.revenue, company.cost) == (D("23.00"), D("12.00"))
