@@ -22,7 +22,7 @@ from tools.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
 
 BATCH = 1_000
 """records per request: the size the ingest latency target is set for"""
-CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS = 4
 
 
 @dataclass(frozen=True)
