@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from services.console.charts import Chart, bar_chart, daily_totals, fill_days
 from services.console.client import Api
 from services.console.views import SignedIn
+from services.gateway.api.insights import InsightKind
 
 router = APIRouter()
 SEVERITIES = ("critical", "warning", "info")
@@ -24,8 +25,14 @@ USAGE_PAGES = 50
 DRAFTS_SHOWN = 10
 STALE_AFTER_DAYS = 2
 INSIGHTS_COUNTED = 100
-"""The first insights counted by severity: the list is open ended (one per org waiting for
-a mapping, each with ranked suggestions), so more are counted as "at least"."""
+"""The first insights counted by severity, of every kind but ``unmapped_orgs``; more are
+counted as "at least"."""
+ORGS_COUNTED = 20
+"""The first ``unmapped_orgs`` insights counted: one per org waiting for a mapping, each
+ranked against every company (a millisecond each at 10,000 companies), and the Unmapped
+queue shows them all; more are counted as "at least"."""
+ORG_KIND = InsightKind.UNMAPPED_ORGS
+OTHER_KINDS = [k.value for k in InsightKind if k != ORG_KIND]
 
 
 @dataclass(frozen=True)
@@ -85,14 +92,19 @@ async def usage_chart(api: Api, today: dt.date) -> tuple[Chart, bool]:
 async def overview(page: SignedIn) -> HTMLResponse:
     today = page.today()
     api = page.api
-    insights_page, drafts_page, modules_page, (chart, partial) = await asyncio.gather(
-        api.get("/v1/insights", limit=INSIGHTS_COUNTED),
+    others_page, orgs_page, drafts_page, modules_page, (chart, partial) = await asyncio.gather(
+        api.get("/v1/insights", kind=OTHER_KINDS, limit=INSIGHTS_COUNTED),
+        api.get("/v1/insights", kind=ORG_KIND.value, limit=ORGS_COUNTED),
         api.get("/v1/invoices", status="draft", limit=200),
         api.get("/v1/modules", limit=100),
         usage_chart(api, today),
     )
-    insights = insights_page["items"]
-    counts, open_ended = severity_counts(insights, bool(insights_page.get("next_cursor")))
+    counts, open_ended = severity_counts(others_page["items"], bool(others_page.get("next_cursor")))
+    orgs = orgs_page["items"]
+    counts.update(i.get("severity", "info") for i in orgs)
+    if orgs_page.get("next_cursor"):  # one kind: only its own severity goes on
+        open_ended |= {i.get("severity", "info") for i in orgs}
+    insights = others_page["items"] + orgs
     top = sorted(insights, key=lambda i: SEVERITIES.index(i.get("severity", "info")))[:5]
     drafts = sorted(
         drafts_page["items"], key=lambda i: (not is_held(i), i.get("company_name") or "")

@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping.insights.contract_cover import contract_covers
+from services.mapping.insights.contract_cover import COMPANY_CHUNK, contract_covers
 from services.mapping.insights.rules import (
     BillingState,
     Facts,
@@ -32,7 +32,7 @@ from services.mapping.models import (
 from services.mapping.resolution.module_orgs import org_query, with_status
 from services.mapping.resolution.rules import MappingStatus
 from services.mapping.resolution.usage import load_resolver
-from shared.db import dialect_of
+from shared.db import chunks, dialect_of
 
 
 async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
@@ -150,11 +150,18 @@ async def mapped_usage(session: AsyncSession, tenant_id: str, since: date) -> li
     ]
 
 
-async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]:
-    rows = await session.execute(
-        select(CompanyRow.id, CompanyRow.name).where(CompanyRow.tenant_id == tenant_id)
-    )
-    return {company_id: name for company_id, name in rows}
+async def company_names(
+    session: AsyncSession, tenant_id: str, ids: Collection[str]
+) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for part in chunks(sorted(ids), COMPANY_CHUNK):
+        rows = await session.execute(
+            select(CompanyRow.id, CompanyRow.name).where(
+                CompanyRow.tenant_id == tenant_id, CompanyRow.id.in_(part)
+            )
+        )
+        names.update({company_id: name for company_id, name in rows})
+    return names
 
 
 async def load_facts(
@@ -172,9 +179,11 @@ async def load_facts(
     )
     if InsightKind.USAGE_WITHOUT_CONTRACT not in kinds:
         return facts
+    usage = await mapped_usage(session, tenant_id, usage_window_start(today))
+    companies = {u.company_id for u in usage}
     return replace(
         facts,
-        mapped_usage=await mapped_usage(session, tenant_id, usage_window_start(today)),
-        contracts=await contract_covers(session, tenant_id),
-        company_names=await company_names(session, tenant_id),
+        mapped_usage=usage,
+        contracts=await contract_covers(session, tenant_id, companies),
+        company_names=await company_names(session, tenant_id, companies),
     )

@@ -7,6 +7,7 @@ a big tenant, so it runs off the event loop, in the given process pool or else a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -15,7 +16,8 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.companies.service import company_of
-from services.mapping.matching.candidates import load_companies, load_matcher
+from services.mapping.matching.cache import load_matcher
+from services.mapping.matching.candidates import load_companies
 from services.mapping.matching.scoring import (
     DEFAULT_MARGIN,
     DEFAULT_MIN_SCORE,
@@ -80,11 +82,15 @@ async def module_orgs(
     module: str | None = None,
     status: MappingStatus | None = None,
     q: str | None = None,
+    company_ids: Sequence[str] = (),
 ) -> Page[ModuleOrg]:
-    """The tenant's module orgs; unmapped ones carry their ranked company suggestions."""
+    """The tenant's module orgs; unmapped ones carry their ranked company suggestions.
+    ``company_ids`` narrows to the orgs mapped to one of them."""
     query = org_query(tenant_id)
     if module:
         query = query.where(ModuleOrgRow.module == module)
+    if company_ids:
+        query = query.where(OrgMappingRow.company_id.in_(company_ids))
     if q:
         query = query.where(func.lower(ModuleOrgRow.org_name).contains(q.lower(), autoescape=True))
     if status is not None:
