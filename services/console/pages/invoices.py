@@ -132,7 +132,7 @@ async def invoice(page: SignedIn, invoice_id: str) -> HTMLResponse:
         )
     return page.render(
         "invoice.html",
-        title=f"Invoice {found.get('number') or 'draft'}",
+        title=f"Invoice {found.get('display_number') or found.get('number') or 'draft'}",
         current="Invoices",
         invoice=found,
         lines=lines,

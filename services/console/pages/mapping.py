@@ -1,5 +1,6 @@
 """Mapping: the "Unmapped" queue with suggestions ("Map", "Exclude"), "Auto-map" with a
-preview, the grid of companies by modules, and the service mappings per module and metric."""
+preview, and the service mappings per module and metric (the grid of companies by modules
+is in ``grid``)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,8 @@ from services.console.views import ROOT, SignedIn, act, checked_form, explain, r
 router = APIRouter()
 PAGE = f"{ROOT}/mapping"
 QUEUE_PAGE = 25
-GRID_PAGE = 20
-GRID_ORG_PAGES = 5
-"""Pages of 1,000 mapped orgs read for one page of the grid: one request each."""
 SUGGESTIONS_SHOWN = 3
 DEFAULT_MIN_SCORE = "0.9"
-GRID_TAB = "Companies \N{MULTIPLICATION SIGN} modules"
 
 
 def org_path(module: str, org_id: str) -> str:
@@ -135,35 +132,6 @@ async def auto_map(page: SignedIn) -> Response:
         tab="Unmapped",
         preview=preview,
         min_score=min_score,
-    )
-
-
-@router.get("/mapping/grid")
-async def grid(page: SignedIn, q: str = "", cursor: str = "") -> HTMLResponse:
-    listed, modules = await asyncio.gather(
-        page.api.get("/v1/companies", limit=GRID_PAGE, q=q, cursor=cursor), catalog(page.api)
-    )
-    companies = listed["items"]
-    mapped, _more = (
-        await page.api.items(
-            "/v1/module-orgs", GRID_ORG_PAGES, company_id=[c["id"] for c in companies]
-        )
-        if companies
-        else ([], False)
-    )
-    by_company: dict[str, dict[str, list[str]]] = {c["id"]: {} for c in companies}
-    for org in mapped:
-        by_company[org["company_id"]].setdefault(org["module"], []).append(org["org_name"])
-    cells = [(company, by_company[company["id"]]) for company in companies]
-    return page.render(
-        "mapping_grid.html",
-        title=GRID_TAB,
-        current="Mapping",
-        tab=GRID_TAB,
-        rows=cells,
-        modules=modules,
-        next_cursor=listed.get("next_cursor"),
-        params={"q": q, "cursor": cursor},
     )
 
 
