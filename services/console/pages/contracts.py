@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from services.console.pages.names import company_names
-from services.console.views import SignedIn
+from services.console.views import SignedIn, quantity
 
 router = APIRouter()
 PAGE_SIZE = 25
@@ -82,7 +82,7 @@ def service_row(service: dict[str, Any]) -> dict[str, str]:
         if model != "per_unit"
         else "",
         "counting_basis": service.get("counting_basis") or "daily",
-        "minimum": str(service.get("minimum_units") or "0"),
+        "minimum": quantity(service.get("minimum_units") or "0"),
     }
 
 

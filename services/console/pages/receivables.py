@@ -26,12 +26,15 @@ BUCKETS = (
 OVERDUE_SHOWN = 50
 
 
+SUMMED = (*(key for key, _ in BUCKETS), "unapplied_credit")
+
+
 def currency_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
-    """Each bucket summed per currency (amounts of different currencies never add up)."""
+    """Each column summed per currency (amounts of different currencies never add up)."""
     totals: dict[str, dict[str, Decimal]] = {}
     for row in rows:
-        per = totals.setdefault(row["currency"], {key: Decimal(0) for key, _ in BUCKETS})
-        for key, _ in BUCKETS:
+        per = totals.setdefault(row["currency"], {key: Decimal(0) for key in SUMMED})
+        for key in SUMMED:
             per[key] += Decimal(str(row[key]))
     return dict(sorted(totals.items()))
 
