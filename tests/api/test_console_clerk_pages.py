@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from tests.api.test_console_pages import browser, issue, sign_in  # noqa: F401
+from tests.api.test_invoicing_receivables import EARLIER, _credit_note, _customer, _pay, _posted
+from tests.api.test_invoicing_support import InvoicingApi
 from tests.conftest import EmbeddedApi
 
 RMM = "datto_rmm"
@@ -175,3 +177,48 @@ async def test_new_pages_send_strangers_to_the_sign_in(
 ) -> None:
     answer = await browser.get(path)
     assert answer.status_code == 303 and "/console/sign-in" in answer.headers["location"]
+
+
+async def test_credit_is_applied_and_refunded_and_a_payment_reversed_from_invoice_pages(
+    embedded_api: EmbeddedApi,
+    browser: httpx.AsyncClient,  # noqa: F811
+) -> None:
+    billing = InvoicingApi(embedded_api)
+    company = await _customer(billing)
+    corrected = await _posted(billing, company)
+    await _pay(billing, corrected["id"], "120")
+    earlier = await _posted(billing, company, EARLIER)
+    credit = await billing.post((await _credit_note(billing, company))["id"])
+    assert credit["unapplied"] == "24.00"
+    token = await sign_in(browser, embedded_api.key)
+    page = f"/console/invoices/{credit['id']}"
+    shown = html.unescape((await browser.get(page)).text)
+    assert ">Apply credit</button>" in shown and ">Refund</button>" in shown
+    assert f'<option value="{earlier["id"]}"' in shown
+    assert f'<option value="{corrected["id"]}"' not in shown  # paid: no balance to reduce
+
+    apply = {"csrf_token": token, "invoice_id": earlier["id"], "amount": "99"}
+    shown = await follow(browser, await browser.post(f"{page}/applications", data=apply))
+    assert 'class="form-error"' in shown and "24.00" in shown
+    assert (await billing.invoice(credit["id"]))["unapplied"] == "24.00"
+    apply["amount"] = "10"
+    shown = await follow(browser, await browser.post(f"{page}/applications", data=apply))
+    assert "The credit is applied to the invoice." in shown
+    refund = {"csrf_token": token, "amount": "4", "paid_on": "", "reference": "REF-1"}
+    shown = await follow(browser, await browser.post(f"{page}/refunds", data=refund))
+    assert "The refund is recorded." in shown
+    assert (await billing.invoice(credit["id"]))["unapplied"] == "10.00"
+
+    paid = f"/console/invoices/{corrected['id']}"
+    [payment] = (await billing.client.get(f"/v1/invoices/{corrected['id']}/payments")).json()[
+        "items"
+    ]
+    reverse = f"{paid}/payments/{payment['id']}/reversal"
+    shown = await follow(browser, await browser.post(reverse, data={"csrf_token": token}))
+    assert f'id="reversal-{payment["id"]}-reason-error"' in shown
+    assert (await billing.invoice(corrected["id"]))["status"] == "paid"
+    reason = {"csrf_token": token, "reason": "the bank returned it"}
+    shown = await follow(browser, await browser.post(reverse, data=reason))
+    assert "The payment is reversed" in shown and "the bank returned it" in shown
+    reopened = await billing.invoice(corrected["id"])
+    assert (reopened["status"], reopened["balance"]) == ("posted", "120.00")

@@ -53,6 +53,9 @@ WRITE_BUTTONS = (
     "Create contract",
     "Save changes",
     "Add amendment",
+    "Apply credit",
+    "Refund",
+    "Reverse payment",
 )
 
 
