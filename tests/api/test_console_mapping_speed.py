@@ -92,3 +92,13 @@ async def test_module_orgs_of_several_companies_in_one_request(m: MappingApi) ->
     )
     assert too_many.status_code == 422, too_many.text
     assert too_many.json()["errors"][0]["loc"][-1] == "company_id"
+
+
+async def test_companies_by_id_in_one_request(m: MappingApi) -> None:
+    contoso, fabrikam = await m.company("Contoso Ltd"), await m.company("Fabrikam Inc")
+    await m.company("Other Ltd")
+    listed = await m.api.client.get("/v1/companies", params={"id": [fabrikam, contoso, "nope"]})
+    assert [c["id"] for c in ok(listed)["items"]] == [contoso, fabrikam]
+    too_many = await m.api.client.get("/v1/companies", params={"id": [str(n) for n in range(101)]})
+    assert too_many.status_code == 422, too_many.text
+    assert too_many.json()["errors"][0]["loc"][-1] == "id"

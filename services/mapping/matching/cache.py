@@ -3,12 +3,12 @@
 Building a ``Matcher`` normalises and indexes every company name and every mapped org name
 (about 0.3 s of CPU at 10,000 companies), yet the Unmapped queue and the insights ask for one
 on every page. A cached matcher is used only while a cheap fingerprint of its inputs, read in
-the caller's own session, is what it was built from: the number of companies and their latest
-``updated_at`` (a new or renamed company), the number of orgs mapped to a company and the
-latest mapping change (a new, changed or removed mapping, whose org name is evidence). Read
-from the database rather than told by the writers, so a change made by any replica or process
-is seen at once. A mapped org renamed in later usage changes no fingerprint; ``MAX_AGE_S``
-bounds how long its old name can serve as evidence.
+the caller's own session, is what it was built from: the number of companies, their latest
+``updated_at`` and the length of all their names (a new or renamed company); the number of
+orgs mapped to a company and the latest mapping change (a new, changed or removed mapping,
+whose org name is evidence). Read from the database rather than told by the writers, so a
+change made by any replica or process is seen at once. A mapped org renamed in later usage
+changes no fingerprint; ``MAX_AGE_S`` bounds how long its old name can serve as evidence.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ async def _fingerprint(session: AsyncSession, tenant_id: str) -> tuple[Any, ...]
             select(
                 select(func.count()).select_from(CompanyRow).where(companies).scalar_subquery(),
                 select(func.max(CompanyRow.updated_at)).where(companies).scalar_subquery(),
+                select(func.sum(func.length(CompanyRow.name))).where(companies).scalar_subquery(),
                 select(func.count()).select_from(OrgMappingRow).where(mapped).scalar_subquery(),
                 select(func.max(OrgMappingRow.updated_at)).where(mappings).scalar_subquery(),
             )
