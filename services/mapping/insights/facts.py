@@ -34,6 +34,10 @@ from services.mapping.resolution.rules import MappingStatus
 from services.mapping.resolution.usage import load_resolver
 from shared.db import chunks, dialect_of
 
+NEED_ACTIVITY = {InsightKind.MODULE_NOT_ENABLED, InsightKind.STALE_MODULE}
+"""The kinds that read every module's org count and latest day (a scan of all orgs)."""
+NEED_BILLING = NEED_ACTIVITY | {InsightKind.USAGE_WITHOUT_CONTRACT}
+
 
 async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
     rows = await session.execute(
@@ -169,10 +173,11 @@ async def load_facts(
 ) -> Facts:
     """Only what the asked kinds need: usage scans are the costly part. Unmapped orgs are
     left out: they may be tens of thousands, and ``service.insights`` loads the page's."""
+    asked = set(kinds)
     facts = Facts(
         today=today,
-        activity=await module_activity(session, tenant_id),
-        billing=await module_billing(session, tenant_id),
+        activity=await module_activity(session, tenant_id) if asked & NEED_ACTIVITY else {},
+        billing=await module_billing(session, tenant_id) if asked & NEED_BILLING else {},
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
         if InsightKind.UNMAPPED_METRIC in kinds
         else (),
