@@ -208,3 +208,32 @@ def test_a_viewer_sees_the_new_pages_without_their_forms(
     page.goto(console.url + cell)
     expect(page.get_by_role("region", name="Mapped here")).to_contain_text(mapped[0]["org_name"])
     assert a_draft(api)["status"] == "draft"
+
+
+def test_a_payment_is_reversed_with_its_reason_from_the_invoice_page(
+    page: Page, console: ConsoleServer, api: httpx.Client, screenshots: Path
+) -> None:
+    profile = api.put("/v1/seller-profile", json={"name": "Console MSP", "payment_terms_days": 14})
+    assert profile.status_code == 200, profile.text
+    draft = next(d for d in items(api, "/v1/invoices", status="draft") if not d.get("hold"))
+    assert api.post(f"/v1/invoices/{draft['id']}/post").status_code == 200
+    balance = api.get(f"/v1/invoices/{draft['id']}").json()["balance"]
+    paid = api.post(
+        f"/v1/invoices/{draft['id']}/payments", json={"amount": balance, "reference": "BANK-1"}
+    )
+    assert paid.status_code == 201, paid.text
+    assert api.get(f"/v1/invoices/{draft['id']}").json()["status"] == "paid"
+    sign_in(page, console, "billing", f"/console/invoices/{draft['id']}")
+    payments = page.get_by_role("region", name="Payments")
+    payments.get_by_text("Reverse this payment").click()
+    payments.get_by_role("button", name="Reverse payment").click()
+    reason = page.get_by_label(re.compile("^Reason"))
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    assert api.get(f"/v1/invoices/{draft['id']}").json()["status"] == "paid"
+    reason.fill("The bank returned it")
+    page.get_by_role("button", name="Reverse payment").click()
+    expect(page.get_by_role("status")).to_contain_text("The payment is reversed")
+    expect(page.get_by_role("region", name="Payments")).to_contain_text("The bank returned it")
+    reopened = api.get(f"/v1/invoices/{draft['id']}").json()
+    assert (reopened["status"], reopened["balance"]) == ("posted", balance)
+    shoot(page, screenshots, "invoice-payment-reversed")
