@@ -37,6 +37,8 @@ PAGES = (
     "/console/mapping/grid",
     "/console/invoices",
     "/console/invoices?status=draft",
+    "/console/contracts",
+    "/console/receivables",
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 USAGE_BATCH = 10_000

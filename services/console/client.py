@@ -48,12 +48,21 @@ class ApiProblem(Exception):
 
 
 REQUIRED = ("Field required", "String should have at least 1 character")
+USUAL = {
+    "Input should be a valid decimal": "write a number, such as 2.50",
+    "Decimal input should be an integer or a valid decimal": "write a number, such as 2.50",
+    "Input should be a valid date": "write a date, such as 2026-07-01",
+    "Input should be greater than or equal to 0": "write 0 or more",
+}
 
 
 def plain(message: str) -> str:
     """A validator's message in a clerk's words where it has a usual wording."""
     if message.startswith(REQUIRED):
         return "this field is required"
+    for said, meant in USUAL.items():
+        if message.startswith(said):
+            return meant
     return message.removeprefix("Value error, ")
 
 

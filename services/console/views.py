@@ -39,6 +39,7 @@ NAVIGATION = (
     ("Mapping", f"{ROOT}/mapping"),
     ("Contracts", f"{ROOT}/contracts"),
     ("Invoices", f"{ROOT}/invoices"),
+    ("Receivables", f"{ROOT}/receivables"),
     ("Reconciliation", f"{ROOT}/reconciliation"),
     ("Webhooks", f"{ROOT}/webhooks"),
     ("Insights", f"{ROOT}/insights"),
@@ -55,6 +56,7 @@ HEADERS = {
 }
 MAX_FORM_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_FLASH_CHARS = 3800
 
 
 class SignInNeeded(Exception):
@@ -257,8 +259,11 @@ async def checked_upload(page: Page, file_field: str) -> Upload:
 def redirect(request: Request, to: str, flash: dict[str, Any] | None = None) -> Response:
     response = RedirectResponse(to, status_code=303, headers=HEADERS)
     if flash is not None:
-        console = console_of(request)
-        set_cookie(request, response, FLASH_COOKIE, console.sealer.seal_flash(flash), 600)
+        sealer = console_of(request).sealer
+        sealed = sealer.seal_flash(flash)
+        if len(sealed) > MAX_FLASH_CHARS:  # a cookie holds about 4 kB: what was typed goes
+            sealed = sealer.seal_flash({k: v for k, v in flash.items() if k != "values"})
+        set_cookie(request, response, FLASH_COOKIE, sealed, 600)
     return response
 
 

@@ -58,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/audit", GATEWAY, ADMIN),
     _route("POST", "/v1/usage", "ingest", INGEST),
     _route("GET", "/v1/usage", "invoicing", READ),
+    _route("GET", "/v1/usage/daily-totals", "invoicing", READ),
     _route("GET", "/v1/modules", "ingest", READ),
     _route("PUT", f"/v1/modules/{SEG}/billing", "ingest", WRITE),
     _route("GET", f"/v1/modules/{SEG}/connection", "ingest", READ),

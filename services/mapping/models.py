@@ -40,6 +40,9 @@ class ModuleOrgRow(Base):
     """A customer as a module knows it, discovered from usage."""
 
     __tablename__ = "module_orgs"
+    __table_args__ = (
+        Index("ix_module_orgs_tenant_module_last_seen", "tenant_id", "module", "last_seen"),
+    )
     tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     module: Mapped[str] = mapped_column(String(64), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -24,6 +24,8 @@ PAGES = (
     "/console/mapping/services",
     "/console/contracts",
     "/console/invoices",
+    "/console/receivables",
+    "/console/contracts/new",
     "/console/reconciliation",
     "/console/webhooks",
     "/console/insights",
@@ -32,7 +34,9 @@ PAGES = (
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 WRITE_BUTTON = re.compile(
     r"<button[^>]*>(Map|Exclude|Auto-map|Sync now|Save|Post|Void|Upload vendor bill"
-    r"|Release hold|Add endpoint|Delete|Retry)</button>"
+    r"|Release hold|Add endpoint|Delete|Retry|Unmap|Create contract|Save changes|Add amendment"
+    r"|Apply credit|Refund|Reverse payment)"
+    r"</button>"
 )
 
 

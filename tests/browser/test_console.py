@@ -29,6 +29,7 @@ NAVIGATION = (
     "Mapping",
     "Contracts",
     "Invoices",
+    "Receivables",
     "Reconciliation",
     "Webhooks",
     "Insights",
@@ -48,6 +49,13 @@ WRITE_BUTTONS = (
     "Add endpoint",
     "Retry",
     "Delete",
+    "Unmap",
+    "Create contract",
+    "Save changes",
+    "Add amendment",
+    "Apply credit",
+    "Refund",
+    "Reverse payment",
 )
 
 
@@ -205,7 +213,8 @@ def test_a_draft_is_posted_paid_in_part_and_its_pdf_downloaded(
     expect(page.get_by_role("status")).to_have_text("The invoice is posted.")
     posted = api.get(f"/v1/invoices/{draft['id']}").json()
     assert posted["status"] == "posted" and posted["number"]
-    expect(page.get_by_role("heading", level=1)).to_contain_text(str(posted["number"]))
+    assert posted["display_number"]
+    expect(page.get_by_role("heading", level=1)).to_contain_text(posted["display_number"])
     expect(page.get_by_role("button", name="Post", exact=True)).to_have_count(0)
 
     part = (Decimal(posted["balance"]) / 2).quantize(Decimal("0.01"))
@@ -545,6 +554,8 @@ def _every_page(console: ConsoleServer, api: httpx.Client) -> dict[str, str]:
     company = items(api, "/v1/companies")[0]
     contract = items(api, "/v1/contracts")[0]
     webhooks = items(api, "/v1/webhooks")
+    mapped = items(api, f"/v1/companies/{company['id']}/module-orgs")
+    module = mapped[0]["module"] if mapped else "datto_rmm"
     return {
         "overview": "/console/",
         "modules": "/console/modules",
@@ -553,7 +564,10 @@ def _every_page(console: ConsoleServer, api: httpx.Client) -> dict[str, str]:
         "service-mappings": "/console/mapping/services",
         "company": f"/console/companies/{company['id']}",
         "contracts": "/console/contracts",
+        "grid-cell": f"/console/mapping/grid/cell?company_id={company['id']}&module={module}",
         "contract": f"/console/contracts/{contract['id']}",
+        "contract-new": f"/console/contracts/new?company_id={company['id']}",
+        "receivables": "/console/receivables",
         "invoices": "/console/invoices",
         "invoice": f"/console/invoices/{invoice['id']}",
         "reconciliation": "/console/reconciliation",

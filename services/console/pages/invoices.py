@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from services.console.charts import Chart, Point, bar_chart
-from services.console.client import gather
+from services.console.client import Api, gather
 from services.console.pages.overview import is_held
 from services.console.views import HEADERS, ROOT, SignedIn, act, checked_form
 
@@ -120,6 +120,7 @@ async def invoice(page: SignedIn, invoice_id: str) -> HTMLResponse:
     api = page.api
     path = f"/v1/invoices/{quote(invoice_id, safe='')}"
     found, payments = await asyncio.gather(api.get(path), api.get_or_none(f"{path}/payments"))
+    credit_targets = await open_invoices_to_credit(api, found)
     explanations = await gather(
         api.get_or_none(f"{path}/lines/{quote(line['id'], safe='')}/explain")
         for line in found["lines"]
@@ -132,14 +133,34 @@ async def invoice(page: SignedIn, invoice_id: str) -> HTMLResponse:
         )
     return page.render(
         "invoice.html",
-        title=f"Invoice {found.get('number') or 'draft'}",
+        title=f"Invoice {found.get('display_number') or found.get('number') or 'draft'}",
         current="Invoices",
         invoice=found,
         lines=lines,
         payments=(payments or {}).get("items", []),
         held=is_held(found),
+        credit_targets=credit_targets,
         today=page.today(),
     )
+
+
+async def open_invoices_to_credit(api: Api, document: dict[str, Any]) -> list[dict[str, Any]]:
+    """For a posted credit note with credit left: the company's posted invoices and
+    adjustments of its currency with a balance, to apply the credit to."""
+    if document["kind"] != "credit_note" or document["status"] not in ("posted", "paid"):
+        return []
+    if not Decimal(str(document.get("unapplied") or 0)):
+        return []
+    listed = await api.get(
+        "/v1/invoices", company_id=document["company_id"], status="posted", limit=100
+    )
+    return [
+        i
+        for i in listed["items"]
+        if i["kind"] != "credit_note"
+        and i["currency"] == document["currency"]
+        and Decimal(str(i["balance"])) > 0
+    ]
 
 
 @router.get("/invoices/{invoice_id}/pdf")
@@ -156,9 +177,15 @@ async def pdf(page: SignedIn, invoice_id: str) -> Response:
     return Response(answer.content, media_type="application/pdf", headers=headers)
 
 
-async def _invoice_action(
-    page: SignedIn, invoice_id: str, action: str, body: Any, done: str
+async def invoice_action(
+    page: SignedIn,
+    invoice_id: str,
+    action: str,
+    body: Any,
+    done: str,
+    form_id: str | None = None,
 ) -> Response:
+    """One form's POST to ``/v1/invoices/{id}/{action}``, back on the invoice's page."""
     form = await checked_form(page)
     path = f"/v1/invoices/{quote(invoice_id, safe='')}/{action}"
     return await act(
@@ -166,19 +193,19 @@ async def _invoice_action(
         form,
         lambda: page.api.send("POST", path, body(form) if callable(body) else body),
         done,
-        form_id=action,
+        form_id=form_id or action,
         default_back=invoice_page(invoice_id),
     )
 
 
 @router.post("/invoices/{invoice_id}/post")
 async def post(page: SignedIn, invoice_id: str) -> Response:
-    return await _invoice_action(page, invoice_id, "post", None, "The invoice is posted.")
+    return await invoice_action(page, invoice_id, "post", None, "The invoice is posted.")
 
 
 @router.post("/invoices/{invoice_id}/release")
 async def release(page: SignedIn, invoice_id: str) -> Response:
-    return await _invoice_action(
+    return await invoice_action(
         page,
         invoice_id,
         "release",
@@ -189,12 +216,12 @@ async def release(page: SignedIn, invoice_id: str) -> Response:
 
 @router.post("/invoices/{invoice_id}/void")
 async def void(page: SignedIn, invoice_id: str) -> Response:
-    return await _invoice_action(page, invoice_id, "void", None, "The invoice is void.")
+    return await invoice_action(page, invoice_id, "void", None, "The invoice is void.")
 
 
 @router.post("/invoices/{invoice_id}/payments")
 async def record_payment(page: SignedIn, invoice_id: str) -> Response:
-    return await _invoice_action(
+    return await invoice_action(
         page,
         invoice_id,
         "payments",

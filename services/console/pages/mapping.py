@@ -1,5 +1,6 @@
 """Mapping: the "Unmapped" queue with suggestions ("Map", "Exclude"), "Auto-map" with a
-preview, the grid of companies by modules, and the service mappings per module and metric."""
+preview, and the service mappings per module and metric (the grid of companies by modules
+is in ``grid``)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,14 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.client import Api, ApiProblem, gather
+from services.console.client import Api, ApiProblem
 from services.console.views import ROOT, SignedIn, act, checked_form, explain, redirect
 
 router = APIRouter()
 PAGE = f"{ROOT}/mapping"
 QUEUE_PAGE = 25
-GRID_PAGE = 20
 SUGGESTIONS_SHOWN = 3
 DEFAULT_MIN_SCORE = "0.9"
-GRID_TAB = "Companies \N{MULTIPLICATION SIGN} modules"
 
 
 def org_path(module: str, org_id: str) -> str:
@@ -133,33 +132,6 @@ async def auto_map(page: SignedIn) -> Response:
         tab="Unmapped",
         preview=preview,
         min_score=min_score,
-    )
-
-
-@router.get("/mapping/grid")
-async def grid(page: SignedIn, q: str = "", cursor: str = "") -> HTMLResponse:
-    listed, modules = await asyncio.gather(
-        page.api.get("/v1/companies", limit=GRID_PAGE, q=q, cursor=cursor), catalog(page.api)
-    )
-    companies = listed["items"]
-    orgs = await gather(
-        page.api.items(f"/v1/companies/{c['id']}/module-orgs", 2, limit=1000) for c in companies
-    )
-    cells = []
-    for (mapped, _more), company in zip(orgs, companies, strict=True):
-        by_module: dict[str, list[str]] = {}
-        for org in mapped:
-            by_module.setdefault(org["module"], []).append(org["org_name"])
-        cells.append((company, by_module))
-    return page.render(
-        "mapping_grid.html",
-        title=GRID_TAB,
-        current="Mapping",
-        tab=GRID_TAB,
-        rows=cells,
-        modules=modules,
-        next_cursor=listed.get("next_cursor"),
-        params={"q": q, "cursor": cursor},
     )
 
 

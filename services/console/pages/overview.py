@@ -13,19 +13,25 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from services.console.charts import Chart, bar_chart, daily_totals, fill_days
+from services.console.charts import Chart, Point, bar_chart, fill_days
 from services.console.client import Api
 from services.console.views import SignedIn
+from services.gateway.api.insights import InsightKind
 
 router = APIRouter()
 SEVERITIES = ("critical", "warning", "info")
 CHART_DAYS = 60
-USAGE_PAGES = 50
 DRAFTS_SHOWN = 10
 STALE_AFTER_DAYS = 2
 INSIGHTS_COUNTED = 100
-"""The first insights counted by severity: the list is open ended (one per org waiting for
-a mapping, each with ranked suggestions), so more are counted as "at least"."""
+"""The first insights counted by severity, of every kind but ``unmapped_orgs``; more are
+counted as "at least"."""
+ORGS_COUNTED = 20
+"""The first ``unmapped_orgs`` insights counted: one per org waiting for a mapping, each
+ranked against every company (a millisecond each at 10,000 companies), and the Unmapped
+queue shows them all; more are counted as "at least"."""
+ORG_KIND = InsightKind.UNMAPPED_ORGS
+OTHER_KINDS = [k.value for k in InsightKind if k != ORG_KIND]
 
 
 @dataclass(frozen=True)
@@ -70,29 +76,37 @@ def sync_health(module: dict[str, Any], today: dt.date) -> SyncHealth:
     return SyncHealth(module["module"], module["name"], state, last, described)
 
 
-async def usage_chart(api: Api, today: dt.date) -> tuple[Chart, bool]:
+async def usage_chart(api: Api, today: dt.date) -> Chart:
+    """The tenant's units per day, summed by the unit table in one request."""
     first = today - dt.timedelta(days=CHART_DAYS)
     last = today - dt.timedelta(days=1)
-    rows, more = await api.items(
-        "/v1/usage", USAGE_PAGES, **{"from": first.isoformat(), "to": last.isoformat()}
+    totals = await api.get(
+        "/v1/usage/daily-totals", **{"from": first.isoformat(), "to": last.isoformat()}
     )
-    points = daily_totals((r["date"], Decimal(r["quantity"]), r["estimated"]) for r in rows)
-    chart = bar_chart("Units per day, last 60 days", fill_days(points, first, last))
-    return chart, more
+    points = [
+        Point(dt.date.fromisoformat(t["date"]), Decimal(t["quantity"]), t["estimated"])
+        for t in totals["items"]
+    ]
+    return bar_chart("Units per day, last 60 days", fill_days(points, first, last))
 
 
 @router.get("/")
 async def overview(page: SignedIn) -> HTMLResponse:
     today = page.today()
     api = page.api
-    insights_page, drafts_page, modules_page, (chart, partial) = await asyncio.gather(
-        api.get("/v1/insights", limit=INSIGHTS_COUNTED),
+    others_page, orgs_page, drafts_page, modules_page, chart = await asyncio.gather(
+        api.get("/v1/insights", kind=OTHER_KINDS, limit=INSIGHTS_COUNTED),
+        api.get("/v1/insights", kind=ORG_KIND.value, limit=ORGS_COUNTED),
         api.get("/v1/invoices", status="draft", limit=200),
         api.get("/v1/modules", limit=100),
         usage_chart(api, today),
     )
-    insights = insights_page["items"]
-    counts, open_ended = severity_counts(insights, bool(insights_page.get("next_cursor")))
+    counts, open_ended = severity_counts(others_page["items"], bool(others_page.get("next_cursor")))
+    orgs = orgs_page["items"]
+    counts.update(i.get("severity", "info") for i in orgs)
+    if orgs_page.get("next_cursor"):  # one kind: only its own severity goes on
+        open_ended |= {i.get("severity", "info") for i in orgs}
+    insights = others_page["items"] + orgs
     top = sorted(insights, key=lambda i: SEVERITIES.index(i.get("severity", "info")))[:5]
     drafts = sorted(
         drafts_page["items"], key=lambda i: (not is_held(i), i.get("company_name") or "")
@@ -113,6 +127,5 @@ async def overview(page: SignedIn) -> HTMLResponse:
         health=health,
         health_counts=Counter(h.state for h in health),
         chart=chart,
-        partial=partial,
         stale_after=STALE_AFTER_DAYS,
     )

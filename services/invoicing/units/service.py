@@ -131,3 +131,26 @@ async def daily_usage(
             if filled.quantity != 0 or filled.estimated or day in values:
                 out.append(UsageDay(day, cid, mod, met, filled.quantity, filled.estimated))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotal:
+    """The units of every company, module and metric on one day; ``estimated``: some were
+    carried forward."""
+
+    date: date
+    quantity: Decimal
+    estimated: bool
+
+
+async def daily_totals(
+    session: AsyncSession, tenant_id: str, start: date, end: date, where: UsageFilter
+) -> list[DayTotal]:
+    """The unit table summed per day: one row per day with any units, in date order."""
+    totals: dict[date, Decimal] = {}
+    estimated: set[date] = set()
+    for row in await daily_usage(session, tenant_id, start, end, where):
+        totals[row.date] = totals.get(row.date, Decimal(0)) + row.quantity
+        if row.estimated:
+            estimated.add(row.date)
+    return [DayTotal(d, totals[d], d in estimated) for d in sorted(totals)]

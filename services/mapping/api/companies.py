@@ -13,9 +13,11 @@ from services.mapping.companies.schemas import CompanyIn, CompanyPatch
 from services.mapping.models import CompanyRow
 from shared.openapi_docs import ApiModel
 from shared.pagination import Page
+from shared.problems import invalid
 from shared.wire import Rate, UtcDateTime
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
+MAX_IDS = 100
 
 
 class CompanyOut(ApiModel):
@@ -65,11 +67,16 @@ async def list_companies(
     paging: Paging,
     q: Annotated[str | None, Query(max_length=300)] = None,
     external_ref: Annotated[str | None, Query(max_length=100)] = None,
+    ids: Annotated[list[str] | None, Query(alias="id", max_length=MAX_IDS)] = None,
 ) -> Page[CompanyOut]:
     """The tenant's companies by name; ``q`` finds names containing it (case-insensitive),
-    ``external_ref`` the company with that reference."""
+    ``external_ref`` the company with that reference, ``id`` (repeated, up to 100) the
+    companies with those ids."""
+    wanted = [i for i in ids or () if i]
+    if any(len(i) > 36 for i in wanted):
+        raise invalid(["query", "id"], "a company id has at most 36 characters")
     async with runtime.sessions() as session:
-        page = await service.list_companies(session, ctx.tenant_id, paging, q, external_ref)
+        page = await service.list_companies(session, ctx.tenant_id, paging, q, external_ref, wanted)
     return Page(items=[company_out(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -21,6 +21,7 @@ from shared.problems import NotFound, invalid
 from shared.wire import UtcDateTime
 
 router = APIRouter(prefix="/v1", tags=["module orgs"])
+MAX_COMPANIES = 100
 
 
 class Suggestion(ApiModel):
@@ -83,11 +84,18 @@ async def list_module_orgs(
     module: Annotated[str | None, Query(max_length=64)] = None,
     status: MappingStatus | None = None,
     q: Annotated[str | None, Query(max_length=300)] = None,
+    company_id: Annotated[list[str] | None, Query(max_length=MAX_COMPANIES)] = None,
 ) -> Page[ModuleOrgOut]:
-    """The orgs seen in usage; ``module``, ``status`` and ``q`` (part of the org's name)
-    narrow the list. Unmapped orgs carry their ranked company suggestions (score 0 to 1)."""
+    """The orgs seen in usage; ``module``, ``status``, ``q`` (part of the org's name) and
+    ``company_id`` (repeated for up to 100 companies: the orgs mapped to one of them) narrow
+    the list. Unmapped orgs carry their ranked company suggestions (score 0 to 1)."""
+    companies = [c for c in company_id or () if c]
+    if any(len(c) > 36 for c in companies):
+        raise invalid(["query", "company_id"], "a company id has at most 36 characters")
     async with runtime.sessions() as session:
-        page = await matching_service.module_orgs(session, ctx.tenant_id, paging, module, status, q)
+        page = await matching_service.module_orgs(
+            session, ctx.tenant_id, paging, module, status, q, companies
+        )
     return _page(page)
 
 

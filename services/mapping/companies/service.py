@@ -106,9 +106,12 @@ async def list_companies(
     paging: PageParams,
     q: str | None = None,
     external_ref: str | None = None,
+    ids: Sequence[str] = (),
 ) -> Page[CompanyRow]:
     """By name; ``q`` matches part of the name regardless of case."""
     query = select(CompanyRow).where(CompanyRow.tenant_id == tenant_id)
+    if ids:
+        query = query.where(CompanyRow.id.in_(ids))
     if q:
         query = query.where(func.lower(CompanyRow.name).contains(q.lower(), autoescape=True))
     if external_ref:

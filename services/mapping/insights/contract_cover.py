@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.insights.rules import ContractCover
 from services.mapping.models import ContractReplicaRow
-from shared.db import dialect_of, insert
+from shared.db import chunks, dialect_of, insert
 from shared.events import ContractChanged, Event
 
 _contracts = cast(Table, ContractReplicaRow.__table__)
+COMPANY_CHUNK = 500
 _KEPT = ("company_id", "start_date", "end_date", "service_codes", "updated_at")
 
 
@@ -40,16 +42,23 @@ async def keep_contract(session: AsyncSession, tenant_id: str, event: Event) -> 
     )
 
 
-async def contract_covers(session: AsyncSession, tenant_id: str) -> list[ContractCover]:
-    rows = await session.execute(
-        select(
-            ContractReplicaRow.company_id,
-            ContractReplicaRow.start_date,
-            ContractReplicaRow.end_date,
-            ContractReplicaRow.service_codes,
-        ).where(ContractReplicaRow.tenant_id == tenant_id)
-    )
-    return [
-        ContractCover(company_id, start, end, frozenset(codes))
-        for company_id, start, end, codes in rows
-    ]
+async def contract_covers(
+    session: AsyncSession, tenant_id: str, company_ids: Collection[str] | None = None
+) -> list[ContractCover]:
+    """The tenant's contracts, or those of ``company_ids`` only: a tenant may have thousands
+    of contracts and few companies whose usage is in question."""
+    query = select(
+        ContractReplicaRow.company_id,
+        ContractReplicaRow.start_date,
+        ContractReplicaRow.end_date,
+        ContractReplicaRow.service_codes,
+    ).where(ContractReplicaRow.tenant_id == tenant_id)
+    parts = [None] if company_ids is None else chunks(sorted(company_ids), COMPANY_CHUNK)
+    covers: list[ContractCover] = []
+    for part in parts:
+        narrowed = query if part is None else query.where(ContractReplicaRow.company_id.in_(part))
+        covers.extend(
+            ContractCover(company_id, start, end, frozenset(codes))
+            for company_id, start, end, codes in await session.execute(narrowed)
+        )
+    return covers

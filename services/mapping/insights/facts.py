@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping.insights.contract_cover import contract_covers
+from services.mapping.insights.contract_cover import COMPANY_CHUNK, contract_covers
 from services.mapping.insights.rules import (
     BillingState,
     Facts,
@@ -32,7 +32,11 @@ from services.mapping.models import (
 from services.mapping.resolution.module_orgs import org_query, with_status
 from services.mapping.resolution.rules import MappingStatus
 from services.mapping.resolution.usage import load_resolver
-from shared.db import dialect_of
+from shared.db import chunks, dialect_of
+
+NEED_ACTIVITY = {InsightKind.MODULE_NOT_ENABLED, InsightKind.STALE_MODULE}
+"""The kinds that read every module's org count and latest day (a scan of all orgs)."""
+NEED_BILLING = NEED_ACTIVITY | {InsightKind.USAGE_WITHOUT_CONTRACT}
 
 
 async def module_activity(session: AsyncSession, tenant_id: str) -> dict[str, ModuleActivity]:
@@ -150,11 +154,18 @@ async def mapped_usage(session: AsyncSession, tenant_id: str, since: date) -> li
     ]
 
 
-async def company_names(session: AsyncSession, tenant_id: str) -> dict[str, str]:
-    rows = await session.execute(
-        select(CompanyRow.id, CompanyRow.name).where(CompanyRow.tenant_id == tenant_id)
-    )
-    return {company_id: name for company_id, name in rows}
+async def company_names(
+    session: AsyncSession, tenant_id: str, ids: Collection[str]
+) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for part in chunks(sorted(ids), COMPANY_CHUNK):
+        rows = await session.execute(
+            select(CompanyRow.id, CompanyRow.name).where(
+                CompanyRow.tenant_id == tenant_id, CompanyRow.id.in_(part)
+            )
+        )
+        names.update({company_id: name for company_id, name in rows})
+    return names
 
 
 async def load_facts(
@@ -162,19 +173,22 @@ async def load_facts(
 ) -> Facts:
     """Only what the asked kinds need: usage scans are the costly part. Unmapped orgs are
     left out: they may be tens of thousands, and ``service.insights`` loads the page's."""
+    asked = set(kinds)
     facts = Facts(
         today=today,
-        activity=await module_activity(session, tenant_id),
-        billing=await module_billing(session, tenant_id),
+        activity=await module_activity(session, tenant_id) if asked & NEED_ACTIVITY else {},
+        billing=await module_billing(session, tenant_id) if asked & NEED_BILLING else {},
         unmapped_metrics=await unmapped_metrics(session, tenant_id)
         if InsightKind.UNMAPPED_METRIC in kinds
         else (),
     )
     if InsightKind.USAGE_WITHOUT_CONTRACT not in kinds:
         return facts
+    usage = await mapped_usage(session, tenant_id, usage_window_start(today))
+    companies = {u.company_id for u in usage}
     return replace(
         facts,
-        mapped_usage=await mapped_usage(session, tenant_id, usage_window_start(today)),
-        contracts=await contract_covers(session, tenant_id),
-        company_names=await company_names(session, tenant_id),
+        mapped_usage=usage,
+        contracts=await contract_covers(session, tenant_id, companies),
+        company_names=await company_names(session, tenant_id, companies),
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.mapping.insights import rules
 from services.mapping.insights.facts import load_facts, unmapped_org_count, unmapped_orgs
 from services.mapping.insights.rules import KINDS, Facts, Insight, InsightKind, build
-from services.mapping.matching.candidates import load_matcher
+from services.mapping.matching.cache import load_matcher
 from shared.pagination import Page, PageParams, page_of
 
 _ORGS = InsightKind.UNMAPPED_ORGS

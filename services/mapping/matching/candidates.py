@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.mapping.matching.scoring import Company, Matcher
+from services.mapping.matching.scoring import Company
 from services.mapping.models import CompanyRow, ModuleOrgRow, OrgMappingRow
 
 
@@ -38,7 +38,3 @@ async def load_companies(session: AsyncSession, tenant_id: str) -> list[Company]
         .order_by(CompanyRow.id)
     )
     return [Company(id_, name, tuple(sorted(aliases.get(id_, ())))) for id_, name in rows]
-
-
-async def load_matcher(session: AsyncSession, tenant_id: str) -> Matcher:
-    return Matcher(await load_companies(session, tenant_id))

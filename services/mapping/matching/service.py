@@ -7,15 +7,18 @@ a big tenant, so it runs off the event loop, in the given process pool or else a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.mapping.companies.service import company_of
-from services.mapping.matching.candidates import load_companies, load_matcher
+from services.mapping.matching.cache import load_matcher
+from services.mapping.matching.candidates import load_companies
 from services.mapping.matching.scoring import (
     DEFAULT_MARGIN,
     DEFAULT_MIN_SCORE,
@@ -80,9 +83,11 @@ async def module_orgs(
     module: str | None = None,
     status: MappingStatus | None = None,
     q: str | None = None,
+    company_ids: Sequence[str] = (),
 ) -> Page[ModuleOrg]:
-    """The tenant's module orgs; unmapped ones carry their ranked company suggestions."""
-    query = org_query(tenant_id)
+    """The tenant's module orgs; unmapped ones carry their ranked company suggestions.
+    ``company_ids`` narrows to the orgs mapped to one of them."""
+    query = _mapped_to(tenant_id, company_ids) if company_ids else org_query(tenant_id)
     if module:
         query = query.where(ModuleOrgRow.module == module)
     if q:
@@ -101,12 +106,34 @@ async def module_orgs(
     return page
 
 
+def _mapped_to(tenant_id: str, company_ids: Sequence[str]) -> Select[Any]:
+    """``org_query``'s rows of orgs mapped to one of the companies, found from the mappings'
+    company index rather than by joining every org of the tenant."""
+    query = (
+        select(ModuleOrgRow, OrgMappingRow)
+        .join(
+            OrgMappingRow,
+            and_(
+                OrgMappingRow.tenant_id == ModuleOrgRow.tenant_id,
+                OrgMappingRow.module == ModuleOrgRow.module,
+                OrgMappingRow.org_id == ModuleOrgRow.org_id,
+            ),
+        )
+        .where(
+            ModuleOrgRow.tenant_id == tenant_id,
+            OrgMappingRow.tenant_id == tenant_id,
+            OrgMappingRow.company_id.in_(company_ids),
+        )
+    )
+    return cast(Select[Any], query)
+
+
 async def company_module_orgs(
     session: AsyncSession, tenant_id: str, company_id: str, paging: PageParams
 ) -> Page[ModuleOrg]:
     """The module orgs mapped to the company (``UnknownCompany`` if the tenant has none)."""
     await company_of(session, tenant_id, company_id)
-    query = org_query(tenant_id).where(OrgMappingRow.company_id == company_id)
+    query = _mapped_to(tenant_id, [company_id])
     return await paginate(session, query, ORG_ORDER, paging, _module_org, _org_key)
 
 
