@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -29,6 +30,8 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=None, help="drafts to post (default: all)")
     parser.add_argument("--run-dir", type=Path, default=REPO / ".run" / "chaos")
     args = parser.parse_args()
+    # The harness's own idle pool on the database the run restarts: its reconnects are noise.
+    logging.getLogger("asyncpg.pool").setLevel(logging.CRITICAL)
     rounds = args.rounds or max(1, args.records // 250_000)
     infra = Infra(args.run_dir)
     workdir = args.run_dir / "stack" / time.strftime("%Y%m%dT%H%M%S")

@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from random import Random
 
@@ -17,6 +18,8 @@ from bench.chaos.infra import Infra
 from bench.chaos.schedule import SERVICES, Fault
 from tests.support.stack import Stack
 
+Note = Callable[[], Awaitable[str]]
+"""says, just before a fault, what the stack is in the middle of"""
 SESSION_TIMEOUT_SECONDS = 10.0
 """aiokafka's default consumer session timeout, which the services keep"""
 PAUSE_SECONDS = SESSION_TIMEOUT_SECONDS + 5.0
@@ -32,11 +35,14 @@ class Injected:
     """seconds from the fault until the part was restored"""
     recovery: float
     """seconds from then until the whole stack answered again"""
+    note: str = ""
+    """what was going on when the fault came (a re-resolution's backlog, a run's progress)"""
 
     def line(self) -> str:
         return (
             f"t={self.started:7.1f}s  {self.fault.describe():<52} "
             f"down {self.outage:5.1f}s, recovered in {self.recovery:5.1f}s"
+            + (f"  ({self.note})" if self.note else "")
         )
 
 
@@ -54,13 +60,14 @@ class Injector:
     def __post_init__(self) -> None:
         self._rng = Random(self.seed)
 
-    async def inject(self, fault: Fault) -> Injected:
+    async def inject(self, fault: Fault, note: Note | None = None) -> Injected:
+        said = await note() if note is not None else ""
         started = time.monotonic()
         await self._break_and_restore(fault)
         restored = time.monotonic()
         await self.recovered()
         injected = Injected(
-            fault, started - self.began, restored - started, time.monotonic() - restored
+            fault, started - self.began, restored - started, time.monotonic() - restored, said
         )
         self.done.append(injected)
         print(injected.line(), flush=True)

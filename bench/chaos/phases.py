@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.chaos.faults import Injector
+from bench.chaos.faults import Injector, Note
 from bench.chaos.schedule import Fault
 
 
@@ -52,15 +52,18 @@ class ShareFaults:
 
 
 async def with_timed_faults(
-    injector: Injector, faults: list[Fault], work: Callable[[], Awaitable[Any]]
+    injector: Injector,
+    faults: list[Fault],
+    work: Callable[[], Awaitable[Any]],
+    note: Note | None = None,
 ) -> Any:
     """Runs ``work`` with each fault injected ``fault.at`` seconds after it began."""
 
     async def timed() -> None:
         began = asyncio.get_running_loop().time()
-        for fault in faults:
+        for fault in sorted(faults, key=lambda f: f.at):
             await asyncio.sleep(max(0.0, began + fault.at - asyncio.get_running_loop().time()))
-            await injector.inject(fault)
+            await injector.inject(fault, note)
 
     injecting = asyncio.create_task(timed())
     try:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bench.chaos.compare import Findings, compare
 from bench.chaos.faults import Injected, Injector
 from bench.chaos.infra import Infra
@@ -29,6 +31,8 @@ from bench.chaos.schedule import Fault, describe, make_schedule
 from bench.chaos.secrets import Planted, leaks, plant
 from bench.chaos.settle import settled
 from tests.support.stack import Stack
+
+RESOLVING = "SELECT count(*) FROM mapping.pending_resolutions WHERE tenant_id = $1"
 
 
 @dataclass
@@ -116,6 +120,7 @@ async def _under_faults(
     injector: Injector,
     schedule: list[Fault],
     posts: int | None,
+    tenant_id: str,
 ) -> None:
     async def catch_up() -> float:
         return await settled(stack.dsn, stack.kafka, stack.topic_prefix)
@@ -123,14 +128,30 @@ async def _under_faults(
     async def bill() -> dict[str, Any]:
         return await billing_run(admin, data.period)
 
+    async def resolving() -> str:
+        conn = await asyncpg.connect(stack.dsn)
+        try:
+            orgs = await conn.fetchval(RESOLVING, tenant_id)
+        finally:
+            await conn.close()
+        return f"{orgs} orgs awaiting re-resolution"
+
+    async def billing() -> str:
+        runs = await admin.json("GET", "/v1/billing-runs", period=data.period, limit=1)
+        run = runs["items"][0] if runs["items"] else {}
+        return (
+            f"run {run.get('status')}, {run.get('companies_billed')} of "
+            f"{run.get('companies_total')} companies billed"
+        )
+
     usage = ShareFaults(injector, _phase(schedule, "ingest"))
     await ingest(ingesting, data, usage.gate)
     await usage.finish()
     await catch_up()
     await auto_map(admin)
-    await with_timed_faults(injector, _phase(schedule, "automap"), catch_up)
+    await with_timed_faults(injector, _phase(schedule, "automap"), catch_up, resolving)
     await catch_up()
-    await with_timed_faults(injector, _phase(schedule, "billing"), bill)
+    await with_timed_faults(injector, _phase(schedule, "billing"), bill, billing)
     posting = ShareFaults(injector, _phase(schedule, "posting"))
     await post_drafts(admin, data.period, posts, posting.gate)
     await posting.finish()
@@ -158,15 +179,23 @@ async def chaos_run(
         ref, admin = Client(url, ref_tenant.key), Client(url, chaos_tenant.key)
         clients += [ref, admin]
         planted = Planted({"admin API key": chaos_tenant.key})
-        with _Timer(report.timings, "set-up"):
-            await asyncio.gather(set_up(ref, data), set_up(admin, data))
-            ingesting = Client(url, await plant(admin, planted))
-            clients.append(ingesting)
-        with _Timer(report.timings, "reference"):
+
+        async def reference() -> None:
+            await set_up(ref, data)
             await _reference(stack, ref, data, posts)
+
+        async def chaos_set_up() -> Client:
+            await set_up(admin, data)
+            return Client(url, await plant(admin, planted))
+
+        with _Timer(report.timings, "reference, and the other tenant's set-up"):
+            _, ingesting = await asyncio.gather(reference(), chaos_set_up())
+            clients.append(ingesting)
         injector = Injector(stack, infra, chaos_tenant.key, ingesting.sending, seed)
         with _Timer(report.timings, "under faults"):
-            await _under_faults(stack, admin, ingesting, data, injector, schedule, posts)
+            await _under_faults(
+                stack, admin, ingesting, data, injector, schedule, posts, chaos_tenant.id
+            )
         report.injected = injector.done
         for client in (admin, ingesting):
             report.retries.connection_errors += client.retries.connection_errors
