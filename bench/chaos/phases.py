@@ -11,6 +11,8 @@ from typing import Any
 from bench.chaos.faults import Injector, Note
 from bench.chaos.schedule import Fault
 
+ARM_POLL_SECONDS = 0.1
+
 
 class ShareFaults:
     """Faults placed at shares of a phase (the usage sent, the drafts posted)."""
@@ -56,10 +58,16 @@ async def with_timed_faults(
     faults: list[Fault],
     work: Callable[[], Awaitable[Any]],
     note: Note | None = None,
+    armed: Callable[[], Awaitable[bool]] | None = None,
 ) -> Any:
-    """Runs ``work`` with each fault injected ``fault.at`` seconds after it began."""
+    """Runs ``work`` with each fault injected ``fault.at`` seconds after it began, or after
+    ``armed`` first said yes (a billing run that has billed its first company)."""
 
     async def timed() -> None:
+        while armed is not None:
+            if await armed():
+                break
+            await asyncio.sleep(ARM_POLL_SECONDS)
         began = asyncio.get_running_loop().time()
         for fault in sorted(faults, key=lambda f: f.at):
             await asyncio.sleep(max(0.0, began + fault.at - asyncio.get_running_loop().time()))

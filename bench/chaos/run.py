@@ -136,13 +136,20 @@ async def _under_faults(
             await conn.close()
         return f"{orgs} orgs awaiting re-resolution"
 
-    async def billing() -> str:
+    async def run_state() -> dict[str, Any]:
         runs = await admin.json("GET", "/v1/billing-runs", period=data.period, limit=1)
-        run = runs["items"][0] if runs["items"] else {}
+        return dict(runs["items"][0]) if runs["items"] else {}
+
+    async def billing() -> str:
+        run = await run_state()
         return (
             f"run {run.get('status')}, {run.get('companies_billed')} of "
             f"{run.get('companies_total')} companies billed"
         )
+
+    async def billing_companies() -> bool:
+        run = await run_state()
+        return bool(run.get("companies_billed")) or run.get("status") in ("succeeded", "failed")
 
     usage = ShareFaults(injector, _phase(schedule, "ingest"))
     await ingest(ingesting, data, usage.gate)
@@ -151,7 +158,9 @@ async def _under_faults(
     await auto_map(admin)
     await with_timed_faults(injector, _phase(schedule, "automap"), catch_up, resolving)
     await catch_up()
-    await with_timed_faults(injector, _phase(schedule, "billing"), bill, billing)
+    await with_timed_faults(
+        injector, _phase(schedule, "billing"), bill, billing, armed=billing_companies
+    )
     posting = ShareFaults(injector, _phase(schedule, "posting"))
     await post_drafts(admin, data.period, posts, posting.gate)
     await posting.finish()

@@ -64,7 +64,7 @@ def make_schedule(seed: int, rounds: int = 1) -> list[Fault]:
     ]
     for _ in range(rounds):
         faults.append(Fault("automap", round(rng.uniform(0.2, 1.5), 1), "kill", "mapping"))
-        faults.append(Fault("billing", round(rng.uniform(0.2, 1.5), 1), "kill", "invoicing"))
+        faults.append(Fault("billing", round(rng.uniform(0.0, 0.5), 1), "kill", "invoicing"))
     posting = sorted(rng.uniform(0.1, 0.8) for _ in range(2 * rounds))
     targets = ["invoicing", "gateway"] * rounds
     rng.shuffle(targets)
