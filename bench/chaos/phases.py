@@ -61,7 +61,7 @@ async def with_timed_faults(
     armed: Callable[[], Awaitable[bool]] | None = None,
 ) -> Any:
     """Runs ``work`` with each fault injected ``fault.at`` seconds after it began, or after
-    ``armed`` first said yes (a billing run that has billed its first company)."""
+    ``armed`` first said yes (a billing run a worker has taken up)."""
 
     async def timed() -> None:
         while armed is not None:

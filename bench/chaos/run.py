@@ -147,9 +147,9 @@ async def _under_faults(
             f"{run.get('companies_total')} companies billed"
         )
 
-    async def billing_companies() -> bool:
-        run = await run_state()
-        return bool(run.get("companies_billed")) or run.get("status") in ("succeeded", "failed")
+    async def billing_started() -> bool:
+        """A worker took the run up (its progress shows only with the lease's heartbeat)."""
+        return (await run_state()).get("status") in ("running", "succeeded", "failed")
 
     usage = ShareFaults(injector, _phase(schedule, "ingest"))
     await ingest(ingesting, data, usage.gate)
@@ -159,7 +159,7 @@ async def _under_faults(
     await with_timed_faults(injector, _phase(schedule, "automap"), catch_up, resolving)
     await catch_up()
     await with_timed_faults(
-        injector, _phase(schedule, "billing"), bill, billing, armed=billing_companies
+        injector, _phase(schedule, "billing"), bill, billing, armed=billing_started
     )
     posting = ShareFaults(injector, _phase(schedule, "posting"))
     await post_drafts(admin, data.period, posts, posting.gate)
