@@ -9,7 +9,7 @@ INFRA := ICB_RUN_DIR=$(RUN_DIR) PYTHON=$(CURDIR)/$(PY) deploy/infra.sh
 # The settings the services read, from the infrastructure script (ports from ICB_*_PORT).
 WITH_INFRA_ENV = set -a; eval "$$($(INFRA) up)"; set +a
 
-.PHONY: venv demo test test-unit up down infra-up infra-down bench lint typecheck clean
+.PHONY: venv demo test test-unit up down infra-up infra-down bench chaos lint typecheck clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "== 1/3 the virtual environment $(VENV)"
@@ -51,6 +51,13 @@ down:
 
 bench: venv
 	@$(WITH_INFRA_ENV); $(PY) -m bench
+
+## The chaos run: CHAOS_RECORDS records (1,000,000) through a fault schedule (CHAOS_SEED) on a
+## PostgreSQL and Kafka of its own (ports 5533, 9192, 9193; the shared ones are left alone).
+CHAOS_RECORDS ?= 1000000
+CHAOS_SEED ?= 18
+chaos: venv
+	PYTHON=$(CURDIR)/$(PY) $(PY) -m bench.chaos --records $(CHAOS_RECORDS) --seed $(CHAOS_SEED)
 
 lint: venv
 	$(VENV)/bin/ruff check services shared launcher tools tests bench

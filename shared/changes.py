@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -81,10 +82,21 @@ def collecting() -> Iterator[list[Change]]:
 
 
 def encode(changes: list[Change]) -> str:
-    items = [asdict(c) for c in changes]
+    """The header's value, never much above ``MAX_HEADER_BYTES``: too large, the states are
+    left out; still too large (an auto-map of thousands of orgs), one item per resource and
+    action says how many changed."""
+    items: list[dict[str, Any]] = [asdict(c) for c in changes]
     text = json.dumps(items, separators=(",", ":"))
     if len(text) > MAX_HEADER_BYTES:
         items = [{**i, "before": None, "after": None, "truncated": True} for i in items]
+        text = json.dumps(items, separators=(",", ":"))
+    if len(text) > MAX_HEADER_BYTES:
+        counts = Counter((c.resource, c.action) for c in changes)
+        items = [
+            {"resource": r, "resource_id": None, "action": a, "before": None, "after": None}
+            | {"truncated": True, "count": n}
+            for (r, a), n in counts.items()
+        ]
         text = json.dumps(items, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode("ascii")
 

@@ -71,11 +71,20 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
         await _call(
             client, "PUT", f"/v1/service-mappings/{module}/{metric}", {"service_codes": list(codes)}
         )
+    for contract in contract_bodies(msp, report.company_ids):
+        await _call(client, "POST", "/v1/contracts", contract)
+        report.contracts += 1
+
+
+def contract_bodies(msp: SampleMsp, company_ids: dict[str, str]) -> list[dict[str, Any]]:
+    """One contract per company that uses a module, with the services its modules feed;
+    ``company_ids`` maps each company's key to its id."""
     modules_of: dict[str, set[str]] = {}
     for org in msp.orgs:
         if org.company_key is not None:
             modules_of.setdefault(org.company_key, set()).add(org.module)
     plan = msp.price_list()
+    bodies = []
     for i, company in enumerate(msp.companies):
         used = modules_of.get(company.key, set())
         services = [
@@ -91,15 +100,16 @@ async def load_setup(client: httpx.AsyncClient, msp: SampleMsp, report: LoadRepo
             if i % 10 == 9
             else msp.period_start - dt.timedelta(days=90)
         )
-        contract = {
-            "company_id": report.company_ids[company.key],
-            "name": "Managed services",
-            "start_date": start.isoformat(),
-            "currency": company.currency,
-            "services": services,
-        }
-        await _call(client, "POST", "/v1/contracts", contract)
-        report.contracts += 1
+        bodies.append(
+            {
+                "company_id": company_ids[company.key],
+                "name": "Managed services",
+                "start_date": start.isoformat(),
+                "currency": company.currency,
+                "services": services,
+            }
+        )
+    return bodies
 
 
 async def load_usage(

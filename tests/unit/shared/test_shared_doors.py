@@ -12,7 +12,15 @@ from aiokafka.errors import KafkaConnectionError
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from shared.bus import Handler, InProcessBus, Message
-from shared.changes import REDACTED, changed, collecting, decode, encode, redact
+from shared.changes import (
+    MAX_HEADER_BYTES,
+    REDACTED,
+    changed,
+    collecting,
+    decode,
+    encode,
+    redact,
+)
 from shared.problems import RETRY_AFTER_SECONDS, ServiceUnavailable, is_outage
 
 
@@ -91,6 +99,22 @@ def test_changes_travel_in_a_header_and_only_inside_a_request() -> None:
         changed("contracts", "c2", "contract.create", None, {"text": "x" * 100_000})
     (truncated,) = decode(encode(big))
     assert truncated.after is None and len(encode(big)) < 1000
+
+
+def test_the_changes_header_stays_small_for_thousands_of_changes() -> None:
+    """An auto-map of 5,000 orgs: the gateway's HTTP client refuses headers above 100 KiB,
+    so a header listing each change would turn the applied write into a 503."""
+    with collecting() as many:
+        for i in range(5000):
+            changed("module-orgs", f"datto_rmm/org-{i:05d}", "org.map", None, {"company": "c"})
+        changed("contracts", "c1", "contract.update", {"a": 1}, {"a": 2})
+    header = encode(many)
+    assert len(header) < MAX_HEADER_BYTES * 4 // 3 + 100
+    summary = {(c.resource, c.action, c.resource_id, c.after) for c in decode(header)}
+    assert summary == {
+        ("module-orgs", "org.map", None, None),
+        ("contracts", "contract.update", None, None),
+    }
 
 
 async def test_publish_waits_until_every_subscribed_group_committed() -> None:
