@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,7 +45,17 @@ def test_the_services_cpu_and_memory_are_read_from_their_pid_files(
     sum(i * i for i in range(2_000_000))
     assert overhead.services_cpu_seconds() > before > 0
     assert set(stack.cpu_seconds_by_service()) == {"me"}
-    peak = stack.peak_rss_mb()["me"]
-    held = b"x" * (256 * 1024 * 1024)  # written, so resident
-    assert stack.peak_rss_mb()["me"] >= peak + 200
-    del held
+
+    child = subprocess.Popen(  # a fresh process: this one's peak is whatever ran before
+        [sys.executable, "-c", "held = b'x' * (256 << 20); print(flush=True); input()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        child.stdout.readline()  # its 256 MB are written, so resident
+        (tmp_path / "services" / "child.pid").write_text(f"{child.pid}\n")
+        assert stack.peak_rss_mb()["child"] >= 256
+    finally:
+        child.kill()
+        child.wait()
