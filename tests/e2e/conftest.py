@@ -6,27 +6,14 @@ where you can find them.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.stack import InfraUnavailable, Stack
+from tests.support.stack import Stack, running
 
 
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    stack = Stack.from_env(tmp_path_factory.mktemp("stack"))
-    try:
-        await stack.up()
-    except InfraUnavailable as exc:
-        with contextlib.suppress(Exception):
-            await stack.down()
-        pytest.fail(str(exc), pytrace=False)
-    except BaseException:
-        await stack.down()
-        raise
-    try:
+    async with running(Stack.from_env(tmp_path_factory.mktemp("stack"))) as stack:
         yield stack
-    finally:
-        await stack.down()

@@ -4,7 +4,6 @@ through the outbox and Kafka's message headers to the unit-table write in invoic
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.otlp import ReceivedSpan, Receiver
 from tests.support.polling import Pending, wait_for
-from tests.support.stack import SERVICES, InfraUnavailable, Stack
+from tests.support.stack import SERVICES, Stack, running
 
 pytestmark = pytest.mark.e2e
 
@@ -49,19 +48,8 @@ async def traced(
     base = Stack.from_env(tmp_path_factory.mktemp("traced"))
     stack = TracedStack(base.root_url, base.kafka, base.workdir, otlp_endpoint=receiver.endpoint)
     try:
-        try:
-            await stack.up()
-        except InfraUnavailable as exc:
-            with contextlib.suppress(Exception):
-                await stack.down()
-            pytest.fail(str(exc), pytrace=False)
-        except BaseException:
-            await stack.down()
-            raise
-        try:
+        async with running(stack):
             yield stack, receiver
-        finally:
-            await stack.down()
     finally:
         receiver.stop()
 

@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.polling import Pending, wait_for
-from tests.support.stack import InfraUnavailable, Stack, Tenant
+from tests.support.stack import Stack, Tenant, running
 from tools.sample import SampleMsp, generate
 from tools.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
 
@@ -26,19 +26,8 @@ SETTLE_SECONDS = 180.0
 @pytest.fixture
 async def own_stack(tmp_path: Path) -> AsyncIterator[Stack]:
     """A stack of its own: the replicas added here must not join the shared stack's groups."""
-    stack = Stack.from_env(tmp_path)
-    try:
-        await stack.up()
-    except InfraUnavailable as exc:
-        await stack.down()
-        pytest.fail(str(exc), pytrace=False)
-    except BaseException:
-        await stack.down()
-        raise
-    try:
+    async with running(Stack.from_env(tmp_path)) as stack:
         yield stack
-    finally:
-        await stack.down()
 
 
 def _last_month() -> str:
@@ -100,30 +89,30 @@ async def _settled_units(stack: Stack, tenant: Tenant, records: int) -> list[tup
     return await wait_for(steady, SETTLE_SECONDS, "the unit table to settle", interval=1.0)
 
 
-async def _consumed(stack: Stack, name: str) -> float:
-    """Usage events the process handed to its handlers so far."""
+async def _counted(stack: Stack, name: str, metric: str, **labels: str) -> float:
+    """The process's counter ``metric`` summed over the samples with the given labels."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"{stack.url(name)}/metrics")).text
     return sum(
         s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name == "icb_events_consumed_total"
-        and s.labels["topic"].endswith(("usage.recorded", "usage.resolved"))
+        if s.name == metric and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _consumed(stack: Stack, name: str) -> float:
+    """Usage events the process handed to its handlers so far."""
+    return sum(
+        [
+            await _counted(stack, name, "icb_events_consumed_total", topic=stack.topic_prefix + t)
+            for t in ("usage.recorded", "usage.resolved")
+        ]
     )
 
 
 async def _usage_posts(stack: Stack, name: str) -> float:
-    async with httpx.AsyncClient(timeout=10) as http:
-        text = (await http.get(f"{stack.url(name)}/metrics")).text
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "icb_http_requests_total"
-        and s.labels.get("method") == "POST"
-        and s.labels.get("route") == "/v1/usage"
-    )
+    return await _counted(stack, name, "icb_http_requests_total", method="POST", route="/v1/usage")
 
 
 async def _members(stack: Stack, group: str) -> int:

@@ -4,21 +4,23 @@ Kafka, and the four services as separate processes (``icb serve <service>``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import secrets
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
@@ -30,6 +32,9 @@ PYTHON = sys.executable
 SERVICES = ("ingest", "mapping", "invoicing", "gateway")
 READY_SECONDS = 120.0
 COMMAND_SECONDS = 120.0
+
+
+S = TypeVar("S", bound="Stack")
 
 
 class InfraUnavailable(RuntimeError):
@@ -370,3 +375,22 @@ class Stack:
             "SELECT count(*) AS n FROM invoicing.units WHERE tenant_id = $1", tenant_id
         )
         return int(rows[0]["n"])
+
+
+@contextlib.asynccontextmanager
+async def running(stack: S) -> AsyncIterator[S]:
+    """The stack up for the block and down after it, whatever happens; without Kafka or
+    PostgreSQL the test fails (never skips)."""
+    try:
+        await stack.up()
+    except InfraUnavailable as exc:
+        with contextlib.suppress(Exception):
+            await stack.down()
+        pytest.fail(str(exc), pytrace=False)
+    except BaseException:
+        await stack.down()
+        raise
+    try:
+        yield stack
+    finally:
+        await stack.down()
