@@ -178,8 +178,7 @@ def rows_by_keys(
     table fills: each batch then reads the whole table. ``for_update`` locks the rows found.
     """
     if dialect != "postgresql":
-        query = select(*columns).where(*where, tuple_(*key_columns).in_(keys))
-        return query
+        return select(*columns).where(*where, tuple_(*key_columns).in_(keys))
     derived = _unnested(key_columns, keys)
     inner = select(*columns).where(
         *where, *(c == derived.c[f"k{i}"] for i, c in enumerate(key_columns))
