@@ -64,6 +64,8 @@ class MappingApi:
         ]
         answer = ok(await self.api.client.post("/v1/usage", json={"records": records}))
         assert not answer["rejected"], answer
+        # Mapping counts what it re-resolves from the usage it has consumed: wait for it.
+        await self.api.settle()
 
     async def enable(self, *modules: str, since: date = PERIOD_START) -> None:
         for module in modules:

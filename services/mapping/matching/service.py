@@ -160,8 +160,9 @@ class AutoMapped:
 async def plan(
     session: AsyncSession, tenant_id: str, ask: AutoMapAsk, executor: Executor | None = None
 ) -> tuple[int, list[Proposal]]:
-    """The unmapped orgs considered and the clear winners among them, planned off the loop."""
-    query = with_status(org_query(tenant_id), MappingStatus.UNMAPPED)
+    """The unmapped orgs considered and the clear winners among them, planned off the loop,
+    in the order of the Unmapped queue (a dry run and the run after it propose alike)."""
+    query = with_status(org_query(tenant_id), MappingStatus.UNMAPPED).order_by(*ORG_ORDER)
     if ask.module is not None:
         query = query.where(ModuleOrgRow.module == ask.module)
     orgs = [(o.module, o.org_id, o.org_name) for o in await session.scalars(query)]
