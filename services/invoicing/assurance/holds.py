@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.assurance.anomaly import BASELINE_PERIODS, Reason, reasons, still_released
@@ -21,10 +21,12 @@ from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import load_invoice
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
 from shared.clock import Clock, utc_now
+from shared.db import chunks
 from shared.problems import Conflict
 
 _i = InvoiceRow.__table__.c
 _l = InvoiceLineRow.__table__.c
+ID_CHUNK = 1000
 
 
 class InvoiceHeld(Conflict):
@@ -70,78 +72,74 @@ def _hold(row: InvoiceHoldRow) -> Hold:
     return Hold(_parsed(row.reasons), row.released_by, utc(row.released_at), row.note)
 
 
-async def _drafts(
-    session: AsyncSession, tenant_id: str, period: str
-) -> dict[str, list[tuple[str, str, Decimal]]]:
-    """The period's regular drafts: their lines ``(line_id, service_code, quantity)``."""
-    found: dict[str, list[tuple[str, str, Decimal]]] = {}
-    drafts = select(_i.id).where(
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    company_id: str
+    currency: str
+    lines: list[tuple[str, str, Decimal]]
+    """``(line_id, service_code, quantity)``"""
+
+
+# Every read here is by an index and by ids: a billing run calls ``refresh_holds`` right
+# after writing the period, when the planner's statistics may still say the tables are empty,
+# and a join planned on that (each draft against every earlier invoice or line) takes minutes.
+
+
+async def _drafts(session: AsyncSession, tenant_id: str, period: str) -> dict[str, _Draft]:
+    """The period's regular drafts with their lines."""
+    found: dict[str, _Draft] = {}
+    drafts = select(_i.id, _i.company_id, _i.currency).where(
         _i.tenant_id == tenant_id,
         _i.period == period,
         _i.kind == InvoiceKind.INVOICE,
         _i.status == InvoiceStatus.DRAFT,
     )
-    for (invoice_id,) in await session.execute(drafts):
-        found[invoice_id] = []
-    query = (
-        select(_l.invoice_id, _l.id, _l.service_code, _l.quantity)
-        .where(_l.invoice_id.in_(drafts.scalar_subquery()))
-        .order_by(_l.invoice_id, _l.position)
-    )
-    for invoice_id, line_id, code, amount in await session.execute(query):
-        found[invoice_id].append((line_id, code, amount))
+    for invoice_id, company_id, currency in await session.execute(drafts):
+        found[invoice_id] = _Draft(company_id, currency, [])
+    for part in chunks(list(found), ID_CHUNK):
+        query = (
+            select(_l.invoice_id, _l.id, _l.service_code, _l.quantity)
+            .where(_l.invoice_id.in_(part))
+            .order_by(_l.invoice_id, _l.position)
+        )
+        for invoice_id, line_id, code, amount in await session.execute(query):
+            found[invoice_id].lines.append((line_id, code, amount))
     return found
 
 
 async def _history(
-    session: AsyncSession, tenant_id: str, period: str
+    session: AsyncSession, tenant_id: str, period: str, drafts: dict[str, _Draft]
 ) -> dict[str, list[dict[str, Decimal]]]:
-    """Per draft of the period: its company's quantities per service code in the up to 3
-    most recent earlier periods with a regular invoice in the draft's currency, newest
-    first."""
-    draft = InvoiceRow.__table__.alias("draft")
-    earlier = InvoiceRow.__table__.alias("earlier")
-    ranked = (
-        select(
-            draft.c.id.label("draft_id"),
-            earlier.c.id.label("invoice_id"),
-            func.row_number()
-            .over(partition_by=draft.c.id, order_by=earlier.c.period.desc())
-            .label("rank"),
-        )
-        .join(
-            earlier,
-            and_(
-                earlier.c.tenant_id == draft.c.tenant_id,
-                earlier.c.company_id == draft.c.company_id,
-                earlier.c.currency == draft.c.currency,
-                earlier.c.period < draft.c.period,
-                earlier.c.kind == InvoiceKind.INVOICE,
-                earlier.c.status != InvoiceStatus.VOID,
-            ),
-        )
-        .where(
-            draft.c.tenant_id == tenant_id,
-            draft.c.period == period,
-            draft.c.kind == InvoiceKind.INVOICE,
-            draft.c.status == InvoiceStatus.DRAFT,
-        )
-        .subquery()
+    """Per draft: its company's quantities per service code in the up to 3 most recent
+    earlier periods with a regular invoice in the draft's currency, newest first."""
+    wanted = {(d.company_id, d.currency) for d in drafts.values()}
+    earlier: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    query = select(_i.company_id, _i.currency, _i.period, _i.id).where(
+        _i.tenant_id == tenant_id,
+        _i.period < period,
+        _i.kind == InvoiceKind.INVOICE,
+        _i.status != InvoiceStatus.VOID,
     )
-    query = (
-        select(ranked.c.draft_id, ranked.c.rank, _l.service_code, func.sum(_l.quantity))
-        .select_from(ranked)
-        .outerjoin(InvoiceLineRow.__table__, _l.invoice_id == ranked.c.invoice_id)
-        .where(ranked.c.rank <= BASELINE_PERIODS)
-        .group_by(ranked.c.draft_id, ranked.c.rank, _l.service_code)
-    )
-    periods: dict[str, dict[int, dict[str, Decimal]]] = defaultdict(dict)
-    for draft_id, rank, code, total in await session.execute(query):
-        shares = periods[draft_id].setdefault(int(rank), {})
-        if code is not None:
-            shares[code] = Decimal(total)
+    for company_id, currency, earlier_period, invoice_id in await session.execute(query):
+        if (company_id, currency) in wanted:
+            earlier[(company_id, currency)].append((earlier_period, invoice_id))
+    chosen = {
+        key: [invoice_id for _, invoice_id in sorted(found, reverse=True)[:BASELINE_PERIODS]]
+        for key, found in earlier.items()
+    }
+    shares: dict[str, dict[str, Decimal]] = {i: {} for ids in chosen.values() for i in ids}
+    for part in chunks(list(shares), ID_CHUNK):
+        lines = (
+            select(_l.invoice_id, _l.service_code, func.sum(_l.quantity))
+            .where(_l.invoice_id.in_(part))
+            .group_by(_l.invoice_id, _l.service_code)
+        )
+        for invoice_id, code, total in await session.execute(lines):
+            shares[invoice_id][code] = Decimal(total)
     return {
-        draft_id: [by_rank[r] for r in sorted(by_rank)] for draft_id, by_rank in periods.items()
+        draft_id: [shares[i] for i in chosen[(d.company_id, d.currency)]]
+        for draft_id, d in drafts.items()
+        if (d.company_id, d.currency) in chosen
     }
 
 
@@ -153,7 +151,7 @@ async def refresh_holds(
     quantities; when one changes the draft is held again."""
     limits = (await tenant_settings(session, tenant_id)).thresholds
     drafts = await _drafts(session, tenant_id, period)
-    history = await _history(session, tenant_id, period)
+    history = await _history(session, tenant_id, period, drafts)
     existing = {
         row.invoice_id: row
         for row in await session.scalars(
@@ -167,8 +165,8 @@ async def refresh_holds(
     for invoice_id, kept in existing.items():
         if invoice_id not in drafts and kept.released_at is None:
             lifted.append(invoice_id)  # posted with no hold left, voided or deleted
-    for invoice_id, lines in drafts.items():
-        found = reasons(lines, history.get(invoice_id, []), limits)
+    for invoice_id, draft in drafts.items():
+        found = reasons(draft.lines, history.get(invoice_id, []), limits)
         row = existing.get(invoice_id)
         if not found:
             if row is not None:

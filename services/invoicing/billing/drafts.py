@@ -181,9 +181,15 @@ def _segments(
     days: Sequence[date],
     terms: Sequence[_Terms],
     owners: Mapping[tuple[str, date], int],
+    sole: bool = False,
 ) -> list[tuple[ServiceTerms, list[date]]]:
-    """The runs of constant terms of service ``code`` over the contract's days it bills."""
+    """The runs of constant terms of service ``code`` over the contract's days it bills.
+    ``sole``: the contract is alone in its currency and its terms are one object on all its
+    days (the usual case), so the run is all of them."""
     out: list[tuple[ServiceTerms, list[date]]] = []
+    if sole and terms:  # one contract with one set of terms over all its days
+        service = terms[0].get(code)
+        return [] if service is None else [(service, list(days))]
     for day, in_force in zip(days, terms, strict=True):
         service = in_force.get(code)
         if service is None or owners[(code, day)] != ci:
@@ -281,8 +287,9 @@ def compute_invoices(
         for ci, contract in enumerate(group):
             codes = dict.fromkeys(code for terms in terms_of[ci] for code in terms)
             by_day = dict(zip(days_of[ci], terms_of[ci], strict=True))
+            sole = len(group) == 1 and all(t is terms_of[ci][0] for t in terms_of[ci])
             for code in codes:
-                for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners):
+                for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners, sole):
                     series = {
                         source: _source_series(
                             days,

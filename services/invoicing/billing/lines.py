@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -64,11 +65,21 @@ class DayPoint(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class SourceDaily:
-    """The daily series of one source over the line's active days."""
+    """The daily series of one source over the line's active days: ``dates[i]`` has
+    ``values[i]`` (kept apart, as computed, since a run stores every line's series and
+    reads few of them as points)."""
 
     module: str
     metric: str
-    days: tuple[DayPoint, ...]
+    dates: Sequence[date]
+    values: Sequence[DailyValue]
+
+    @property
+    def days(self) -> tuple[DayPoint, ...]:
+        return tuple(
+            DayPoint(day, v.quantity, v.estimated, v.billed)
+            for day, v in zip(self.dates, self.values, strict=True)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +146,11 @@ def compute_line(
             q = [p.quantity for p in points[sources[0]]]
         else:
             q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
-        q_min = [max(x, terms.minimum_units) for x in q]
+        q_min = (
+            q
+            if not q or min(q) >= terms.minimum_units
+            else [max(x, terms.minimum_units) for x in q]
+        )
         counted: list[Decimal] = []
         if not days:
             quantity = round_quantity(_ZERO)
@@ -144,7 +159,8 @@ def compute_line(
             raised = False
         elif terms.counting_basis == "daily":
             quantity = divide_round(sum(q_min, _ZERO), days_in_period, QUANTITY_PLACES)
-            total = sum(map(priced, q_min), _ZERO)
+            # Exact arithmetic: each distinct quantity priced once, times its days.
+            total = sum((priced(x) * n for x, n in Counter(q_min).items()), _ZERO)
             amount = divide_round(total, days_in_period, places)
             source_quantities = {
                 s: divide_round(
@@ -205,14 +221,7 @@ def compute_line(
             for module, metric in sources
         ),
         daily=tuple(
-            SourceDaily(
-                module,
-                metric,
-                tuple(
-                    DayPoint(day, p.quantity, p.estimated, p.billed)
-                    for day, p in zip(days, points[(module, metric)], strict=True)
-                ),
-            )
+            SourceDaily(module, metric, days, points[(module, metric)])
             for module, metric in sources
         ),
         contract_id=contract_id,

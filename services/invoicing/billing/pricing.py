@@ -110,10 +110,23 @@ def price(pricing: Pricing, q: Decimal) -> Decimal:
     return price_function(pricing)(q)
 
 
+_FUNCTIONS: dict[int, tuple[Pricing, Callable[[Decimal], Decimal]]] = {}
+"""The price functions of the pricing objects seen lately, by identity (the entry keeps its
+pricing alive, so an id is not reused while it is here)."""
+MAX_FUNCTIONS = 4096
+MAX_KNOWN = 4096
+"""Prices a function remembers: a billing run's companies share their plans' pricings, and
+their quantities repeat."""
+
+
 def price_function(pricing: Pricing) -> Callable[[Decimal], Decimal]:
     """:func:`price` of one pricing, checked once: the function a line applies to each of
     its days. It remembers the prices of the quantities it has seen (a month's daily series
-    repeats a few quantities many times)."""
+    repeats a few quantities many times), and the same pricing object gets the same
+    function back."""
+    entry = _FUNCTIONS.get(id(pricing))
+    if entry is not None and entry[0] is pricing:
+        return entry[1]
     errors = pricing_errors(pricing)
     if errors:
         raise InvalidPricing(errors)
@@ -125,9 +138,14 @@ def price_function(pricing: Pricing) -> Callable[[Decimal], Decimal]:
             if not q.is_finite() or q < 0:
                 raise ValueError(f"quantity must be a finite non-negative number, got {q}")
             with exact_context():
-                found = known[q] = _evaluate(pricing, q)
+                found = _evaluate(pricing, q)
+            if len(known) < MAX_KNOWN:
+                known[q] = found
         return found
 
+    if len(_FUNCTIONS) >= MAX_FUNCTIONS:
+        _FUNCTIONS.clear()
+    _FUNCTIONS[id(pricing)] = (pricing, priced)
     return priced
 
 

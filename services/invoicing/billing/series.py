@@ -56,13 +56,19 @@ def fill_missing_days(
     """
     reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
     result: dict[date, DailyValue] = {}
+    # A month repeats a few quantities: equal values share one (immutable) DailyValue.
+    made: dict[tuple[Decimal, bool], DailyValue] = {}
     for day in days:
         if day in reported:
-            result[day] = DailyValue(values.get(day, _ZERO), estimated=False)
-            continue
-        source_day = last_reported_day(day, reported)
-        if source_day is None:
-            result[day] = DailyValue(_ZERO, estimated=False)
+            key = (values.get(day, _ZERO), False)
         else:
-            result[day] = DailyValue(values.get(source_day, _ZERO), estimated=True)
+            source_day = last_reported_day(day, reported)
+            if source_day is None:
+                key = (_ZERO, False)
+            else:
+                key = (values.get(source_day, _ZERO), True)
+        value = made.get(key)
+        if value is None:
+            value = made[key] = DailyValue(*key)
+        result[day] = value
     return result

@@ -95,15 +95,11 @@ EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
 def daily_json(line: Line, period_start: date) -> str:
     series = []
     for s in line.daily:
-        days, quantities, estimated, disabled = [], [], [], []
-        for point in s.days:
-            number = (point.day - period_start).days + 1
-            days.append(number)
-            quantities.append(str(point.quantity))
-            if point.estimated:
-                estimated.append(number)
-            if not point.billed:
-                disabled.append(number)
+        first = period_start.toordinal() - 1
+        days = [day.toordinal() - first for day in s.dates]
+        quantities = [str(v.quantity) for v in s.values]
+        estimated = [n for n, v in zip(days, s.values, strict=True) if v.estimated]
+        disabled = [n for n, v in zip(days, s.values, strict=True) if not v.billed]
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
