@@ -113,7 +113,7 @@ def price(pricing: Pricing, q: Decimal) -> Decimal:
 _FUNCTIONS: dict[int, tuple[Pricing, Callable[[Decimal], Decimal]]] = {}
 """The price functions of the pricing objects seen lately, by identity (the entry keeps its
 pricing alive, so an id is not reused while it is here)."""
-MAX_FUNCTIONS = 4096
+MAX_FUNCTIONS = 256
 MAX_KNOWN = 4096
 """Prices a function remembers: a billing run's companies share their plans' pricings, and
 their quantities repeat."""

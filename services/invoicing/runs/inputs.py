@@ -220,7 +220,7 @@ async def company_usage(
     current: str | None = None
     rows: UsageRows = []
     result = await session.stream(query.execution_options(yield_per=STREAM_ROWS), params)
-    async for part in result.partitions():  # a fetch of STREAM_ROWS rows at a time
+    async for part in result.partitions(STREAM_ROWS):  # a fetch of STREAM_ROWS rows at a time
         for company_id, code, module, metric, series in part:
             if company_id not in wanted:
                 continue
