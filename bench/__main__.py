@@ -13,8 +13,9 @@ from bench.automap import measure as automap
 from bench.billing import billing_run_bench
 from bench.console import describe as describe_console
 from bench.console import measure as console_pages
-from bench.e2e import BATCH, end_to_end, raw_kafka, sample_for
+from bench.e2e import end_to_end, raw_kafka, sample_for
 from bench.ingest import ingest_only
+from bench.load import BATCH
 from bench.overhead import describe as describe_overhead
 from bench.overhead import observability_overhead
 from bench.run_latency import describe as describe_run_latency

@@ -4,25 +4,22 @@ table, next to the raw baseline of the same records through aiokafka alone."""
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench.load import UsageLoad, usage_bodies
 from bench.stack import Stack
 from tools.sample import SampleMsp, generate
-from tools.sample.load import LoadReport, batches, load_setup, map_orgs_by_truth
-
-BATCH = 1_000
-"""records per request: the size the ingest latency target is set for"""
-CONCURRENT_REQUESTS = 4
+from tools.sample.load import LoadReport, load_setup, map_orgs_by_truth
 
 
 @dataclass(frozen=True)
@@ -96,23 +93,10 @@ async def end_to_end(
         report = LoadReport()
         await load_setup(client, msp, report)
         await map_orgs_by_truth(client, msp, report, concurrency=8)
-        records = batches((r for _, r in zip(range(n), msp.records(), strict=False)), BATCH)
-        bodies = [json.dumps({"records": b}).encode() for b in records]
-        latencies: list[float] = []
-        gate = asyncio.Semaphore(CONCURRENT_REQUESTS)
-
-        async def post(body: bytes) -> None:
-            async with gate:
-                t0 = time.perf_counter()
-                response = await client.post(
-                    "/v1/usage", content=body, headers={"content-type": "application/json"}
-                )
-                latencies.append(time.perf_counter() - t0)
-                response.raise_for_status()
-
+        load = UsageLoad(client, usage_bodies(islice(msp.records(), n)))
         cpu_before = cpu() if cpu else 0.0
         started = time.perf_counter()
-        await asyncio.gather(*(post(b) for b in bodies))
+        await load.run()
         engine = create_async_engine(stack.database_url)
         try:
             while True:  # the unit table is in another process: poll it
@@ -123,6 +107,6 @@ async def end_to_end(
             await engine.dispose()
         seconds = time.perf_counter() - started
         cpu_seconds = cpu() - cpu_before if cpu else 0.0
-    ms = sorted(x * 1000 for x in latencies)
+    ms = sorted(x * 1000 for x in load.latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     return Throughput(n, seconds, statistics.median(ms), p99, cpu_seconds)

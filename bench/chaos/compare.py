@@ -73,7 +73,8 @@ class Findings:
         ]
 
 
-async def _units(conn: asyncpg.Connection, tenant: str) -> dict[UnitKey, tuple[Any, ...]]:
+async def units_of(conn: asyncpg.Connection, tenant: str) -> dict[UnitKey, tuple[Any, ...]]:
+    """The tenant's unit table: (status, company reference, quantity, version) by key."""
     rows = await conn.fetch(UNITS, tenant)
     return {
         (r["module"], r["org_id"], r["metric"], r["day"], r["service_code"]): (
@@ -151,7 +152,7 @@ def compare_invoices(
 async def read_database(findings: Findings, dsn: str, chaos: str, ref: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        compare_units(findings, await _units(conn, chaos), await _units(conn, ref))
+        compare_units(findings, await units_of(conn, chaos), await units_of(conn, ref))
         compare_invoices(findings, await _invoices(conn, chaos), await _invoices(conn, ref))
     finally:
         await conn.close()

@@ -49,10 +49,6 @@ class ChaosStack(Stack):
             "ICB_BILLING_RUN_WAIT_SECONDS": "0",
         }
 
-    @property
-    def dsn(self) -> str:
-        return self.database_url.replace("postgresql+asyncpg", "postgresql")
-
 
 @dataclass
 class Report:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
@@ -119,6 +120,11 @@ class Stack:
     def database_url(self) -> str:
         """The SQLAlchemy URL of the test database."""
         return make_url(self.root_url).set(database=self.db_name).render_as_string(False)
+
+    @property
+    def dsn(self) -> str:
+        """The libpq (asyncpg) address of the test database."""
+        return self._dsn(self.db_name)
 
     def _dsn(self, database: str) -> str:
         url = make_url(self.root_url).set(drivername="postgresql", database=database)
@@ -315,6 +321,26 @@ class Stack:
     def running(self, name: str) -> bool:
         process = self.services[name].process
         return process is not None and process.returncode is None
+
+    async def writing(self, name: str) -> bool:
+        """Whether the service's process is inside a database transaction that has written
+        (a consumer's batch, a request's records, an outbox relay's round): a kill now cuts
+        it in the middle."""
+        process = self.services[name].process
+        assert process is not None and self.running(name), f"{name} is not running"
+        port = make_url(self.root_url).port or 5432
+        ours = [
+            c.laddr.port
+            for c in psutil.Process(process.pid).net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == port
+        ]
+        rows = await self.fetch(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1"
+            " AND client_port = ANY($2::int[]) AND backend_xid IS NOT NULL",
+            self.db_name,
+            ours,
+        )
+        return bool(rows[0]["n"])
 
     async def kill(self, name: str) -> None:
         """``kill -9``: no shutdown hook of the service runs."""
