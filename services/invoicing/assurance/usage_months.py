@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -107,10 +108,12 @@ def _postgresql_moves(tenant_id: str, batch: list[ResolvedUsage]) -> Any:
     new = (
         func.unnest(*arrays).table_valued(*(n for n, _, _ in columns)).render_derived(name="batch")
     )
-    record = (_u.module, _u.org_id, _u.metric, _u.day)
+    # What each record of the batch replaces, looked up per record through the unit table's
+    # key (a join planned for the whole batch would read every unit row of the tenant as
+    # the table grows). An aggregate without GROUP BY answers one row, of NULLs when the
+    # record is new.
     stored = (
         select(
-            *record,
             func.min(_u.status).label("status"),
             func.coalesce(func.min(_u.company_id), "").label("company_id"),
             func.string_agg(
@@ -120,47 +123,41 @@ def _postgresql_moves(tenant_id: str, batch: list[ResolvedUsage]) -> Any:
             func.max(_u.quantity).label("quantity"),
             func.max(_u.version).label("version"),
         )
-        .join(
-            new,
-            (_u.tenant_id == tenant_id)
-            & (_u.module == new.c.module)
-            & (_u.org_id == new.c.org_id)
-            & (_u.metric == new.c.metric)
-            & (_u.day == new.c.day),
+        .where(
+            _u.tenant_id == tenant_id,
+            _u.module == new.c.module,
+            _u.org_id == new.c.org_id,
+            _u.metric == new.c.metric,
+            _u.day == new.c.day,
         )
-        .group_by(*record)
-        .cte("stored")
+        .lateral("stored")
     )
-    same = (
-        (stored.c.module == new.c.module)
-        & (stored.c.org_id == new.c.org_id)
-        & (stored.c.metric == new.c.metric)
-        & (stored.c.day == new.c.day)
-    )
-    added = (
+    pairs = (
         select(
-            new.c.module,
-            new.c.org_id,
-            new.c.metric,
-            new.c.day,
-            new.c.status,
-            new.c.company_id,
-            new.c.service_codes,
-            new.c.quantity,
+            *(new.c[n].label(n) for n, _, _ in columns),
+            stored.c.status.label("old_status"),
+            stored.c.company_id.label("old_company_id"),
+            stored.c.service_codes.label("old_service_codes"),
+            stored.c.quantity.label("old_quantity"),
+            stored.c.version.label("old_version"),
         )
-        .select_from(new.outerjoin(stored, same))
-        .where(new.c.version > func.coalesce(stored.c.version, 0))
+        .select_from(new.join(stored, true()))
+        .cte("pairs")
     )
+    p = pairs.c
+    added = select(
+        p.module, p.org_id, p.metric, p.day, p.status, p.company_id, p.service_codes, p.quantity
+    ).where(p.version > func.coalesce(p.old_version, 0))
     removed = select(
-        stored.c.module,
-        stored.c.org_id,
-        stored.c.metric,
-        stored.c.day,
-        stored.c.status,
-        stored.c.company_id,
-        func.coalesce(stored.c.service_codes, ""),
-        -stored.c.quantity,
-    ).where(same, new.c.version > stored.c.version)
+        p.module,
+        p.org_id,
+        p.metric,
+        p.day,
+        p.old_status,
+        p.old_company_id,
+        func.coalesce(p.old_service_codes, ""),
+        -p.old_quantity,
+    ).where(p.old_version.is_not(None), p.version > p.old_version)
     moves = union_all(added, removed).subquery("moves")
     month = cast(func.date_trunc("month", moves.c.day), Date)
     of_month = extract("day", moves.c.day)
