@@ -6,7 +6,7 @@ name is translated away so the same models and queries run unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Select,
+    String,
     Table,
     and_,
     bindparam,
@@ -135,6 +136,46 @@ async def create_all(engine: AsyncEngine, metadata: MetaData) -> None:
     """Embedded mode builds its SQLite files from the models; PostgreSQL uses Alembic."""
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+
+
+def _array_type(column: ColumnElement[Any]) -> Any:
+    # An enum column travels as text: PostgreSQL stores it as VARCHAR anyway.
+    kind = String(column.type.length) if isinstance(column.type, Enum) else column.type
+    return postgresql.ARRAY(kind)
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    on_conflict: Callable[[Any], Any] | None = None,
+    chunk: int = 5000,
+) -> None:
+    """Inserts ``rows`` (dicts with the same keys), ``on_conflict`` adding the clause to a
+    dialect insert (it may use ``stmt.excluded``).
+
+    On PostgreSQL each chunk is one ``INSERT ... SELECT FROM unnest(...)``, one array per
+    column: one execution for thousands of rows, where a multi-row executemany makes one per
+    row (the server's per-statement work then costs more than the writes). SQLite takes the
+    executemany in chunks its bind-parameter limit allows.
+    """
+    if not rows:
+        return
+    dialect = dialect_of(session)
+    names = list(rows[0])
+    if dialect != "postgresql":
+        stmt = insert(table, dialect)
+        stmt = on_conflict(stmt) if on_conflict is not None else stmt
+        for part in chunks(rows, max(1, 30000 // len(names))):
+            await session.execute(stmt, list(part))
+        return
+    for part in chunks(rows, chunk):
+        arrays = [
+            bindparam(f"r_{n}", [r[n] for r in part], type_=_array_type(table.c[n])) for n in names
+        ]
+        source = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+        stmt = insert(table, dialect).from_select(names, select(*source.c))
+        await session.execute(on_conflict(stmt) if on_conflict is not None else stmt)
 
 
 def _unnested(columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:

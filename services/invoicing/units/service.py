@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.assurance.usage_months import record_unit_writes
 from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
 from services.invoicing.models import UnitRow
-from shared.db import chunks, dialect_of, match_keys, rows_by_keys
+from shared.db import chunks, dialect_of, insert_rows, match_keys, rows_by_keys
 from shared.events import ResolvedUsage
 
 _units = cast(Table, UnitRow.__table__)
@@ -66,8 +66,7 @@ async def apply_resolved(
         for r in fresh
         for code in (r.service_codes or (NO_SERVICE,))
     ]
-    for part in chunks(rows, 2000):
-        await session.execute(_units.insert(), list(part))
+    await insert_rows(session, _units, rows)
     return len(fresh)
 
 

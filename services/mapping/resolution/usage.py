@@ -22,7 +22,7 @@ from services.mapping.resolution.rules import (
     Resolver,
     UsageKeyed,
 )
-from shared.db import chunks, insert, match_keys, rows_by_keys
+from shared.db import chunks, insert_rows, match_keys, rows_by_keys
 from shared.events import ResolvedUsage, UsageRecord
 
 _usage = cast(Table, UsageRow.__table__)
@@ -86,18 +86,19 @@ async def _note_orgs(session: AsyncSession, tenant_id: str, records: Sequence[Us
         item["first_seen"] = min(item["first_seen"], r.date)
         if r.date >= item["last_seen"]:
             item["last_seen"], item["org_name"] = r.date, r.org_name
-    stmt = insert(_orgs, dialect_name(session))
-    c, new = _orgs.c, stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "module", "org_id"],
-        set_={
-            "org_name": _case_newer(new.last_seen, c.last_seen, new.org_name, c.org_name),
-            "first_seen": _least(new.first_seen, c.first_seen),
-            "last_seen": _greatest(new.last_seen, c.last_seen),
-        },
-    )
-    for part in chunks(list(seen.values()), 2000):
-        await session.execute(stmt, list(part))
+
+    def newer(stmt: Any) -> Any:
+        c, new = _orgs.c, stmt.excluded
+        return stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "module", "org_id"],
+            set_={
+                "org_name": _case_newer(new.last_seen, c.last_seen, new.org_name, c.org_name),
+                "first_seen": _least(new.first_seen, c.first_seen),
+                "last_seen": _greatest(new.last_seen, c.last_seen),
+            },
+        )
+
+    await insert_rows(session, _orgs, list(seen.values()), newer)
 
 
 def _case_newer(new_day: Any, old_day: Any, new_value: Any, old_value: Any) -> Any:
@@ -151,17 +152,18 @@ async def record_usage(
                 "version": before[1] + 1 if before else 1,
             }
         )
-    stmt = insert(_usage, dialect_name(session))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "module", "org_id", "metric", "day"],
-        set_={
-            "quantity": stmt.excluded.quantity,
-            "revision": stmt.excluded.revision,
-            "version": stmt.excluded.version,
-        },
-    )
-    for part in chunks(rows, 2000):
-        await session.execute(stmt, list(part))
+
+    def replacing(stmt: Any) -> Any:
+        return stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "module", "org_id", "metric", "day"],
+            set_={
+                "quantity": stmt.excluded.quantity,
+                "revision": stmt.excluded.revision,
+                "version": stmt.excluded.version,
+            },
+        )
+
+    await insert_rows(session, _usage, rows, replacing)
     resolver = await load_resolver(
         session,
         tenant_id,
