@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.assurance.usage_months import record_unit_writes
+from services.invoicing.assurance.usage_months import StoredRecord, record_unit_writes
 from services.invoicing.billing import MAX_CARRIED_DAYS, fill_missing_days
 from services.invoicing.models import UnitRow
 from shared.db import chunks, dialect_of, insert_rows, match_keys, rows_by_keys
@@ -34,18 +34,12 @@ async def apply_resolved(
         key = (r.module, r.org_id, r.metric, r.date)
         if key not in newest or newest[key].version < r.version:
             newest[key] = r
-    stored: dict[tuple[Any, ...], int] = {}
+    stored = await _stored(session, tenant_id, list(newest))
+    fresh = [r for k, r in newest.items() if k not in stored or stored[k].version < r.version]
+    replaced = [k for k, r in newest.items() if k in stored and stored[k].version < r.version]
+    await record_unit_writes(session, tenant_id, fresh, stored)
     dialect = dialect_of(session)
     key_cols = [c.module, c.org_id, c.metric, c.day]
-    for part in chunks(list(newest), KEY_CHUNK):
-        query = rows_by_keys(
-            dialect, key_cols, part, [*key_cols, c.version], c.tenant_id == tenant_id
-        )
-        for m, o, me, d, version in await session.execute(query):
-            stored[(m, o, me, d)] = max(version, stored.get((m, o, me, d), 0))
-    fresh = [r for k, r in newest.items() if stored.get(k, 0) < r.version]
-    replaced = [k for k, r in newest.items() if k in stored and stored[k] < r.version]
-    await record_unit_writes(session, tenant_id, fresh)
     for part in chunks(replaced, KEY_CHUNK):
         await session.execute(
             delete(_units).where(c.tenant_id == tenant_id, match_keys(dialect, key_cols, part))
@@ -68,6 +62,32 @@ async def apply_resolved(
     ]
     await insert_rows(session, _units, rows)
     return len(fresh)
+
+
+async def _stored(
+    session: AsyncSession, tenant_id: str, keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], StoredRecord]:
+    """The records the unit table holds for ``keys`` (a record's rows share all but their
+    service code)."""
+    c = _units.c
+    key_cols = [c.module, c.org_id, c.metric, c.day]
+    columns = [*key_cols, c.status, c.company_id, c.service_code, c.quantity, c.version]
+    rows: dict[tuple[Any, ...], list[Any]] = {}
+    for part in chunks(keys, KEY_CHUNK):
+        query = rows_by_keys(dialect_of(session), key_cols, part, columns, c.tenant_id == tenant_id)
+        for m, o, me, d, status, company_id, code, quantity, version in await session.execute(
+            query
+        ):
+            row = rows.get((m, o, me, d))
+            if row is None:
+                rows[(m, o, me, d)] = [status, company_id or "", {code}, quantity, version]
+            else:
+                row[2].add(code)
+                row[4] = max(row[4], version)
+    return {
+        k: StoredRecord(status, company, frozenset(codes), quantity, version)
+        for k, (status, company, codes, quantity, version) in rows.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
