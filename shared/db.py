@@ -138,12 +138,6 @@ async def create_all(engine: AsyncEngine, metadata: MetaData) -> None:
         await conn.run_sync(metadata.create_all)
 
 
-def _array_type(column: ColumnElement[Any]) -> Any:
-    # An enum column travels as text: PostgreSQL stores it as VARCHAR anyway.
-    kind = String(column.type.length) if isinstance(column.type, Enum) else column.type
-    return postgresql.ARRAY(kind)
-
-
 async def insert_rows(
     session: AsyncSession,
     table: Table,
@@ -156,36 +150,48 @@ async def insert_rows(
 
     On PostgreSQL each chunk is one ``INSERT ... SELECT FROM unnest(...)``, one array per
     column: one execution for thousands of rows, where a multi-row executemany makes one per
-    row (the server's per-statement work then costs more than the writes). SQLite takes the
-    executemany in chunks its bind-parameter limit allows.
+    row (the server's per-statement work then costs more than the writes). SQLite takes them
+    as one executemany.
     """
     if not rows:
         return
     dialect = dialect_of(session)
-    names = list(rows[0])
+    stmt = insert(table, dialect)
     if dialect != "postgresql":
-        stmt = insert(table, dialect)
-        stmt = on_conflict(stmt) if on_conflict is not None else stmt
-        for part in chunks(rows, max(1, 30000 // len(names))):
-            await session.execute(stmt, list(part))
+        await session.execute(on_conflict(stmt) if on_conflict else stmt, list(rows))
         return
+    names = list(rows[0])
     for part in chunks(rows, chunk):
-        arrays = [
-            bindparam(f"r_{n}", [r[n] for r in part], type_=_array_type(table.c[n])) for n in names
-        ]
-        source = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+        source = _unnested(
+            "batch", [(n, table.c[n]) for n in names], [[r[n] for r in part] for n in names]
+        )
         stmt = insert(table, dialect).from_select(names, select(*source.c))
-        await session.execute(on_conflict(stmt) if on_conflict is not None else stmt)
+        await session.execute(on_conflict(stmt) if on_conflict else stmt)
 
 
-def _unnested(columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
-    """The keys as a derived table ``keys(k0, k1, ...)``: one array per column."""
-    arrays = [
-        bindparam(f"k{i}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
-        for i, c in enumerate(columns)
-    ]
-    names = [f"k{i}" for i in range(len(columns))]
-    return func.unnest(*arrays).table_valued(*names).render_derived(name="keys")
+def _unnested(
+    name: str, columns: Sequence[tuple[str, ColumnElement[Any]]], values: Sequence[list[Any]]
+) -> Any:
+    """A derived table ``name(<labels>)``: ``unnest`` over one array per ``(label, column)``,
+    typed as the column (an enum travels as text, as PostgreSQL stores it), ``values[i]``
+    holding the values of the i-th."""
+    arrays = []
+    for (label, column), column_values in zip(columns, values, strict=True):
+        kind = column.type
+        if isinstance(kind, Enum):
+            kind = String(kind.length)
+        arrays.append(bindparam(f"{name}_{label}", column_values, type_=postgresql.ARRAY(kind)))
+    labels = [label for label, _ in columns]
+    return func.unnest(*arrays).table_valued(*labels).render_derived(name=name)
+
+
+def _unnested_keys(columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
+    """The keys as a derived table ``keys(k0, k1, ...)``."""
+    return _unnested(
+        "keys",
+        [(f"k{i}", c) for i, c in enumerate(columns)],
+        [[k[i] for k in keys] for i in range(len(columns))],
+    )
 
 
 def match_keys(
@@ -199,7 +205,7 @@ def match_keys(
     """
     if dialect != "postgresql":
         return tuple_(*columns).in_(keys)
-    derived = _unnested(columns, keys)
+    derived = _unnested_keys(columns, keys)
     return and_(*(c == derived.c[f"k{i}"] for i, c in enumerate(columns)))
 
 
@@ -220,7 +226,7 @@ def rows_by_keys(
     """
     if dialect != "postgresql":
         return select(*columns).where(*where, tuple_(*key_columns).in_(keys))
-    derived = _unnested(key_columns, keys)
+    derived = _unnested_keys(key_columns, keys)
     inner = select(*columns).where(
         *where, *(c == derived.c[f"k{i}"] for i, c in enumerate(key_columns))
     )
