@@ -3,9 +3,9 @@ table: :func:`record_unit_writes` is called once per batch of resolved usage wit
 the unit table holds for the batch's keys before the batch is written.
 
 It moves the quantities of the records the batch replaces out of the month and those of the
-batch in, under each record's resolution (status, company, service codes), by the same rule
-the unit table is written by: a record counts when its version is newer than the stored one.
-A correction thus moves a quantity within one summary row, a re-resolution from one row to
+batch in, under each record's resolution (status, company, service codes); the unit write
+passes the records that count by its own rule (a version newer than the stored one). A
+correction thus moves a quantity within one summary row, a re-resolution from one row to
 another; rows that fall to 0 stay (their sums are 0). The moves are summed here, per summary
 row, and added to the table by one ``INSERT ... ON CONFLICT DO UPDATE`` per chunk (on
 PostgreSQL from arrays: :func:`shared.db.insert_rows`): the unit rows are read once, by the
@@ -40,15 +40,6 @@ def codes_of(codes: Iterable[str]) -> str:
     return CODES_SEPARATOR.join(sorted(set(codes) - {""}))
 
 
-def _newest(records: Sequence[ResolvedUsage]) -> list[ResolvedUsage]:
-    newest: dict[tuple[Any, ...], ResolvedUsage] = {}
-    for r in records:
-        key = (r.module, r.org_id, r.metric, r.date)
-        if key not in newest or newest[key].version < r.version:
-            newest[key] = r
-    return list(newest.values())
-
-
 class StoredRecord(NamedTuple):
     """A record as the unit table holds it (its rows: one per service code)."""
 
@@ -69,8 +60,9 @@ async def record_unit_writes(
     records: Sequence[ResolvedUsage],
     stored: StoredRecords,
 ) -> None:
-    """Accounts for ``records`` in the monthly sums, given the ``stored`` records of their
-    keys as the unit table holds them before the batch is written."""
+    """Accounts for ``records`` in the monthly sums: the batch's records that replace what
+    the unit table holds for their keys (a newer version, one record per key), with the
+    ``stored`` records of those keys as the table holds them before the batch is written."""
     sums: dict[tuple[Any, ...], list[Decimal]] = defaultdict(
         lambda: [Decimal(0)] * (MONTH_DAYS + 1)
     )
@@ -80,10 +72,8 @@ async def record_unit_writes(
         row[0] += quantity
         row[on.day] += quantity
 
-    for r in _newest(records):
+    for r in records:
         old = stored.get((r.module, r.org_id, r.metric, r.date))
-        if old is not None and old.version >= r.version:
-            continue
         base = (r.module, r.org_id, r.metric)
         move(r.date, (*base, r.status, r.company_id or "", codes_of(r.service_codes)), r.quantity)
         if old is not None:
