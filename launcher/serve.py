@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from shared.problems import RETRY_AFTER_SECONDS
 from shared.settings import ServiceSettings
 
 DEFAULT_PORTS = {"gateway": 8000, "ingest": 8101, "mapping": 8102, "invoicing": 8103}
+KEEP_ALIVE_SECONDS = 6 * RETRY_AFTER_SECONDS
+"""How long an idle connection stays open: well past the ``Retry-After`` of a 503, so that a
+client that waits as told and sends again on its pooled connection does not race the server
+closing it (with uvicorn's default of 5 s, equal to the wait, it lost that race as a reset)."""
+
+
+SERVER_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+}
+"""How uvicorn serves every service and the embedded system."""
 
 
 class PortTaken(RuntimeError):
@@ -59,9 +73,7 @@ def serve_one(name: str, host: str, port: int | None) -> None:
     else:
         runtime = module.build_runtime(settings, engine)
     app = module.create_app(runtime)
-    uvicorn.run(
-        app, host=host, port=port or DEFAULT_PORTS[name], log_level="warning", access_log=False
-    )
+    uvicorn.run(app, host=host, port=port or DEFAULT_PORTS[name], **SERVER_OPTIONS)
 
 
 def embedded_line(host: str, port: int, data_dir: Path, existing: bool) -> str:
@@ -81,4 +93,4 @@ def serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_
     existing = has_data(data_dir)
     system = EmbeddedSystem(data_dir)
     print(embedded_line(host, port, data_dir, existing), flush=True)
-    uvicorn.run(system.app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(system.app, host=host, port=port, **SERVER_OPTIONS)

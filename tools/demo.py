@@ -29,7 +29,7 @@ from launcher.cycle import billing_run, run_line
 from launcher.embedded import EmbeddedSystem
 from launcher.periods import last_month
 from launcher.progress import progress_bar, watched
-from launcher.serve import PortTaken, check_port
+from launcher.serve import SERVER_OPTIONS, PortTaken, check_port
 from launcher.tenants import create_tenant_with_key
 from shared.logging import configure_logging
 from shared.money import round_quantity
@@ -202,9 +202,7 @@ async def _demo(
 ) -> None:
     period = previous.period if previous else args.period or last_month()
     server = uvicorn.Server(
-        uvicorn.Config(
-            system.app, host=args.host, port=args.port, log_level="warning", access_log=False
-        )
+        uvicorn.Config(system.app, host=args.host, port=args.port, **SERVER_OPTIONS)
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:
