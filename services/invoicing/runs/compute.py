@@ -14,10 +14,10 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from services.invoicing.billing import Contract, compute_invoices
+from services.invoicing.billing import MAX_CARRIED_DAYS, Contract, compute_invoices, parse_period
 from services.invoicing.documents.content import Content, draft_content
 from services.invoicing.runs.pickling import dumps
 from shared.money import round_quantity
@@ -26,7 +26,8 @@ from shared.workers import WorkerPool
 Usage = dict[str, dict[tuple[str, str], dict[date, Decimal]]]
 """service_code -> (module, metric) -> day -> quantity: one company's share of the month."""
 UsageRows = list[tuple[str, str, str, str]]
-"""(service_code, module, metric, "day=quantity,...") as the aggregate query answers."""
+"""(service_code, module, metric, "offset=quantity,...") as the aggregate query answers; a
+day travels as its offset from :func:`usage_start` (an integer is cheaper to write out)."""
 Billed = list[tuple[str, Content, str]]
 """(currency, content, fingerprint) per draft of one company"""
 Batch = list[tuple[str, UsageRows]]
@@ -46,11 +47,19 @@ class Terms:
     """module -> first billed day (None: billing disabled)"""
 
 
-class _Parser:
-    """Parses the aggregate's ``day=quantity`` strings, sharing equal dates and decimals."""
+def usage_start(period: str) -> date:
+    """The first day of usage a run of ``period`` reads: 3 days before the period, for
+    carry-forward across its start."""
+    return parse_period(period)[0] - timedelta(days=MAX_CARRIED_DAYS)
 
-    def __init__(self) -> None:
-        self.days: dict[str, date] = {}
+
+class _Parser:
+    """Parses the aggregate's ``offset=quantity`` strings, sharing equal dates and decimals."""
+
+    def __init__(self, period: str) -> None:
+        first = usage_start(period)
+        self.first = first
+        self.days: dict[str, date] = {str(i): first + timedelta(days=i) for i in range(40)}
         self.quantities: dict[str, Decimal] = {}
 
     def usage(self, rows: UsageRows) -> Usage:
@@ -59,10 +68,10 @@ class _Parser:
         for code, module, metric, series in rows:
             values = usage.setdefault(code, {}).setdefault((module, metric), {})
             for pair in series.split(","):
-                day_text, _, quantity_text = pair.partition("=")
-                day = days.get(day_text)
+                offset, _, quantity_text = pair.partition("=")
+                day = days.get(offset)
                 if day is None:
-                    day = days[day_text] = date.fromisoformat(day_text)
+                    day = days[offset] = self.first + timedelta(days=int(offset))
                 quantity = quantities.get(quantity_text)
                 if quantity is None:
                     # The unit table's scale (4 digits), whatever text the database gave.
@@ -91,7 +100,7 @@ def bill_company(terms: Terms, company_id: str, usage: Usage) -> Billed:
 def bill_batch(
     terms: Terms, batch: Batch, parser: _Parser | None = None
 ) -> list[tuple[str, Billed]]:
-    parser = parser or _Parser()
+    parser = parser or _Parser(terms.period)
     return [
         (company_id, bill_company(terms, company_id, parser.usage(rows)))
         for company_id, rows in batch
@@ -121,7 +130,8 @@ def _bill_in_worker(
 ) -> list[tuple[str, Billed]]:
     global _worker_run
     if _worker_run is None or _worker_run[0] != run_key:
-        _worker_run = (run_key, pickle.loads(shared), _Parser())
+        shared_terms: Shared = pickle.loads(shared)
+        _worker_run = (run_key, shared_terms, _Parser(shared_terms.period))
     _, terms, parser = _worker_run
     return bill_batch(
         Terms(terms.period, contracts, tax_rates, terms.module_days, terms.enabled_from),
@@ -148,7 +158,7 @@ class Biller:
             if pool is not None
             else b""
         )
-        self._parser = _Parser()
+        self._parser = _Parser(terms.period)
         self._pending: deque[asyncio.Future[list[tuple[str, Billed]]]] = deque()
 
     @property

@@ -3,12 +3,13 @@ and the unit table's month aggregated per company in one streamed query."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, String, cast, func, or_, select, text
+from sqlalchemy import Executable, Integer, String, Text, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.billing import (
@@ -27,7 +28,7 @@ from services.invoicing.models import (
     ModuleBillingRow,
     UnitRow,
 )
-from services.invoicing.runs.compute import Terms, UsageRows
+from services.invoicing.runs.compute import Terms, UsageRows, usage_start
 from services.invoicing.units.service import NO_SERVICE
 from shared.db import dialect_of
 
@@ -53,7 +54,7 @@ async def _contracts(
             s.name,
             s.pricing_model,
             s.unit_price,
-            s.tiers,
+            cast(s.tiers, Text),  # parsed once per distinct service, below
             s.counting_basis,
             s.minimum_units,
         )
@@ -63,14 +64,14 @@ async def _contracts(
     )
     pricings = Pricings()
     shared: dict[tuple[Any, ...], ServiceTerms] = {}
-    for row in await session.execute(services):
-        contract_id, since, code, name, model, price, tiers, basis, minimum = row
-        # Contracts of one plan share their services: one object each, parsed once (and
-        # sent to the billing workers once).
-        pricing = pricings(model, price, tiers)
-        key = (code, name, pricing, basis, minimum)
+    for contract_id, since, *stored in await session.execute(services):
+        # Contracts of one plan share their services: one object each, made (its tiers
+        # parsed) once per distinct stored service, and sent to the billing workers once.
+        key = tuple(stored)
         service = shared.get(key)
         if service is None:
+            code, name, model, price, tiers, basis, minimum = stored
+            pricing = pricings(model, price, json.loads(tiers) if tiers else [])
             service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
         terms[contract_id].setdefault(since, []).append(service)
     by_company: dict[str, list[Contract]] = defaultdict(list)
@@ -166,7 +167,7 @@ SELECT c.company_id, u.service_code, u.module, u.metric, u.series
 FROM unnest(CAST(:companies AS text[])) WITH ORDINALITY AS c(company_id, position)
 CROSS JOIN LATERAL (
     SELECT service_code, module, metric,
-           string_agg(CAST(day AS text) || '=' || CAST(quantity AS text), ',') AS series
+           string_agg(CAST(day - CAST(:first AS date) AS text) || '=' || CAST(quantity AS text), ',') AS series
     FROM {SCHEMA}.units
     WHERE tenant_id = :tenant AND company_id = c.company_id
       AND day >= :first AND day <= :last
@@ -189,7 +190,8 @@ def _usage_query(
         }
     # SQLite (embedded, small tenants): the whole month in one aggregate, in company order;
     # companies not asked for are skipped as they stream by.
-    pair = cast(_u.day, String) + "=" + cast(_u.quantity, String)
+    offset = cast(func.julianday(_u.day) - func.julianday(first), Integer)
+    pair = cast(offset, String) + "=" + cast(_u.quantity, String)
     query = (
         select(_u.company_id, _u.service_code, _u.module, _u.metric, func.group_concat(pair, ","))
         .where(
@@ -210,11 +212,10 @@ async def company_usage(
 ) -> AsyncIterator[tuple[str, UsageRows]]:
     """The mapped usage of the period (and the 3 days before it) of each of ``companies``
     that has any, one company at a time, streamed: a row per company, service and source
-    whose daily quantities travel as one ``day=quantity,...`` string (parsed where the
+    whose daily quantities travel as one ``offset=quantity,...`` string (parsed where the
     company is billed: :mod:`services.invoicing.runs.compute`)."""
-    start, end = parse_period(period)
     query, params = _usage_query(
-        session, tenant_id, companies, start - timedelta(days=MAX_CARRIED_DAYS), end
+        session, tenant_id, companies, usage_start(period), parse_period(period)[1]
     )
     wanted = set(companies)
     current: str | None = None
