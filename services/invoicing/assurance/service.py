@@ -3,9 +3,6 @@ report."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +15,7 @@ from services.invoicing.assurance.unit_shares import usage_shares
 from services.invoicing.assurance.vendor_bills import period_bills
 from services.invoicing.documents.lifecycle import InvoiceStatus
 from services.invoicing.models import CompanyRow, InvoiceLineRow, InvoiceRow, Quantity
+from shared.collector import collector_paused
 from shared.db import dialect_of
 from shared.wire import period_days
 
@@ -90,20 +88,6 @@ def _billed_sources(tenant_id: str, period: str, dialect: str) -> Select[Any]:
     )
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading the lines and building the report keeps hundreds of thousands of small
-    objects alive and makes no garbage: the cycle collector would walk them again and
-    again (a third of the time). Other tasks running meanwhile only see it deferred."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 async def margin_report(session: AsyncSession, tenant_id: str, period: str) -> MarginReport:
     """Revenue of every document of the period that is not void (drafts included, so the
     report can be read before posting; corrections add their differences)."""
@@ -111,7 +95,7 @@ async def margin_report(session: AsyncSession, tenant_id: str, period: str) -> M
     if dialect_of(session) == "postgresql":
         # Compiling the query just in time costs more than running it.
         await session.execute(text("SET LOCAL jit = off"))
-    with _collector_paused():
+    with collector_paused():
         billed = await session.execute(_billed_sources(tenant_id, period, dialect_of(session)))
         companies, totals = margins(billed, bills)
     rows = await session.execute(

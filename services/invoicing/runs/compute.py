@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, Contract, compute_invoices, parse_period
 from services.invoicing.documents.content import Content, draft_content
 from services.invoicing.runs.pickling import dumps
+from shared.collector import collector_paused
 from shared.money import round_quantity
 from shared.workers import WorkerPool
 
@@ -127,17 +129,21 @@ def _bill_in_worker(
     contracts: dict[str, list[Contract]],
     tax_rates: dict[str, Decimal],
     batch: Batch,
-) -> list[tuple[str, Billed]]:
+) -> bytes:
     global _worker_run
     if _worker_run is None or _worker_run[0] != run_key:
         shared_terms: Shared = pickle.loads(shared)
         _worker_run = (run_key, shared_terms, _Parser(shared_terms.period))
     _, terms, parser = _worker_run
-    return bill_batch(
-        Terms(terms.period, contracts, tax_rates, terms.module_days, terms.enabled_from),
-        batch,
-        parser,
-    )
+    with collector_paused():
+        billed = bill_batch(
+            Terms(terms.period, contracts, tax_rates, terms.module_days, terms.enabled_from),
+            batch,
+            parser,
+        )
+        # Pickled here, unpickled by :meth:`Biller.oldest` with the collector paused too
+        # (the pool would unpickle it in a thread of its own, collector running).
+        return dumps(billed)
 
 
 class Biller:
@@ -159,7 +165,8 @@ class Biller:
             else b""
         )
         self._parser = _Parser(terms.period)
-        self._pending: deque[asyncio.Future[list[tuple[str, Billed]]]] = deque()
+        self._pending: deque[asyncio.Future[Any]] = deque()
+        """billed batches: as objects from the thread, pickled from a worker"""
 
     @property
     def busy(self) -> bool:
@@ -167,6 +174,7 @@ class Biller:
         return len(self._pending) >= 2 * (self._pool.size if self._pool is not None else 1)
 
     def send(self, batch: Batch) -> None:
+        billed: asyncio.Future[Any]
         if self._pool is None:
             loop = asyncio.get_running_loop()
             billed = loop.run_in_executor(None, bill_batch, self._terms, batch, self._parser)
@@ -183,7 +191,11 @@ class Biller:
         self._pending.append(billed)
 
     async def oldest(self) -> list[tuple[str, Billed]]:
-        return await self._pending.popleft()
+        billed = await self._pending.popleft()
+        if self._pool is None:
+            return cast(list[tuple[str, Billed]], billed)
+        with collector_paused():
+            return cast(list[tuple[str, Billed]], pickle.loads(billed))
 
     @property
     def waiting(self) -> int:

@@ -167,7 +167,8 @@ SELECT c.company_id, u.service_code, u.module, u.metric, u.series
 FROM unnest(CAST(:companies AS text[])) WITH ORDINALITY AS c(company_id, position)
 CROSS JOIN LATERAL (
     SELECT service_code, module, metric,
-           string_agg(CAST(day - CAST(:first AS date) AS text) || '=' || CAST(quantity AS text), ',') AS series
+           string_agg(CAST(day - CAST(:first AS date) AS text) || '=' || CAST(quantity AS text),
+                      ',') AS series
     FROM {SCHEMA}.units
     WHERE tenant_id = :tenant AND company_id = c.company_id
       AND day >= :first AND day <= :last

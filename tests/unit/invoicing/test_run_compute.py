@@ -67,7 +67,9 @@ async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.Monk
 
 def test_a_worker_unpickles_a_run_s_shared_terms_once_and_bills_each_batch() -> None:
     shared = dumps(compute.Shared("2026-01", {}, {}))
-    billed = compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, [("a", [])])
+    billed = pickle.loads(
+        compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, [("a", [])])
+    )
     assert [company for company, _ in billed] == ["a"]
     cached = compute._worker_run
     assert cached is not None and cached[0] == "run-1"
