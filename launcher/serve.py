@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from shared.collector import tune_for_serving
 from shared.problems import RETRY_AFTER_SECONDS
 from shared.settings import ServiceSettings
 
@@ -73,6 +74,7 @@ def serve_one(name: str, host: str, port: int | None) -> None:
     else:
         runtime = module.build_runtime(settings, engine)
     app = module.create_app(runtime)
+    tune_for_serving()
     uvicorn.run(app, host=host, port=port or DEFAULT_PORTS[name], **SERVER_OPTIONS)
 
 
@@ -93,4 +95,5 @@ def serve_embedded(settings: ServiceSettings, host: str, port: int | None, data_
     existing = has_data(data_dir)
     system = EmbeddedSystem(data_dir)
     print(embedded_line(host, port, data_dir, existing), flush=True)
+    tune_for_serving()
     uvicorn.run(system.app, host=host, port=port, **SERVER_OPTIONS)

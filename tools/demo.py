@@ -31,6 +31,7 @@ from launcher.periods import last_month
 from launcher.progress import progress_bar, watched
 from launcher.serve import SERVER_OPTIONS, PortTaken, check_port
 from launcher.tenants import create_tenant_with_key
+from shared.collector import tune_for_serving
 from shared.logging import configure_logging
 from shared.money import round_quantity
 from shared.settings import ServiceSettings
@@ -201,6 +202,7 @@ async def _demo(
     args: argparse.Namespace, system: EmbeddedSystem, key: str, previous: DemoState | None
 ) -> None:
     period = previous.period if previous else args.period or last_month()
+    tune_for_serving()
     server = uvicorn.Server(
         uvicorn.Config(system.app, host=args.host, port=args.port, **SERVER_OPTIONS)
     )
