@@ -59,9 +59,8 @@ class _Parser:
     """Parses the aggregate's ``offset=quantity`` strings, sharing equal dates and decimals."""
 
     def __init__(self, period: str) -> None:
-        first = usage_start(period)
-        self.first = first
-        self.days: dict[str, date] = {str(i): first + timedelta(days=i) for i in range(40)}
+        self.first = usage_start(period)
+        self.days: dict[str, date] = {}
         self.quantities: dict[str, Decimal] = {}
 
     def usage(self, rows: UsageRows) -> Usage:

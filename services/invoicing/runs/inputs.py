@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Executable, Integer, String, Text, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoicing.billing import (
-    MAX_CARRIED_DAYS,
     Contract,
     ContractVersion,
     ServiceTerms,
@@ -133,7 +132,7 @@ async def load_terms(session: AsyncSession, tenant_id: str, period: str) -> Term
     start, end = parse_period(period)
     module_days: dict[str, set[date]] = defaultdict(set)
     for module, day in await session.execute(
-        *_reported_days(session, tenant_id, start - timedelta(days=MAX_CARRIED_DAYS), end)
+        *_reported_days(session, tenant_id, usage_start(period), end)
     ):
         module_days[module].add(day)
     m = ModuleBillingRow.__table__.c
