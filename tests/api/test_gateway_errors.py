@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from shared.context import H_REQUEST_ID, H_SIGNATURE, CallerContext, sign
 from shared.db import create_all, create_engine, sqlite_url
 from shared.logging import request_id_var
 from tests.conftest import EmbeddedApi
+from tests.support.stack import free_port
 
 LEAKS = ("hunter2", "Traceback", "127.0.0.1", "RuntimeError", "Connect", "httpx", ".py")
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
@@ -41,13 +41,6 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     for leak in LEAKS:
         assert leak not in response.text, (leak, response.text)
     return body
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

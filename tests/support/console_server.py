@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import uvicorn
 from launcher.embedded import EmbeddedSystem
 from launcher.periods import last_month
 from services.gateway.keys import create_tenant
+from tests.support.stack import free_port
 from tools.sample import generate
 from tools.sample.load import LoadReport, load_setup, load_usage, map_orgs_by_truth
 
@@ -33,13 +33,6 @@ class ConsoleServer:
     keys: dict[str, str]  # role -> key
     settle: Callable[[], None] = field(default=lambda: None, compare=False)
     """Waits (from the test's thread) until the pipeline has handled what the API took."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _call(client: httpx.AsyncClient, method: str, path: str, body: object) -> object:

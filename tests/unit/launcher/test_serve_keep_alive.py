@@ -5,7 +5,6 @@ a connection the server is just closing (a reset, not an answer)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ import uvicorn
 
 from launcher.serve import KEEP_ALIVE_SECONDS, SERVER_OPTIONS
 from shared.problems import RETRY_AFTER_SECONDS
+from tests.support.stack import free_port
 
 
 async def client_port(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -21,12 +21,6 @@ async def client_port(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = str(scope["client"][1]).encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_a_connection_idle_for_the_retry_after_wait_is_still_open() -> None:
