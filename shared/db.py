@@ -18,6 +18,7 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    Row,
     Select,
     String,
     Table,
@@ -144,9 +145,11 @@ async def insert_rows(
     rows: Sequence[Mapping[str, Any]],
     on_conflict: Callable[[Any], Any] | None = None,
     chunk: int = 5000,
-) -> None:
+    returning: Sequence[ColumnElement[Any]] = (),
+) -> list[Row[Any]]:
     """Inserts ``rows`` (dicts with the same keys), ``on_conflict`` adding the clause to a
-    dialect insert (it may use ``stmt.excluded``).
+    dialect insert (it may use ``stmt.excluded``); the ``returning`` columns of every row
+    written are returned.
 
     On PostgreSQL each chunk is one ``INSERT ... SELECT FROM unnest(...)``, one array per
     column: one execution for thousands of rows, where a multi-row executemany makes one per
@@ -154,22 +157,31 @@ async def insert_rows(
     as one executemany.
     """
     if not rows:
-        return
+        return []
     dialect = dialect_of(session)
-    stmt = insert(table, dialect)
+
+    def complete(stmt: Any) -> Any:
+        stmt = on_conflict(stmt) if on_conflict else stmt
+        return stmt.returning(*returning) if returning else stmt
+
     if dialect != "postgresql":
-        await session.execute(on_conflict(stmt) if on_conflict else stmt, list(rows))
-        return
+        result = await session.execute(complete(insert(table, dialect)), list(rows))
+        return list(result) if returning else []
     names = list(rows[0])
+    written: list[Row[Any]] = []
     for part in chunks(rows, chunk):
-        source = _unnested(
+        source = unnested(
             "batch", [(n, table.c[n]) for n in names], [[r[n] for r in part] for n in names]
         )
-        stmt = insert(table, dialect).from_select(names, select(*source.c))
-        await session.execute(on_conflict(stmt) if on_conflict else stmt)
+        result = await session.execute(
+            complete(insert(table, dialect).from_select(names, select(*source.c)))
+        )
+        if returning:
+            written.extend(result)
+    return written
 
 
-def _unnested(
+def unnested(
     name: str, columns: Sequence[tuple[str, ColumnElement[Any]]], values: Sequence[list[Any]]
 ) -> Any:
     """A derived table ``name(<labels>)``: ``unnest`` over one array per ``(label, column)``,
@@ -187,7 +199,7 @@ def _unnested(
 
 def _unnested_keys(columns: Sequence[ColumnElement[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
     """The keys as a derived table ``keys(k0, k1, ...)``."""
-    return _unnested(
+    return unnested(
         "keys",
         [(f"k{i}", c) for i, c in enumerate(columns)],
         [[k[i] for k in keys] for i in range(len(columns))],

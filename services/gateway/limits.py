@@ -122,7 +122,7 @@ def _nul_problem(scope: Scope, body: bytes) -> ValidationFailed | None:
         where = ["path"]
     elif b"%00" in scope.get("query_string", b""):
         where = ["query"]
-    elif b"\x00" in body or _JSON_NUL.search(body):
+    elif b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
         where = ["body"]
     if where is None:
         return None

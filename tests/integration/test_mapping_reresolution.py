@@ -43,6 +43,7 @@ from shared.db import create_engine
 from shared.events import UsageRecord
 from shared.migrations import alembic_config, migrate_all
 from shared.problems import NotFound
+from tests.unit.mapping.test_usage_revisions import newest_revision_wins
 
 pytestmark = pytest.mark.integration
 
@@ -521,3 +522,7 @@ async def test_json_columns_keep_the_values_written_as_text_before(
             ("mapping_audit", "before"): "jsonb",
             ("mapping_audit", "after"): "jsonb",
         }
+
+
+async def test_newest_revision_wins_on_postgresql(runtime: MappingRuntime) -> None:
+    await newest_revision_wins(runtime.transaction, str(uuid.uuid4()))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ingest.models import UsageRecordRow
 from services.ingest.usage.validation import RecordKey, ValidRecord
-from shared.db import chunks, dialect_of, insert, rows_by_keys
+from shared.db import chunks, dialect_of, insert_rows, rows_by_keys
 from shared.events import UsageRecord
 
 _records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
@@ -88,30 +88,39 @@ async def store_usage(
         for r in changed.values()
     ]
     c = _records.c
-    stmt = insert(_records, dialect_of(session))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id", "module", "org_id", "metric", "day"],
-        set_={
-            "quantity": stmt.excluded.quantity,
-            "org_name": stmt.excluded.org_name,
-            "revision": case(
-                (c.quantity != stmt.excluded.quantity, c.revision + 1), else_=c.revision
-            ),
-            "received_at": stmt.excluded.received_at,
-        },
-    ).returning(c.module, c.org_id, c.metric, c.day, c.revision)
-    for part in chunks(rows, KEY_CHUNK):
-        for row in await session.execute(stmt, list(part)):
-            r = changed[(row.module, row.org_id, row.metric, row.day)]
-            result.changed.append(
-                UsageRecord(
-                    module=r.module,
-                    org_id=r.org_id,
-                    org_name=r.org_name,
-                    metric=r.metric,
-                    date=r.day,
-                    quantity=r.quantity,
-                    revision=row.revision,
-                )
+
+    def replacing(stmt: Any) -> Any:
+        return stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "module", "org_id", "metric", "day"],
+            set_={
+                "quantity": stmt.excluded.quantity,
+                "org_name": stmt.excluded.org_name,
+                "revision": case(
+                    (c.quantity != stmt.excluded.quantity, c.revision + 1), else_=c.revision
+                ),
+                "received_at": stmt.excluded.received_at,
+            },
+        )
+
+    written = await insert_rows(
+        session,
+        _records,
+        rows,
+        replacing,
+        chunk=KEY_CHUNK,
+        returning=[c.module, c.org_id, c.metric, c.day, c.revision],
+    )
+    for row in written:
+        r = changed[(row.module, row.org_id, row.metric, row.day)]
+        result.changed.append(  # from validated records: no second validation
+            UsageRecord.model_construct(
+                module=r.module,
+                org_id=r.org_id,
+                org_name=r.org_name,
+                metric=r.metric,
+                date=r.day,
+                quantity=r.quantity,
+                revision=row.revision,
             )
+        )
     return result

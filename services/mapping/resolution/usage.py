@@ -22,7 +22,7 @@ from services.mapping.resolution.rules import (
     Resolver,
     UsageKeyed,
 )
-from shared.db import chunks, insert_rows, match_keys, rows_by_keys
+from shared.db import chunks, insert_rows, rows_by_keys
 from shared.events import ResolvedUsage, UsageRecord
 
 _usage = cast(Table, UsageRow.__table__)
@@ -40,14 +40,19 @@ async def load_resolver(
     resolver = Resolver()
     org_list, metric_list = list(set(orgs)), list(set(metrics))
     for part in chunks(org_list, KEY_CHUNK):
-        rows = await session.scalars(
-            select(OrgMappingRow).where(
-                OrgMappingRow.tenant_id == tenant_id,
-                match_keys(
-                    dialect_name(session),
-                    [OrgMappingRow.module.expression, OrgMappingRow.org_id.expression],
-                    part,
-                ),
+        m = OrgMappingRow
+        rows = await session.execute(
+            rows_by_keys(
+                dialect_name(session),
+                [m.module.expression, m.org_id.expression],
+                part,
+                [
+                    m.module.expression,
+                    m.org_id.expression,
+                    m.company_id.expression,
+                    m.excluded.expression,
+                ],
+                m.tenant_id == tenant_id,
             )
         )
         for row in rows:
@@ -118,61 +123,51 @@ async def record_usage(
 ) -> list[ResolvedUsage]:
     """Stores newer revisions and answers their resolutions (older or equal ones are ignored)."""
     await _note_orgs(session, tenant_id, records)
-    c = _usage.c
     latest: dict[tuple[Any, ...], UsageRecord] = {}
     for r in records:
         key = (r.module, r.org_id, r.metric, r.date)
         if key not in latest or latest[key].revision < r.revision:
             latest[key] = r
-    stored: dict[tuple[Any, ...], tuple[int, int]] = {}
-    for part in chunks(list(latest), KEY_CHUNK):
-        query = rows_by_keys(
-            dialect_name(session),
-            [c.module, c.org_id, c.metric, c.day],
-            part,
-            [c.module, c.org_id, c.metric, c.day, c.revision, c.version],
-            c.tenant_id == tenant_id,
-        )
-        for row in await session.execute(query):
-            stored[(row.module, row.org_id, row.metric, row.day)] = (row.revision, row.version)
-    rows: list[dict[str, Any]] = []
-    for key, r in latest.items():
-        before = stored.get(key)
-        if before is not None and before[0] >= r.revision:
-            continue
-        rows.append(
-            {
-                "tenant_id": tenant_id,
-                "module": r.module,
-                "org_id": r.org_id,
-                "metric": r.metric,
-                "day": r.date,
-                "quantity": r.quantity,
-                "revision": r.revision,
-                "version": before[1] + 1 if before else 1,
-            }
-        )
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "module": r.module,
+            "org_id": r.org_id,
+            "metric": r.metric,
+            "day": r.date,
+            "quantity": r.quantity,
+            "revision": r.revision,
+            "version": 1,
+        }
+        for r in latest.values()
+    ]
 
-    def replacing(stmt: Any) -> Any:
+    def newer_revision(stmt: Any) -> Any:
+        c, new = _usage.c, stmt.excluded
         return stmt.on_conflict_do_update(
             index_elements=["tenant_id", "module", "org_id", "metric", "day"],
-            set_={
-                "quantity": stmt.excluded.quantity,
-                "revision": stmt.excluded.revision,
-                "version": stmt.excluded.version,
-            },
+            set_={"quantity": new.quantity, "revision": new.revision, "version": c.version + 1},
+            where=c.revision < new.revision,
         )
 
-    await insert_rows(session, _usage, rows, replacing)
+    c = _usage.c
+    written = cast(
+        list[UsageKeyed],
+        await insert_rows(
+            session,
+            _usage,
+            rows,
+            newer_revision,
+            returning=[c.module, c.org_id, c.metric, c.day, c.quantity, c.version],
+        ),
+    )
     resolver = await load_resolver(
         session,
         tenant_id,
-        ((r["module"], r["org_id"]) for r in rows),
-        ((r["module"], r["metric"]) for r in rows),
+        ((module, org_id) for module, org_id, *_ in written),
+        ((module, metric) for module, _, metric, *_ in written),
     )
-    return resolver.resolve_all(
-        (r["module"], r["org_id"], r["metric"], r["day"], r["quantity"], r["version"]) for r in rows
-    )
+    return resolver.resolve_all(written)
 
 
 async def reresolve(
