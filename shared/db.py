@@ -18,7 +18,6 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
-    Row,
     Select,
     String,
     Table,
@@ -146,7 +145,7 @@ async def insert_rows(
     on_conflict: Callable[[Any], Any] | None = None,
     chunk: int = 5000,
     returning: Sequence[ColumnElement[Any]] = (),
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Inserts ``rows`` (dicts with the same keys), ``on_conflict`` adding the clause to a
     dialect insert (it may use ``stmt.excluded``); the ``returning`` columns of every row
     written are returned.
@@ -168,7 +167,7 @@ async def insert_rows(
         result = await session.execute(complete(insert(table, dialect)), list(rows))
         return list(result) if returning else []
     names = list(rows[0])
-    written: list[Row[Any]] = []
+    written: list[Any] = []
     for part in chunks(rows, chunk):
         source = unnested(
             "batch", [(n, table.c[n]) for n in names], [[r[n] for r in part] for n in names]

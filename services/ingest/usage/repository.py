@@ -110,17 +110,17 @@ async def store_usage(
         chunk=KEY_CHUNK,
         returning=[c.module, c.org_id, c.metric, c.day, c.revision],
     )
-    for row in written:
-        r = changed[(row.module, row.org_id, row.metric, row.day)]
+    for module, org_id, metric, day, revision in written:
+        r = changed[(module, org_id, metric, day)]
         result.changed.append(  # from validated records: no second validation
             UsageRecord.model_construct(
-                module=r.module,
-                org_id=r.org_id,
+                module=module,
+                org_id=org_id,
                 org_name=r.org_name,
-                metric=r.metric,
-                date=r.day,
+                metric=metric,
+                date=day,
                 quantity=r.quantity,
-                revision=row.revision,
+                revision=revision,
             )
         )
     return result

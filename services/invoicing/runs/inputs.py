@@ -3,14 +3,15 @@ and the unit table's month aggregated per company in one streamed query."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Executable, Integer, String, Text, cast, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.invoicing.billing import (
     Contract,
@@ -30,8 +31,12 @@ from services.invoicing.models import (
 from services.invoicing.runs.compute import Terms, UsageRows, usage_start
 from services.invoicing.units.service import NO_SERVICE
 from shared.db import dialect_of
+from shared.read_ahead import read_ahead
 
 STREAM_ROWS = 5000
+AGGREGATE_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
+"""PostgreSQL, for the month's aggregate: compiling it (JIT) costs more than it saves, and a
+larger sort memory keeps its sort off the disk."""
 _u = UnitRow.__table__.c
 
 
@@ -209,7 +214,7 @@ def _usage_query(
 
 async def company_usage(
     session: AsyncSession, tenant_id: str, period: str, companies: Sequence[str]
-) -> AsyncIterator[tuple[str, UsageRows]]:
+) -> AsyncGenerator[tuple[str, UsageRows], None]:
     """The mapped usage of the period (and the 3 days before it) of each of ``companies``
     that has any, one company at a time, streamed: a row per company, service and source
     whose daily quantities travel as one ``offset=quantity,...`` string (parsed where the
@@ -232,3 +237,23 @@ async def company_usage(
             rows.append((code, module, metric, series))
     if current is not None:
         yield current, rows
+
+
+@contextlib.asynccontextmanager
+async def usage_read_ahead(
+    session: AsyncSession, tenant_id: str, period: str, companies: Sequence[str], group: int
+) -> AsyncIterator[AsyncIterator[tuple[str, UsageRows]]]:
+    """:func:`company_usage`, on PostgreSQL read on a connection of its own a few groups of
+    ``group`` companies ahead: the database aggregates the next companies while the run
+    bills and writes the previous ones on its own connection. (The run writes no usage, so
+    the other connection reads what the run's would.) SQLite reads on the run's session."""
+    bind = session.bind
+    if dialect_of(session) != "postgresql" or not isinstance(bind, AsyncEngine):
+        yield company_usage(session, tenant_id, period, companies)
+        return
+    async with AsyncSession(bind) as reader:
+        for setting in AGGREGATE_SETTINGS:
+            await reader.execute(text(setting))
+        source = company_usage(reader, tenant_id, period, companies)
+        async with read_ahead(source, group) as usage:
+            yield usage

@@ -26,7 +26,7 @@ from services.invoicing.documents.corrections import correction
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.compute import Batch, Billed, Biller, Terms, batches
-from services.invoicing.runs.inputs import company_usage, load_terms
+from services.invoicing.runs.inputs import AGGREGATE_SETTINGS, load_terms, usage_read_ahead
 from services.invoicing.runs.writes import DocumentWriter, Target
 from shared.db import chunks, dialect_of
 from shared.jobs import Progress
@@ -35,7 +35,6 @@ from shared.workers import WorkerPool
 
 _i = InvoiceRow.__table__.c
 POSTED = (InvoiceStatus.POSTED, InvoiceStatus.PAID)
-SORT_MEMORY = "64MB"
 BATCH_COMPANIES = 100
 
 
@@ -98,10 +97,8 @@ async def _lock(session: AsyncSession, tenant_id: str, period: str) -> None:
     (a concurrent post of one of them waits, then posts what this run wrote)."""
     if dialect_of(session) != "postgresql":
         return  # SQLite: one writer at a time anyway
-    # The month's aggregate is one big query: compiling it (JIT) costs more than it saves,
-    # and a larger sort memory keeps its sort off the disk.
-    await session.execute(text("SET LOCAL jit = off"))
-    await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+    for setting in AGGREGATE_SETTINGS:  # for the queries of the run's own connection
+        await session.execute(text(setting))
     await session.execute(
         select(
             func.pg_advisory_xact_lock(
@@ -250,13 +247,16 @@ async def _bill(
 
     unbilled = set(companies)
     batch: Batch = []
-    async for company_id, rows in company_usage(session, tenant_id, terms.period, companies):
-        unbilled.discard(company_id)
-        batch.append((company_id, rows))
-        if len(batch) == BATCH_COMPANIES:
-            biller.send(batch)
-            batch = []
-            await collect(everything=False)
+    async with usage_read_ahead(
+        session, tenant_id, terms.period, companies, BATCH_COMPANIES
+    ) as usage:
+        async for company_id, rows in usage:
+            unbilled.discard(company_id)
+            batch.append((company_id, rows))
+            if len(batch) == BATCH_COMPANIES:
+                biller.send(batch)
+                batch = []
+                await collect(everything=False)
     if batch:
         biller.send(batch)
     for no_usage in batches(sorted(unbilled), BATCH_COMPANIES):  # invoices of 0
