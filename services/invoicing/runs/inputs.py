@@ -68,16 +68,20 @@ async def _contracts(
     )
     pricings = Pricings()
     shared: dict[tuple[Any, ...], ServiceTerms] = {}
-    for contract_id, since, *stored in await session.execute(services):
-        # Contracts of one plan share their services: one object each, made (its tiers
-        # parsed) once per distinct stored service, and sent to the billing workers once.
-        key = tuple(stored)
-        service = shared.get(key)
-        if service is None:
-            code, name, model, price, tiers, basis, minimum = stored
-            pricing = pricings(model, price, json.loads(tiers) if tiers else [])
-            service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
-        terms[contract_id].setdefault(since, []).append(service)
+    # Streamed: a large tenant has hundreds of thousands of rows, which held at once would
+    # double the run's peak memory for a moment.
+    result = await session.stream(services.execution_options(yield_per=STREAM_ROWS))
+    async for part in result.partitions():
+        for contract_id, since, *stored in part:
+            # Contracts of one plan share their services: one object each, made (its tiers
+            # parsed) once per distinct stored service, and sent to the billing workers once.
+            key = tuple(stored)
+            service = shared.get(key)
+            if service is None:
+                code, name, model, price, tiers, basis, minimum = stored
+                pricing = pricings(model, price, json.loads(tiers) if tiers else [])
+                service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
+            terms[contract_id].setdefault(since, []).append(service)
     by_company: dict[str, list[Contract]] = defaultdict(list)
     contracts = select(c.id, c.company_id, c.name, c.currency, c.start_date, c.end_date).where(
         *active
