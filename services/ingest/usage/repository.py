@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from sqlalchemy import Table, case
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from shared.events import UsageRecord
 
 _records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
 KEY_CHUNK = 2000
+_RECORDS = TypeAdapter(list[UsageRecord])
 
 
 @dataclass
@@ -110,17 +112,19 @@ async def store_usage(
         chunk=KEY_CHUNK,
         returning=[c.module, c.org_id, c.metric, c.day, c.revision],
     )
+    stored = []
     for module, org_id, metric, day, revision in written:
         r = changed[(module, org_id, metric, day)]
-        result.changed.append(  # from validated records: no second validation
-            UsageRecord.model_construct(
-                module=module,
-                org_id=org_id,
-                org_name=r.org_name,
-                metric=metric,
-                date=day,
-                quantity=r.quantity,
-                revision=revision,
-            )
+        stored.append(
+            {
+                "module": module,
+                "org_id": org_id,
+                "org_name": r.org_name,
+                "metric": metric,
+                "date": day,
+                "quantity": r.quantity,
+                "revision": revision,
+            }
         )
+    result.changed = _RECORDS.validate_python(stored)  # one call: several times faster
     return result
