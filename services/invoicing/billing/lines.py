@@ -24,6 +24,7 @@ __all__ = [
     "SourceDaily",
     "SourceQuantity",
     "compute_line",
+    "line_of",
 ]
 
 CountingBasis: TypeAlias = Literal["daily", "monthly_peak", "monthly_last"]
@@ -133,44 +134,61 @@ def compute_line(
     """
     if days_in_period <= 0:
         raise ValueError("days_in_period must be positive")
-    places = minor_units(currency)
+    minor_units(currency)  # raises UnknownCurrency first
     days = sorted(set(active_days))
     if len(days) > days_in_period:
         raise ValueError("more active days than days in the period")
-    sources = sorted(series)
-    points = {source: [series[source].get(day, _NO_DATA) for day in days] for source in sources}
+    points = {
+        source: [values.get(day, _NO_DATA) for day in days] for source, values in series.items()
+    }
+    return line_of(
+        terms, days, days_in_period, points, currency, contract_id=contract_id, excluded=excluded
+    )
 
+
+def line_of(
+    terms: ServiceTerms,
+    days: Sequence[date],
+    days_in_period: int,
+    points: Mapping[Source, Sequence[DailyValue]],
+    currency: str,
+    *,
+    contract_id: str = "",
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...] = (),
+) -> Line:
+    """:func:`compute_line` of ``days`` (ascending, distinct, at most ``days_in_period``) with
+    each source's values given in their order."""
+    places = minor_units(currency)
+    sources = sorted(points)
+    quantities = {s: [p.quantity for p in points[s]] for s in sources}
+    minimum = terms.minimum_units
     priced = price_function(terms.pricing)
     with exact_context():
-        if len(sources) == 1:
-            q = [p.quantity for p in points[sources[0]]]
-        else:
-            q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
-        q_min = (
-            q
-            if not q or min(q) >= terms.minimum_units
-            else [max(x, terms.minimum_units) for x in q]
-        )
-        counted: list[Decimal] = []
+        q = _day_sums([quantities[s] for s in sources], len(days))
+        counted: Counter[Decimal] = Counter()
         if not days:
             quantity = round_quantity(_ZERO)
             amount = divide_round(_ZERO, 1, places)
             source_quantities = dict.fromkeys(sources, _ZERO)
             raised = False
         elif terms.counting_basis == "daily":
-            quantity = divide_round(sum(q_min, _ZERO), days_in_period, QUANTITY_PLACES)
-            # Exact arithmetic: each distinct quantity priced once, times its days.
-            total = sum((priced(x) * n for x, n in Counter(q_min).items()), _ZERO)
+            counts = Counter(q)  # a month repeats a few quantities: each is priced once
+            raised = min(counts) < minimum
+            counted = _raised(counts, minimum) if raised else counts
+            quantity = divide_round(_total(counted), days_in_period, QUANTITY_PLACES)
+            total = sum((priced(x) * n for x, n in counted.items()), _ZERO)
             amount = divide_round(total, days_in_period, places)
             source_quantities = {
                 s: divide_round(
-                    sum((p.quantity for p in points[s]), _ZERO), days_in_period, QUANTITY_PLACES
+                    _total(counts) if len(sources) == 1 else sum(quantities[s], _ZERO),
+                    days_in_period,
+                    QUANTITY_PLACES,
                 )
                 for s in sources
             }
-            counted = q_min
-            raised = terms.minimum_units > 0 and any(x < terms.minimum_units for x in q)
+            raised = raised and minimum > 0
         else:
+            q_min = q if min(q) >= minimum else [max(x, minimum) for x in q]
             if terms.counting_basis == "monthly_peak":
                 index = q_min.index(max(q_min))  # the first day of the peak
             elif terms.counting_basis == "monthly_last":
@@ -180,9 +198,9 @@ def compute_line(
             peak_or_last = q_min[index]
             quantity = round_quantity(peak_or_last)
             amount = divide_round(priced(peak_or_last) * len(days), days_in_period, places)
-            source_quantities = {s: points[s][index].quantity for s in sources}
-            counted = [peak_or_last]
-            raised = q[index] < terms.minimum_units
+            source_quantities = {s: quantities[s][index] for s in sources}
+            counted = Counter((peak_or_last,))
+            raised = q[index] < minimum
 
     if terms.pricing.model == "per_unit":
         unit_price = terms.pricing.unit_price
@@ -195,7 +213,7 @@ def compute_line(
         model=terms.pricing.model,
         counting_basis=terms.counting_basis,
         unit_price=terms.pricing.unit_price,
-        minimum_units=terms.minimum_units,
+        minimum_units=minimum,
         minimum_applied=raised,
         active_days=len(days),
         days_in_period=days_in_period,
@@ -229,3 +247,25 @@ def compute_line(
         period_end=days[-1] if days else None,
         calculation=calculation,
     )
+
+
+def _day_sums(quantities: list[list[Decimal]], days: int) -> list[Decimal]:
+    """q_d: the sources' quantities of each day added up (exact)."""
+    if len(quantities) == 1:
+        return quantities[0]
+    if not quantities:
+        return [_ZERO] * days
+    return [sum(day, _ZERO) for day in zip(*quantities, strict=True)]
+
+
+def _total(counts: Mapping[Decimal, int]) -> Decimal:
+    """The sum of the quantities counted ``n`` times each (exact)."""
+    return sum((x * n for x, n in counts.items()), _ZERO)
+
+
+def _raised(counts: Mapping[Decimal, int], minimum: Decimal) -> Counter[Decimal]:
+    """``counts`` with each quantity below ``minimum`` counted as ``minimum``."""
+    out: Counter[Decimal] = Counter()
+    for x, n in counts.items():
+        out[max(x, minimum)] += n
+    return out
