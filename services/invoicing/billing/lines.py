@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -160,47 +160,20 @@ def line_of(
     each source's values given in their order."""
     places = minor_units(currency)
     sources = sorted(points)
-    quantities = {s: [p.quantity for p in points[s]] for s in sources}
-    minimum = terms.minimum_units
+    quantities = [[p.quantity for p in points[s]] for s in sources]
     priced = price_function(terms.pricing)
     with exact_context():
-        q = _day_sums([quantities[s] for s in sources], len(days))
-        counted: Counter[Decimal] = Counter()
+        q = _day_sums(quantities, len(days))
         if not days:
-            quantity = round_quantity(_ZERO)
-            amount = divide_round(_ZERO, 1, places)
-            source_quantities = dict.fromkeys(sources, _ZERO)
-            raised = False
+            zero = round_quantity(_ZERO)
+            counts = _Counts(
+                zero, divide_round(_ZERO, 1, places), [_ZERO] * len(sources), {}, False
+            )
         elif terms.counting_basis == "daily":
-            counts = Counter(q)  # a month repeats a few quantities: each is priced once
-            raised = min(counts) < minimum
-            counted = _raised(counts, minimum) if raised else counts
-            quantity = divide_round(_total(counted), days_in_period, QUANTITY_PLACES)
-            total = sum((priced(x) * n for x, n in counted.items()), _ZERO)
-            amount = divide_round(total, days_in_period, places)
-            source_quantities = {
-                s: divide_round(
-                    _total(counts) if len(sources) == 1 else sum(quantities[s], _ZERO),
-                    days_in_period,
-                    QUANTITY_PLACES,
-                )
-                for s in sources
-            }
-            raised = raised and minimum > 0
+            counts = _daily(terms, priced, q, quantities, days_in_period, places)
         else:
-            q_min = q if min(q) >= minimum else [max(x, minimum) for x in q]
-            if terms.counting_basis == "monthly_peak":
-                index = q_min.index(max(q_min))  # the first day of the peak
-            elif terms.counting_basis == "monthly_last":
-                index = len(days) - 1
-            else:
-                raise ValueError(f"unknown counting basis {terms.counting_basis!r}")
-            peak_or_last = q_min[index]
-            quantity = round_quantity(peak_or_last)
-            amount = divide_round(priced(peak_or_last) * len(days), days_in_period, places)
-            source_quantities = {s: quantities[s][index] for s in sources}
-            counted = Counter((peak_or_last,))
-            raised = q[index] < minimum
+            counts = _monthly(terms, priced, q, quantities, days_in_period, places)
+    quantity, amount = counts.quantity, counts.amount
 
     if terms.pricing.model == "per_unit":
         unit_price = terms.pricing.unit_price
@@ -213,13 +186,13 @@ def line_of(
         model=terms.pricing.model,
         counting_basis=terms.counting_basis,
         unit_price=terms.pricing.unit_price,
-        minimum_units=minimum,
-        minimum_applied=raised,
+        minimum_units=terms.minimum_units,
+        minimum_applied=counts.raised,
         active_days=len(days),
         days_in_period=days_in_period,
         tiers=tier_uses(
             terms.pricing,
-            counted,
+            counts.counted,
             terms.counting_basis == "daily",
             len(days),
             days_in_period,
@@ -235,8 +208,8 @@ def line_of(
         unit_price=unit_price,
         amount=amount,
         sources=tuple(
-            SourceQuantity(module, metric, round_quantity(source_quantities[(module, metric)]))
-            for module, metric in sources
+            SourceQuantity(module, metric, round_quantity(part))
+            for (module, metric), part in zip(sources, counts.sources, strict=True)
         ),
         daily=tuple(
             SourceDaily(module, metric, days, points[(module, metric)])
@@ -249,8 +222,89 @@ def line_of(
     )
 
 
+class _Counts(NamedTuple):
+    """A line's quantity and amount as counted (rounded), with what they came from."""
+
+    quantity: Decimal
+    amount: Decimal
+    sources: list[Decimal]
+    """Each source's part of the quantity, in the order of the sources."""
+    counted: Mapping[Decimal, int]
+    """The counted quantities (q'_d, or Q) with their number of days."""
+    raised: bool
+    """Some counted day (or Q) was raised to the minimum."""
+
+
+Priced: TypeAlias = Callable[[Decimal], Decimal]
+
+
+def _daily(
+    terms: ServiceTerms,
+    priced: Priced,
+    q: list[Decimal],
+    quantities: list[list[Decimal]],
+    days_in_period: int,
+    places: int,
+) -> _Counts:
+    """``daily``: quantity = sum q'_d / D, amount = sum P(q'_d) / D; a source's part is its
+    own sum / D."""
+    minimum = terms.minimum_units
+    counts = Counter(q)  # a month repeats a few quantities
+    low = min(counts)
+    counted = _raised(counts, minimum) if low < minimum else counts
+    units = _total(counted)
+    quantity = divide_round(units, days_in_period, QUANTITY_PLACES)
+    amount = divide_round(
+        _price_total(terms.pricing, priced, counted, units), days_in_period, places
+    )
+    if len(quantities) == 1 and counted is counts:
+        parts = [quantity]  # the one source's sum is the line's
+    elif len(quantities) == 1:
+        parts = [divide_round(_total(counts), days_in_period, QUANTITY_PLACES)]
+    else:
+        parts = [divide_round(sum(s, _ZERO), days_in_period, QUANTITY_PLACES) for s in quantities]
+    return _Counts(quantity, amount, parts, counted, minimum > 0 and low < minimum)
+
+
+def _monthly(
+    terms: ServiceTerms,
+    priced: Priced,
+    q: list[Decimal],
+    quantities: list[list[Decimal]],
+    days_in_period: int,
+    places: int,
+) -> _Counts:
+    """``monthly_peak`` / ``monthly_last``: Q = max q'_d (its first day) or q'_d of the last
+    day, amount = P(Q) x |A| / D; a source's part is its quantity that day."""
+    minimum = terms.minimum_units
+    q_min = q if min(q) >= minimum else [max(x, minimum) for x in q]
+    if terms.counting_basis == "monthly_peak":
+        index = q_min.index(max(q_min))  # the first day of the peak
+    elif terms.counting_basis == "monthly_last":
+        index = len(q_min) - 1
+    else:
+        raise ValueError(f"unknown counting basis {terms.counting_basis!r}")
+    peak_or_last = q_min[index]
+    return _Counts(
+        round_quantity(peak_or_last),
+        divide_round(priced(peak_or_last) * len(q), days_in_period, places),
+        [s[index] for s in quantities],
+        {peak_or_last: 1},
+        q[index] < minimum,
+    )
+
+
+def _price_total(
+    pricing: Pricing, priced: Priced, counted: Mapping[Decimal, int], units: Decimal
+) -> Decimal:
+    """sum P(q) over the counted days; ``units``: the sum of their quantities."""
+    if pricing.model == "per_unit" and units.is_finite() and min(counted) >= 0:
+        return units * pricing.unit_price  # P is linear: the sum priced at once
+    return sum((priced(x) * n for x, n in counted.items()), _ZERO)
+
+
 def _day_sums(quantities: list[list[Decimal]], days: int) -> list[Decimal]:
-    """q_d: the sources' quantities of each day added up (exact)."""
+    """q_d: the sources' quantities of each of ``days`` days added up (exact)."""
     if len(quantities) == 1:
         return quantities[0]
     if not quantities:
