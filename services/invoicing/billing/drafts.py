@@ -187,7 +187,7 @@ def _same_terms(a: ServiceTerms, b: ServiceTerms) -> bool:
 def _segments(
     code: str,
     ci: int,
-    days: Sequence[date],
+    days: list[date],
     terms: Sequence[_Terms],
     owners: Mapping[tuple[str, date], int],
     sole: bool = False,
@@ -198,7 +198,7 @@ def _segments(
     out: list[tuple[ServiceTerms, list[date]]] = []
     if sole and terms:  # one contract with one set of terms over all its days
         service = terms[0].get(code)
-        return [] if service is None else [(service, list(days))]
+        return [] if service is None else [(service, days)]  # shared by its lines
     for day, in_force in zip(days, terms, strict=True):
         service = in_force.get(code)
         if service is None or owners.get((code, day), ci) != ci:

@@ -230,7 +230,8 @@ class _Counts(NamedTuple):
     sources: list[Decimal]
     """Each source's part of the quantity, in the order of the sources."""
     counted: Mapping[Decimal, int]
-    """The counted quantities (q'_d, or Q) with their number of days."""
+    """The counted quantities (q'_d, or Q) with their number of days, for the tiers used
+    (``per_unit`` has none: it may leave this empty)."""
     raised: bool
     """Some counted day (or Q) was raised to the minimum."""
 
@@ -249,21 +250,27 @@ def _daily(
     """``daily``: quantity = sum q'_d / D, amount = sum P(q'_d) / D; a source's part is its
     own sum / D."""
     minimum = terms.minimum_units
-    counts = Counter(q)  # a month repeats a few quantities
-    low = min(counts)
-    counted = _raised(counts, minimum) if low < minimum else counts
-    units = _total(counted)
+    low = min(q)
+    raised = low < minimum
+    own = sum(q, _ZERO)  # q_d summed (the sources' together)
+    pricing = terms.pricing
+    counted: Mapping[Decimal, int]
+    if pricing.model == "per_unit" and not raised and low >= 0 and own.is_finite():
+        # P is linear: the days' sum priced at once (and no tiers to show)
+        units, total, counted = own, own * pricing.unit_price, {}
+    else:
+        counted = Counter(q)  # a month repeats a few quantities: each is priced once
+        if raised:
+            counted = _raised(counted, minimum)
+        units = _total(counted) if raised else own
+        total = sum((priced(x) * n for x, n in counted.items()), _ZERO)
     quantity = divide_round(units, days_in_period, QUANTITY_PLACES)
-    amount = divide_round(
-        _price_total(terms.pricing, priced, counted, units), days_in_period, places
-    )
-    if len(quantities) == 1 and counted is counts:
-        parts = [quantity]  # the one source's sum is the line's
-    elif len(quantities) == 1:
-        parts = [divide_round(_total(counts), days_in_period, QUANTITY_PLACES)]
+    amount = divide_round(total, days_in_period, places)
+    if len(quantities) == 1:
+        parts = [divide_round(own, days_in_period, QUANTITY_PLACES) if raised else quantity]
     else:
         parts = [divide_round(sum(s, _ZERO), days_in_period, QUANTITY_PLACES) for s in quantities]
-    return _Counts(quantity, amount, parts, counted, minimum > 0 and low < minimum)
+    return _Counts(quantity, amount, parts, counted, minimum > 0 and raised)
 
 
 def _monthly(
@@ -292,15 +299,6 @@ def _monthly(
         {peak_or_last: 1},
         q[index] < minimum,
     )
-
-
-def _price_total(
-    pricing: Pricing, priced: Priced, counted: Mapping[Decimal, int], units: Decimal
-) -> Decimal:
-    """sum P(q) over the counted days; ``units``: the sum of their quantities."""
-    if pricing.model == "per_unit" and units.is_finite() and min(counted) >= 0:
-        return units * pricing.unit_price  # P is linear: the sum priced at once
-    return sum((priced(x) * n for x, n in counted.items()), _ZERO)
 
 
 def _day_sums(quantities: list[list[Decimal]], days: int) -> list[Decimal]:

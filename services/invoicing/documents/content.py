@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from services.invoicing.billing import Calculation, InvoiceDraft, Line
+from services.invoicing.billing import Calculation, DailyValue, InvoiceDraft, Line
 from services.invoicing.documents.formatting import money, price, quantity
 
 _ZERO = Decimal(0)
@@ -92,25 +92,57 @@ class Content:
 EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
 
 
-def daily_json(line: Line, period_start: date) -> str:
+class DayNumbers:
+    """The days of lists of dates as numbers from 1 (the period's first day), each list
+    numbered once: the lines of a draft, and the sources of a line, share their dates."""
+
+    def __init__(self, period_start: date) -> None:
+        self._first = period_start.toordinal() - 1
+        self._known: dict[int, tuple[Sequence[date], list[int]]] = {}
+
+    def of(self, dates: Sequence[date]) -> list[int]:
+        found = self._known.get(id(dates))
+        if found is not None and found[0] is dates:
+            return found[1]
+        first = self._first
+        numbers = [day.toordinal() - first for day in dates]
+        self._known[id(dates)] = (dates, numbers)  # kept: the id is not reused meanwhile
+        return numbers
+
+
+def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None) -> str:
+    numbers = numbers or DayNumbers(period_start)
     series = []
     for s in line.daily:
-        first = period_start.toordinal() - 1
-        days = [day.toordinal() - first for day in s.dates]
-        quantities = [str(v.quantity) for v in s.values]
-        estimated = [n for n, v in zip(days, s.values, strict=True) if v.estimated]
-        disabled = [n for n, v in zip(days, s.values, strict=True) if not v.billed]
+        days = numbers.of(s.dates)
+        kinds = set(s.values)  # a series repeats a few values
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
             "days": days,
-            "q": quantities,
-            "estimated": estimated,
+            "q": [str(v.quantity) for v in s.values],
+            "estimated": _days_where(days, s.values, _estimated)
+            if any(v.estimated for v in kinds)
+            else [],
         }
-        if disabled:
-            entry["disabled"] = disabled
+        if not all(v.billed for v in kinds):
+            entry["disabled"] = _days_where(days, s.values, _not_billed)
         series.append(entry)
     return orjson.dumps(series).decode()
+
+
+def _days_where(
+    days: Sequence[int], values: Sequence[DailyValue], holds: Callable[[DailyValue], bool]
+) -> list[int]:
+    return [n for n, v in zip(days, values, strict=True) if holds(v)]
+
+
+def _estimated(value: DailyValue) -> bool:
+    return value.estimated
+
+
+def _not_billed(value: DailyValue) -> bool:
+    return not value.billed
 
 
 def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
@@ -145,7 +177,9 @@ def calculation_json(calc: Calculation, currency: str) -> dict[str, Any]:
     return body
 
 
-def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
+def stored_line(
+    line: Line, period_start: date, currency: str, numbers: DayNumbers | None = None
+) -> StoredLine:
     return StoredLine(
         contract_id=line.contract_id,
         service_code=line.service_code,
@@ -154,7 +188,7 @@ def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
         unit_price=line.unit_price,
         amount=line.amount,
         sources=tuple(SourceAmount(s.module, s.metric, s.quantity) for s in line.sources),
-        daily=daily_json(line, period_start),
+        daily=daily_json(line, period_start, numbers),
         period_start=line.period_start,
         period_end=line.period_end,
         calculation="null"
@@ -164,12 +198,15 @@ def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
 
 
 def draft_content(draft: InvoiceDraft) -> Content:
+    numbers = DayNumbers(draft.period_start)
     return Content(
         subtotal=draft.subtotal,
         tax_rate=draft.tax_rate,
         tax=draft.tax,
         total=draft.total,
-        lines=tuple(stored_line(line, draft.period_start, draft.currency) for line in draft.lines),
+        lines=tuple(
+            stored_line(line, draft.period_start, draft.currency, numbers) for line in draft.lines
+        ),
     )
 
 
