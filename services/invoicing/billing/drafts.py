@@ -280,16 +280,18 @@ def compute_invoices(
     reported = _reported_days(usage, module_days)
     nothing: frozenset[date] = frozenset()
 
-    by_currency: dict[str, list[Contract]] = {}
+    by_currency: dict[str, list[tuple[Contract, list[date]]]] = {}
     for contract in contracts:
-        if active_days(contract, period_start, period_end):
+        days = active_days(contract, period_start, period_end)
+        if days:
             minor_units(contract.currency)  # raises UnknownCurrency early
-            by_currency.setdefault(contract.currency.upper(), []).append(contract)
+            by_currency.setdefault(contract.currency.upper(), []).append((contract, days))
 
     drafts: list[InvoiceDraft] = []
     for currency in sorted(by_currency):
-        group = sorted(by_currency[currency], key=lambda c: (c.start_date, c.contract_id))
-        days_of = [active_days(c, period_start, period_end) for c in group]
+        active = sorted(by_currency[currency], key=lambda c: (c[0].start_date, c[0].contract_id))
+        group = [contract for contract, _ in active]
+        days_of = [days for _, days in active]
         terms_of = [_terms_of(c, days) for c, days in zip(group, days_of, strict=True)]
         owners = _owners(group, days_of, terms_of)
         lines: list[tuple[tuple[date, str, str, date], Line]] = []

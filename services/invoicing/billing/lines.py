@@ -208,12 +208,16 @@ def line_of(
         unit_price=unit_price,
         amount=amount,
         sources=tuple(
-            SourceQuantity(module, metric, round_quantity(part))
-            for (module, metric), part in zip(sources, counts.sources, strict=True)
+            [
+                SourceQuantity(module, metric, round_quantity(part))
+                for (module, metric), part in zip(sources, counts.sources, strict=True)
+            ]
         ),
         daily=tuple(
-            SourceDaily(module, metric, days, points[(module, metric)])
-            for module, metric in sources
+            [
+                SourceDaily(module, metric, days, points[(module, metric)])
+                for module, metric in sources
+            ]
         ),
         contract_id=contract_id,
         period_start=days[0] if days else None,

@@ -76,17 +76,16 @@ class Content:
     lines: tuple[StoredLine, ...]
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(f"{self.subtotal}|{self.tax_rate}|{self.tax}".encode())
+        text = [f"{self.subtotal}|{self.tax_rate}|{self.tax}"]  # hashed as one string
         for line in self.lines:
-            digest.update(
+            text.append(
                 f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
-                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|".encode()
+                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|"
             )
-            digest.update(line.calculation.encode())
-            for s in line.sources:
-                digest.update(f"{s.module}/{s.metric}={s.quantity};".encode())
-            digest.update(line.daily.encode())
-        return digest.hexdigest()
+            text.append(line.calculation)
+            text.extend([f"{s.module}/{s.metric}={s.quantity};" for s in line.sources])
+            text.append(line.daily)
+        return hashlib.sha256("".join(text).encode()).hexdigest()
 
 
 EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
@@ -187,7 +186,7 @@ def stored_line(
         quantity=line.quantity,
         unit_price=line.unit_price,
         amount=line.amount,
-        sources=tuple(SourceAmount(s.module, s.metric, s.quantity) for s in line.sources),
+        sources=tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
         daily=daily_json(line, period_start, numbers),
         period_start=line.period_start,
         period_end=line.period_end,
