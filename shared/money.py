@@ -93,7 +93,7 @@ def minor_units(code: str) -> int:
 
 
 _QUANTA = {places: Decimal((0, (1,), -places)) for places in range(QUANTITY_PLACES + 1)}
-"""The quanta rounded to most: minor units (0 to 3 digits) and quantities (4)."""
+"""Quanta made once: of the minor units (0 to 3 digits) and of quantities (4 digits)."""
 
 
 def _quantum(places: int) -> Decimal:

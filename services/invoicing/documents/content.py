@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import orjson
 
-from services.invoicing.billing import Calculation, DailyValue, InvoiceDraft, Line
+from services.invoicing.billing import Calculation, InvoiceDraft, Line
 from services.invoicing.documents.formatting import money, price, quantity
 
 _ZERO = Decimal(0)
@@ -113,35 +114,25 @@ def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None
     numbers = numbers or DayNumbers(period_start)
     series = []
     for s in line.daily:
-        days = numbers.of(s.dates)
-        kinds = set(s.values)  # a series repeats a few values
+        days, values = numbers.of(s.dates), s.values
+        kinds = set(values)  # a series repeats a few values
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
             "days": days,
-            "q": [str(v.quantity) for v in s.values],
-            "estimated": _days_where(days, s.values, _estimated)
-            if any(v.estimated for v in kinds)
+            "q": [str(v.quantity) for v in values],
+            "estimated": [n for n, v in zip(days, values, strict=True) if v.estimated]
+            if any(map(_ESTIMATED, kinds))
             else [],
         }
-        if not all(v.billed for v in kinds):
-            entry["disabled"] = _days_where(days, s.values, _not_billed)
+        if not all(map(_BILLED, kinds)):
+            entry["disabled"] = [n for n, v in zip(days, values, strict=True) if not v.billed]
         series.append(entry)
     return orjson.dumps(series).decode()
 
 
-def _days_where(
-    days: Sequence[int], values: Sequence[DailyValue], holds: Callable[[DailyValue], bool]
-) -> list[int]:
-    return [n for n, v in zip(days, values, strict=True) if holds(v)]
-
-
-def _estimated(value: DailyValue) -> bool:
-    return value.estimated
-
-
-def _not_billed(value: DailyValue) -> bool:
-    return not value.billed
+_ESTIMATED = attrgetter("estimated")
+_BILLED = attrgetter("billed")
 
 
 def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
