@@ -9,8 +9,7 @@ the only inexact steps; :func:`divide_round` does them exactly on integers and r
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
@@ -80,11 +79,9 @@ _EXACT = _exact()
 _ROUNDING = _rounding()  # used as is: only its sticky flags change, never a result
 
 
-@contextmanager
-def exact_context() -> Iterator[decimal.Context]:
+def exact_context() -> AbstractContextManager[decimal.Context]:
     """Local decimal context in which sums and products are exact or raise ``Inexact``."""
-    with decimal.localcontext(_EXACT) as ctx:  # a copy of it: flags stay local
-        yield ctx
+    return decimal.localcontext(_EXACT)  # a copy of it: flags stay local
 
 
 def minor_units(code: str) -> int:
@@ -95,8 +92,13 @@ def minor_units(code: str) -> int:
         raise UnknownCurrency(code) from None
 
 
+_QUANTA = {places: Decimal((0, (1,), -places)) for places in range(QUANTITY_PLACES + 1)}
+"""Quanta made once: of the minor units (0 to 3 digits) and of quantities (4 digits)."""
+
+
 def _quantum(places: int) -> Decimal:
-    return Decimal((0, (1,), -places))
+    found = _QUANTA.get(places)
+    return Decimal((0, (1,), -places)) if found is None else found
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -117,7 +119,10 @@ def divide_round(numerator: Decimal, denominator: Decimal | int, places: int) ->
     exactly on a half (``x.xx5``) always rounds up.
     """
     num_n, num_d = numerator.as_integer_ratio()
-    den_n, den_d = Decimal(denominator).as_integer_ratio()
+    if isinstance(denominator, int):
+        den_n, den_d = denominator, 1
+    else:
+        den_n, den_d = denominator.as_integer_ratio()
     if den_n == 0:
         raise ZeroDivisionError("divide_round by zero")
     top = num_n * den_d * 10**places
@@ -128,4 +133,4 @@ def divide_round(numerator: Decimal, denominator: Decimal | int, places: int) ->
     whole, rest = divmod(abs(top), bottom)
     if 2 * rest >= bottom:
         whole += 1
-    return Decimal(sign * whole).scaleb(-places, context=_ROUNDING)
+    return Decimal(sign * whole).scaleb(-places, _ROUNDING)

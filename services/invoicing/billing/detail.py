@@ -10,8 +10,7 @@ quantity 1 x amount.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
@@ -127,23 +126,24 @@ def _units(pricing: Pricing, q: Decimal) -> list[tuple[int, Decimal]]:
 
 def tier_uses(
     pricing: Pricing,
-    counted: Sequence[Decimal],
+    counted: Mapping[Decimal, int],
     per_day: bool,
     active_days: int,
     days_in_period: int,
     line: tuple[Decimal, Decimal],
     currency: str,
 ) -> tuple[TierUse, ...]:
-    """The tiers of ``pricing`` that the quantities ``counted`` use: q'_d of each day when
-    ``per_day`` (a tier's quantity is then its units summed over the days / D, its amount
-    those units at its price / D), else Q alone (its units, at its price x |A| / D).
+    """The tiers of ``pricing`` that the quantities ``counted`` use (each with its number of
+    days): q'_d of each day when ``per_day`` (a tier's quantity is then its units summed
+    over the days / D, its amount those units at its price / D), else Q alone (its units, at
+    its price x |A| / D).
     ``line`` is the line's rounded ``(quantity, amount)``, which the tiers' rounded
     quantities and amounts add up to (:func:`spread`)."""
     if pricing.model == "per_unit" or not counted:
         return ()
     units: dict[int, Decimal] = {}
     with exact_context():
-        for q, times in Counter(counted).items():
+        for q, times in counted.items():
             for i, n in _units(pricing, q):
                 units[i] = units.get(i, _ZERO) + n * times
         order = sorted(units)

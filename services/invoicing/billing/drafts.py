@@ -13,8 +13,8 @@ from shared.money import exact_context, minor_units, round_money
 from shared.wire import period_days
 
 from .detail import ExcludedReason
-from .lines import Line, ServiceTerms, Source, compute_line
-from .series import DailyValue, fill_missing_days
+from .lines import Line, ServiceTerms, Source, line_of
+from .series import DailyValue, filled_values
 
 __all__ = [
     "Contract",
@@ -106,12 +106,14 @@ def active_days(contract: Contract, period_start: date, period_end: date) -> lis
 
 def _reported_days(
     usage: Usage, module_days: Mapping[str, AbstractSet[date]]
-) -> dict[str, set[date]]:
+) -> dict[str, AbstractSet[date]]:
     # A day with a record is a day the module reported, even if module_days forgot it.
-    reported = {module: set(days) for module, days in module_days.items()}
+    reported = dict(module_days)  # shared: replaced, never changed, where a record adds a day
     for sources in usage.values():
         for (module, _metric), values in sources.items():
-            reported.setdefault(module, set()).update(values)
+            known = reported.get(module, frozenset())
+            if not known >= values.keys():
+                reported[module] = {*known, *values}
     return reported
 
 
@@ -119,18 +121,22 @@ def _billed(day: date, enabled_from: date | None) -> bool:
     return enabled_from is not None and enabled_from <= day
 
 
-def _source_series(
+def _source_values(
     days: Sequence[date],
     values: Mapping[date, Decimal],
     reported: AbstractSet[date],
     enabled_from: date | None,
-) -> dict[date, DailyValue]:
+) -> list[DailyValue]:
+    """The values of one source on each of ``days`` (in their order)."""
     if enabled_from is None:
-        return dict.fromkeys(days, _NOT_BILLED)
-    filled = fill_missing_days(days, reported, values)
+        return [_NOT_BILLED] * len(days)
+    filled = filled_values(days, reported, values)
     if not days or enabled_from <= days[0]:
         return filled
-    return {day: filled[day] if _billed(day, enabled_from) else _NOT_BILLED for day in days}
+    return [
+        value if _billed(day, enabled_from) else _NOT_BILLED
+        for day, value in zip(days, filled, strict=True)
+    ]
 
 
 _Terms = dict[str, ServiceTerms]
@@ -152,8 +158,11 @@ def _terms_of(contract: Contract, days: Sequence[date]) -> list[_Terms]:
 def _owners(
     contracts: Sequence[Contract], days_of: Sequence[list[date]], terms_of: Sequence[list[_Terms]]
 ) -> dict[tuple[str, date], int]:
-    """(service_code, day) -> the index of the contract that bills it."""
+    """(service_code, day) -> the index of the contract that bills it, where several
+    contracts carry the service that day (absent: the one that carries it)."""
     owners: dict[tuple[str, date], int] = {}
+    if len(contracts) == 1:
+        return owners
     for ci, contract in enumerate(contracts):
         rank = (contract.start_date, contract.contract_id)
         for day, terms in zip(days_of[ci], terms_of[ci], strict=True):
@@ -178,7 +187,7 @@ def _same_terms(a: ServiceTerms, b: ServiceTerms) -> bool:
 def _segments(
     code: str,
     ci: int,
-    days: Sequence[date],
+    days: list[date],
     terms: Sequence[_Terms],
     owners: Mapping[tuple[str, date], int],
     sole: bool = False,
@@ -189,10 +198,10 @@ def _segments(
     out: list[tuple[ServiceTerms, list[date]]] = []
     if sole and terms:  # one contract with one set of terms over all its days
         service = terms[0].get(code)
-        return [] if service is None else [(service, list(days))]
+        return [] if service is None else [(service, days)]  # shared by its lines
     for day, in_force in zip(days, terms, strict=True):
         service = in_force.get(code)
-        if service is None or owners[(code, day)] != ci:
+        if service is None or owners.get((code, day), ci) != ci:
             continue
         if out and _same_terms(out[-1][0], service):
             out[-1] = (service, out[-1][1])  # the latest name describes the line
@@ -224,7 +233,7 @@ def _excluded(
             reason = "no_contract"
         elif code not in in_force:
             reason = "not_in_contract"
-        elif owners[(code, day)] != ci:
+        elif owners.get((code, day), ci) != ci:
             reason = "other_contract"
         else:
             reason = "other_terms"
@@ -232,8 +241,8 @@ def _excluded(
     return tuple((reason, tuple(days)) for reason, days in found.items())
 
 
-def _has_quantity(series: Mapping[date, DailyValue]) -> bool:
-    return any(value.quantity != 0 for value in series.values())
+def _has_quantity(values: Sequence[DailyValue]) -> bool:
+    return any(value.quantity != 0 for value in values)
 
 
 def compute_invoices(
@@ -269,41 +278,47 @@ def compute_invoices(
     period_start, period_end = parse_period(period)
     days_in_period = (period_end - period_start).days + 1
     reported = _reported_days(usage, module_days)
+    nothing: frozenset[date] = frozenset()
 
-    by_currency: dict[str, list[Contract]] = {}
+    by_currency: dict[str, list[tuple[Contract, list[date]]]] = {}
     for contract in contracts:
-        if active_days(contract, period_start, period_end):
+        days = active_days(contract, period_start, period_end)
+        if days:
             minor_units(contract.currency)  # raises UnknownCurrency early
-            by_currency.setdefault(contract.currency.upper(), []).append(contract)
+            by_currency.setdefault(contract.currency.upper(), []).append((contract, days))
 
     drafts: list[InvoiceDraft] = []
     for currency in sorted(by_currency):
-        group = sorted(by_currency[currency], key=lambda c: (c.start_date, c.contract_id))
-        days_of = [active_days(c, period_start, period_end) for c in group]
+        active = sorted(by_currency[currency], key=lambda c: (c[0].start_date, c[0].contract_id))
+        group = [contract for contract, _ in active]
+        days_of = [days for _, days in active]
         terms_of = [_terms_of(c, days) for c, days in zip(group, days_of, strict=True)]
         owners = _owners(group, days_of, terms_of)
         lines: list[tuple[tuple[date, str, str, date], Line]] = []
         period_days_ = [period_start + timedelta(days=i) for i in range(days_in_period)]
         for ci, contract in enumerate(group):
-            codes = dict.fromkeys(code for terms in terms_of[ci] for code in terms)
+            versions = list({id(terms): terms for terms in terms_of[ci]}.values())
+            codes = dict.fromkeys(code for terms in versions for code in terms)
             by_day = dict(zip(days_of[ci], terms_of[ci], strict=True))
-            sole = len(group) == 1 and all(t is terms_of[ci][0] for t in terms_of[ci])
+            sole = len(group) == 1 and len(versions) == 1
             for code in codes:
                 for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners, sole):
-                    series = {
-                        source: _source_series(
+                    points = {}
+                    for source, values in usage.get(code, {}).items():
+                        module = source[0]
+                        series = _source_values(
                             days,
                             values,
-                            reported.get(source[0], set()),
-                            billing_enabled_from.get(source[0]),
+                            reported.get(module, nothing),
+                            billing_enabled_from.get(module),
                         )
-                        for source, values in usage.get(code, {}).items()
-                    }
-                    line = compute_line(
+                        if _has_quantity(series):
+                            points[source] = series
+                    line = line_of(
                         service,
                         days,
                         days_in_period,
-                        {source: s for source, s in series.items() if _has_quantity(s)},
+                        points,
                         currency,
                         contract_id=contract.contract_id,
                         excluded=_excluded(code, ci, days, period_days_, by_day, owners),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,6 +24,7 @@ __all__ = [
     "SourceDaily",
     "SourceQuantity",
     "compute_line",
+    "line_of",
 ]
 
 CountingBasis: TypeAlias = Literal["daily", "monthly_peak", "monthly_last"]
@@ -133,56 +134,46 @@ def compute_line(
     """
     if days_in_period <= 0:
         raise ValueError("days_in_period must be positive")
-    places = minor_units(currency)
+    minor_units(currency)  # raises UnknownCurrency first
     days = sorted(set(active_days))
     if len(days) > days_in_period:
         raise ValueError("more active days than days in the period")
-    sources = sorted(series)
-    points = {source: [series[source].get(day, _NO_DATA) for day in days] for source in sources}
+    points = {
+        source: [values.get(day, _NO_DATA) for day in days] for source, values in series.items()
+    }
+    return line_of(
+        terms, days, days_in_period, points, currency, contract_id=contract_id, excluded=excluded
+    )
 
+
+def line_of(
+    terms: ServiceTerms,
+    days: Sequence[date],
+    days_in_period: int,
+    points: Mapping[Source, Sequence[DailyValue]],
+    currency: str,
+    *,
+    contract_id: str = "",
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...] = (),
+) -> Line:
+    """:func:`compute_line` of ``days`` (ascending, distinct, at most ``days_in_period``) with
+    each source's values given in their order."""
+    places = minor_units(currency)
+    sources = sorted(points)
+    quantities = [[p.quantity for p in points[s]] for s in sources]
     priced = price_function(terms.pricing)
     with exact_context():
-        if len(sources) == 1:
-            q = [p.quantity for p in points[sources[0]]]
-        else:
-            q = [sum((points[s][i].quantity for s in sources), _ZERO) for i in range(len(days))]
-        q_min = (
-            q
-            if not q or min(q) >= terms.minimum_units
-            else [max(x, terms.minimum_units) for x in q]
-        )
-        counted: list[Decimal] = []
+        q = _day_sums(quantities, len(days))
         if not days:
-            quantity = round_quantity(_ZERO)
-            amount = divide_round(_ZERO, 1, places)
-            source_quantities = dict.fromkeys(sources, _ZERO)
-            raised = False
+            zero = round_quantity(_ZERO)
+            counts = _Counts(
+                zero, divide_round(_ZERO, 1, places), [_ZERO] * len(sources), {}, False
+            )
         elif terms.counting_basis == "daily":
-            quantity = divide_round(sum(q_min, _ZERO), days_in_period, QUANTITY_PLACES)
-            # Exact arithmetic: each distinct quantity priced once, times its days.
-            total = sum((priced(x) * n for x, n in Counter(q_min).items()), _ZERO)
-            amount = divide_round(total, days_in_period, places)
-            source_quantities = {
-                s: divide_round(
-                    sum((p.quantity for p in points[s]), _ZERO), days_in_period, QUANTITY_PLACES
-                )
-                for s in sources
-            }
-            counted = q_min
-            raised = terms.minimum_units > 0 and any(x < terms.minimum_units for x in q)
+            counts = _daily(terms, priced, q, quantities, days_in_period, places)
         else:
-            if terms.counting_basis == "monthly_peak":
-                index = q_min.index(max(q_min))  # the first day of the peak
-            elif terms.counting_basis == "monthly_last":
-                index = len(days) - 1
-            else:
-                raise ValueError(f"unknown counting basis {terms.counting_basis!r}")
-            peak_or_last = q_min[index]
-            quantity = round_quantity(peak_or_last)
-            amount = divide_round(priced(peak_or_last) * len(days), days_in_period, places)
-            source_quantities = {s: points[s][index].quantity for s in sources}
-            counted = [peak_or_last]
-            raised = q[index] < terms.minimum_units
+            counts = _monthly(terms, priced, q, quantities, days_in_period, places)
+    quantity, amount = counts.quantity, counts.amount
 
     if terms.pricing.model == "per_unit":
         unit_price = terms.pricing.unit_price
@@ -196,12 +187,12 @@ def compute_line(
         counting_basis=terms.counting_basis,
         unit_price=terms.pricing.unit_price,
         minimum_units=terms.minimum_units,
-        minimum_applied=raised,
+        minimum_applied=counts.raised,
         active_days=len(days),
         days_in_period=days_in_period,
         tiers=tier_uses(
             terms.pricing,
-            counted,
+            counts.counted,
             terms.counting_basis == "daily",
             len(days),
             days_in_period,
@@ -217,15 +208,120 @@ def compute_line(
         unit_price=unit_price,
         amount=amount,
         sources=tuple(
-            SourceQuantity(module, metric, round_quantity(source_quantities[(module, metric)]))
-            for module, metric in sources
+            [
+                SourceQuantity(module, metric, round_quantity(part))
+                for (module, metric), part in zip(sources, counts.sources, strict=True)
+            ]
         ),
         daily=tuple(
-            SourceDaily(module, metric, days, points[(module, metric)])
-            for module, metric in sources
+            [
+                SourceDaily(module, metric, days, points[(module, metric)])
+                for module, metric in sources
+            ]
         ),
         contract_id=contract_id,
         period_start=days[0] if days else None,
         period_end=days[-1] if days else None,
         calculation=calculation,
     )
+
+
+class _Counts(NamedTuple):
+    """A line's quantity and amount as counted (rounded), with what they came from."""
+
+    quantity: Decimal
+    amount: Decimal
+    sources: list[Decimal]
+    """Each source's part of the quantity, in the order of the sources."""
+    counted: Mapping[Decimal, int]
+    """The counted quantities (q'_d, or Q) with their number of days, for the tiers used
+    (``per_unit`` has none: it may leave this empty)."""
+    raised: bool
+    """Some counted day (or Q) was raised to the minimum."""
+
+
+Priced: TypeAlias = Callable[[Decimal], Decimal]
+
+
+def _daily(
+    terms: ServiceTerms,
+    priced: Priced,
+    q: list[Decimal],
+    quantities: list[list[Decimal]],
+    days_in_period: int,
+    places: int,
+) -> _Counts:
+    """``daily``: quantity = sum q'_d / D, amount = sum P(q'_d) / D; a source's part is its
+    own sum / D."""
+    minimum = terms.minimum_units
+    low = min(q)
+    raised = low < minimum
+    own = sum(q, _ZERO)  # q_d summed (the sources' together)
+    pricing = terms.pricing
+    counted: Mapping[Decimal, int]
+    if pricing.model == "per_unit" and not raised and low >= 0 and own.is_finite():
+        # P is linear: the days' sum priced at once (and no tiers to show)
+        units, total, counted = own, own * pricing.unit_price, {}
+    else:
+        counted = Counter(q)  # a month repeats a few quantities: each is priced once
+        if raised:
+            counted = _raised(counted, minimum)
+        units = _total(counted) if raised else own
+        total = sum((priced(x) * n for x, n in counted.items()), _ZERO)
+    quantity = divide_round(units, days_in_period, QUANTITY_PLACES)
+    amount = divide_round(total, days_in_period, places)
+    if len(quantities) == 1:
+        parts = [divide_round(own, days_in_period, QUANTITY_PLACES) if raised else quantity]
+    else:
+        parts = [divide_round(sum(s, _ZERO), days_in_period, QUANTITY_PLACES) for s in quantities]
+    return _Counts(quantity, amount, parts, counted, minimum > 0 and raised)
+
+
+def _monthly(
+    terms: ServiceTerms,
+    priced: Priced,
+    q: list[Decimal],
+    quantities: list[list[Decimal]],
+    days_in_period: int,
+    places: int,
+) -> _Counts:
+    """``monthly_peak`` / ``monthly_last``: Q = max q'_d (its first day) or q'_d of the last
+    day, amount = P(Q) x |A| / D; a source's part is its quantity that day."""
+    minimum = terms.minimum_units
+    q_min = q if min(q) >= minimum else [max(x, minimum) for x in q]
+    if terms.counting_basis == "monthly_peak":
+        index = q_min.index(max(q_min))  # the first day of the peak
+    elif terms.counting_basis == "monthly_last":
+        index = len(q_min) - 1
+    else:
+        raise ValueError(f"unknown counting basis {terms.counting_basis!r}")
+    peak_or_last = q_min[index]
+    return _Counts(
+        round_quantity(peak_or_last),
+        divide_round(priced(peak_or_last) * len(q), days_in_period, places),
+        [s[index] for s in quantities],
+        {peak_or_last: 1},
+        q[index] < minimum,
+    )
+
+
+def _day_sums(quantities: list[list[Decimal]], days: int) -> list[Decimal]:
+    """q_d: the sources' quantities of each of ``days`` days added up (exact)."""
+    if len(quantities) == 1:
+        return quantities[0]
+    if not quantities:
+        return [_ZERO] * days
+    return [sum(day, _ZERO) for day in zip(*quantities, strict=True)]
+
+
+def _total(counts: Mapping[Decimal, int]) -> Decimal:
+    """The sum of the quantities counted ``n`` times each (exact)."""
+    return sum((x * n for x, n in counts.items()), _ZERO)
+
+
+def _raised(counts: Mapping[Decimal, int], minimum: Decimal) -> Counter[Decimal]:
+    """``counts`` with each quantity below ``minimum`` counted as ``minimum``."""
+    out: Counter[Decimal] = Counter()
+    for x, n in counts.items():
+        out[max(x, minimum)] += n
+    return out

@@ -9,13 +9,20 @@ late record replaces the estimate the next time the series is computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import NamedTuple
 
-__all__ = ["MAX_CARRIED_DAYS", "DailyValue", "fill_missing_days", "last_reported_day"]
+__all__ = [
+    "MAX_CARRIED_DAYS",
+    "DailyValue",
+    "fill_missing_days",
+    "filled_values",
+    "last_reported_day",
+]
 
 MAX_CARRIED_DAYS = 3
 """A module's data is carried forward over at most this many consecutive missing days."""
@@ -54,21 +61,36 @@ def fill_missing_days(
     entry counts 0, and a day with an entry counts as reported. Both must reach 3 days
     before the first of ``days`` for carry-forward across the start of a period.
     """
+    days = list(days)
+    return dict(zip(days, filled_values(days, reported_days, values), strict=True))
+
+
+def filled_values(
+    days: Sequence[date],
+    reported_days: AbstractSet[date],
+    values: Mapping[date, Decimal],
+) -> list[DailyValue]:
+    """:func:`fill_missing_days` as a list, in the order of ``days``."""
     reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
-    result: dict[date, DailyValue] = {}
-    # A month repeats a few quantities: equal values share one (immutable) DailyValue.
-    made: dict[tuple[Decimal, bool], DailyValue] = {}
+    # A month repeats a few quantities: equal values share one (immutable) DailyValue, the
+    # first made (of a reported day, or carried forward).
+    made: dict[Decimal, DailyValue] = {}
+    if all(map(reported.__contains__, days)):  # the usual case: the module reported every day
+        quantities = map(values.get, days, repeat(_ZERO))
+        return [made.get(q) or made.setdefault(q, DailyValue(q)) for q in quantities]
+    carried: dict[Decimal, DailyValue] = {}
+    result = []
     for day in days:
         if day in reported:
-            key = (values.get(day, _ZERO), False)
+            q, shared = values.get(day, _ZERO), made
         else:
             source_day = last_reported_day(day, reported)
             if source_day is None:
-                key = (_ZERO, False)
+                q, shared = _ZERO, made
             else:
-                key = (values.get(source_day, _ZERO), True)
-        value = made.get(key)
+                q, shared = values.get(source_day, _ZERO), carried
+        value = shared.get(q)
         if value is None:
-            value = made[key] = DailyValue(*key)
-        result[day] = value
+            value = shared[q] = DailyValue(q, shared is carried)
+        result.append(value)
     return result

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -76,41 +77,62 @@ class Content:
     lines: tuple[StoredLine, ...]
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(f"{self.subtotal}|{self.tax_rate}|{self.tax}".encode())
+        text = [f"{self.subtotal}|{self.tax_rate}|{self.tax}"]  # hashed as one string
         for line in self.lines:
-            digest.update(
+            text.append(
                 f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
-                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|".encode()
+                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|"
             )
-            digest.update(line.calculation.encode())
-            for s in line.sources:
-                digest.update(f"{s.module}/{s.metric}={s.quantity};".encode())
-            digest.update(line.daily.encode())
-        return digest.hexdigest()
+            text.append(line.calculation)
+            text.extend([f"{s.module}/{s.metric}={s.quantity};" for s in line.sources])
+            text.append(line.daily)
+        return hashlib.sha256("".join(text).encode()).hexdigest()
 
 
 EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
 
 
-def daily_json(line: Line, period_start: date) -> str:
+class DayNumbers:
+    """The days of lists of dates as numbers from 1 (the period's first day), each list
+    numbered once: the lines of a draft, and the sources of a line, share their dates."""
+
+    def __init__(self, period_start: date) -> None:
+        self._first = period_start.toordinal() - 1
+        self._known: dict[int, tuple[Sequence[date], list[int]]] = {}
+
+    def of(self, dates: Sequence[date]) -> list[int]:
+        found = self._known.get(id(dates))
+        if found is not None and found[0] is dates:
+            return found[1]
+        first = self._first
+        numbers = [day.toordinal() - first for day in dates]
+        self._known[id(dates)] = (dates, numbers)  # kept: the id is not reused meanwhile
+        return numbers
+
+
+def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None) -> str:
+    numbers = numbers or DayNumbers(period_start)
     series = []
     for s in line.daily:
-        first = period_start.toordinal() - 1
-        days = [day.toordinal() - first for day in s.dates]
-        quantities = [str(v.quantity) for v in s.values]
-        estimated = [n for n, v in zip(days, s.values, strict=True) if v.estimated]
-        disabled = [n for n, v in zip(days, s.values, strict=True) if not v.billed]
+        days, values = numbers.of(s.dates), s.values
+        kinds = set(values)  # a series repeats a few values
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
             "days": days,
-            "q": quantities,
-            "estimated": estimated,
+            "q": [str(v.quantity) for v in values],
+            "estimated": [n for n, v in zip(days, values, strict=True) if v.estimated]
+            if any(map(_ESTIMATED, kinds))
+            else [],
         }
-        if disabled:
-            entry["disabled"] = disabled
+        if not all(map(_BILLED, kinds)):
+            entry["disabled"] = [n for n, v in zip(days, values, strict=True) if not v.billed]
         series.append(entry)
     return orjson.dumps(series).decode()
+
+
+_ESTIMATED = attrgetter("estimated")
+_BILLED = attrgetter("billed")
 
 
 def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
@@ -145,7 +167,9 @@ def calculation_json(calc: Calculation, currency: str) -> dict[str, Any]:
     return body
 
 
-def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
+def stored_line(
+    line: Line, period_start: date, currency: str, numbers: DayNumbers | None = None
+) -> StoredLine:
     return StoredLine(
         contract_id=line.contract_id,
         service_code=line.service_code,
@@ -153,8 +177,8 @@ def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
         quantity=line.quantity,
         unit_price=line.unit_price,
         amount=line.amount,
-        sources=tuple(SourceAmount(s.module, s.metric, s.quantity) for s in line.sources),
-        daily=daily_json(line, period_start),
+        sources=tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
+        daily=daily_json(line, period_start, numbers),
         period_start=line.period_start,
         period_end=line.period_end,
         calculation="null"
@@ -164,12 +188,15 @@ def stored_line(line: Line, period_start: date, currency: str) -> StoredLine:
 
 
 def draft_content(draft: InvoiceDraft) -> Content:
+    numbers = DayNumbers(draft.period_start)
     return Content(
         subtotal=draft.subtotal,
         tax_rate=draft.tax_rate,
         tax=draft.tax,
         total=draft.total,
-        lines=tuple(stored_line(line, draft.period_start, draft.currency) for line in draft.lines),
+        lines=tuple(
+            stored_line(line, draft.period_start, draft.currency, numbers) for line in draft.lines
+        ),
     )
 
 

@@ -55,29 +55,51 @@ def usage_start(period: str) -> date:
     return parse_period(period)[0] - timedelta(days=MAX_CARRIED_DAYS)
 
 
+MAX_PAIRS = 100_000
+"""``offset=quantity`` texts a parser remembers: a run's companies repeat the same few."""
+
+
 class _Parser:
-    """Parses the aggregate's ``offset=quantity`` strings, sharing equal dates and decimals."""
+    """Parses the aggregate's ``offset=quantity`` strings, sharing equal dates and decimals
+    (and remembering the pairs it has met: most repeat from company to company)."""
 
     def __init__(self, period: str) -> None:
         self.first = usage_start(period)
         self.days: dict[str, date] = {}
         self.quantities: dict[str, Decimal] = {}
+        self.pairs: dict[str, tuple[date, Decimal]] = {}
+
+    def pair(self, text: str) -> tuple[date, Decimal]:
+        """The day and quantity of one ``offset=quantity``."""
+        found = self.pairs.get(text)
+        if found is not None:
+            return found
+        offset, _, quantity_text = text.partition("=")
+        day = self.days.get(offset)
+        if day is None:
+            day = self.days[offset] = self.first + timedelta(days=int(offset))
+        quantity = self.quantities.get(quantity_text)
+        if quantity is None:
+            # The unit table's scale (4 digits), whatever text the database gave.
+            quantity = self.quantities[quantity_text] = round_quantity(Decimal(quantity_text))
+        if len(self.pairs) < MAX_PAIRS:
+            self.pairs[text] = (day, quantity)
+        return day, quantity
 
     def usage(self, rows: UsageRows) -> Usage:
         usage: Usage = {}
-        days, quantities = self.days, self.quantities
+        known, pair = self.pairs.get, self.pair
         for code, module, metric, series in rows:
-            values = usage.setdefault(code, {}).setdefault((module, metric), {})
-            for pair in series.split(","):
-                offset, _, quantity_text = pair.partition("=")
-                day = days.get(offset)
-                if day is None:
-                    day = days[offset] = self.first + timedelta(days=int(offset))
-                quantity = quantities.get(quantity_text)
-                if quantity is None:
-                    # The unit table's scale (4 digits), whatever text the database gave.
-                    quantity = quantities[quantity_text] = round_quantity(Decimal(quantity_text))
-                prior = values.get(day)  # several orgs of the company report the source
+            pairs = [known(text) or pair(text) for text in series.split(",")]
+            sources = usage.setdefault(code, {})
+            values = dict(pairs)
+            if (module, metric) not in sources and len(values) == len(pairs):
+                sources[module, metric] = values  # the usual case: one row, each day once
+                continue
+            # Several orgs of the company report the source: their quantities add up.
+            values = sources.setdefault((module, metric), {})
+            for day, quantity in pairs:
+                prior = values.get(day)
                 values[day] = quantity if prior is None else prior + quantity
         return usage
 

@@ -273,3 +273,20 @@ def test_invalid_arguments() -> None:
         compute_line(terms("per_unit", "daily"), APRIL, 29, STANDARD, "EUR")
     with pytest.raises(ValueError):
         compute_line(terms("per_unit", "daily"), APRIL, 30, STANDARD, "XXX")
+
+
+@pytest.mark.parametrize("model", ["per_unit", "graduated", "volume"])
+def test_a_negative_quantity_that_is_not_raised_is_refused(model: str) -> None:
+    # per_unit prices the month's sum at once, but refuses what P refuses, as the tiers do
+    series = {SERVERS: {d: DailyValue(D(-1) if d.day == 3 else D(2)) for d in APRIL}}
+    with pytest.raises(ValueError, match="non-negative"):
+        compute_line(terms(model, "daily", D(-5)), APRIL, 30, series, "EUR")
+
+
+def test_a_negative_quantity_raised_to_the_minimum_is_priced() -> None:
+    series = {SERVERS: {d: DailyValue(D(-1) if d.day == 3 else D(2)) for d in APRIL}}
+    line = compute_line(terms("per_unit", "daily"), APRIL, 30, series, "EUR")
+    # 29 x 2 + 0 = 58 units: 1.9333 a day at 2.00 -> 3.87; the source keeps its own 57
+    assert (str(line.quantity), str(line.amount)) == ("1.9333", "3.87")
+    assert line.sources == (SourceQuantity("datto_rmm", "servers", D("1.9000")),)
+    assert line.calculation is not None and line.calculation.minimum_applied is False

@@ -29,6 +29,7 @@ from services.invoicing.documents.content import (
     Content,
     StoredLine,
     calculation_json,
+    draft_content,
     stored_line,
 )
 from services.invoicing.documents.corrections import correction
@@ -239,3 +240,31 @@ def test_a_minimum_and_a_volume_tier_are_named() -> None:
 def test_spread_adds_up_to_the_total() -> None:
     assert spread(D("1.00"), [D(1), D(1), D(1)], 3, 2) == [D("0.34"), D("0.33"), D("0.33")]
     assert spread(D("-0.02"), [D("-0.005"), D("-0.015")], 1, 2) == [D("-0.01"), D("-0.01")]
+
+
+def test_the_stored_daily_series_numbers_days_marks_estimates_and_disabled_days() -> None:
+    """Two lines share their days (numbered once per draft); a day the module missed is an
+    estimate, and the days before billing was enabled count 0 and are listed."""
+    contract = Contract(
+        "c-1", "Plan", "EUR", date(2026, 1, 1), None, (per_unit("1"), per_unit("2", "B"))
+    )
+    first_week = APRIL[:7]
+    usage = {
+        "RMM": {SERVERS: {day: D("3.0000") for day in first_week if day.day != 3}},
+        "B": {("m2", "x"): {day: D(1) for day in first_week}},
+    }
+    reported = {"datto_rmm": set(first_week) - {APRIL[2]}, "m2": set(first_week)}
+    enabled = {"datto_rmm": date(2026, 1, 1), "m2": APRIL[5]}
+    [draft] = compute_invoices("2026-04", [contract], D(0), usage, reported, enabled)
+
+    other, rmm = draft_content(draft).lines  # "B" sorts first
+
+    [series] = orjson.loads(rmm.daily)
+    assert series["days"] == list(range(1, 31))
+    # Apr 3 and 8-10 carry the last reported 3.0000; nothing to carry from Apr 11 on
+    assert series["q"] == ["3.0000"] * 10 + ["0"] * 20
+    assert series["estimated"] == [3, 8, 9, 10] and "disabled" not in series
+    [series] = orjson.loads(other.daily)
+    assert series["days"] == list(range(1, 31))
+    assert series["q"] == ["0"] * 5 + ["1"] * 5 + ["0"] * 20
+    assert series["estimated"] == [8, 9, 10] and series["disabled"] == [1, 2, 3, 4, 5]

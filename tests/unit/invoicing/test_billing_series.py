@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from services.invoicing.billing import DailyValue, fill_missing_days
+from services.invoicing.billing.series import filled_values
 
 D = Decimal
 
@@ -88,3 +89,29 @@ def test_late_record_replaces_the_estimate() -> None:
     values[date(2026, 4, 10)] = D(1)  # the late record; a day with a record is reported
     after = fill_missing_days(APRIL, module_days_without(date(2026, 4, 10)), values)
     assert after[date(2026, 4, 10)] == DailyValue(D(1), estimated=False)
+
+
+def test_filled_values_follow_the_days_and_equal_values_share_the_first_one() -> None:
+    """A reported day without a record counts ``0``; a later record of ``0.0000`` shows as
+    that same first value (the stored series repeats it as it was first made)."""
+    first, second, third = APRIL[:3]
+    values = {second: D("0.0000"), third: D("7.0000")}
+    reported = {first, second, third}
+
+    filled = filled_values([third, first, second], reported, values)
+
+    assert filled == [DailyValue(D(7)), DailyValue(D(0)), DailyValue(D(0))]
+    assert filled[2] is filled[1] and str(filled[2].quantity) == "0"
+    assert fill_missing_days([third, first, second], reported, values) == dict(
+        zip([third, first, second], filled, strict=True)
+    )
+
+
+def test_filled_values_keep_an_estimate_apart_from_an_equal_reported_value() -> None:
+    reported = module_days_without(date(2026, 4, 2))
+    values = {date(2026, 4, 1): D(7), date(2026, 4, 3): D(7)}
+
+    filled = filled_values(APRIL[:3], reported, values)
+
+    assert filled == [DailyValue(D(7)), DailyValue(D(7), True), DailyValue(D(7))]
+    assert filled[0] is filled[2] and filled[1] is not filled[0]

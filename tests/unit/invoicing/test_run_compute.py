@@ -77,3 +77,24 @@ def test_a_worker_unpickles_a_run_s_shared_terms_once_and_bills_each_batch() -> 
     assert compute._worker_run is cached
     compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, [("b", [])])
     assert compute._worker_run is not cached and compute._worker_run[0] == "run-2"
+
+
+def test_the_parser_adds_up_a_source_s_rows_and_repeated_days() -> None:
+    parser = compute._Parser("2026-01")  # offset 0 is 2025-12-29
+    rows = [
+        ("RMM", "datto_rmm", "servers", "3=2,4=1.5"),
+        ("RMM", "datto_rmm", "servers", "4=1,4=0.25"),  # another org of the company
+        ("RMM", "datto_rmm", "desktops", "3=2"),
+    ]
+    for _ in range(2):  # the second time from the pairs it remembers
+        usage = parser.usage(rows)
+        assert usage == {
+            "RMM": {
+                ("datto_rmm", "servers"): {
+                    date(2026, 1, 1): Decimal("2.0000"),
+                    date(2026, 1, 2): Decimal("2.7500"),
+                },
+                ("datto_rmm", "desktops"): {date(2026, 1, 1): Decimal("2.0000")},
+            }
+        }
+        assert str(usage["RMM"][("datto_rmm", "desktops")][date(2026, 1, 1)]) == "2.0000"
