@@ -83,7 +83,7 @@ async def record_unit_writes(
                 -old.quantity,
             )
     if dialect_of(session) == "postgresql":
-        await _add_moves(session, sorted(sums.items()))
+        await _add_moves(session, list(sums.items()))  # the statement orders the rows
         return
     rows = [
         dict(zip(KEY, key, strict=True))

@@ -39,8 +39,8 @@ async def load_resolver(
 ) -> Resolver:
     resolver = Resolver()
     org_list, metric_list = list(set(orgs)), list(set(metrics))
+    m = OrgMappingRow
     for part in chunks(org_list, KEY_CHUNK):
-        m = OrgMappingRow
         rows = await session.execute(
             rows_by_keys(
                 dialect_name(session),
@@ -142,15 +142,16 @@ async def record_usage(
         for r in latest.values()
     ]
 
+    c = _usage.c
+
     def newer_revision(stmt: Any) -> Any:
-        c, new = _usage.c, stmt.excluded
+        new = stmt.excluded
         return stmt.on_conflict_do_update(
             index_elements=["tenant_id", "module", "org_id", "metric", "day"],
             set_={"quantity": new.quantity, "revision": new.revision, "version": c.version + 1},
             where=c.revision < new.revision,
         )
 
-    c = _usage.c
     written = cast(
         list[UsageKeyed],
         await insert_rows(
