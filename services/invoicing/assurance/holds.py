@@ -4,7 +4,7 @@ drafts after each billing run, released with a note, and checked before posting.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -72,12 +72,15 @@ def _hold(row: InvoiceHoldRow) -> Hold:
     return Hold(_parsed(row.reasons), row.released_by, utc(row.released_at), row.note)
 
 
+LineFacts = list[tuple[str, str, Decimal]]
+"""A draft's lines as holds judge them: ``(line_id, service_code, quantity)``, in order."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Draft:
     company_id: str
     currency: str
-    lines: list[tuple[str, str, Decimal]]
-    """``(line_id, service_code, quantity)``"""
+    lines: LineFacts
 
 
 # Every read here is by an index and by ids: a billing run calls ``refresh_holds`` right
@@ -85,8 +88,10 @@ class _Draft:
 # and a join planned on that (each draft against every earlier invoice or line) takes minutes.
 
 
-async def _drafts(session: AsyncSession, tenant_id: str, period: str) -> dict[str, _Draft]:
-    """The period's regular drafts with their lines."""
+async def _drafts(
+    session: AsyncSession, tenant_id: str, period: str, known: Mapping[str, LineFacts]
+) -> dict[str, _Draft]:
+    """The period's regular drafts with their lines (read unless ``known``)."""
     found: dict[str, _Draft] = {}
     drafts = select(_i.id, _i.company_id, _i.currency).where(
         _i.tenant_id == tenant_id,
@@ -95,8 +100,8 @@ async def _drafts(session: AsyncSession, tenant_id: str, period: str) -> dict[st
         _i.status == InvoiceStatus.DRAFT,
     )
     for invoice_id, company_id, currency in await session.execute(drafts):
-        found[invoice_id] = _Draft(company_id, currency, [])
-    for part in chunks(list(found), ID_CHUNK):
+        found[invoice_id] = _Draft(company_id, currency, list(known.get(invoice_id, ())))
+    for part in chunks([i for i in found if i not in known], ID_CHUNK):
         query = (
             select(_l.invoice_id, _l.id, _l.service_code, _l.quantity)
             .where(_l.invoice_id.in_(part))
@@ -144,13 +149,18 @@ async def _history(
 
 
 async def refresh_holds(
-    session: AsyncSession, tenant_id: str, period: str, clock: Clock = utc_now
+    session: AsyncSession,
+    tenant_id: str,
+    period: str,
+    clock: Clock = utc_now,
+    known: Mapping[str, LineFacts] | None = None,
 ) -> None:
     """Holds every regular draft of the period that has an anomalous line, and lifts the
     holds that have none any more. A release stays while the anomalous lines keep their
-    quantities; when one changes the draft is held again."""
+    quantities; when one changes the draft is held again. ``known``: the lines of drafts
+    the caller just wrote (by invoice id), which need not be read again."""
     limits = (await tenant_settings(session, tenant_id)).thresholds
-    drafts = await _drafts(session, tenant_id, period)
+    drafts = await _drafts(session, tenant_id, period, known or {})
     history = await _history(session, tenant_id, period, drafts)
     existing = {
         row.invoice_id: row

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, Contract, compute_invoices, parse_period
-from services.invoicing.documents.content import Content, draft_content
+from services.invoicing.documents.content import Content, draft_content, line_rows
 from services.invoicing.runs.pickling import dumps
 from shared.collector import collector_paused
 from shared.money import round_quantity
@@ -33,6 +33,9 @@ day travels as its offset from :func:`usage_start` (an integer is cheaper to wri
 Billed = list[tuple[str, Content, str]]
 """(currency, content, fingerprint) per draft of one company"""
 Batch = list[tuple[str, UsageRows]]
+Live = dict[str, dict[str, tuple[str, str | None]]]
+"""company_id -> currency -> its invoice of the period before the run: (id, fingerprint),
+the fingerprint None when the invoice is posted"""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,63 @@ def bill_batch(
     ]
 
 
+class Computed(NamedTuple):
+    """One computed draft as the run writes it, prepared where it was billed."""
+
+    currency: str
+    fingerprint: str
+    totals: tuple[Decimal, Decimal, Decimal, Decimal]
+    """subtotal, tax rate, tax, total"""
+    invoice_id: str
+    """The draft's id: the live invoice's, or a new one."""
+    rows: list[tuple[Any, ...]] | None
+    """Its line rows (:func:`line_rows`); None when it is unchanged or the invoice posted."""
+    content: Content | None
+    """Only against a posted invoice: what its period computes now, for a correction."""
+
+
+def _totals(content: Content) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    return content.subtotal, content.tax_rate, content.tax, content.total
+
+
+def to_write(
+    invoice_id: str, content: Content, currency: str = "", fingerprint: str | None = None
+) -> Computed:
+    """``content`` with its line rows, to be written as the document ``invoice_id``."""
+    return Computed(
+        currency,
+        fingerprint or content.fingerprint(),
+        _totals(content),
+        invoice_id,
+        line_rows(invoice_id, content.lines),
+        None,
+    )
+
+
+def prepared(billed: Billed, live: dict[str, tuple[str, str | None]]) -> list[Computed]:
+    """A company's drafts against its ``live`` invoices (by currency): the line rows of
+    those to write, under the id they will have."""
+    out = []
+    for currency, content, fingerprint in billed:
+        invoice_id, stored = live.get(currency) or (str(uuid.uuid4()), "")
+        if stored is None:  # posted: a correction is worked out from the content
+            out.append(Computed(currency, fingerprint, _totals(content), invoice_id, None, content))
+        elif stored == fingerprint:  # a draft that stays as it is
+            out.append(Computed(currency, fingerprint, _totals(content), invoice_id, None, None))
+        else:
+            out.append(to_write(invoice_id, content, currency, fingerprint))
+    return out
+
+
+def prepare_batch(
+    terms: Terms, batch: Batch, live: Live, parser: _Parser | None = None
+) -> list[tuple[str, list[Computed]]]:
+    return [
+        (company_id, prepared(billed, live.get(company_id, {})))
+        for company_id, billed in bill_batch(terms, batch, parser)
+    ]
+
+
 @dataclass(frozen=True)
 class Shared:
     """The part of the terms every company of a run needs (sent with each batch, pickled
@@ -149,6 +209,7 @@ def _bill_in_worker(
     shared: bytes,
     contracts: dict[str, list[Contract]],
     tax_rates: dict[str, Decimal],
+    live: Live,
     batch: Batch,
 ) -> bytes:
     global _worker_run
@@ -157,9 +218,10 @@ def _bill_in_worker(
         _worker_run = (run_key, shared_terms, _Parser(shared_terms.period))
     _, terms, parser = _worker_run
     with collector_paused():
-        billed = bill_batch(
+        billed = prepare_batch(
             Terms(terms.period, contracts, tax_rates, terms.module_days, terms.enabled_from),
             batch,
+            live,
             parser,
         )
         # Pickled here, unpickled by :meth:`Biller.oldest` with the collector paused too
@@ -176,8 +238,9 @@ class Biller:
     each batch carries only its companies' contracts and tax rates, and the shared rest as
     bytes pickled once per run, which a worker unpickles when it meets a new run."""
 
-    def __init__(self, terms: Terms, pool: WorkerPool | None = None) -> None:
+    def __init__(self, terms: Terms, live: Live, pool: WorkerPool | None = None) -> None:
         self._terms = terms
+        self._live = live
         self._pool = pool
         self._key = uuid.uuid4().hex
         self._shared = (
@@ -198,25 +261,28 @@ class Biller:
         billed: asyncio.Future[Any]
         if self._pool is None:
             loop = asyncio.get_running_loop()
-            billed = loop.run_in_executor(None, bill_batch, self._terms, batch, self._parser)
+            billed = loop.run_in_executor(
+                None, prepare_batch, self._terms, batch, self._live, self._parser
+            )
         else:
-            contracts, rates = self._terms.contracts, self._terms.tax_rates
+            contracts, rates, live = self._terms.contracts, self._terms.tax_rates, self._live
             billed = self._pool.submit(
                 _bill_in_worker,
                 self._key,
                 self._shared,
                 {company: contracts[company] for company, _ in batch},
                 {company: rates[company] for company, _ in batch if company in rates},
+                {company: live[company] for company, _ in batch if company in live},
                 batch,
             )
         self._pending.append(billed)
 
-    async def oldest(self) -> list[tuple[str, Billed]]:
+    async def oldest(self) -> list[tuple[str, list[Computed]]]:
         billed = await self._pending.popleft()
         if self._pool is None:
-            return cast(list[tuple[str, Billed]], billed)
+            return cast(list[tuple[str, list[Computed]]], billed)
         with collector_paused():
-            return cast(list[tuple[str, Billed]], pickle.loads(billed))
+            return cast(list[tuple[str, list[Computed]]], pickle.loads(billed))
 
     @property
     def waiting(self) -> int:

@@ -15,17 +15,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.assurance.holds import refresh_holds
+from services.invoicing.assurance.holds import LineFacts, refresh_holds
 from services.invoicing.billing import parse_period
-from services.invoicing.documents.content import Content, StoredLine, parse_sources
+from services.invoicing.documents.content import (
+    LINE_COLUMNS,
+    Content,
+    StoredLine,
+    parse_sources,
+)
 from services.invoicing.documents.corrections import correction
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
-from services.invoicing.runs.compute import Batch, Billed, Biller, Terms, batches
+from services.invoicing.runs.compute import Batch, Biller, Computed, Live, Terms, batches
 from services.invoicing.runs.inputs import AGGREGATE_SETTINGS, load_terms, usage_read_ahead
 from services.invoicing.runs.writes import DocumentWriter, Target
 from shared.db import chunks, dialect_of
@@ -35,6 +41,7 @@ from shared.workers import WorkerPool
 
 _i = InvoiceRow.__table__.c
 POSTED = (InvoiceStatus.POSTED, InvoiceStatus.PAID)
+_HOLD_FACTS = itemgetter(*(LINE_COLUMNS.index(c) for c in ("id", "service_code", "quantity")))
 BATCH_COMPANIES = 100
 
 
@@ -76,6 +83,8 @@ class _Period:
     computed: set[tuple[str, str]] = field(default_factory=set)
     recheck: dict[str, Content | None] = field(default_factory=dict)
     """posted invoice id -> what its period computes now (None: nothing)"""
+    written: dict[str, LineFacts] = field(default_factory=dict)
+    """regular draft id -> the lines the run wrote for it, as its holds judge them"""
     created: int = 0
     updated: int = 0
 
@@ -138,22 +147,38 @@ async def _period_documents(session: AsyncSession, tenant_id: str, period: str) 
     return state
 
 
-def _apply(state: _Period, writer: DocumentWriter, company_id: str, billed: Billed) -> None:
+def _live(state: _Period) -> Live:
+    """The period's invoices as the billing sees them: per company and currency, the id and
+    (of a draft) the fingerprint."""
+    live: Live = defaultdict(dict)
+    for (company_id, currency), doc in state.live.items():
+        stored = doc.fingerprint if doc.status == InvoiceStatus.DRAFT else None
+        live[company_id][currency] = (doc.id, stored)
+    return dict(live)
+
+
+def _apply(
+    state: _Period, writer: DocumentWriter, company_id: str, computed: list[Computed]
+) -> None:
     """A company's computed drafts against its documents: create, refresh, leave alone, or
     (posted) recheck for a correction."""
-    for currency, content, fingerprint in billed:
-        key = (company_id, currency)
+    for draft in computed:
+        key = (company_id, draft.currency)
         state.computed.add(key)
         live = state.live.get(key)
+        if live is not None and live.status != InvoiceStatus.DRAFT:  # posted
+            if live.fingerprint != draft.fingerprint or live.id in state.corrected:
+                state.recheck[live.id] = draft.content
+            continue
         if live is None:
-            writer.create(Target(company_id, currency), content, fingerprint)
+            writer.add(Target(company_id, draft.currency), draft)
             state.created += 1
-        elif live.status == InvoiceStatus.DRAFT:
-            if live.fingerprint != fingerprint:
-                writer.refresh(live.id, InvoiceKind.INVOICE, content, fingerprint)
-                state.updated += 1
-        elif live.fingerprint != fingerprint or live.id in state.corrected:
-            state.recheck[live.id] = content
+        elif live.fingerprint != draft.fingerprint:
+            writer.replace(InvoiceKind.INVOICE, draft)
+            state.updated += 1
+        else:
+            continue
+        state.written[draft.invoice_id] = list(map(_HOLD_FACTS, draft.rows or ()))
 
 
 async def _invoiced_lines(
@@ -289,7 +314,7 @@ async def run_billing(
         and pool.size > 1
         and len(terms.contracts) >= parallel_from
     )
-    biller = Biller(terms, pool if parallel else None)
+    biller = Biller(terms, _live(state), pool if parallel else None)
     try:
         await _bill(session, tenant_id, terms, state, writer, biller, progress or Progress())
     finally:
@@ -305,7 +330,7 @@ async def run_billing(
         await _correct(session, state, writer) if state.recheck or state.open_corrections else 0
     )
     await writer.flush()
-    await refresh_holds(session, tenant_id, period)
+    await refresh_holds(session, tenant_id, period, known=state.written)
     run = BillingRunRow(
         id=run_id or str(uuid.uuid4()),
         tenant_id=tenant_id,

@@ -16,9 +16,10 @@ import orjson
 from sqlalchemy import JSON, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.documents.content import LINE_COLUMNS, Content, line_rows
+from services.invoicing.documents.content import LINE_COLUMNS, Content
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
+from services.invoicing.runs.compute import Computed, to_write
 from shared.db import chunks
 
 _invoices = cast(Table, InvoiceRow.__table__)
@@ -48,12 +49,16 @@ class DocumentWriter:
     _deleted: list[str] = field(default_factory=list)
     _lines: list[tuple[Any, ...]] = field(default_factory=list)
 
-    def create(self, target: Target, content: Content, fingerprint: str | None = None) -> str:
-        """``fingerprint``: the content's, when already known."""
+    def create(self, target: Target, content: Content) -> str:
         invoice_id = str(uuid.uuid4())
+        self.add(target, to_write(invoice_id, content))
+        return invoice_id
+
+    def add(self, target: Target, draft: Computed) -> None:
+        """A new document: ``draft`` with its rows under its id."""
         self._created.append(
             {
-                "id": invoice_id,
+                "id": draft.invoice_id,
                 "tenant_id": self.tenant_id,
                 "company_id": target.company_id,
                 "period": self.period,
@@ -62,7 +67,7 @@ class DocumentWriter:
                 "corrects": target.corrects,
                 "status": InvoiceStatus.DRAFT,
                 "number": None,
-                **self._totals(content, fingerprint),
+                **self._totals(draft),
                 "created_at": self.now,
                 "updated_at": self.now,
                 "posted_at": None,
@@ -71,34 +76,31 @@ class DocumentWriter:
                 "parties": None,
             }
         )
-        self._lines.extend(line_rows(invoice_id, content.lines))
-        return invoice_id
+        self._lines.extend(draft.rows or ())
 
-    def refresh(
-        self, invoice_id: str, kind: InvoiceKind, content: Content, fingerprint: str | None = None
-    ) -> None:
+    def refresh(self, invoice_id: str, kind: InvoiceKind, content: Content) -> None:
+        self.replace(kind, to_write(invoice_id, content))
+
+    def replace(self, kind: InvoiceKind, draft: Computed) -> None:
+        """The draft ``draft.invoice_id`` gets ``draft``'s totals and rows."""
         self._refreshed.append(
-            {
-                "b_id": invoice_id,
-                "kind": kind,
-                **self._totals(content, fingerprint),
-                "updated_at": self.now,
-            }
+            {"b_id": draft.invoice_id, "kind": kind, **self._totals(draft), "updated_at": self.now}
         )
-        self._lines.extend(line_rows(invoice_id, content.lines))
+        self._lines.extend(draft.rows or ())
 
     def delete(self, invoice_id: str) -> None:
         self._deleted.append(invoice_id)
 
     @staticmethod
-    def _totals(content: Content, fingerprint: str | None) -> dict[str, Any]:
+    def _totals(draft: Computed) -> dict[str, Any]:
+        subtotal, tax_rate, tax, total = draft.totals
         return {
-            "subtotal": content.subtotal,
-            "tax_rate": content.tax_rate,
-            "tax": content.tax,
-            "total": content.total,
-            "balance": content.total,
-            "fingerprint": fingerprint or content.fingerprint(),
+            "subtotal": subtotal,
+            "tax_rate": tax_rate,
+            "tax": tax,
+            "total": total,
+            "balance": total,
+            "fingerprint": draft.fingerprint,
         }
 
     async def flush_if_full(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from services.invoicing import billing
 from services.invoicing.billing import Contract, Pricing, ServiceTerms, Tier
-from services.invoicing.documents.content import Content, SourceAmount, StoredLine
+from services.invoicing.documents.content import Content, SourceAmount, StoredLine, line_rows
 from services.invoicing.runs import compute
 from services.invoicing.runs.pickling import COMPACT, dumps
 
@@ -50,13 +51,15 @@ def test_the_billing_math_has_no_pickling_code() -> None:
 async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[threading.Thread] = []
 
-    def bill_batch(terms: compute.Terms, batch: compute.Batch, parser: Any) -> list[Any]:
+    def prepare_batch(
+        terms: compute.Terms, batch: compute.Batch, live: compute.Live, parser: Any
+    ) -> list[Any]:
         threads.append(threading.current_thread())
         return [(company, []) for company, _ in batch]
 
-    monkeypatch.setattr(compute, "bill_batch", bill_batch)
+    monkeypatch.setattr(compute, "prepare_batch", prepare_batch)
     terms = compute.Terms("2026-01", {"a": [CONTRACT], "b": [CONTRACT]}, {}, {}, {})
-    biller = compute.Biller(terms)
+    biller = compute.Biller(terms, {})
     biller.send([("a", [])])
     biller.send([("b", [])])
     assert biller.busy and biller.waiting == 2
@@ -68,14 +71,14 @@ async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.Monk
 def test_a_worker_unpickles_a_run_s_shared_terms_once_and_bills_each_batch() -> None:
     shared = dumps(compute.Shared("2026-01", {}, {}))
     billed = pickle.loads(
-        compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, [("a", [])])
+        compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, {}, [("a", [])])
     )
     assert [company for company, _ in billed] == ["a"]
     cached = compute._worker_run
     assert cached is not None and cached[0] == "run-1"
-    compute._bill_in_worker("run-1", shared, {"b": [CONTRACT]}, {}, [("b", [])])
+    compute._bill_in_worker("run-1", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])])
     assert compute._worker_run is cached
-    compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, [("b", [])])
+    compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])])
     assert compute._worker_run is not cached and compute._worker_run[0] == "run-2"
 
 
@@ -98,3 +101,21 @@ def test_the_parser_adds_up_a_source_s_rows_and_repeated_days() -> None:
             }
         }
         assert str(usage["RMM"][("datto_rmm", "desktops")][date(2026, 1, 1)]) == "2.0000"
+
+
+def test_drafts_are_prepared_for_writing_against_the_period_s_invoices() -> None:
+    fingerprint = CONTENT.fingerprint()
+    one, two, three = (str(uuid.uuid4()) for _ in range(3))
+    billed = [("EUR", CONTENT, fingerprint), ("USD", CONTENT, fingerprint)]
+    new, usd = compute.prepared(billed, {})
+    assert new.rows == line_rows(new.invoice_id, CONTENT.lines) and new.content is None
+    assert new.totals == (Decimal(6), Decimal("0.19"), Decimal("1.14"), Decimal("7.14"))
+    assert new.invoice_id != usd.invoice_id  # each new draft its own id
+
+    unchanged, changed = compute.prepared(billed, {"EUR": (one, fingerprint), "USD": (two, "x")})
+    assert (unchanged.invoice_id, unchanged.rows, unchanged.content) == (one, None, None)
+    assert changed.invoice_id == two and changed.rows == line_rows(two, CONTENT.lines)
+    assert changed.fingerprint == fingerprint
+
+    [posted] = compute.prepared(billed[:1], {"EUR": (three, None)})
+    assert (posted.invoice_id, posted.rows, posted.content) == (three, None, CONTENT)
