@@ -17,7 +17,7 @@ import orjson
 import pytest
 from alembic import command
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.invoicing.documents import payments, posting, queries, voiding
 from services.invoicing.documents.exports import files
@@ -36,6 +36,8 @@ from services.invoicing.models import (
     ModuleBillingRow,
     UnitRow,
 )
+from services.invoicing.runs.compute import Terms
+from services.invoicing.runs.inputs import load_terms
 from services.invoicing.runs.service import run_billing
 from services.invoicing.units.service import NO_SERVICE
 from shared.db import create_all, create_engine, is_sqlite, session_factory, sqlite_url
@@ -94,6 +96,23 @@ def _contracts(companies: list[str]) -> list[Any]:
                     minimum_units=Decimal(2) if code == "datto_rmm" else Decimal(0),
                 )
             )
+        if i % 5 == 0:  # amended from the 10th: RMM dearer, backup graduated
+            for position, (code, price) in enumerate([("datto_rmm", "2.5"), ("datto_bcdr", "1")]):
+                rows.append(
+                    ContractServiceRow(
+                        id=str(uuid.uuid5(uuid.UUID(contract_id), f"{code}/amended")),
+                        contract_id=contract_id,
+                        position=position,
+                        service_code=code,
+                        name=f"Service {code}",
+                        unit_price=Decimal(price),
+                        counting_basis="daily",
+                        pricing_model="graduated" if position else "per_unit",
+                        tiers=GRADUATED if position else [],
+                        minimum_units=Decimal(0),
+                        effective_from=date(2026, 3, 10),
+                    )
+                )
     return rows
 
 
@@ -222,6 +241,53 @@ async def test_postgresql_and_sqlite_runs_bill_the_same(
     assert any(s["estimated"] == [9, 10] for series in estimated for s in series)
 
 
+async def _empty(url: str) -> AsyncEngine:
+    """An engine on the module's database with the schema made and no rows."""
+    engine = create_engine(url, SCHEMA)
+    if is_sqlite(url):
+        await create_all(engine, Base.metadata)
+    else:
+        await asyncio.to_thread(command.upgrade, alembic_config("invoicing", url), "head")
+        async with engine.begin() as connection:
+            tables = ", ".join(t.fullname for t in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    return engine
+
+
+async def _terms(url: str, companies: list[str]) -> Terms:
+    engine = await _empty(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            session.add_all(_reference_rows(companies) + _contracts(companies))
+            await session.flush()
+            return await load_terms(session, TENANT, PERIOD)
+    finally:
+        await engine.dispose()
+
+
+async def test_postgresql_and_sqlite_read_the_same_contract_terms(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL lists each contract version's services as one JSON text; SQLite reads
+    them row by row. Both give the same contracts, services in their order, amendments."""
+    companies = _companies(7)
+    on_postgresql = await _terms(fresh_database_url, companies)
+    on_sqlite = await _terms(sqlite_url(tmp_path, "invoicing"), companies)
+    # repr: the decimals with their digits too (a line's unit price is printed as read)
+    assert sorted(map(repr, on_postgresql.contracts.items())) == sorted(
+        map(repr, on_sqlite.contracts.items())
+    )
+    [first] = on_postgresql.contracts[companies[0]]
+    assert [s.service_code for s in first.services] == [*MODULES, "UNUSED"]
+    [amended] = first.amendments
+    assert amended.effective_from == date(2026, 3, 10)
+    assert [(s.service_code, s.pricing.unit_price) for s in amended.services] == [
+        ("datto_rmm", Decimal("2.5")),
+        ("datto_bcdr", Decimal(1)),
+    ]
+    assert amended.services[1].pricing.tiers[0].unit_price == Decimal(3)
+
+
 class _RecordingOutbox:
     def __init__(self) -> None:
         self.events: list[Event] = []
@@ -233,14 +299,7 @@ class _RecordingOutbox:
 async def _lifecycle(url: str, companies: list[str]) -> list[Any]:
     """Bills the period, then posts, pays and voids through the document use cases; answers
     what every step left, comparable across databases."""
-    engine = create_engine(url, SCHEMA)
-    if is_sqlite(url):
-        await create_all(engine, Base.metadata)
-    else:
-        await asyncio.to_thread(command.upgrade, alembic_config("invoicing", url), "head")
-        async with engine.begin() as connection:  # the module's database: start empty
-            tables = ", ".join(t.fullname for t in Base.metadata.sorted_tables)
-            await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    engine = await _empty(url)
     sessions = session_factory(engine)
     defaults = SellerDefaults("Seller", 30)
     outbox = _RecordingOutbox()

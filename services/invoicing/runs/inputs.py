@@ -8,9 +8,22 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Executable, Integer, String, Text, cast, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    String,
+    Text,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.invoicing.billing import (
@@ -40,51 +53,105 @@ larger sort memory keeps its sort off the disk."""
 _u = UnitRow.__table__.c
 
 
-async def _contracts(
-    session: AsyncSession, tenant_id: str, start: date, end: date
-) -> dict[str, list[Contract]]:
-    c, s = ContractRow.__table__.c, ContractServiceRow.__table__.c
-    active = (
+def _active(tenant_id: str, start: date, end: date) -> tuple[ColumnElement[bool], ...]:
+    c = ContractRow.__table__.c
+    return (
         c.tenant_id == tenant_id,
         c.start_date <= end,
         or_(c.end_date.is_(None), c.end_date >= start),
     )
-    terms: dict[str, dict[date | None, list[ServiceTerms]]] = defaultdict(dict)
-    services = (
-        select(
-            s.contract_id,
-            s.effective_from,
-            s.service_code,
-            s.name,
-            s.pricing_model,
-            s.unit_price,
-            cast(s.tiers, Text),  # parsed once per distinct service, below
-            s.counting_basis,
-            s.minimum_units,
+
+
+class _Services:
+    """Contracts of one plan share their services: one object each, made (its tiers parsed)
+    once per distinct stored service, and sent to the billing workers once."""
+
+    def __init__(self) -> None:
+        self._pricings = Pricings()
+        self._made: dict[tuple[Any, ...], ServiceTerms] = {}
+        self._lists: dict[str, list[ServiceTerms]] = {}
+
+    def of(self, stored: tuple[Any, ...]) -> ServiceTerms:
+        """``stored``: code, name, model, unit price, tiers (JSON text), counting basis,
+        minimum units."""
+        service = self._made.get(stored)
+        if service is None:
+            code, name, model, price, tiers, basis, minimum = stored
+            pricing = self._pricings(model, price, json.loads(tiers) if tiers else [])
+            service = self._made[stored] = ServiceTerms(code, name, pricing, basis, minimum)
+        return service
+
+    def listed(self, text: str) -> list[ServiceTerms]:
+        """The services of a JSON list of stored services (decimals as strings), each list
+        parsed once: the contract versions of one plan list the same."""
+        found = self._lists.get(text)
+        if found is None:
+            found = self._lists[text] = [
+                self.of((code, name, model, _decimal(price), tiers, basis, _decimal(minimum)))
+                for code, name, model, price, tiers, basis, minimum in json.loads(text)
+            ]
+        return found
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+async def _services(
+    session: AsyncSession, tenant_id: str, start: date, end: date
+) -> dict[str, dict[date | None, list[ServiceTerms]]]:
+    """contract_id -> version (its first day, None: the first) -> its services in order."""
+    c, s = ContractRow.__table__.c, ContractServiceRow.__table__.c
+    stored = [
+        s.service_code,
+        s.name,
+        s.pricing_model,
+        s.unit_price,
+        cast(s.tiers, Text),
+        s.counting_basis,
+        s.minimum_units,
+    ]
+    postgresql = dialect_of(session) == "postgresql"
+    if postgresql:
+        # A large tenant has hundreds of thousands of services: PostgreSQL lists each
+        # contract version's as one JSON text (decimals with their stored digits), and the
+        # versions of one plan, equal texts, are parsed once.
+        decimals = (s.unit_price, s.minimum_units)
+        as_text = [cast(v, Text) if v in decimals else v for v in stored]
+        listed = func.json_agg(aggregate_order_by(func.json_build_array(*as_text), s.position))
+        query = (
+            select(s.contract_id, s.effective_from, cast(listed, Text))
+            .group_by(s.contract_id, s.effective_from)
+            .order_by(s.contract_id, s.effective_from)
         )
-        .join(ContractRow.__table__, c.id == s.contract_id)
-        .where(*active)
-        .order_by(s.contract_id, s.effective_from, s.position)
+    else:
+        query = select(s.contract_id, s.effective_from, *stored).order_by(
+            s.contract_id, s.effective_from, s.position
+        )
+    query = query.join(ContractRow.__table__, c.id == s.contract_id).where(
+        *_active(tenant_id, start, end)
     )
-    pricings = Pricings()
-    shared: dict[tuple[Any, ...], ServiceTerms] = {}
-    # Streamed: a large tenant has hundreds of thousands of rows, which held at once would
-    # double the run's peak memory for a moment.
-    result = await session.stream(services.execution_options(yield_per=STREAM_ROWS))
+    terms: dict[str, dict[date | None, list[ServiceTerms]]] = defaultdict(dict)
+    made = _Services()
+    # Streamed: held at once, a large tenant's services would raise the run's peak memory.
+    result = await session.stream(query.execution_options(yield_per=STREAM_ROWS))
     async for part in result.partitions():
-        for contract_id, since, *stored in part:
-            # Contracts of one plan share their services: one object each, made (its tiers
-            # parsed) once per distinct stored service, and sent to the billing workers once.
-            key = tuple(stored)
-            service = shared.get(key)
-            if service is None:
-                code, name, model, price, tiers, basis, minimum = stored
-                pricing = pricings(model, price, json.loads(tiers) if tiers else [])
-                service = shared[key] = ServiceTerms(code, name, pricing, basis, minimum)
-            terms[contract_id].setdefault(since, []).append(service)
+        for contract_id, since, *values in part:
+            if postgresql:
+                terms[contract_id][since] = made.listed(values[0])
+            else:
+                terms[contract_id].setdefault(since, []).append(made.of(tuple(values)))
+    return terms
+
+
+async def _contracts(
+    session: AsyncSession, tenant_id: str, start: date, end: date
+) -> dict[str, list[Contract]]:
+    c = ContractRow.__table__.c
+    terms = await _services(session, tenant_id, start, end)
     by_company: dict[str, list[Contract]] = defaultdict(list)
     contracts = select(c.id, c.company_id, c.name, c.currency, c.start_date, c.end_date).where(
-        *active
+        *_active(tenant_id, start, end)
     )
     for contract_id, company_id, name, currency, start_date, end_date in await session.execute(
         contracts
