@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.invoicing.assurance.anomaly import BASELINE_PERIODS, Reason, reasons, still_released
 from services.invoicing.assurance.models import InvoiceHoldRow
 from services.invoicing.assurance.tenant_settings import tenant_settings
+from services.invoicing.documents.content import LineFacts
 from services.invoicing.documents.formatting import quantity, utc
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.documents.queries import load_invoice
@@ -70,10 +71,6 @@ def _parsed(stored: Sequence[dict[str, Any]]) -> list[Reason]:
 
 def _hold(row: InvoiceHoldRow) -> Hold:
     return Hold(_parsed(row.reasons), row.released_by, utc(row.released_at), row.note)
-
-
-LineFacts = list[tuple[str, str, Decimal]]
-"""A draft's lines as holds judge them: ``(line_id, service_code, quantity)``, in order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -245,6 +245,14 @@ LINE_COLUMNS = (
     "calculation",
 )
 """The columns of :func:`line_rows`, in order."""
+LineFacts = list[tuple[str, str, Decimal]]
+"""A draft's lines as its holds judge them: ``(line_id, service_code, quantity)``."""
+_FACTS = itemgetter(*(LINE_COLUMNS.index(c) for c in ("id", "service_code", "quantity")))
+
+
+def line_facts(rows: Sequence[tuple[Any, ...]]) -> LineFacts:
+    """Of rows of :func:`line_rows`: what holds judge."""
+    return list(map(_FACTS, rows))
 
 
 def line_id(

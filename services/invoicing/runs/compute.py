@@ -19,10 +19,17 @@ from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, Contract, compute_invoices, parse_period
-from services.invoicing.documents.content import Content, draft_content, line_rows
+from services.invoicing.documents.content import (
+    Content,
+    LineFacts,
+    draft_content,
+    line_facts,
+    line_rows,
+)
 from services.invoicing.runs.pickling import dumps
 from shared.collector import collector_paused
 from shared.money import round_quantity
+from shared.pg_copy import copy_text
 from shared.workers import WorkerPool
 
 Usage = dict[str, dict[tuple[str, str], dict[date, Decimal]]]
@@ -142,8 +149,11 @@ class Computed(NamedTuple):
     """subtotal, tax rate, tax, total"""
     invoice_id: str
     """The draft's id: the live invoice's, or a new one."""
-    rows: list[tuple[Any, ...]] | None
-    """Its line rows (:func:`line_rows`); None when it is unchanged or the invoice posted."""
+    rows: list[tuple[Any, ...]] | bytes | None
+    """Its line rows (:func:`line_rows`), or for PostgreSQL their COPY text; None when it is
+    unchanged or the invoice posted."""
+    facts: LineFacts
+    """Of the rows: what holds judge."""
     content: Content | None
     """Only against a posted invoice: what its period computes now, for a correction."""
 
@@ -153,39 +163,49 @@ def _totals(content: Content) -> tuple[Decimal, Decimal, Decimal, Decimal]:
 
 
 def to_write(
-    invoice_id: str, content: Content, currency: str = "", fingerprint: str | None = None
+    invoice_id: str,
+    content: Content,
+    currency: str = "",
+    fingerprint: str | None = None,
+    encode: bool = False,
 ) -> Computed:
-    """``content`` with its line rows, to be written as the document ``invoice_id``."""
+    """``content`` with its line rows (``encode``: as COPY text), to be written as the
+    document ``invoice_id``."""
+    rows = line_rows(invoice_id, content.lines)
     return Computed(
         currency,
         fingerprint or content.fingerprint(),
         _totals(content),
         invoice_id,
-        line_rows(invoice_id, content.lines),
+        copy_text(rows) if encode else rows,
+        line_facts(rows),
         None,
     )
 
 
-def prepared(billed: Billed, live: dict[str, tuple[str, str | None]]) -> list[Computed]:
+def prepared(
+    billed: Billed, live: dict[str, tuple[str, str | None]], encode: bool = False
+) -> list[Computed]:
     """A company's drafts against its ``live`` invoices (by currency): the line rows of
     those to write, under the id they will have."""
     out = []
     for currency, content, fingerprint in billed:
         invoice_id, stored = live.get(currency) or (str(uuid.uuid4()), "")
-        if stored is None:  # posted: a correction is worked out from the content
-            out.append(Computed(currency, fingerprint, _totals(content), invoice_id, None, content))
-        elif stored == fingerprint:  # a draft that stays as it is
-            out.append(Computed(currency, fingerprint, _totals(content), invoice_id, None, None))
+        if stored is None or stored == fingerprint:  # posted, or a draft that stays
+            posted = content if stored is None else None  # a correction is worked out
+            out.append(
+                Computed(currency, fingerprint, _totals(content), invoice_id, None, [], posted)
+            )
         else:
-            out.append(to_write(invoice_id, content, currency, fingerprint))
+            out.append(to_write(invoice_id, content, currency, fingerprint, encode))
     return out
 
 
 def prepare_batch(
-    terms: Terms, batch: Batch, live: Live, parser: _Parser | None = None
+    terms: Terms, batch: Batch, live: Live, parser: _Parser | None = None, encode: bool = False
 ) -> list[tuple[str, list[Computed]]]:
     return [
-        (company_id, prepared(billed, live.get(company_id, {})))
+        (company_id, prepared(billed, live.get(company_id, {}), encode))
         for company_id, billed in bill_batch(terms, batch, parser)
     ]
 
@@ -211,6 +231,7 @@ def _bill_in_worker(
     tax_rates: dict[str, Decimal],
     live: Live,
     batch: Batch,
+    encode: bool,
 ) -> bytes:
     global _worker_run
     if _worker_run is None or _worker_run[0] != run_key:
@@ -223,6 +244,7 @@ def _bill_in_worker(
             batch,
             live,
             parser,
+            encode,
         )
         # Pickled here, unpickled by :meth:`Biller.oldest` with the collector paused too
         # (the pool would unpickle it in a thread of its own, collector running).
@@ -235,12 +257,16 @@ class Biller:
     batches in the order they were sent.
 
     A long-lived pool's workers serve many runs, so a run's terms travel with its batches:
-    each batch carries only its companies' contracts and tax rates, and the shared rest as
-    bytes pickled once per run, which a worker unpickles when it meets a new run."""
+    each batch carries only its companies' contracts, tax rates and invoices of the period,
+    and the shared rest as bytes pickled once per run, which a worker unpickles when it meets
+    a new run. What comes back is ready to write (``encode``: line rows as COPY text)."""
 
-    def __init__(self, terms: Terms, live: Live, pool: WorkerPool | None = None) -> None:
+    def __init__(
+        self, terms: Terms, live: Live, pool: WorkerPool | None = None, encode: bool = False
+    ) -> None:
         self._terms = terms
         self._live = live
+        self._encode = encode
         self._pool = pool
         self._key = uuid.uuid4().hex
         self._shared = (
@@ -262,7 +288,7 @@ class Biller:
         if self._pool is None:
             loop = asyncio.get_running_loop()
             billed = loop.run_in_executor(
-                None, prepare_batch, self._terms, batch, self._live, self._parser
+                None, prepare_batch, self._terms, batch, self._live, self._parser, self._encode
             )
         else:
             contracts, rates, live = self._terms.contracts, self._terms.tax_rates, self._live
@@ -274,6 +300,7 @@ class Biller:
                 {company: rates[company] for company, _ in batch if company in rates},
                 {company: live[company] for company, _ in batch if company in live},
                 batch,
+                self._encode,
             )
         self._pending.append(billed)
 

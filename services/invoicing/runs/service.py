@@ -15,19 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from operator import itemgetter
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoicing.assurance.holds import LineFacts, refresh_holds
+from services.invoicing.assurance.holds import refresh_holds
 from services.invoicing.billing import parse_period
-from services.invoicing.documents.content import (
-    LINE_COLUMNS,
-    Content,
-    StoredLine,
-    parse_sources,
-)
+from services.invoicing.documents.content import Content, LineFacts, StoredLine, parse_sources
 from services.invoicing.documents.corrections import correction
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import BillingRunRow, InvoiceLineRow, InvoiceRow
@@ -41,7 +35,6 @@ from shared.workers import WorkerPool
 
 _i = InvoiceRow.__table__.c
 POSTED = (InvoiceStatus.POSTED, InvoiceStatus.PAID)
-_HOLD_FACTS = itemgetter(*(LINE_COLUMNS.index(c) for c in ("id", "service_code", "quantity")))
 BATCH_COMPANIES = 100
 
 
@@ -178,7 +171,7 @@ def _apply(
             state.updated += 1
         else:
             continue
-        state.written[draft.invoice_id] = list(map(_HOLD_FACTS, draft.rows or ()))
+        state.written[draft.invoice_id] = draft.facts
 
 
 async def _invoiced_lines(
@@ -314,7 +307,8 @@ async def run_billing(
         and pool.size > 1
         and len(terms.contracts) >= parallel_from
     )
-    biller = Biller(terms, _live(state), pool if parallel else None)
+    encode = dialect_of(session) == "postgresql"  # line rows as COPY text
+    biller = Biller(terms, _live(state), pool if parallel else None, encode)
     try:
         await _bill(session, tenant_id, terms, state, writer, biller, progress or Progress())
     finally:

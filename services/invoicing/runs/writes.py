@@ -20,7 +20,8 @@ from services.invoicing.documents.content import LINE_COLUMNS, Content
 from services.invoicing.documents.lifecycle import InvoiceKind, InvoiceStatus
 from services.invoicing.models import InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.compute import Computed, to_write
-from shared.db import chunks
+from shared.db import chunks, dialect_of
+from shared.pg_copy import copy_text, copy_to_table
 
 _invoices = cast(Table, InvoiceRow.__table__)
 _lines = cast(Table, InvoiceLineRow.__table__)
@@ -48,6 +49,10 @@ class DocumentWriter:
     _refreshed: list[dict[str, Any]] = field(default_factory=list)
     _deleted: list[str] = field(default_factory=list)
     _lines: list[tuple[Any, ...]] = field(default_factory=list)
+    _copied: list[bytes] = field(default_factory=list)
+    """line rows as COPY text (PostgreSQL)"""
+    _count: int = 0
+    """lines waiting"""
 
     def create(self, target: Target, content: Content) -> str:
         invoice_id = str(uuid.uuid4())
@@ -76,7 +81,7 @@ class DocumentWriter:
                 "parties": None,
             }
         )
-        self._lines.extend(draft.rows or ())
+        self._add_lines(draft)
 
     def refresh(self, invoice_id: str, kind: InvoiceKind, content: Content) -> None:
         self.replace(kind, to_write(invoice_id, content))
@@ -86,7 +91,15 @@ class DocumentWriter:
         self._refreshed.append(
             {"b_id": draft.invoice_id, "kind": kind, **self._totals(draft), "updated_at": self.now}
         )
-        self._lines.extend(draft.rows or ())
+        self._add_lines(draft)
+
+    def _add_lines(self, draft: Computed) -> None:
+        if isinstance(draft.rows, bytes):
+            self._copied.append(draft.rows)
+            self._count += draft.rows.count(b"\n")
+        elif draft.rows:
+            self._lines.extend(draft.rows)
+            self._count += len(draft.rows)
 
     def delete(self, invoice_id: str) -> None:
         self._deleted.append(invoice_id)
@@ -104,7 +117,7 @@ class DocumentWriter:
         }
 
     async def flush_if_full(self) -> None:
-        if len(self._lines) >= LINES_PER_FLUSH:
+        if self._count >= LINES_PER_FLUSH:
             await self.flush()
 
     async def flush(self) -> None:
@@ -134,8 +147,16 @@ class DocumentWriter:
             await self._insert(
                 _invoices, columns, [tuple(row[c] for c in columns) for row in self._created]
             )
-        await self._insert(_lines, list(LINE_COLUMNS), self._lines)
-        self._created, self._refreshed, self._deleted, self._lines = [], [], [], []
+        if dialect_of(session) == "postgresql":
+            # COPY, in this transaction: an order of magnitude faster than multi-row INSERTs
+            # for the hundreds of thousands of lines a large run writes.
+            text = b"".join([*self._copied, copy_text(self._lines)])
+            await copy_to_table(session, _lines, LINE_COLUMNS, text)
+        else:
+            assert not self._copied, "COPY text is for PostgreSQL"
+            await self._insert(_lines, list(LINE_COLUMNS), self._lines)
+        self._created, self._refreshed, self._deleted = [], [], []
+        self._lines, self._copied, self._count = [], [], 0
 
     async def _insert(self, table: Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

@@ -18,6 +18,7 @@ from services.invoicing.billing import Contract, Pricing, ServiceTerms, Tier
 from services.invoicing.documents.content import Content, SourceAmount, StoredLine, line_rows
 from services.invoicing.runs import compute
 from services.invoicing.runs.pickling import COMPACT, dumps
+from shared.pg_copy import copy_text
 
 TIERED = Pricing("graduated", Decimal(0), (Tier(Decimal(10), Decimal("3")), Tier(None, Decimal(1))))
 SERVICE = ServiceTerms("RMM", "RMM devices", TIERED, "monthly_peak", Decimal(2))
@@ -52,7 +53,7 @@ async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.Monk
     threads: list[threading.Thread] = []
 
     def prepare_batch(
-        terms: compute.Terms, batch: compute.Batch, live: compute.Live, parser: Any
+        terms: compute.Terms, batch: compute.Batch, live: compute.Live, parser: Any, encode: bool
     ) -> list[Any]:
         threads.append(threading.current_thread())
         return [(company, []) for company, _ in batch]
@@ -71,14 +72,14 @@ async def test_a_run_without_the_pool_bills_in_a_thread(monkeypatch: pytest.Monk
 def test_a_worker_unpickles_a_run_s_shared_terms_once_and_bills_each_batch() -> None:
     shared = dumps(compute.Shared("2026-01", {}, {}))
     billed = pickle.loads(
-        compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, {}, [("a", [])])
+        compute._bill_in_worker("run-1", shared, {"a": [CONTRACT]}, {}, {}, [("a", [])], False)
     )
     assert [company for company, _ in billed] == ["a"]
     cached = compute._worker_run
     assert cached is not None and cached[0] == "run-1"
-    compute._bill_in_worker("run-1", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])])
+    compute._bill_in_worker("run-1", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])], False)
     assert compute._worker_run is cached
-    compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])])
+    compute._bill_in_worker("run-2", shared, {"b": [CONTRACT]}, {}, {}, [("b", [])], False)
     assert compute._worker_run is not cached and compute._worker_run[0] == "run-2"
 
 
@@ -116,6 +117,10 @@ def test_drafts_are_prepared_for_writing_against_the_period_s_invoices() -> None
     assert (unchanged.invoice_id, unchanged.rows, unchanged.content) == (one, None, None)
     assert changed.invoice_id == two and changed.rows == line_rows(two, CONTENT.lines)
     assert changed.fingerprint == fingerprint
+
+    [encoded] = compute.prepared(billed[:1], {}, encode=True)
+    assert encoded.rows == copy_text(line_rows(encoded.invoice_id, CONTENT.lines))
+    assert encoded.facts == [(encoded.rows.decode().split("\t")[0], "RMM", Decimal(3))]
 
     [posted] = compute.prepared(billed[:1], {"EUR": (three, None)})
     assert (posted.invoice_id, posted.rows, posted.content) == (three, None, CONTENT)
