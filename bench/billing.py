@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,7 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bench.stack import high_water_mb
 from services.invoicing.billing import MAX_CARRIED_DAYS, parse_period
 from services.invoicing.models import SCHEMA, InvoiceLineRow, InvoiceRow
 from services.invoicing.runs.service import run_billing
@@ -242,39 +244,35 @@ async def fill(dsn: str, tenant_id: str, companies: int, period: str) -> dict[st
     return {"unit_rows": units, "services_per_contract": len(services), "modules": len(modules)}
 
 
-def _rss(process: psutil.Process) -> int:
-    """The resident set of the process and its children (the billing workers)."""
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:  # ended in between
-            pass
-    return int(total)
+def _peaks_mb(process: psutil.Process) -> dict[int, int]:
+    """The highest resident set (``VmHWM``) of the process and of each of its children (the
+    billing workers) since each started or was reset, in MB, by process id."""
+    out: dict[int, int] = {}
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(OSError):  # ended in between
+            out[each.pid] = high_water_mb(each.pid)
+    return out
+
+
+def _reset_peaks(process: psutil.Process) -> None:
+    """Starts the processes' high-water marks again from their present resident sets (what
+    the filling held is not the run's)."""
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{each.pid}/clear_refs").write_text("5")
 
 
 @contextmanager
-def peak_rss(interval: float = 0.05) -> Iterator[dict[str, float]]:
-    """Samples the resident set (this process and its workers) in a thread; ``peak_mb`` once
-    the block is left."""
+def peak_rss() -> Iterator[dict[str, Any]]:
+    """The resident set before the block, and each process's peak during it (the kernel's
+    high-water marks, read once the block is left: sampling would cost the run CPU)."""
     process = psutil.Process()
-    result = {"before_mb": _rss(process) / 2**20, "peak_mb": 0.0}
-    stop = threading.Event()
-
-    def sample() -> None:
-        peak = 0
-        while not stop.is_set():
-            peak = max(peak, _rss(process))
-            stop.wait(interval)
-        result["peak_mb"] = max(peak, _rss(process)) / 2**20
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield result
-    finally:
-        stop.set()
-        thread.join()
+    _reset_peaks(process)
+    result: dict[str, Any] = {"before_mb": process.memory_info().rss / 2**20}
+    yield result
+    peaks = _peaks_mb(process)
+    result["peak_mb"] = peaks.pop(process.pid)
+    result["workers_peak_mb"] = sorted(peaks.values(), reverse=True)
 
 
 async def _timed_run(url: str, tenant_id: str, period: str, pool: WorkerPool) -> dict[str, Any]:
@@ -306,7 +304,8 @@ async def _timed_run(url: str, tenant_id: str, period: str, pool: WorkerPool) ->
         "lines": lines,
         "sum_of_totals": str(total),
         "rss_before_mb": round(memory["before_mb"]),
-        "peak_rss_mb": round(memory["peak_mb"]),
+        "peak_rss_mb": memory["peak_mb"],
+        "workers_peak_rss_mb": memory["workers_peak_mb"],
     }
 
 

@@ -41,14 +41,17 @@ def cpu_seconds_by_service() -> dict[str, float]:
     return out
 
 
+def high_water_mb(pid: int | str) -> int:
+    """The highest resident set of a process so far (its ``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise ValueError(f"process {pid} reports no VmHWM")
+
+
 def peak_rss_mb() -> dict[str, int]:
-    """The highest resident set of each service process so far (``VmHWM``), in MB."""
-    out: dict[str, int] = {}
-    for name, pid in _service_pids().items():
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                out[name] = int(line.split()[1]) // 1024
-    return out
+    """The highest resident set of each service process so far, in MB."""
+    return {name: high_water_mb(pid) for name, pid in _service_pids().items()}
 
 
 @dataclass(frozen=True)

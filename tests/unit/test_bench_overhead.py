@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from bench import overhead, stack
+from bench import billing, overhead, stack
 from bench.overhead import recording_cost, recordings
 
 
@@ -59,3 +59,13 @@ def test_the_services_cpu_and_memory_are_read_from_their_pid_files(
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_billing_run_s_peak_counts_from_the_start_of_the_run() -> None:
+    held = b"x" * (200 << 20)  # what came before (the filling): a higher mark
+    del held
+    with billing.peak_rss() as memory:
+        inside = b"y" * (64 << 20)
+        del inside
+    assert memory["before_mb"] + 60 <= memory["peak_mb"] < memory["before_mb"] + 190
+    assert memory["workers_peak_mb"] == []  # no children here
