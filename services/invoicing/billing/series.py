@@ -19,7 +19,9 @@ from typing import NamedTuple
 __all__ = [
     "MAX_CARRIED_DAYS",
     "DailyValue",
+    "Series",
     "fill_missing_days",
+    "filled_series",
     "filled_values",
     "last_reported_day",
 ]
@@ -38,6 +40,33 @@ class DailyValue(NamedTuple):
     quantity: Decimal
     estimated: bool = False
     billed: bool = True
+
+
+class Series(NamedTuple):
+    """A source's values on a list of days, as plain quantities: ``quantities[i]`` is the
+    quantity of the i-th day, ``estimated`` and ``disabled`` the (ascending) positions of
+    the days that were carried forward and of those whose module's billing was not enabled.
+    The same as a list of :class:`DailyValue`, without an object per day."""
+
+    quantities: list[Decimal]
+    estimated: Sequence[int] = ()
+    disabled: Sequence[int] = ()
+
+    @classmethod
+    def of(cls, values: Sequence[DailyValue]) -> Series:
+        """The series of a list of :class:`DailyValue`."""
+        return cls(
+            [v.quantity for v in values],
+            [i for i, v in enumerate(values) if v.estimated],
+            [i for i, v in enumerate(values) if not v.billed],
+        )
+
+    def values(self) -> list[DailyValue]:
+        """The series as a list of :class:`DailyValue`."""
+        estimated, disabled = set(self.estimated), set(self.disabled)
+        return [
+            DailyValue(q, i in estimated, i not in disabled) for i, q in enumerate(self.quantities)
+        ]
 
 
 def last_reported_day(day: date, reported_days: AbstractSet[date]) -> date | None:
@@ -94,3 +123,47 @@ def filled_values(
             value = shared[q] = DailyValue(q, shared is carried)
         result.append(value)
     return result
+
+
+def filled_series(
+    days: Sequence[date],
+    reported_days: AbstractSet[date],
+    values: Mapping[date, Decimal],
+) -> Series:
+    """:func:`filled_values` as a :class:`Series` (nothing disabled): the same quantities,
+    equal ones of reported days (and equal ones carried forward) the first made."""
+    reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
+    if all(map(reported.__contains__, days)):  # the usual case: the module reported every day
+        return Series(_first_made(list(map(values.get, days, repeat(_ZERO)))))
+    made: dict[Decimal, Decimal] = {}
+    carried: dict[Decimal, Decimal] = {}
+    quantities, estimated = [], []
+    for i, day in enumerate(days):
+        if day in reported:
+            q = values.get(day, _ZERO)
+            q = made.setdefault(q, q)
+        else:
+            source_day = last_reported_day(day, reported)
+            if source_day is None:
+                q = made.setdefault(_ZERO, _ZERO)
+            else:
+                q = values.get(source_day, _ZERO)
+                q = carried.setdefault(q, q)
+                estimated.append(i)
+        quantities.append(q)
+    return Series(quantities, estimated)
+
+
+def _first_made(quantities: list[Decimal]) -> list[Decimal]:
+    """``quantities`` with each value replaced by the first equal one (in place): equal
+    decimals may differ in how they print (``0`` and ``0.0000``), and a series shows the
+    first. Runs of one object, the usual case, are looked up once."""
+    first: dict[Decimal, Decimal] = {}
+    previous: Decimal | None = None
+    shown = _ZERO
+    for i, q in enumerate(quantities):
+        if q is not previous:
+            previous, shown = q, first.setdefault(q, q)
+        if shown is not q:
+            quantities[i] = shown
+    return quantities

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -114,25 +113,30 @@ def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None
     numbers = numbers or DayNumbers(period_start)
     series = []
     for s in line.daily:
-        days, values = numbers.of(s.dates), s.values
-        kinds = set(values)  # a series repeats a few values
+        days = numbers.of(s.dates)
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
             "days": days,
-            "q": [str(v.quantity) for v in values],
-            "estimated": [n for n, v in zip(days, values, strict=True) if v.estimated]
-            if any(map(_ESTIMATED, kinds))
-            else [],
+            "q": _texts(s.quantities),
+            "estimated": [days[i] for i in s.estimated],
         }
-        if not all(map(_BILLED, kinds)):
-            entry["disabled"] = [n for n, v in zip(days, values, strict=True) if not v.billed]
+        if s.disabled:
+            entry["disabled"] = [days[i] for i in s.disabled]
         series.append(entry)
     return orjson.dumps(series).decode()
 
 
-_ESTIMATED = attrgetter("estimated")
-_BILLED = attrgetter("billed")
+def _texts(quantities: Sequence[Decimal]) -> list[str]:
+    """``str`` of each quantity; a run of one object (the usual series) is printed once."""
+    out = []
+    previous: Decimal | None = None
+    text = ""
+    for q in quantities:
+        if q is not previous:
+            previous, text = q, str(q)
+        out.append(text)
+    return out
 
 
 def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
