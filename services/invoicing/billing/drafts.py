@@ -7,14 +7,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple, TypeAlias
+from typing import TypeAlias
 
 from shared.money import exact_context, minor_units, round_money
 from shared.wire import period_days
 
 from .detail import ExcludedReason
 from .lines import Line, ServiceTerms, Source, exact_series_line
-from .series import Series, filled_series
+from .series import Series, filled_series, reported_series
 
 __all__ = [
     "Contract",
@@ -119,14 +119,18 @@ def _reported_days(
 def _source_series(
     days: Sequence[date],
     values: Mapping[date, Decimal],
-    reported: AbstractSet[date],
+    reported: AbstractSet[date] | None,
     enabled_from: date | None,
 ) -> Series:
-    """The values of one source on each of ``days`` (in their order); a day before
+    """The values of one source on each of ``days`` (in their order), filled over the
+    ``reported`` days of its module (None: it reported all of ``days``); a day before
     ``enabled_from`` (every day, when it is None) counts 0, not estimated."""
     if enabled_from is None:
         return Series([_ZERO] * len(days), (), range(len(days)))
-    filled = filled_series(days, reported, values)
+    if reported is None:
+        filled = reported_series(days, values)
+    else:
+        filled = filled_series(days, reported, values)
     if not days or enabled_from <= days[0]:
         return filled
     off = [i for i, day in enumerate(days) if day < enabled_from]
@@ -274,7 +278,6 @@ def compute_invoices(
     """
     period_start, period_end = parse_period(period)
     days_in_period = (period_end - period_start).days + 1
-    reported = _reported_days(usage, module_days)
 
     by_currency: dict[str, list[tuple[Contract, list[date]]]] = {}
     for contract in contracts:
@@ -293,7 +296,7 @@ def compute_invoices(
                 currency,
                 group,
                 days_of,
-                _Usage(usage, reported, billing_enabled_from),
+                _Usage(usage, module_days, billing_enabled_from),
                 period_start,
                 days_in_period,
             )
@@ -317,25 +320,46 @@ def compute_invoices(
     return drafts
 
 
-class _Usage(NamedTuple):
+class _Usage:
     """A company's usage with the days each module reported and its first billed day."""
 
-    by_code: Usage
-    reported: Mapping[str, AbstractSet[date]]
-    enabled_from: Mapping[str, date | None]
+    def __init__(
+        self,
+        by_code: Usage,
+        module_days: Mapping[str, AbstractSet[date]],
+        enabled_from: Mapping[str, date | None],
+    ) -> None:
+        self.by_code = by_code
+        self.module_days = module_days
+        self.enabled_from = enabled_from
+        self._reported: dict[str, AbstractSet[date]] | None = None
+        self._covers: dict[tuple[str, int], tuple[Sequence[date], bool]] = {}
 
     def points(self, code: str, days: Sequence[date]) -> dict[Source, Series]:
         """The series of each source of ``code`` over ``days`` that has a non-zero day."""
         points = {}
-        nothing: frozenset[date] = frozenset()
         for source, values in self.by_code.get(code, {}).items():
             module = source[0]
             series = _source_series(
-                days, values, self.reported.get(module, nothing), self.enabled_from.get(module)
+                days, values, self.reported(module, days), self.enabled_from.get(module)
             )
             if any(series.quantities):
                 points[source] = series
         return points
+
+    def reported(self, module: str, days: Sequence[date]) -> AbstractSet[date] | None:
+        """The days ``module`` reported, for filling ``days``; None when its module days
+        hold all of ``days`` (no day to fill: the usual case)."""
+        key = (module, id(days))  # the entry keeps ``days`` alive: its id is not reused
+        found = self._covers.get(key)
+        if found is None or found[0] is not days:
+            known = self.module_days.get(module, frozenset())
+            found = self._covers[key] = (days, all(map(known.__contains__, days)))
+        if found[1]:
+            return None
+        if self._reported is None:
+            self._reported = _reported_days(self.by_code, self.module_days)
+        return self._reported.get(module, frozenset())
 
 
 def _currency_lines(

@@ -24,6 +24,7 @@ __all__ = [
     "filled_series",
     "filled_values",
     "last_reported_day",
+    "reported_series",
 ]
 
 MAX_CARRIED_DAYS = 3
@@ -132,9 +133,9 @@ def filled_series(
 ) -> Series:
     """:func:`filled_values` as a :class:`Series` (nothing disabled): the same quantities,
     equal ones of reported days (and equal ones carried forward) the first made."""
+    if all(map(reported_days.__contains__, days)):  # the usual case
+        return reported_series(days, values)
     reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
-    if all(map(reported.__contains__, days)):  # the usual case: the module reported every day
-        return Series(_first_made(list(map(values.get, days, repeat(_ZERO)))))
     made: dict[Decimal, Decimal] = {}
     carried: dict[Decimal, Decimal] = {}
     quantities, estimated = [], []
@@ -152,6 +153,11 @@ def filled_series(
                 estimated.append(i)
         quantities.append(q)
     return Series(quantities, estimated)
+
+
+def reported_series(days: Sequence[date], values: Mapping[date, Decimal]) -> Series:
+    """:func:`filled_series` of ``days`` that the module all reported on."""
+    return Series(_first_made(list(map(values.get, days, repeat(_ZERO)))))
 
 
 def _first_made(quantities: list[Decimal]) -> list[Decimal]:

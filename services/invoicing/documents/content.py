@@ -80,12 +80,28 @@ class Content:
         for line in self.lines:
             text.append(
                 f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
-                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|"
+                f"{line.unit_price}|{line.amount}|{_date_text(line.period_start)}|"
+                f"{_date_text(line.period_end)}|"
             )
             text.append(line.calculation)
             text.extend([f"{s.module}/{s.metric}={s.quantity};" for s in line.sources])
             text.append(line.daily)
         return hashlib.sha256("".join(text).encode()).hexdigest()
+
+
+_DATE_TEXTS: dict[date | None, str] = {}
+"""``str`` of the days of lines met lately (a run's lines share a few)."""
+
+
+def _date_text(day: date | None) -> str:
+    text = _DATE_TEXTS.get(day)
+    if text is None:
+        text = str(day)
+        if type(day) is date:  # a datetime could equal a date of another text
+            if len(_DATE_TEXTS) >= 1024:
+                _DATE_TEXTS.clear()
+            _DATE_TEXTS[day] = text
+    return text
 
 
 EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
@@ -187,8 +203,29 @@ def stored_line(
         period_end=line.period_end,
         calculation="null"
         if line.calculation is None
-        else orjson.dumps(calculation_json(line.calculation, currency)).decode(),
+        else _calculation_text(line.calculation, currency),
     )
+
+
+_CALCULATION_TEXTS: dict[tuple[int, str], tuple[Calculation, str]] = {}
+"""The JSON texts of the calculations without tiers seen lately, by identity and currency:
+equal lines share their calculation (the entry keeps it alive, so its id is not reused)."""
+MAX_CALCULATION_TEXTS = 4096
+
+
+def _calculation_text(calc: Calculation, currency: str) -> str:
+    """:func:`calculation_json` as JSON text."""
+    if calc.tiers:
+        return orjson.dumps(calculation_json(calc, currency)).decode()
+    key = (id(calc), currency)
+    found = _CALCULATION_TEXTS.get(key)
+    if found is not None and found[0] is calc:
+        return found[1]
+    text = orjson.dumps(calculation_json(calc, currency)).decode()
+    if len(_CALCULATION_TEXTS) >= MAX_CALCULATION_TEXTS:
+        _CALCULATION_TEXTS.clear()
+    _CALCULATION_TEXTS[key] = (calc, text)
+    return text
 
 
 def draft_content(draft: InvoiceDraft) -> Content:
