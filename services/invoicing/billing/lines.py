@@ -224,38 +224,40 @@ def exact_series_line(
     else:
         unit_price = divide_round(amount, quantity, QUANTITY_PLACES)
 
-    tiers = tier_uses(
-        terms.pricing,
-        counts.counted,
-        terms.counting_basis == "daily",
-        len(days),
-        days_in_period,
-        (quantity, amount),
-        currency,
+    tiers = (
+        ()
+        if terms.pricing.model == "per_unit"
+        else tier_uses(
+            terms.pricing,
+            counts.counted,
+            terms.counting_basis == "daily",
+            len(days),
+            days_in_period,
+            (quantity, amount),
+            currency,
+        )
     )
+    parts, daily = [], []
+    for source, part in zip(sources, counts.sources, strict=True):
+        module, metric = source
+        parts.append(
+            SourceQuantity(module, metric, part if part is quantity else round_quantity(part))
+        )
+        s = series[source]
+        daily.append(SourceDaily(module, metric, days, s.quantities, s.estimated, s.disabled))
     return Line(
-        service_code=terms.service_code,
-        description=terms.name,
-        quantity=quantity,
-        unit_price=unit_price,
-        amount=amount,
-        sources=tuple(
-            [
-                SourceQuantity(*source, part if part is quantity else round_quantity(part))
-                for source, part in zip(sources, counts.sources, strict=True)
-            ]
-        ),
-        daily=tuple([_source_daily(source, days, series[source]) for source in sources]),
-        contract_id=contract_id,
-        period_start=days[0] if days else None,
-        period_end=days[-1] if days else None,
-        calculation=_calculation(terms, counts.raised, len(days), days_in_period, tiers, excluded),
+        terms.service_code,
+        terms.name,
+        quantity,
+        unit_price,
+        amount,
+        tuple(parts),
+        tuple(daily),
+        contract_id,
+        days[0] if days else None,
+        days[-1] if days else None,
+        _calculation(terms, counts.raised, len(days), days_in_period, tiers, excluded),
     )
-
-
-def _source_daily(source: Source, days: Sequence[date], series: Series) -> SourceDaily:
-    module, metric = source
-    return SourceDaily(module, metric, days, series.quantities, series.estimated, series.disabled)
 
 
 _CALCULATIONS: dict[tuple[int, bool, int, int, object], tuple[ServiceTerms, Calculation]] = {}
