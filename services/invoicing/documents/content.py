@@ -135,7 +135,7 @@ def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None
             "metric": s.metric,
             "days": days,
             "q": _texts(s.quantities),
-            "estimated": [days[i] for i in s.estimated],
+            "estimated": [days[i] for i in s.estimated] if s.estimated else [],
         }
         if s.disabled:
             entry["disabled"] = [days[i] for i in s.disabled]
@@ -191,19 +191,17 @@ def stored_line(
     line: Line, period_start: date, currency: str, numbers: DayNumbers | None = None
 ) -> StoredLine:
     return StoredLine(
-        contract_id=line.contract_id,
-        service_code=line.service_code,
-        description=line.description,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        amount=line.amount,
-        sources=tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
-        daily=daily_json(line, period_start, numbers),
-        period_start=line.period_start,
-        period_end=line.period_end,
-        calculation="null"
-        if line.calculation is None
-        else _calculation_text(line.calculation, currency),
+        line.contract_id,
+        line.service_code,
+        line.description,
+        line.quantity,
+        line.unit_price,
+        line.amount,
+        tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
+        daily_json(line, period_start, numbers),
+        line.period_start,
+        line.period_end,
+        "null" if line.calculation is None else _calculation_text(line.calculation, currency),
     )
 
 
