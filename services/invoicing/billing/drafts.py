@@ -14,7 +14,7 @@ from shared.wire import period_days
 
 from .detail import ExcludedReason
 from .lines import Line, ServiceTerms, Source, exact_series_line
-from .series import Series, filled_series, reported_series
+from .series import DaySeries, Series, filled_series, reported_series
 
 __all__ = [
     "Contract",
@@ -127,10 +127,11 @@ def _source_series(
     ``enabled_from`` (every day, when it is None) counts 0, not estimated."""
     if enabled_from is None:
         return Series([_ZERO] * len(days), (), range(len(days)))
-    if reported is None:
-        filled = reported_series(days, values)
-    else:
+    if reported is not None:
         filled = filled_series(days, reported, values)
+    else:
+        run = _reported_run(days, values)
+        filled = reported_series(days, values) if run is None else run
     if not days or enabled_from <= days[0]:
         return filled
     off = [i for i, day in enumerate(days) if day < enabled_from]
@@ -141,6 +142,17 @@ def _source_series(
         quantities[i] = _ZERO
     disabled = set(off)
     return Series(quantities, [i for i in filled.estimated if i not in disabled], off)
+
+
+def _reported_run(days: Sequence[date], values: Mapping[date, Decimal]) -> Series | None:
+    """:func:`reported_series` of ``days`` (ascending, distinct) as a slice of ``values``,
+    when they are a plain :class:`DaySeries` with all of them (None: not so)."""
+    if type(values) is not DaySeries or not values.plain or not days:
+        return None
+    if (days[-1] - days[0]).days != len(days) - 1:  # not consecutive
+        return None
+    quantities = values.run(days[0], len(days))
+    return None if quantities is None else Series(quantities)
 
 
 _Terms = dict[str, ServiceTerms]

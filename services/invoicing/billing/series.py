@@ -19,7 +19,9 @@ from typing import NamedTuple
 __all__ = [
     "MAX_CARRIED_DAYS",
     "DailyValue",
+    "DaySeries",
     "Series",
+    "day_series",
     "fill_missing_days",
     "filled_series",
     "filled_values",
@@ -68,6 +70,39 @@ class Series(NamedTuple):
         return [
             DailyValue(q, i in estimated, i not in disabled) for i, q in enumerate(self.quantities)
         ]
+
+
+class DaySeries(dict[date, Decimal]):
+    """A source's quantities by day over consecutive days, each with a record, kept as a
+    list too: ``quantities[i]`` is the quantity of ``first + i days``. Made by
+    :func:`day_series`, never changed: filling a run of its days takes a slice of the list
+    instead of looking each day up. ``plain``: equal quantities print alike (no ``0``
+    beside ``0.0000``), so which of them a series shows makes no difference."""
+
+    __slots__ = ("first", "plain", "quantities")
+    first: date
+    plain: bool
+    quantities: list[Decimal]
+
+    def run(self, first: date, length: int) -> list[Decimal] | None:
+        """The quantities of ``length`` consecutive days from ``first``, when it has them
+        all."""
+        start = (first - self.first).days
+        if start < 0 or start + length > len(self.quantities):
+            return None
+        return self.quantities[start : start + length]
+
+
+def day_series(
+    pairs: Sequence[tuple[date, Decimal]], quantities: list[Decimal], plain: bool
+) -> DaySeries:
+    """The :class:`DaySeries` of ``pairs``, ``(day, quantity)`` of consecutive days in
+    order (the caller has checked it), whose quantities are ``quantities``."""
+    values = DaySeries(pairs)
+    values.first = pairs[0][0]
+    values.quantities = quantities
+    values.plain = plain
+    return values
 
 
 def last_reported_day(day: date, reported_days: AbstractSet[date]) -> date | None:
