@@ -47,7 +47,7 @@ from .lines import (
     compute_line,
 )
 from .pricing import InvalidPricing, Pricing, PricingModel, Tier, price, pricing_errors
-from .series import MAX_CARRIED_DAYS, DailyValue, fill_missing_days
+from .series import MAX_CARRIED_DAYS, DailyValue, DaySeries, fill_missing_days
 
 __all__ = [
     "MAX_CARRIED_DAYS",
@@ -58,6 +58,7 @@ __all__ = [
     "CountingBasis",
     "DailyValue",
     "DayPoint",
+    "DaySeries",
     "ExcludedReason",
     "InvalidPricing",
     "InvoiceDraft",

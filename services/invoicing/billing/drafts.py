@@ -13,8 +13,8 @@ from shared.money import exact_context, minor_units, round_money
 from shared.wire import period_days
 
 from .detail import ExcludedReason
-from .lines import Line, ServiceTerms, Source, line_of
-from .series import DailyValue, filled_values
+from .lines import Line, ServiceTerms, Source, exact_series_line
+from .series import DaySeries, Series, filled_series, reported_series
 
 __all__ = [
     "Contract",
@@ -30,7 +30,6 @@ Usage: TypeAlias = Mapping[str, Mapping[Source, Mapping[date, Decimal]]]
 """service_code -> (module, metric) -> day -> quantity summed over the company's orgs."""
 
 _ZERO = Decimal(0)
-_NOT_BILLED = DailyValue(_ZERO, estimated=False, billed=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,26 +116,43 @@ def _reported_days(
     return reported
 
 
-def _billed(day: date, enabled_from: date | None) -> bool:
-    return enabled_from is not None and enabled_from <= day
-
-
-def _source_values(
+def _source_series(
     days: Sequence[date],
     values: Mapping[date, Decimal],
-    reported: AbstractSet[date],
+    reported: AbstractSet[date] | None,
     enabled_from: date | None,
-) -> list[DailyValue]:
-    """The values of one source on each of ``days`` (in their order)."""
+) -> Series:
+    """The values of one source on each of ``days`` (in their order), filled over the
+    ``reported`` days of its module (None: it reported all of ``days``); a day before
+    ``enabled_from`` (every day, when it is None) counts 0, not estimated."""
     if enabled_from is None:
-        return [_NOT_BILLED] * len(days)
-    filled = filled_values(days, reported, values)
+        return Series([_ZERO] * len(days), (), range(len(days)))
+    if reported is not None:
+        filled = filled_series(days, reported, values)
+    else:
+        run = _reported_run(days, values)
+        filled = reported_series(days, values) if run is None else run
     if not days or enabled_from <= days[0]:
         return filled
-    return [
-        value if _billed(day, enabled_from) else _NOT_BILLED
-        for day, value in zip(days, filled, strict=True)
-    ]
+    off = [i for i, day in enumerate(days) if day < enabled_from]
+    if not off:
+        return filled
+    quantities = filled.quantities
+    for i in off:
+        quantities[i] = _ZERO
+    disabled = set(off)
+    return Series(quantities, [i for i in filled.estimated if i not in disabled], off)
+
+
+def _reported_run(days: Sequence[date], values: Mapping[date, Decimal]) -> Series | None:
+    """:func:`reported_series` of ``days`` (ascending, distinct) as a slice of ``values``,
+    when they are a plain :class:`DaySeries` with all of them (None: not so)."""
+    if type(values) is not DaySeries or not values.plain or not days:
+        return None
+    if (days[-1] - days[0]).days != len(days) - 1:  # not consecutive
+        return None
+    quantities = values.run(days[0], len(days))
+    return None if quantities is None else Series(quantities)
 
 
 _Terms = dict[str, ServiceTerms]
@@ -215,16 +231,17 @@ def _excluded(
     code: str,
     ci: int,
     line_days: Sequence[date],
-    period: Sequence[date],
+    period_start: date,
+    days_in_period: int,
     terms_by_day: Mapping[date, _Terms],
     owners: Mapping[tuple[str, date], int],
 ) -> tuple[tuple[ExcludedReason, tuple[int, ...]], ...]:
     """The days of the period that are not the line's, by reason (for its explanation)."""
-    if len(line_days) == len(period):
+    if len(line_days) == days_in_period:
         return ()
     mine = set(line_days)
     found: dict[ExcludedReason, list[int]] = {}
-    for day in period:
+    for day in (period_start + timedelta(days=i) for i in range(days_in_period)):
         if day in mine:
             continue
         in_force = terms_by_day.get(day)
@@ -239,10 +256,6 @@ def _excluded(
             reason = "other_terms"
         found.setdefault(reason, []).append(day.day)
     return tuple((reason, tuple(days)) for reason, days in found.items())
-
-
-def _has_quantity(values: Sequence[DailyValue]) -> bool:
-    return any(value.quantity != 0 for value in values)
 
 
 def compute_invoices(
@@ -277,8 +290,6 @@ def compute_invoices(
     """
     period_start, period_end = parse_period(period)
     days_in_period = (period_end - period_start).days + 1
-    reported = _reported_days(usage, module_days)
-    nothing: frozenset[date] = frozenset()
 
     by_currency: dict[str, list[tuple[Contract, list[date]]]] = {}
     for contract in contracts:
@@ -292,43 +303,16 @@ def compute_invoices(
         active = sorted(by_currency[currency], key=lambda c: (c[0].start_date, c[0].contract_id))
         group = [contract for contract, _ in active]
         days_of = [days for _, days in active]
-        terms_of = [_terms_of(c, days) for c, days in zip(group, days_of, strict=True)]
-        owners = _owners(group, days_of, terms_of)
-        lines: list[tuple[tuple[date, str, str, date], Line]] = []
-        period_days_ = [period_start + timedelta(days=i) for i in range(days_in_period)]
-        for ci, contract in enumerate(group):
-            versions = list({id(terms): terms for terms in terms_of[ci]}.values())
-            codes = dict.fromkeys(code for terms in versions for code in terms)
-            by_day = dict(zip(days_of[ci], terms_of[ci], strict=True))
-            sole = len(group) == 1 and len(versions) == 1
-            for code in codes:
-                for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners, sole):
-                    points = {}
-                    for source, values in usage.get(code, {}).items():
-                        module = source[0]
-                        series = _source_values(
-                            days,
-                            values,
-                            reported.get(module, nothing),
-                            billing_enabled_from.get(module),
-                        )
-                        if _has_quantity(series):
-                            points[source] = series
-                    line = line_of(
-                        service,
-                        days,
-                        days_in_period,
-                        points,
-                        currency,
-                        contract_id=contract.contract_id,
-                        excluded=_excluded(code, ci, days, period_days_, by_day, owners),
-                    )
-                    if line.amount != 0 or line.quantity != 0:
-                        key = (contract.start_date, code, contract.contract_id, days[0])
-                        lines.append((key, line))
-        lines.sort(key=lambda item: item[0])
         with exact_context():
-            subtotal = round_money(sum((line.amount for _, line in lines), _ZERO), currency)
+            lines = _currency_lines(
+                currency,
+                group,
+                days_of,
+                _Usage(usage, module_days, billing_enabled_from),
+                period_start,
+                days_in_period,
+            )
+            subtotal = round_money(sum((line.amount for line in lines), _ZERO), currency)
             tax = round_money(subtotal * tax_rate, currency)
             total = subtotal + tax
         drafts.append(
@@ -337,7 +321,7 @@ def compute_invoices(
                 period=period,
                 period_start=period_start,
                 period_end=period_end,
-                lines=tuple(line for _, line in lines),
+                lines=tuple(lines),
                 subtotal=subtotal,
                 tax_rate=tax_rate,
                 tax=tax,
@@ -346,3 +330,81 @@ def compute_invoices(
             )
         )
     return drafts
+
+
+class _Usage:
+    """A company's usage with the days each module reported and its first billed day."""
+
+    def __init__(
+        self,
+        by_code: Usage,
+        module_days: Mapping[str, AbstractSet[date]],
+        enabled_from: Mapping[str, date | None],
+    ) -> None:
+        self.by_code = by_code
+        self.module_days = module_days
+        self.enabled_from = enabled_from
+        self._reported: dict[str, AbstractSet[date]] | None = None
+        self._covers: dict[tuple[str, int], tuple[Sequence[date], bool]] = {}
+
+    def points(self, code: str, days: Sequence[date]) -> dict[Source, Series]:
+        """The series of each source of ``code`` over ``days`` that has a non-zero day."""
+        points = {}
+        for source, values in self.by_code.get(code, {}).items():
+            module = source[0]
+            series = _source_series(
+                days, values, self.reported(module, days), self.enabled_from.get(module)
+            )
+            if any(series.quantities):
+                points[source] = series
+        return points
+
+    def reported(self, module: str, days: Sequence[date]) -> AbstractSet[date] | None:
+        """The days ``module`` reported, for filling ``days``; None when its module days
+        hold all of ``days`` (no day to fill: the usual case)."""
+        key = (module, id(days))  # the entry keeps ``days`` alive: its id is not reused
+        found = self._covers.get(key)
+        if found is None or found[0] is not days:
+            known = self.module_days.get(module, frozenset())
+            found = self._covers[key] = (days, all(map(known.__contains__, days)))
+        if found[1]:
+            return None
+        if self._reported is None:
+            self._reported = _reported_days(self.by_code, self.module_days)
+        return self._reported.get(module, frozenset())
+
+
+def _currency_lines(
+    currency: str,
+    group: Sequence[Contract],
+    days_of: Sequence[list[date]],
+    usage: _Usage,
+    period_start: date,
+    days_in_period: int,
+) -> list[Line]:
+    """The lines of the contracts ``group`` (of one currency, active on ``days_of``), in
+    invoice order; called inside :func:`~shared.money.exact_context`."""
+    terms_of = [_terms_of(c, days) for c, days in zip(group, days_of, strict=True)]
+    owners = _owners(group, days_of, terms_of)
+    lines: list[tuple[tuple[date, str, str, date], Line]] = []
+    for ci, contract in enumerate(group):
+        versions = list({id(terms): terms for terms in terms_of[ci]}.values())
+        codes = dict.fromkeys(code for terms in versions for code in terms)
+        by_day = dict(zip(days_of[ci], terms_of[ci], strict=True))
+        sole = len(group) == 1 and len(versions) == 1
+        for code in codes:
+            for service, days in _segments(code, ci, days_of[ci], terms_of[ci], owners, sole):
+                line = exact_series_line(
+                    service,
+                    days,
+                    days_in_period,
+                    usage.points(code, days),
+                    currency,
+                    contract.contract_id,
+                    _excluded(code, ci, days, period_start, days_in_period, by_day, owners),
+                )
+                if line.amount != 0 or line.quantity != 0:
+                    key = (contract.start_date, code, contract.contract_id, days[0])
+                    lines.append((key, line))
+    lines.sort(key=lambda item: item[0])
+    return [line for _, line in lines]

@@ -11,9 +11,9 @@ from typing import Literal, NamedTuple, TypeAlias
 
 from shared.money import QUANTITY_PLACES, divide_round, exact_context, minor_units, round_quantity
 
-from .detail import Calculation, ExcludedReason, tier_uses
+from .detail import Calculation, ExcludedReason, TierUse, tier_uses
 from .pricing import Pricing, price_function
-from .series import DailyValue
+from .series import DailyValue, Series
 
 __all__ = [
     "CountingBasis",
@@ -25,6 +25,7 @@ __all__ = [
     "SourceQuantity",
     "compute_line",
     "line_of",
+    "series_line",
 ]
 
 CountingBasis: TypeAlias = Literal["daily", "monthly_peak", "monthly_last"]
@@ -67,13 +68,23 @@ class DayPoint(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class SourceDaily:
     """The daily series of one source over the line's active days: ``dates[i]`` has
-    ``values[i]`` (kept apart, as computed, since a run stores every line's series and
-    reads few of them as points)."""
+    ``quantities[i]``; ``estimated`` and ``disabled`` are positions in ``dates`` (kept
+    apart, as computed, since a run stores every line's series and reads few of them as
+    points)."""
 
     module: str
     metric: str
     dates: Sequence[date]
-    values: Sequence[DailyValue]
+    quantities: Sequence[Decimal]
+    estimated: Sequence[int] = ()
+    """The positions of the days carried forward."""
+    disabled: Sequence[int] = ()
+    """The positions of the days the module's billing was not enabled (they count 0)."""
+
+    @property
+    def values(self) -> list[DailyValue]:
+        """The series as one :class:`DailyValue` per day."""
+        return Series(list(self.quantities), self.estimated, self.disabled).values()
 
     @property
     def days(self) -> tuple[DayPoint, ...]:
@@ -158,21 +169,52 @@ def line_of(
 ) -> Line:
     """:func:`compute_line` of ``days`` (ascending, distinct, at most ``days_in_period``) with
     each source's values given in their order."""
-    places = minor_units(currency)
-    sources = sorted(points)
-    quantities = [[p.quantity for p in points[s]] for s in sources]
-    priced = price_function(terms.pricing)
+    series = {source: Series.of(values) for source, values in points.items()}
+    return series_line(
+        terms, days, days_in_period, series, currency, contract_id=contract_id, excluded=excluded
+    )
+
+
+def series_line(
+    terms: ServiceTerms,
+    days: Sequence[date],
+    days_in_period: int,
+    series: Mapping[Source, Series],
+    currency: str,
+    *,
+    contract_id: str = "",
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...] = (),
+) -> Line:
+    """:func:`line_of` with each source's values as a :class:`Series`."""
     with exact_context():
-        q = _day_sums(quantities, len(days))
-        if not days:
-            zero = round_quantity(_ZERO)
-            counts = _Counts(
-                zero, divide_round(_ZERO, 1, places), [_ZERO] * len(sources), {}, False
-            )
-        elif terms.counting_basis == "daily":
-            counts = _daily(terms, priced, q, quantities, days_in_period, places)
-        else:
-            counts = _monthly(terms, priced, q, quantities, days_in_period, places)
+        return exact_series_line(
+            terms, days, days_in_period, series, currency, contract_id, excluded
+        )
+
+
+def exact_series_line(
+    terms: ServiceTerms,
+    days: Sequence[date],
+    days_in_period: int,
+    series: Mapping[Source, Series],
+    currency: str,
+    contract_id: str,
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...],
+) -> Line:
+    """:func:`series_line`, called inside :func:`~shared.money.exact_context` (a draft's
+    lines share one)."""
+    places = minor_units(currency)
+    sources = sorted(series) if len(series) > 1 else list(series)
+    quantities = [series[s].quantities for s in sources]
+    priced = price_function(terms.pricing)
+    q = _day_sums(quantities, len(days))
+    if not days:
+        zero = round_quantity(_ZERO)
+        counts = _Counts(zero, divide_round(_ZERO, 1, places), [_ZERO] * len(sources), {}, False)
+    elif terms.counting_basis == "daily":
+        counts = _daily(terms, priced, q, quantities, days_in_period, places)
+    else:
+        counts = _monthly(terms, priced, q, quantities, days_in_period, places)
     quantity, amount = counts.quantity, counts.amount
 
     if terms.pricing.model == "per_unit":
@@ -182,15 +224,10 @@ def line_of(
     else:
         unit_price = divide_round(amount, quantity, QUANTITY_PLACES)
 
-    calculation = Calculation(
-        model=terms.pricing.model,
-        counting_basis=terms.counting_basis,
-        unit_price=terms.pricing.unit_price,
-        minimum_units=terms.minimum_units,
-        minimum_applied=counts.raised,
-        active_days=len(days),
-        days_in_period=days_in_period,
-        tiers=tier_uses(
+    tiers = (
+        ()
+        if terms.pricing.model == "per_unit"
+        else tier_uses(
             terms.pricing,
             counts.counted,
             terms.counting_basis == "daily",
@@ -198,32 +235,67 @@ def line_of(
             days_in_period,
             (quantity, amount),
             currency,
-        ),
+        )
+    )
+    parts, daily = [], []
+    for source, part in zip(sources, counts.sources, strict=True):
+        module, metric = source
+        parts.append(
+            SourceQuantity(module, metric, part if part is quantity else round_quantity(part))
+        )
+        s = series[source]
+        daily.append(SourceDaily(module, metric, days, s.quantities, s.estimated, s.disabled))
+    return Line(
+        terms.service_code,
+        terms.name,
+        quantity,
+        unit_price,
+        amount,
+        tuple(parts),
+        tuple(daily),
+        contract_id,
+        days[0] if days else None,
+        days[-1] if days else None,
+        _calculation(terms, counts.raised, len(days), days_in_period, tiers, excluded),
+    )
+
+
+_CALCULATIONS: dict[tuple[int, bool, int, int, object], tuple[ServiceTerms, Calculation]] = {}
+"""The calculations without tiers made lately, by terms (identity) and what else they
+say: they repeat from line to line and company to company, and are immutable (an entry
+keeps its terms alive, so their id is not reused meanwhile)."""
+MAX_CALCULATIONS = 4096
+
+
+def _calculation(
+    terms: ServiceTerms,
+    raised: bool,
+    active_days: int,
+    days_in_period: int,
+    tiers: tuple[TierUse, ...],
+    excluded: tuple[tuple[ExcludedReason, tuple[int, ...]], ...],
+) -> Calculation:
+    """The line's :class:`Calculation`; one without tiers is shared by equal lines."""
+    key = (id(terms), raised, active_days, days_in_period, excluded)
+    found = None if tiers else _CALCULATIONS.get(key)
+    if found is not None and found[0] is terms:
+        return found[1]
+    calculation = Calculation(
+        model=terms.pricing.model,
+        counting_basis=terms.counting_basis,
+        unit_price=terms.pricing.unit_price,
+        minimum_units=terms.minimum_units,
+        minimum_applied=raised,
+        active_days=active_days,
+        days_in_period=days_in_period,
+        tiers=tiers,
         excluded=excluded,
     )
-    return Line(
-        service_code=terms.service_code,
-        description=terms.name,
-        quantity=quantity,
-        unit_price=unit_price,
-        amount=amount,
-        sources=tuple(
-            [
-                SourceQuantity(module, metric, round_quantity(part))
-                for (module, metric), part in zip(sources, counts.sources, strict=True)
-            ]
-        ),
-        daily=tuple(
-            [
-                SourceDaily(module, metric, days, points[(module, metric)])
-                for module, metric in sources
-            ]
-        ),
-        contract_id=contract_id,
-        period_start=days[0] if days else None,
-        period_end=days[-1] if days else None,
-        calculation=calculation,
-    )
+    if not tiers:
+        if len(_CALCULATIONS) >= MAX_CALCULATIONS:
+            _CALCULATIONS.clear()
+        _CALCULATIONS[key] = (terms, calculation)
+    return calculation
 
 
 class _Counts(NamedTuple):

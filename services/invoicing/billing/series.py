@@ -19,9 +19,14 @@ from typing import NamedTuple
 __all__ = [
     "MAX_CARRIED_DAYS",
     "DailyValue",
+    "DaySeries",
+    "Series",
+    "day_series",
     "fill_missing_days",
+    "filled_series",
     "filled_values",
     "last_reported_day",
+    "reported_series",
 ]
 
 MAX_CARRIED_DAYS = 3
@@ -38,6 +43,66 @@ class DailyValue(NamedTuple):
     quantity: Decimal
     estimated: bool = False
     billed: bool = True
+
+
+class Series(NamedTuple):
+    """A source's values on a list of days, as plain quantities: ``quantities[i]`` is the
+    quantity of the i-th day, ``estimated`` and ``disabled`` the (ascending) positions of
+    the days that were carried forward and of those whose module's billing was not enabled.
+    The same as a list of :class:`DailyValue`, without an object per day."""
+
+    quantities: list[Decimal]
+    estimated: Sequence[int] = ()
+    disabled: Sequence[int] = ()
+
+    @classmethod
+    def of(cls, values: Sequence[DailyValue]) -> Series:
+        """The series of a list of :class:`DailyValue`."""
+        return cls(
+            [v.quantity for v in values],
+            [i for i, v in enumerate(values) if v.estimated],
+            [i for i, v in enumerate(values) if not v.billed],
+        )
+
+    def values(self) -> list[DailyValue]:
+        """The series as a list of :class:`DailyValue`."""
+        estimated, disabled = set(self.estimated), set(self.disabled)
+        return [
+            DailyValue(q, i in estimated, i not in disabled) for i, q in enumerate(self.quantities)
+        ]
+
+
+class DaySeries(dict[date, Decimal]):
+    """A source's quantities by day over consecutive days, each with a record, kept as a
+    list too: ``quantities[i]`` is the quantity of ``first + i days``. Made by
+    :func:`day_series`, never changed: filling a run of its days takes a slice of the list
+    instead of looking each day up. ``plain``: equal quantities print alike (no ``0``
+    beside ``0.0000``), so which of them a series shows makes no difference."""
+
+    __slots__ = ("first", "plain", "quantities")
+    first: date
+    plain: bool
+    quantities: list[Decimal]
+
+    def run(self, first: date, length: int) -> list[Decimal] | None:
+        """The quantities of ``length`` consecutive days from ``first``, when it has them
+        all."""
+        start = (first - self.first).days
+        if start < 0 or start + length > len(self.quantities):
+            return None
+        return self.quantities[start : start + length]
+
+
+def day_series(
+    pairs: Sequence[tuple[date, Decimal]], quantities: list[Decimal], plain: bool
+) -> DaySeries:
+    """The :class:`DaySeries` of ``pairs``, ``(day, quantity)`` of consecutive days in
+    order (the caller has checked it), whose quantities are ``quantities``."""
+    values = DaySeries(pairs)
+    values.first = pairs[0][0]
+    values.quantities = quantities
+    values.plain = plain
+    return values
 
 
 def last_reported_day(day: date, reported_days: AbstractSet[date]) -> date | None:
@@ -94,3 +159,52 @@ def filled_values(
             value = shared[q] = DailyValue(q, shared is carried)
         result.append(value)
     return result
+
+
+def filled_series(
+    days: Sequence[date],
+    reported_days: AbstractSet[date],
+    values: Mapping[date, Decimal],
+) -> Series:
+    """:func:`filled_values` as a :class:`Series` (nothing disabled): the same quantities,
+    equal ones of reported days (and equal ones carried forward) the first made."""
+    if all(map(reported_days.__contains__, days)):  # the usual case
+        return reported_series(days, values)
+    reported = reported_days if reported_days >= values.keys() else {*reported_days, *values}
+    made: dict[Decimal, Decimal] = {}
+    carried: dict[Decimal, Decimal] = {}
+    quantities, estimated = [], []
+    for i, day in enumerate(days):
+        if day in reported:
+            q = values.get(day, _ZERO)
+            q = made.setdefault(q, q)
+        else:
+            source_day = last_reported_day(day, reported)
+            if source_day is None:
+                q = made.setdefault(_ZERO, _ZERO)
+            else:
+                q = values.get(source_day, _ZERO)
+                q = carried.setdefault(q, q)
+                estimated.append(i)
+        quantities.append(q)
+    return Series(quantities, estimated)
+
+
+def reported_series(days: Sequence[date], values: Mapping[date, Decimal]) -> Series:
+    """:func:`filled_series` of ``days`` that the module all reported on."""
+    return Series(_first_made(list(map(values.get, days, repeat(_ZERO)))))
+
+
+def _first_made(quantities: list[Decimal]) -> list[Decimal]:
+    """``quantities`` with each value replaced by the first equal one (in place): equal
+    decimals may differ in how they print (``0`` and ``0.0000``), and a series shows the
+    first. Runs of one object, the usual case, are looked up once."""
+    first: dict[Decimal, Decimal] = {}
+    previous: Decimal | None = None
+    shown = _ZERO
+    for i, q in enumerate(quantities):
+        if q is not previous:
+            previous, shown = q, first.setdefault(q, q)
+        if shown is not q:
+            quantities[i] = shown
+    return quantities

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -81,12 +81,28 @@ class Content:
         for line in self.lines:
             text.append(
                 f"\n{line.contract_id}|{line.service_code}|{line.description}|{line.quantity}|"
-                f"{line.unit_price}|{line.amount}|{line.period_start}|{line.period_end}|"
+                f"{line.unit_price}|{line.amount}|{_date_text(line.period_start)}|"
+                f"{_date_text(line.period_end)}|"
             )
             text.append(line.calculation)
             text.extend([f"{s.module}/{s.metric}={s.quantity};" for s in line.sources])
             text.append(line.daily)
         return hashlib.sha256("".join(text).encode()).hexdigest()
+
+
+_DATE_TEXTS: dict[date | None, str] = {}
+"""``str`` of the days of lines met lately (a run's lines share a few)."""
+
+
+def _date_text(day: date | None) -> str:
+    text = _DATE_TEXTS.get(day)
+    if text is None:
+        text = str(day)
+        if type(day) is date:  # a datetime could equal a date of another text
+            if len(_DATE_TEXTS) >= 1024:
+                _DATE_TEXTS.clear()
+            _DATE_TEXTS[day] = text
+    return text
 
 
 EMPTY = Content(_ZERO, _ZERO, _ZERO, _ZERO, ())
@@ -114,25 +130,30 @@ def daily_json(line: Line, period_start: date, numbers: DayNumbers | None = None
     numbers = numbers or DayNumbers(period_start)
     series = []
     for s in line.daily:
-        days, values = numbers.of(s.dates), s.values
-        kinds = set(values)  # a series repeats a few values
+        days = numbers.of(s.dates)
         entry: dict[str, Any] = {
             "module": s.module,
             "metric": s.metric,
             "days": days,
-            "q": [str(v.quantity) for v in values],
-            "estimated": [n for n, v in zip(days, values, strict=True) if v.estimated]
-            if any(map(_ESTIMATED, kinds))
-            else [],
+            "q": _texts(s.quantities),
+            "estimated": [days[i] for i in s.estimated] if s.estimated else [],
         }
-        if not all(map(_BILLED, kinds)):
-            entry["disabled"] = [n for n, v in zip(days, values, strict=True) if not v.billed]
+        if s.disabled:
+            entry["disabled"] = [days[i] for i in s.disabled]
         series.append(entry)
     return orjson.dumps(series).decode()
 
 
-_ESTIMATED = attrgetter("estimated")
-_BILLED = attrgetter("billed")
+def _texts(quantities: Sequence[Decimal]) -> list[str]:
+    """``str`` of each quantity; a run of one object (the usual series) is printed once."""
+    out = []
+    previous: Decimal | None = None
+    text = ""
+    for q in quantities:
+        if q is not previous:
+            previous, text = q, str(q)
+        out.append(text)
+    return out
 
 
 def _tier(lower: Decimal, up_to: Decimal | None) -> dict[str, Any]:
@@ -171,20 +192,39 @@ def stored_line(
     line: Line, period_start: date, currency: str, numbers: DayNumbers | None = None
 ) -> StoredLine:
     return StoredLine(
-        contract_id=line.contract_id,
-        service_code=line.service_code,
-        description=line.description,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        amount=line.amount,
-        sources=tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
-        daily=daily_json(line, period_start, numbers),
-        period_start=line.period_start,
-        period_end=line.period_end,
-        calculation="null"
-        if line.calculation is None
-        else orjson.dumps(calculation_json(line.calculation, currency)).decode(),
+        line.contract_id,
+        line.service_code,
+        line.description,
+        line.quantity,
+        line.unit_price,
+        line.amount,
+        tuple([SourceAmount(s.module, s.metric, s.quantity) for s in line.sources]),
+        daily_json(line, period_start, numbers),
+        line.period_start,
+        line.period_end,
+        "null" if line.calculation is None else _calculation_text(line.calculation, currency),
     )
+
+
+_CALCULATION_TEXTS: dict[tuple[int, str], tuple[Calculation, str]] = {}
+"""The JSON texts of the calculations without tiers seen lately, by identity and currency:
+equal lines share their calculation (the entry keeps it alive, so its id is not reused)."""
+MAX_CALCULATION_TEXTS = 4096
+
+
+def _calculation_text(calc: Calculation, currency: str) -> str:
+    """:func:`calculation_json` as JSON text."""
+    if calc.tiers:
+        return orjson.dumps(calculation_json(calc, currency)).decode()
+    key = (id(calc), currency)
+    found = _CALCULATION_TEXTS.get(key)
+    if found is not None and found[0] is calc:
+        return found[1]
+    text = orjson.dumps(calculation_json(calc, currency)).decode()
+    if len(_CALCULATION_TEXTS) >= MAX_CALCULATION_TEXTS:
+        _CALCULATION_TEXTS.clear()
+    _CALCULATION_TEXTS[key] = (calc, text)
+    return text
 
 
 def draft_content(draft: InvoiceDraft) -> Content:

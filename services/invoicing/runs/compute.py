@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from services.invoicing.billing import MAX_CARRIED_DAYS, Contract, compute_invoices, parse_period
+from services.invoicing.billing.series import DaySeries, day_series
 from services.invoicing.documents.content import (
     Content,
     LineFacts,
@@ -65,19 +67,30 @@ def usage_start(period: str) -> date:
     return parse_period(period)[0] - timedelta(days=MAX_CARRIED_DAYS)
 
 
+RUN_DAYS = 64
+"""Offsets whose days :class:`_Parser` makes in advance (more than a month and 3 days)."""
+_DAY = itemgetter(0)
+_QUANTITY = itemgetter(1)
+
 MAX_PAIRS = 100_000
 """``offset=quantity`` texts a parser remembers: a run's companies repeat the same few."""
 
 
 class _Parser:
     """Parses the aggregate's ``offset=quantity`` strings, sharing equal dates and decimals
-    (and remembering the pairs it has met: most repeat from company to company)."""
+    (and remembering the pairs it has met: most repeat from company to company). A row of
+    consecutive days, in order, becomes a :class:`DaySeries`."""
 
     def __init__(self, period: str) -> None:
         self.first = usage_start(period)
+        self.run = [self.first + timedelta(days=i) for i in range(RUN_DAYS)]
+        """The days of the usual offsets, the objects :meth:`pair` answers."""
         self.days: dict[str, date] = {}
         self.quantities: dict[str, Decimal] = {}
         self.pairs: dict[str, tuple[date, Decimal]] = {}
+        self.signed_zeros: set[int] = set()
+        """The ids of the ``-0.0000`` among :attr:`quantities` (kept there, so their ids
+        are not reused): they print apart from an equal ``0.0000``."""
 
     def pair(self, text: str) -> tuple[date, Decimal]:
         """The day and quantity of one ``offset=quantity``."""
@@ -87,11 +100,15 @@ class _Parser:
         offset, _, quantity_text = text.partition("=")
         day = self.days.get(offset)
         if day is None:
-            day = self.days[offset] = self.first + timedelta(days=int(offset))
+            number = int(offset)
+            day = self.run[number] if 0 <= number < RUN_DAYS else self.first + timedelta(number)
+            self.days[offset] = day
         quantity = self.quantities.get(quantity_text)
         if quantity is None:
             # The unit table's scale (4 digits), whatever text the database gave.
             quantity = self.quantities[quantity_text] = round_quantity(Decimal(quantity_text))
+            if quantity.is_zero() and quantity.is_signed():
+                self.signed_zeros.add(id(quantity))
         if len(self.pairs) < MAX_PAIRS:
             self.pairs[text] = (day, quantity)
         return day, quantity
@@ -102,16 +119,30 @@ class _Parser:
         for code, module, metric, series in rows:
             pairs = [known(text) or pair(text) for text in series.split(",")]
             sources = usage.setdefault(code, {})
-            values = dict(pairs)
-            if (module, metric) not in sources and len(values) == len(pairs):
-                sources[module, metric] = values  # the usual case: one row, each day once
-                continue
+            if (module, metric) not in sources:
+                values = self.values(pairs)
+                if len(values) == len(pairs):
+                    sources[module, metric] = values  # the usual case: one row, each day once
+                    continue
             # Several orgs of the company report the source: their quantities add up.
-            values = sources.setdefault((module, metric), {})
+            added = sources.get((module, metric))
+            if added is None or isinstance(added, DaySeries):  # a dict to add to
+                added = sources[module, metric] = dict(added or {})
             for day, quantity in pairs:
-                prior = values.get(day)
-                values[day] = quantity if prior is None else prior + quantity
+                prior = added.get(day)
+                added[day] = quantity if prior is None else prior + quantity
         return usage
+
+    def values(self, pairs: list[tuple[date, Decimal]]) -> dict[date, Decimal]:
+        """The quantities of one row by day: a :class:`DaySeries` when its days are
+        consecutive and in order (the usual case)."""
+        start = (pairs[0][0] - self.first).days
+        if start < 0 or list(map(_DAY, pairs)) != self.run[start : start + len(pairs)]:
+            return dict(pairs)
+        quantities = list(map(_QUANTITY, pairs))
+        signed = self.signed_zeros
+        plain = not signed or not any(map(signed.__contains__, map(id, quantities)))
+        return day_series(pairs, quantities, plain)
 
 
 def bill_company(terms: Terms, company_id: str, usage: Usage) -> Billed:

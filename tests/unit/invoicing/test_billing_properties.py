@@ -36,6 +36,7 @@ from services.invoicing.billing import (
     price,
     round_money,
 )
+from services.invoicing.billing.series import filled_series, filled_values
 
 PLACES = {"EUR": 2, "JPY": 0, "KWD": 3}
 MODULES = ("m1", "m2")
@@ -421,6 +422,29 @@ def test_fill_missing_days_matches_the_reference(
     for day, value in filled.items():
         carried = day not in known and any(day - timedelta(days=k) in known for k in (1, 2, 3))
         assert value.estimated == carried
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sets(st.integers(0, 40)),
+    st.dictionaries(
+        st.integers(0, 40),
+        st.sampled_from(["0", "0.0000", "-0.0000", "2", "2.0", "2.0000", "7.5"]).map(Decimal),
+    ),
+    st.lists(st.integers(3, 40), unique=True),
+)
+def test_a_filled_series_shows_what_filled_values_show(
+    reported_offsets: set[int], value_offsets: dict[int, Decimal], day_offsets: list[int]
+) -> None:
+    """Equal quantities that print differently show as the first made, as daily values do."""
+    origin = date(2027, 12, 20)
+    reported = {origin + timedelta(days=n) for n in reported_offsets}
+    values = {origin + timedelta(days=n): q for n, q in value_offsets.items()}
+    requested = [origin + timedelta(days=n) for n in day_offsets]
+    expected = filled_values(requested, reported, values)
+    series = filled_series(requested, reported, values)
+    assert series.values() == expected
+    assert [str(q) for q in series.quantities] == [str(v.quantity) for v in expected]
 
 
 @settings(max_examples=300, deadline=None)

@@ -268,3 +268,40 @@ def test_the_stored_daily_series_numbers_days_marks_estimates_and_disabled_days(
     assert series["days"] == list(range(1, 31))
     assert series["q"] == ["0"] * 5 + ["1"] * 5 + ["0"] * 20
     assert series["estimated"] == [8, 9, 10] and series["disabled"] == [1, 2, 3, 4, 5]
+
+
+def test_the_stored_series_names_the_estimated_and_the_disabled_days() -> None:
+    """Billing enabled from April 3, a missing April 5 carried from April 4."""
+    contract = Contract("k1", "K", "EUR", date(2026, 1, 1), None, (per_unit("2"),))
+    values = {day: D("4.0000") for day in APRIL[:8] if day != APRIL[4]} | {APRIL[3]: D(6)}
+    module_days = {"datto_rmm": set(APRIL[:8]) - {APRIL[4]} | set(APRIL[8:])}
+    usage = {"RMM": {SERVERS: values}}
+
+    [draft] = compute_invoices(
+        "2026-04", [contract], D(0), usage, module_days, {"datto_rmm": APRIL[2]}
+    )
+
+    [line] = draft.lines
+    [stored] = orjson.loads(draft_content(draft).lines[0].daily)
+    assert stored["days"] == list(range(1, 31))
+    assert stored["q"][:6] == ["0", "0", "4.0000", "6", "6", "4.0000"]
+    assert stored["estimated"] == [5] and stored["disabled"] == [1, 2]
+    points = line.daily[0].days
+    assert [(p.estimated, p.billed) for p in points[:5]] == [
+        (False, False),
+        (False, False),
+        (False, True),
+        (False, True),
+        (True, True),
+    ]
+
+
+def test_equal_lines_share_their_calculation_and_store_it_alike() -> None:
+    """Two companies' equal lines: one calculation, stored as calculation_json says."""
+    contract = Contract("k1", "K", "KWD", date(2026, 1, 1), None, (per_unit("1.5"),))
+    first, second = (bill(contract, {"RMM": units}) for units in (3, 4))
+
+    assert calc(first[0]) is calc(second[0])
+    stored = stored_line(first[0], APRIL[0], "KWD").calculation
+    assert orjson.loads(stored) == calculation_json(calc(first[0]), "KWD")
+    assert stored_line(second[0], APRIL[0], "KWD").calculation == stored

@@ -4,7 +4,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from services.invoicing.billing import DailyValue, fill_missing_days
-from services.invoicing.billing.series import filled_values
+from services.invoicing.billing.series import (
+    Series,
+    filled_series,
+    filled_values,
+    reported_series,
+)
 
 D = Decimal
 
@@ -115,3 +120,33 @@ def test_filled_values_keep_an_estimate_apart_from_an_equal_reported_value() -> 
 
     assert filled == [DailyValue(D(7)), DailyValue(D(7), True), DailyValue(D(7))]
     assert filled[0] is filled[2] and filled[1] is not filled[0]
+
+
+def test_a_series_shows_the_values_of_filled_values() -> None:
+    """The filled series has the quantities (as first made) and estimates of the values."""
+    reported = module_days_without(date(2026, 4, 3), date(2026, 4, 4))
+    values = {date(2026, 4, 1): D(0), date(2026, 4, 2): D("0.0000"), date(2026, 4, 5): D(3)}
+
+    series = filled_series(APRIL[:6], reported, values)
+
+    assert series.values() == filled_values(APRIL[:6], reported, values)
+    assert [str(q) for q in series.quantities] == ["0", "0", "0.0000", "0.0000", "3", "0"]
+    assert list(series.estimated) == [2, 3] and not series.disabled
+
+
+def test_a_reported_series_shows_each_equal_value_as_the_first_made() -> None:
+    values = {APRIL[1]: D("5.0000"), APRIL[2]: D(5), APRIL[3]: D("5.0000")}
+
+    series = reported_series(APRIL[:4], values)
+
+    assert [str(q) for q in series.quantities] == ["0", "5.0000", "5.0000", "5.0000"]
+    assert series.quantities[1] is series.quantities[2]
+
+
+def test_a_series_and_its_daily_values_convert_both_ways() -> None:
+    values = [DailyValue(D(2)), DailyValue(D(3), estimated=True), DailyValue(D(0), billed=False)]
+
+    series = Series.of(values)
+
+    assert series == Series([D(2), D(3), D(0)], [1], [2])
+    assert series.values() == values

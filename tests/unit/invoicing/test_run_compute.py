@@ -15,7 +15,13 @@ import pytest
 
 from services.invoicing import billing
 from services.invoicing.billing import Contract, Pricing, ServiceTerms, Tier
-from services.invoicing.documents.content import Content, SourceAmount, StoredLine, line_rows
+from services.invoicing.documents.content import (
+    Content,
+    SourceAmount,
+    StoredLine,
+    draft_content,
+    line_rows,
+)
 from services.invoicing.runs import compute
 from services.invoicing.runs.pickling import COMPACT, dumps
 from shared.pg_copy import copy_text
@@ -124,3 +130,51 @@ def test_drafts_are_prepared_for_writing_against_the_period_s_invoices() -> None
 
     [posted] = compute.prepared(billed[:1], {"EUR": (three, None)})
     assert (posted.invoice_id, posted.rows, posted.content) == (three, None, CONTENT)
+
+
+def test_the_parser_keeps_a_row_of_consecutive_days_in_order_as_a_day_series() -> None:
+    parser = compute._Parser("2026-01")  # offset 0 is 2025-12-29
+    rows = [
+        ("RMM", "datto_rmm", "servers", "3=2,4=1.5,5=2"),
+        ("RMM", "datto_rmm", "desktops", "4=1,3=2"),  # not in order: a dict
+        ("RMM", "datto_rmm", "agents", "3=1,5=1"),  # a day missing: a dict
+        ("RMM", "datto_edr", "agents", "3=0,4=-0"),
+    ]
+
+    usage = parser.usage(rows)["RMM"]
+
+    servers = usage[("datto_rmm", "servers")]
+    assert isinstance(servers, billing.DaySeries) and servers.plain
+    assert servers.run(date(2026, 1, 2), 2) == [Decimal("1.5"), Decimal(2)]
+    assert servers.run(date(2026, 1, 2), 3) is None
+    assert servers == {
+        date(2026, 1, 1): Decimal(2),
+        date(2026, 1, 2): Decimal("1.5"),
+        date(2026, 1, 3): Decimal(2),
+    }
+    for unordered in ("desktops", "agents"):
+        assert type(usage[("datto_rmm", unordered)]) is dict
+    assert not usage[("datto_edr", "agents")].plain  # type: ignore[attr-defined]
+
+
+def test_a_day_series_and_a_dict_bill_alike() -> None:
+    """The same usage as parsed day series and as plain dicts: the same stored content,
+    including a ``-0.0000`` beside ``0.0000`` and days without a record."""
+    parser = compute._Parser("2026-01")
+    rows = [
+        ("RMM", "datto_rmm", "servers", ",".join(f"{i}=12.5" for i in range(34))),
+        ("RMM", "datto_rmm", "desktops", ",".join(f"{i}={i % 3}" for i in range(10, 34))),
+        ("RMM", "datto_edr", "agents", ",".join(f"{i}={(0, '-0', 7)[i % 3]}" for i in range(34))),
+    ]
+    usage = parser.usage(rows)
+    assert isinstance(usage["RMM"][("datto_edr", "agents")], billing.DaySeries)
+    as_dicts = {code: {s: dict(v) for s, v in sources.items()} for code, sources in usage.items()}
+    days = {m: {date(2025, 12, 29 + i) if i < 3 else date(2026, 1, i - 2) for i in range(34)}
+            for m in ("datto_rmm", "datto_edr")}  # fmt: skip
+    enabled = {"datto_rmm": date(2026, 1, 1), "datto_edr": date(2026, 1, 1)}
+
+    def billed(values: billing.Usage) -> list[str]:
+        drafts = billing.compute_invoices("2026-01", [CONTRACT], Decimal(0), values, days, enabled)
+        return [draft_content(d).fingerprint() for d in drafts]
+
+    assert billed(usage) == billed(as_dicts)
