@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from services.invoicing.assurance.holds import refresh_holds
 from tests.api.test_invoicing_support import (
     TODAY,
     InvoicingApi,
@@ -226,3 +227,14 @@ async def test_a_held_draft_is_a_usage_anomaly_insight_until_released(
     ok(await billing.client.post(f"/v1/invoices/{draft['id']}/release", json={"note": "ok"}))
     page = ok(await billing.client.get("/v1/insights", params={"kind": "usage_anomaly"}))
     assert page["items"] == []
+
+
+async def test_holds_read_the_lines_of_drafts_they_are_not_given(billing: InvoicingApi) -> None:
+    """A billing run hands its holds the lines it computed; without them the drafts' lines
+    are read, and judge the same."""
+    company = await _billed_history(billing, now=200)
+    held = (await billing.invoice_of(company, CURRENT))["hold"]
+    assert held["reasons"]
+    async with billing.api.system.invoicing.sessions() as session, session.begin():
+        await refresh_holds(session, billing.api.tenant_id, CURRENT)
+    assert (await billing.invoice_of(company, CURRENT))["hold"] == held

@@ -155,7 +155,7 @@ async def refresh_holds(
     """Holds every regular draft of the period that has an anomalous line, and lifts the
     holds that have none any more. A release stays while the anomalous lines keep their
     quantities; when one changes the draft is held again. ``known``: the lines of drafts
-    the caller just wrote (by invoice id), which need not be read again."""
+    the caller knows as stored (by invoice id; a billing run computed them), not read again."""
     limits = (await tenant_settings(session, tenant_id)).thresholds
     drafts = await _drafts(session, tenant_id, period, known or {})
     history = await _history(session, tenant_id, period, drafts)

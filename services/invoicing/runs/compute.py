@@ -184,7 +184,7 @@ class Computed(NamedTuple):
     """Its line rows (:func:`line_rows`), or for PostgreSQL their COPY text; None when it is
     unchanged or the invoice posted."""
     facts: LineFacts
-    """Of the rows: what holds judge."""
+    """Of a draft's lines (written or unchanged): what holds judge."""
     content: Content | None
     """Only against a posted invoice: what its period computes now, for a correction."""
 
@@ -222,11 +222,12 @@ def prepared(
     out = []
     for currency, content, fingerprint in billed:
         invoice_id, stored = live.get(currency) or (str(uuid.uuid4()), "")
-        if stored is None or stored == fingerprint:  # posted, or a draft that stays
-            posted = content if stored is None else None  # a correction is worked out
-            out.append(
-                Computed(currency, fingerprint, _totals(content), invoice_id, None, [], posted)
-            )
+        totals = _totals(content)
+        if stored is None:  # posted: a correction is worked out from the content
+            out.append(Computed(currency, fingerprint, totals, invoice_id, None, [], content))
+        elif stored == fingerprint:  # a draft that stays: its lines for its holds
+            facts = line_facts(line_rows(invoice_id, content.lines))
+            out.append(Computed(currency, fingerprint, totals, invoice_id, None, facts, None))
         else:
             out.append(to_write(invoice_id, content, currency, fingerprint, encode))
     return out

@@ -76,8 +76,9 @@ class _Period:
     computed: set[tuple[str, str]] = field(default_factory=set)
     recheck: dict[str, Content | None] = field(default_factory=dict)
     """posted invoice id -> what its period computes now (None: nothing)"""
-    written: dict[str, LineFacts] = field(default_factory=dict)
-    """regular draft id -> the lines the run wrote for it, as its holds judge them"""
+    drafts: dict[str, LineFacts] = field(default_factory=dict)
+    """regular draft id -> its lines as the run computed them (written or unchanged), as its
+    holds judge them"""
     created: int = 0
     updated: int = 0
 
@@ -169,9 +170,7 @@ def _apply(
         elif live.fingerprint != draft.fingerprint:
             writer.replace(InvoiceKind.INVOICE, draft)
             state.updated += 1
-        else:
-            continue
-        state.written[draft.invoice_id] = draft.facts
+        state.drafts[draft.invoice_id] = draft.facts
 
 
 async def _invoiced_lines(
@@ -324,7 +323,7 @@ async def run_billing(
         await _correct(session, state, writer) if state.recheck or state.open_corrections else 0
     )
     await writer.flush()
-    await refresh_holds(session, tenant_id, period, known=state.written)
+    await refresh_holds(session, tenant_id, period, known=state.drafts)
     run = BillingRunRow(
         id=run_id or str(uuid.uuid4()),
         tenant_id=tenant_id,

@@ -121,6 +121,8 @@ def test_drafts_are_prepared_for_writing_against_the_period_s_invoices() -> None
 
     unchanged, changed = compute.prepared(billed, {"EUR": (one, fingerprint), "USD": (two, "x")})
     assert (unchanged.invoice_id, unchanged.rows, unchanged.content) == (one, None, None)
+    [(line_id, code, quantity)] = unchanged.facts  # for its holds, though not written
+    assert (line_id, code, quantity) == (line_rows(one, CONTENT.lines)[0][0], "RMM", Decimal(3))
     assert changed.invoice_id == two and changed.rows == line_rows(two, CONTENT.lines)
     assert changed.fingerprint == fingerprint
 
