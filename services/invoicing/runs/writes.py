@@ -8,6 +8,7 @@ period's drafts locked, so a concurrent post waits for it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -147,41 +148,36 @@ class DocumentWriter:
             await self._insert(
                 _invoices, columns, [tuple(row[c] for c in columns) for row in self._created]
             )
-        if dialect_of(session) == "postgresql":
-            # COPY, in this transaction: an order of magnitude faster than multi-row INSERTs
-            # for the hundreds of thousands of lines a large run writes.
-            text = b"".join([*self._copied, copy_text(self._lines)])
-            await copy_to_table(session, _lines, LINE_COLUMNS, text)
-        else:
-            assert not self._copied, "COPY text is for PostgreSQL"
-            await self._insert(_lines, list(LINE_COLUMNS), self._lines)
+        await self._insert(_lines, list(LINE_COLUMNS), self._lines, self._copied)
         self._created, self._refreshed, self._deleted = [], [], []
         self._lines, self._copied, self._count = [], [], 0
 
-    async def _insert(self, table: Table, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    async def _insert(
+        self,
+        table: Table,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        copied: Sequence[bytes] = (),
+    ) -> None:
+        """``rows``, and on PostgreSQL rows already as COPY text (``copied``)."""
+        if dialect_of(self.session) == "postgresql":
+            # COPY, in this transaction: an order of magnitude faster than multi-row INSERTs
+            # for the hundreds of thousands of lines a large run writes.
+            text = b"".join([*copied, copy_text(rows)])
+            await copy_to_table(self.session, table, columns, text)
             return
-        connection = await self.session.connection()
-        if connection.dialect.name != "postgresql":
-            # Lines carry their JSON columns as text, as COPY takes them; the JSON type
-            # of an INSERT wants the values.
-            decode = {c for c in columns if isinstance(table.c[c].type, JSON)}
-            for part in chunks(rows, CHUNK):
-                await self.session.execute(
-                    table.insert(),
-                    [
-                        {
-                            c: orjson.loads(v) if c in decode and v is not None else v
-                            for c, v in zip(columns, row, strict=True)
-                        }
-                        for row in part
-                    ],
-                )
-            return
-        # COPY, in this transaction: an order of magnitude faster than multi-row INSERTs for
-        # the hundreds of thousands of lines a large run writes.
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        await driver.copy_records_to_table(
-            table.name, schema_name=table.schema, columns=columns, records=rows
-        )
+        assert not copied, "COPY text is for PostgreSQL"
+        # Lines carry their JSON columns as text, as COPY takes them; the JSON type of an
+        # INSERT wants the values.
+        decode = {c for c in columns if isinstance(table.c[c].type, JSON)}
+        for part in chunks(rows, CHUNK):
+            await self.session.execute(
+                table.insert(),
+                [
+                    {
+                        c: orjson.loads(v) if c in decode and v is not None else v
+                        for c, v in zip(columns, row, strict=True)
+                    }
+                    for row in part
+                ],
+            )
