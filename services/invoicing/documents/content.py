@@ -307,10 +307,10 @@ def line_id(
     return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
-def line_rows(invoice_id: str, lines: Sequence[StoredLine]) -> list[tuple[Any, ...]]:
-    """Rows of ``invoice_lines`` (:data:`LINE_COLUMNS`); a line keeps its id while its draft
-    is refreshed. A service's first line is named by contract and service, its later
-    segments by their first day too."""
+def line_ids(invoice_id: str, lines: Sequence[StoredLine]) -> list[str]:
+    """The ids of a document's lines: a line keeps its id while its draft is refreshed. A
+    service's first line is named by contract and service, its later segments by their first
+    day too."""
     base = uuid.UUID(invoice_id)
     seen: set[tuple[str, str]] = set()
     ids = []
@@ -320,6 +320,12 @@ def line_rows(invoice_id: str, lines: Sequence[StoredLine]) -> list[tuple[Any, .
         ids.append(
             line_id(base, line.contract_id, line.service_code, line.period_start if later else None)
         )
+    return ids
+
+
+def line_rows(invoice_id: str, lines: Sequence[StoredLine]) -> list[tuple[Any, ...]]:
+    """Rows of ``invoice_lines`` (:data:`LINE_COLUMNS`), the lines named by :func:`line_ids`."""
+    ids = line_ids(invoice_id, lines)
     return [
         (
             ids[i],

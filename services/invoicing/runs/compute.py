@@ -26,6 +26,7 @@ from services.invoicing.documents.content import (
     LineFacts,
     draft_content,
     line_facts,
+    line_ids,
     line_rows,
 )
 from services.invoicing.runs.pickling import dumps
@@ -226,7 +227,8 @@ def prepared(
         if stored is None:  # posted: a correction is worked out from the content
             out.append(Computed(currency, fingerprint, totals, invoice_id, None, [], content))
         elif stored == fingerprint:  # a draft that stays: its lines for its holds
-            facts = line_facts(line_rows(invoice_id, content.lines))
+            lines, ids = content.lines, line_ids(invoice_id, content.lines)
+            facts = [(i, x.service_code, x.quantity) for i, x in zip(ids, lines, strict=True)]
             out.append(Computed(currency, fingerprint, totals, invoice_id, None, facts, None))
         else:
             out.append(to_write(invoice_id, content, currency, fingerprint, encode))
