@@ -263,6 +263,33 @@ async def test_a_new_org_name_renames_the_org_for_mapping(embedded_api: Embedded
     assert [(r.org_name, r.revision) for r in rows] == [("CONTOSO LIMITED", 1)]
 
 
+async def test_an_org_keeps_the_name_of_its_latest_day_and_the_span_of_its_days(
+    embedded_api: EmbeddedApi,
+) -> None:
+    def day(n: int) -> str:
+        return (TODAY - timedelta(days=n)).isoformat()
+
+    async def org() -> tuple[str, str, str]:
+        await embedded_api.settle()
+        [o] = (
+            await embedded_api.client.get("/v1/module-orgs", params={"module": "datto_rmm"})
+        ).json()["items"]
+        return o["org_name"], o["first_seen"], o["last_seen"]
+
+    await post(embedded_api, [record(date=day(5), org_name="Contoso")])
+    await post(embedded_api, [record(date=day(3), org_name="Contoso Ltd.")])
+    assert await org() == ("Contoso Ltd.", day(5), day(3))
+    # an older day, under its old name: the span grows, the latest day's name stays
+    await post(embedded_api, [record(date=day(8), org_name="Contoso GmbH")])
+    assert await org() == ("Contoso Ltd.", day(8), day(3))
+    # a day inside the span, another metric: nothing changes
+    await post(embedded_api, [record(date=day(4), metric="desktops_laptops", org_name="Old")])
+    assert await org() == ("Contoso Ltd.", day(8), day(3))
+    # the latest day again under a new name: renamed
+    await post(embedded_api, [record(date=day(3), metric="desktops_laptops", org_name="Contoso")])
+    assert await org() == ("Contoso", day(8), day(3))
+
+
 async def test_a_crash_before_the_commit_loses_nothing_and_a_retry_takes_effect_once(
     embedded_api: EmbeddedApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -101,6 +101,14 @@ async def _note_orgs(session: AsyncSession, tenant_id: str, records: Sequence[Us
                 "first_seen": _least(new.first_seen, c.first_seen),
                 "last_seen": _greatest(new.last_seen, c.last_seen),
             },
+            # only an org the batch changes: days it reported before (a correction, a day
+            # sent again, the rest of a day's metrics) change nothing, and an update that
+            # changes nothing would still write the row again
+            where=or_(
+                new.first_seen < c.first_seen,
+                new.last_seen > c.last_seen,
+                and_(new.last_seen == c.last_seen, new.org_name != c.org_name),
+            ),
         )
 
     await insert_rows(session, _orgs, list(seen.values()), newer)
