@@ -82,13 +82,14 @@ SELECT 'CREATE DATABASE icb OWNER icb' WHERE NOT EXISTS (SELECT FROM pg_database
 SQL
 }
 
-# a cluster made before initdb took --lc-collate=C keeps its collation: it works, only slower
+# a cluster made by an earlier version of this script, before initdb took --lc-collate=C,
+# keeps its collation: it works, only slower
 note_collation() {
   local collate
   collate=$(as_pg "$PG_BIN/psql" -X -q -At -h "$SOCK" -p "$PORT" -U postgres -d postgres \
     -c "SELECT datcollate FROM pg_database WHERE datname = 'template1'")
-  [[ $collate == C ]] || say "this cluster collates text by $collate, not C (it was made" \
-    "before; remove $DATA for a new one that compares keys faster)"
+  [[ $collate == C ]] || say "this cluster collates text by $collate, not C: remove $DATA" \
+    "for a new cluster, which compares keys faster"
 }
 
 start() {
