@@ -295,6 +295,12 @@ def line_facts(rows: Sequence[tuple[Any, ...]]) -> LineFacts:
     return list(map(_FACTS, rows))
 
 
+def named_line_facts(invoice_id: str, lines: Sequence[StoredLine]) -> LineFacts:
+    """:func:`line_facts` of a document's lines without building their rows."""
+    ids = line_ids(invoice_id, lines)
+    return [(i, line.service_code, line.quantity) for i, line in zip(ids, lines, strict=True)]
+
+
 def line_id(
     invoice_id: uuid.UUID, contract_id: str, service_code: str, segment: date | None = None
 ) -> str:

@@ -26,8 +26,8 @@ from services.invoicing.documents.content import (
     LineFacts,
     draft_content,
     line_facts,
-    line_ids,
     line_rows,
+    named_line_facts,
 )
 from services.invoicing.runs.pickling import dumps
 from shared.collector import collector_paused
@@ -227,8 +227,7 @@ def prepared(
         if stored is None:  # posted: a correction is worked out from the content
             out.append(Computed(currency, fingerprint, totals, invoice_id, None, [], content))
         elif stored == fingerprint:  # a draft that stays: its lines for its holds
-            lines, ids = content.lines, line_ids(invoice_id, content.lines)
-            facts = [(i, x.service_code, x.quantity) for i, x in zip(ids, lines, strict=True)]
+            facts = named_line_facts(invoice_id, content.lines)
             out.append(Computed(currency, fingerprint, totals, invoice_id, None, facts, None))
         else:
             out.append(to_write(invoice_id, content, currency, fingerprint, encode))
