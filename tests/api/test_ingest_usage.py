@@ -9,7 +9,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.ingest.models import UsageRecordRow
 from tools.sample import as_usage_json, generate
@@ -263,6 +263,15 @@ async def test_a_new_org_name_renames_the_org_for_mapping(embedded_api: Embedded
     assert [(r.org_name, r.revision) for r in rows] == [("CONTOSO LIMITED", 1)]
 
 
+async def org_row_version(api: EmbeddedApi) -> str | None:
+    """The transaction that wrote the module org's row last (PostgreSQL's ``xmin``); None on
+    SQLite, which keeps no such mark."""
+    async with api.system.runtimes["mapping"].sessions() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return None
+        return await session.scalar(text("SELECT xmin::text FROM mapping.module_orgs"))
+
+
 async def test_an_org_keeps_the_name_of_its_latest_day_and_the_span_of_its_days(
     embedded_api: EmbeddedApi,
 ) -> None:
@@ -282,9 +291,12 @@ async def test_an_org_keeps_the_name_of_its_latest_day_and_the_span_of_its_days(
     # an older day, under its old name: the span grows, the latest day's name stays
     await post(embedded_api, [record(date=day(8), org_name="Contoso GmbH")])
     assert await org() == ("Contoso Ltd.", day(8), day(3))
-    # a day inside the span, another metric: nothing changes
+    # a day inside the span, another metric: nothing changes, and on PostgreSQL the row is
+    # not even written again (the same row version)
+    version = await org_row_version(embedded_api)
     await post(embedded_api, [record(date=day(4), metric="desktops_laptops", org_name="Old")])
     assert await org() == ("Contoso Ltd.", day(8), day(3))
+    assert await org_row_version(embedded_api) == version
     # the latest day again under a new name: renamed
     await post(embedded_api, [record(date=day(3), metric="desktops_laptops", org_name="Contoso")])
     assert await org() == ("Contoso", day(8), day(3))
