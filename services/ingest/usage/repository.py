@@ -53,20 +53,52 @@ async def _existing(
     return found
 
 
+def _row(tenant_id: str, r: ValidRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "module": r.module,
+        "org_id": r.org_id,
+        "metric": r.metric,
+        "day": r.day,
+        "org_name": r.org_name,
+        "quantity": r.quantity,
+        "revision": 1,
+        "received_at": now,
+    }
+
+
 async def store_usage(
     session: AsyncSession, tenant_id: str, records: Sequence[ValidRecord], now: datetime
 ) -> StoreResult:
     """Inserts new records, applies corrections (latest wins) and renames.
 
-    The revision is counted up by the database itself, so two writers racing on a new key
-    still give the later quantity the higher revision; the events carry what it returned.
+    New keys are inserted first without looking for them (``DO NOTHING``: most records of a
+    day are new); only the records whose key already existed are then read, locked and
+    compared. The revision is counted up by the database itself, so two writers racing on a
+    new key still give the later quantity the higher revision; the events carry what it
+    returned.
     """
     result = StoreResult()
-    existing = await _existing(session, tenant_id, [r.key for r in records])
-    changed: dict[RecordKey, ValidRecord] = {}
-    for r in records:
+    c = _records.c
+    returning = [c.module, c.org_id, c.metric, c.day, c.revision]
+    inserted = await insert_rows(
+        session,
+        _records,
+        [_row(tenant_id, r, now) for r in records],
+        lambda stmt: stmt.on_conflict_do_nothing(
+            index_elements=["tenant_id", "module", "org_id", "metric", "day"]
+        ),
+        chunk=KEY_CHUNK,
+        returning=returning,
+    )
+    new_keys = {(module, org_id, metric, day) for module, org_id, metric, day, _ in inserted}
+    result.accepted = len(inserted)
+    known = [r for r in records if r.key not in new_keys]
+    existing = await _existing(session, tenant_id, [r.key for r in known])
+    changed: dict[RecordKey, ValidRecord] = {r.key: r for r in records if r.key in new_keys}
+    for r in known:
         before = existing.get(r.key)
-        if before is None:
+        if before is None:  # gone again since the insert met it
             result.accepted += 1
         elif before[0] != r.quantity:
             result.corrected += 1
@@ -75,21 +107,6 @@ async def store_usage(
             if before[2] == r.org_name:
                 continue
         changed[r.key] = r
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "module": r.module,
-            "org_id": r.org_id,
-            "metric": r.metric,
-            "day": r.day,
-            "org_name": r.org_name,
-            "quantity": r.quantity,
-            "revision": 1,
-            "received_at": now,
-        }
-        for r in changed.values()
-    ]
-    c = _records.c
 
     def replacing(stmt: Any) -> Any:
         return stmt.on_conflict_do_update(
@@ -104,13 +121,14 @@ async def store_usage(
             },
         )
 
-    written = await insert_rows(
+    updated = [r for key, r in changed.items() if key not in new_keys]
+    written = inserted + await insert_rows(
         session,
         _records,
-        rows,
+        [_row(tenant_id, r, now) for r in updated],
         replacing,
         chunk=KEY_CHUNK,
-        returning=[c.module, c.org_id, c.metric, c.day, c.revision],
+        returning=returning,
     )
     stored = []
     for module, org_id, metric, day, revision in written:
