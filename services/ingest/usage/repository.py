@@ -18,6 +18,8 @@ from shared.events import UsageRecord
 
 _records = cast(Table, UsageRecordRow.__table__)  # the Core table, for bulk statements
 KEY_CHUNK = 2000
+_KEY = ["tenant_id", "module", "org_id", "metric", "day"]
+"""The primary key's columns: what an insert conflicts on."""
 _RECORDS = TypeAdapter(list[UsageRecord])
 
 
@@ -79,26 +81,25 @@ async def store_usage(
     returned.
     """
     result = StoreResult()
+    by_key = {r.key: r for r in records}
     c = _records.c
     returning = [c.module, c.org_id, c.metric, c.day, c.revision]
     inserted = await insert_rows(
         session,
         _records,
         [_row(tenant_id, r, now) for r in records],
-        lambda stmt: stmt.on_conflict_do_nothing(
-            index_elements=["tenant_id", "module", "org_id", "metric", "day"]
-        ),
+        lambda stmt: stmt.on_conflict_do_nothing(index_elements=_KEY),
         chunk=KEY_CHUNK,
         returning=returning,
     )
-    new_keys = {(module, org_id, metric, day) for module, org_id, metric, day, _ in inserted}
     result.accepted = len(inserted)
+    new_keys = {(module, org_id, metric, day) for module, org_id, metric, day, _ in inserted}
     known = [r for r in records if r.key not in new_keys]
     existing = await _existing(session, tenant_id, [r.key for r in known])
-    changed: dict[RecordKey, ValidRecord] = {r.key: r for r in records if r.key in new_keys}
+    updated: list[ValidRecord] = []
     for r in known:
         before = existing.get(r.key)
-        if before is None:  # gone again since the insert met it
+        if before is None:  # no row any more (deleted since the insert met it): new again
             result.accepted += 1
         elif before[0] != r.quantity:
             result.corrected += 1
@@ -106,11 +107,11 @@ async def store_usage(
             result.unchanged += 1
             if before[2] == r.org_name:
                 continue
-        changed[r.key] = r
+        updated.append(r)
 
     def replacing(stmt: Any) -> Any:
         return stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "module", "org_id", "metric", "day"],
+            index_elements=_KEY,
             set_={
                 "quantity": stmt.excluded.quantity,
                 "org_name": stmt.excluded.org_name,
@@ -121,7 +122,6 @@ async def store_usage(
             },
         )
 
-    updated = [r for key, r in changed.items() if key not in new_keys]
     written = inserted + await insert_rows(
         session,
         _records,
@@ -132,7 +132,7 @@ async def store_usage(
     )
     stored = []
     for module, org_id, metric, day, revision in written:
-        r = changed[(module, org_id, metric, day)]
+        r = by_key[(module, org_id, metric, day)]
         stored.append(
             {
                 "module": module,
