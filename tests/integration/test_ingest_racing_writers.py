@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.models import UsageRecordRow
@@ -44,7 +44,7 @@ async def race(
     engine: AsyncEngine, tenant_id: str, first: list[ValidRecord], second: list[ValidRecord]
 ) -> tuple[StoreResult, StoreResult]:
     """``first`` is stored and held uncommitted while ``second`` is stored beside it; the
-    first commits only once the second is under way."""
+    first commits only once the second waits for it."""
     sessions = session_factory(engine)
     async with sessions() as a, sessions() as b:
         async with a.begin():
@@ -55,9 +55,26 @@ async def race(
                     return await store_usage(b, tenant_id, second, NOW)
 
             task = asyncio.create_task(other())
-            await asyncio.sleep(0.5)
-            assert not task.done(), "the second request waits for the first one's new keys"
+            await until_one_waits_for_a_lock(engine, task)
         return one, await task
+
+
+async def until_one_waits_for_a_lock(engine: AsyncEngine, task: asyncio.Task[StoreResult]) -> None:
+    """Returns once a session of the database waits for a lock (the second request, on the
+    first one's new keys); fails if the second request finishes without waiting."""
+    async with engine.connect() as conn:
+        for _ in range(200):
+            assert not task.done(), "the second request did not wait for the first one's keys"
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the second request never waited for a lock")
 
 
 async def stored(engine: AsyncEngine, tenant_id: str) -> dict[str, tuple[Decimal, int, str]]:
